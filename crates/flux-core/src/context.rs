@@ -1,0 +1,73 @@
+//! What a stage may ask of the engine while it runs.
+
+use crate::{ErrorEnvelope, Instant, SideEnvelope, StageError};
+
+/// The engine's services, passed to every call into a stage.
+///
+/// A context is cheap to pass (two words and a clock reading). It is how a
+/// stage reads time (never the wall clock), routes an input to the
+/// dead-letter or side output, and reports an error that must stop the run.
+pub struct Context<'a> {
+    now: Instant,
+    outputs: &'a mut dyn Diversions,
+    diverted: u64,
+}
+
+/// Where the engine collects what leaves the main output.
+///
+/// Engines implement it; a stage reaches it through [`Context`]. Every call
+/// is counted per stage in the run's ledger.
+pub trait Diversions {
+    /// An input that failed; the pipeline goes on.
+    fn dead_letter(&mut self, letter: ErrorEnvelope);
+    /// An input routed aside (late data, a closed key).
+    fn side_output(&mut self, side: SideEnvelope);
+    /// An error after which the run must stop; the engine stops at its next
+    /// decision point and returns it.
+    fn fail(&mut self, error: StageError);
+}
+
+impl<'a> Context<'a> {
+    /// A context at time `now` that diverts into `outputs`.
+    pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
+        Context { now, outputs, diverted: 0 }
+    }
+
+    /// The engine's current time.
+    #[inline]
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Sets the engine time; for engines only.
+    #[inline]
+    pub fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    /// Sends a failed input to the dead-letter output.
+    pub fn dead_letter(&mut self, letter: ErrorEnvelope) {
+        self.diverted += 1;
+        self.outputs.dead_letter(letter);
+    }
+
+    /// Sends an input to the side output.
+    pub fn side_output(&mut self, side: SideEnvelope) {
+        self.diverted += 1;
+        self.outputs.side_output(side);
+    }
+
+    /// Reports an error that stops the run.
+    pub fn fail(&mut self, error: StageError) {
+        self.outputs.fail(error);
+    }
+
+    /// How many inputs have been diverted through this context so far.
+    ///
+    /// Nodes compare it before and after a call to learn whether the stage
+    /// accounted for an input it did not emit.
+    #[inline]
+    pub fn diverted(&self) -> u64 {
+        self.diverted
+    }
+}

@@ -1,0 +1,165 @@
+//! The unit of data that flows through a pipeline.
+
+use bytes::Bytes;
+
+use crate::{Cost, Headers, Instant};
+
+/// A payload with its metadata and cost.
+///
+/// The payload is immutable once wrapped: a transform consumes the envelope
+/// and produces a new one with [`Envelope::map`], which keeps every piece of
+/// metadata (sequence, key, event time, trace, headers). Creating an envelope
+/// with no headers allocates nothing; the key is a [`Bytes`] slice, so
+/// cloning an envelope for fan-out copies no key or payload bytes when the
+/// payload is itself `Bytes`.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use flux_core::Envelope;
+///
+/// let env = Envelope::new(7u32).with_sequence(3).with_key(Bytes::from_static(b"customer-1"));
+/// let doubled = env.map(|n| n * 2);
+/// assert_eq!(*doubled.payload(), 14);
+/// assert_eq!(doubled.meta().sequence, 3);
+/// assert_eq!(doubled.meta().key.as_deref(), Some(&b"customer-1"[..]));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope<T> {
+    payload: T,
+    meta: Meta,
+    cost: Cost,
+}
+
+/// Everything about an envelope except its payload.
+///
+/// `Meta` is what dead letters and side outputs keep, so that an envelope that
+/// could not be processed can still be correlated with its origin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// Position of the envelope in its source, assigned by the source.
+    pub sequence: u64,
+    /// Key or correlation id; `None` when the source has none.
+    pub key: Option<Bytes>,
+    /// Event time as carried by the data, if any (distinct from the engine's clock).
+    pub event_time: Option<Instant>,
+    /// Distributed-trace context, propagated unchanged through transforms.
+    pub trace: TraceContext,
+    /// Free-form headers; empty headers allocate nothing.
+    pub headers: Headers,
+}
+
+/// A W3C-style trace context: which trace an envelope belongs to and its parent span.
+///
+/// Zero means "no trace"; the kernel only carries it, observers interpret it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TraceContext {
+    /// The trace this envelope belongs to.
+    pub trace_id: u128,
+    /// The span that produced this envelope.
+    pub span_id: u64,
+}
+
+impl<T> Envelope<T> {
+    /// Wraps a payload with empty metadata and zero cost.
+    #[inline]
+    pub fn new(payload: T) -> Self {
+        Envelope { payload, meta: Meta::default(), cost: Cost::ZERO }
+    }
+
+    /// Wraps a payload with the given metadata and cost.
+    #[inline]
+    pub fn from_parts(payload: T, meta: Meta, cost: Cost) -> Self {
+        Envelope { payload, meta, cost }
+    }
+
+    /// Sets the sequence number.
+    #[inline]
+    #[must_use]
+    pub fn with_sequence(mut self, sequence: u64) -> Self {
+        self.meta.sequence = sequence;
+        self
+    }
+
+    /// Sets the key (correlation id).
+    #[inline]
+    #[must_use]
+    pub fn with_key(mut self, key: Bytes) -> Self {
+        self.meta.key = Some(key);
+        self
+    }
+
+    /// Sets the event time.
+    #[inline]
+    #[must_use]
+    pub fn with_event_time(mut self, at: Instant) -> Self {
+        self.meta.event_time = Some(at);
+        self
+    }
+
+    /// Sets the trace context.
+    #[inline]
+    #[must_use]
+    pub fn with_trace(mut self, trace: TraceContext) -> Self {
+        self.meta.trace = trace;
+        self
+    }
+
+    /// Sets the cost.
+    #[inline]
+    #[must_use]
+    pub fn with_cost(mut self, cost: Cost) -> Self {
+        self.cost = cost;
+        self
+    }
+
+    /// Adds a header, allocating the header list on first use.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: Bytes) -> Self {
+        self.meta.headers.insert(name, value);
+        self
+    }
+
+    /// The payload.
+    #[inline]
+    pub fn payload(&self) -> &T {
+        &self.payload
+    }
+
+    /// The metadata.
+    #[inline]
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The cost.
+    #[inline]
+    pub fn cost(&self) -> Cost {
+        self.cost
+    }
+
+    /// Transforms the payload, keeping metadata and cost.
+    #[inline]
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
+        Envelope { payload: f(self.payload), meta: self.meta, cost: self.cost }
+    }
+
+    /// Replaces the payload, keeping metadata and cost.
+    #[inline]
+    pub fn replace<U>(self, payload: U) -> Envelope<U> {
+        Envelope { payload, meta: self.meta, cost: self.cost }
+    }
+
+    /// Splits the envelope into payload, metadata and cost.
+    #[inline]
+    pub fn into_parts(self) -> (T, Meta, Cost) {
+        (self.payload, self.meta, self.cost)
+    }
+
+    /// Consumes the envelope, returning the payload.
+    #[inline]
+    pub fn into_payload(self) -> T {
+        self.payload
+    }
+}

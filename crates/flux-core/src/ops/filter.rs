@@ -1,0 +1,82 @@
+//! `filter`: keep the envelopes a predicate accepts, count the rest.
+
+use core::marker::PhantomData;
+
+use crate::{
+    Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+};
+
+/// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
+pub struct Filter<F, T> {
+    f: F,
+    id: StageId,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<F, T> Filter<F, T> {
+    pub(crate) fn new(f: F, id: StageId) -> Self {
+        Filter { f, id, _t: PhantomData }
+    }
+}
+
+impl<F, T> Layer<T> for Filter<F, T>
+where
+    F: FnMut(&T) -> bool + Send + 'static,
+    T: 'static,
+{
+    type Out = T;
+    type Node<D: Push<T> + 'static> = FilterNode<F, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        let t = core::any::type_name::<T>();
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure).with_types(t, t)
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<T> + 'static>(self, next: D) -> FilterNode<F, D> {
+        FilterNode { f: self.f, id: self.id, next, ledger: StageLedger::default() }
+    }
+}
+
+/// The node of a `filter` stage: a rejected envelope is a counted policy drop.
+pub struct FilterNode<F, D> {
+    f: F,
+    id: StageId,
+    next: D,
+    ledger: StageLedger,
+}
+
+impl<F, T, D> Push<T> for FilterNode<F, D>
+where
+    F: FnMut(&T) -> bool + Send,
+    D: Push<T>,
+{
+    #[inline]
+    fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
+        if (self.f)(item.payload()) {
+            self.next.push(item, cx);
+        } else {
+            self.ledger.dropped += 1;
+        }
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        visitor.stage(&self.id, &self.ledger);
+        self.next.visit(visitor);
+    }
+}

@@ -1,0 +1,94 @@
+//! `flat_map`: zero, one or many outputs per input, emitted as they come.
+
+use core::marker::PhantomData;
+
+use crate::{
+    Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+};
+
+/// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
+pub struct FlatMap<F, In> {
+    f: F,
+    id: StageId,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<F, In> FlatMap<F, In> {
+    pub(crate) fn new(f: F, id: StageId) -> Self {
+        FlatMap { f, id, _in: PhantomData }
+    }
+}
+
+impl<F, In, I> Layer<In> for FlatMap<F, In>
+where
+    F: FnMut(In) -> I + Send + 'static,
+    In: 'static,
+    I: IntoIterator,
+{
+    type Out = I::Item;
+    type Node<D: Push<I::Item> + 'static> = FlatMapNode<F, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<I::Item>())
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<I::Item> + 'static>(self, next: D) -> FlatMapNode<F, D> {
+        FlatMapNode { f: self.f, id: self.id, next, ledger: StageLedger::default() }
+    }
+}
+
+/// The node of a `flat_map` stage. Every output keeps the input's metadata;
+/// an input with no output is a counted drop, each output past the first a
+/// counted creation.
+pub struct FlatMapNode<F, D> {
+    f: F,
+    id: StageId,
+    next: D,
+    ledger: StageLedger,
+}
+
+impl<F, In, I, D> Push<In> for FlatMapNode<F, D>
+where
+    F: FnMut(In) -> I + Send,
+    I: IntoIterator,
+    D: Push<I::Item>,
+{
+    #[inline]
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let (payload, meta, cost) = item.into_parts();
+        let mut outputs = (self.f)(payload).into_iter();
+        let Some(mut current) = outputs.next() else {
+            self.ledger.dropped += 1;
+            return;
+        };
+        // Clone the metadata for every output but the last, which takes it.
+        for following in outputs {
+            let out = core::mem::replace(&mut current, following);
+            self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
+            self.ledger.created += 1;
+        }
+        self.next.push(Envelope::from_parts(current, meta, cost), cx);
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        visitor.stage(&self.id, &self.ledger);
+        self.next.visit(visitor);
+    }
+}

@@ -1,0 +1,74 @@
+//! `inspect`: look at each envelope as it passes.
+
+use core::marker::PhantomData;
+
+use crate::{Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+
+/// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
+pub struct Inspect<F, T> {
+    f: F,
+    id: StageId,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<F, T> Inspect<F, T> {
+    pub(crate) fn new(f: F, id: StageId) -> Self {
+        Inspect { f, id, _t: PhantomData }
+    }
+}
+
+impl<F, T> Layer<T> for Inspect<F, T>
+where
+    F: FnMut(&Envelope<T>) + Send + 'static,
+    T: 'static,
+{
+    type Out = T;
+    type Node<D: Push<T> + 'static> = InspectNode<F, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        let t = core::any::type_name::<T>();
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure).with_types(t, t)
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<T> + 'static>(self, next: D) -> InspectNode<F, D> {
+        InspectNode { f: self.f, next }
+    }
+}
+
+/// The node of an `inspect` stage.
+pub struct InspectNode<F, D> {
+    f: F,
+    next: D,
+}
+
+impl<F, T, D> Push<T> for InspectNode<F, D>
+where
+    F: FnMut(&Envelope<T>) + Send,
+    D: Push<T>,
+{
+    #[inline]
+    fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
+        (self.f)(&item);
+        self.next.push(item, cx);
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}

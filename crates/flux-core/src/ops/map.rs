@@ -1,0 +1,74 @@
+//! `map`: one output per input, metadata kept.
+
+use core::marker::PhantomData;
+
+use crate::{Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+
+/// The layer built by [`Pipeline::map`](crate::Pipeline::map).
+pub struct Map<F, In> {
+    f: F,
+    id: StageId,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<F, In> Map<F, In> {
+    pub(crate) fn new(f: F, id: StageId) -> Self {
+        Map { f, id, _in: PhantomData }
+    }
+}
+
+impl<F, In, Out> Layer<In> for Map<F, In>
+where
+    F: FnMut(In) -> Out + Send + 'static,
+    In: 'static,
+{
+    type Out = Out;
+    type Node<D: Push<Out> + 'static> = MapNode<F, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<Out>())
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<Out> + 'static>(self, next: D) -> MapNode<F, D> {
+        MapNode { f: self.f, next }
+    }
+}
+
+/// The node of a `map` stage. It counts nothing: one in, one out.
+pub struct MapNode<F, D> {
+    f: F,
+    next: D,
+}
+
+impl<F, In, Out, D> Push<In> for MapNode<F, D>
+where
+    F: FnMut(In) -> Out + Send,
+    D: Push<Out>,
+{
+    #[inline]
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let f = &mut self.f;
+        self.next.push(item.map(f), cx);
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}

@@ -1,0 +1,88 @@
+//! `try_map`: a fallible transform whose failures become dead letters.
+
+use core::marker::PhantomData;
+use std::error::Error;
+
+use crate::{
+    Context, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor,
+    StageError, StageId, StageKind,
+};
+
+/// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
+pub struct TryMap<F, In> {
+    f: F,
+    id: StageId,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<F, In> TryMap<F, In> {
+    pub(crate) fn new(f: F, id: StageId) -> Self {
+        TryMap { f, id, _in: PhantomData }
+    }
+}
+
+impl<F, In, Out, E> Layer<In> for TryMap<F, In>
+where
+    F: FnMut(In) -> Result<Out, E> + Send + 'static,
+    In: 'static,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    type Out = Out;
+    type Node<D: Push<Out> + 'static> = TryMapNode<F, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<Out>())
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<Out> + 'static>(self, next: D) -> TryMapNode<F, D> {
+        TryMapNode { f: self.f, id: self.id, next }
+    }
+}
+
+/// The node of a `try_map` stage: an `Err` goes to the dead-letter output
+/// with the input's metadata (sequence, key, trace) and the stage's id.
+pub struct TryMapNode<F, D> {
+    f: F,
+    id: StageId,
+    next: D,
+}
+
+impl<F, In, Out, E, D> Push<In> for TryMapNode<F, D>
+where
+    F: FnMut(In) -> Result<Out, E> + Send,
+    E: Into<Box<dyn Error + Send + Sync>>,
+    D: Push<Out>,
+{
+    #[inline]
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let (payload, meta, cost) = item.into_parts();
+        match (self.f)(payload) {
+            Ok(out) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
+            Err(cause) => {
+                let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
+                cx.dead_letter(ErrorEnvelope { meta, error });
+            }
+        }
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}

@@ -1,0 +1,50 @@
+//! The one trait every node of an assembled pipeline implements.
+
+use crate::{Context, Envelope, Instant, LedgerVisitor};
+
+/// A node that receives envelopes pushed from upstream.
+///
+/// An assembled segment is a nest of `Push` nodes, each owning the node
+/// after it (`Map<F, Filter<G, SinkNode<S>>>`), so a segment runs as one
+/// monomorphized call path: no box, no channel, no dynamic dispatch per
+/// envelope. Builder methods create the nodes; implement `Push` directly
+/// only for a stage that needs timers and state (see `flux-accumulate`),
+/// and [`Stage`](crate::Stage) otherwise.
+///
+/// # Contract
+///
+/// - `push` never blocks and never reads the wall clock; time is `cx.now()`.
+/// - A node forwards every call to the node after it: `on_time`, `finish`,
+///   `next_deadline` and `visit` reach the whole segment.
+/// - After `finish`, the engine makes no further call.
+/// - Every input ends in an output, a diversion through `cx`, or a count in
+///   the node's [`StageLedger`](crate::StageLedger).
+pub trait Push<T>: Send {
+    /// Handles one envelope, pushing any outputs downstream before returning.
+    fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>);
+
+    /// Fires the timers due at `cx.now()`, then forwards the call.
+    fn on_time(&mut self, cx: &mut Context<'_>);
+
+    /// The earliest deadline of this node and the nodes after it.
+    ///
+    /// With `at_end` set, only deadlines the engine must wait for after the
+    /// source ends (an accumulator told to let its groups time out).
+    fn next_deadline(&self, at_end: bool) -> Option<Instant>;
+
+    /// End of input: flushes what the node holds, then forwards the call.
+    fn finish(&mut self, cx: &mut Context<'_>);
+
+    /// Reports each stage's ledger, this node first.
+    fn visit(&self, visitor: &mut dyn LedgerVisitor);
+}
+
+/// Earliest of two optional deadlines.
+#[inline]
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}

@@ -1,0 +1,150 @@
+//! A typed run of stages behind one object-safe face.
+
+use crate::{
+    BatchReceiver, Context, ErrorEnvelope, Instant, LedgerVisitor, Pull, Push, Received, Source, StageError, StageId,
+    StageLedger,
+};
+
+/// What a segment did in one step.
+#[derive(Debug)]
+pub enum Step {
+    /// It handled input; step it again.
+    Progress,
+    /// Its source has nothing before this engine time.
+    Wait(Instant),
+    /// Its input channel is empty; step it after upstream has made progress.
+    Starved,
+    /// Its input ended and everything was flushed downstream.
+    Done,
+    /// It failed and the run must stop.
+    Failed(StageError),
+}
+
+/// A segment of an assembled pipeline: stages fused into one call path,
+/// fed by a source or by a channel from the segment before it.
+///
+/// This is the only place the kernel erases types (`Box<dyn Segment>`), so
+/// dynamic dispatch happens once per step, never per envelope inside a
+/// segment. Engines drive segments; users never implement this trait.
+pub trait Segment: Send {
+    /// Index in the plan's stage list of the segment's first stage.
+    fn first_stage(&self) -> usize;
+    /// Does one unit of work: pulls one envelope from the source, or
+    /// receives one batch from the channel, and pushes it through.
+    fn step(&mut self, cx: &mut Context<'_>) -> Step;
+    /// Fires timers due at `cx.now()` in every stage of the segment.
+    fn on_time(&mut self, cx: &mut Context<'_>);
+    /// The earliest timer in the segment (see [`Push::next_deadline`]).
+    fn next_deadline(&self, at_end: bool) -> Option<Instant>;
+    /// Reports each stage's ledger, in pipeline order.
+    fn visit(&self, visitor: &mut dyn LedgerVisitor);
+}
+
+/// The segment that starts at the pipeline's source.
+pub(crate) struct SourceSegment<S, D> {
+    pub(crate) source: S,
+    pub(crate) id: StageId,
+    pub(crate) head: D,
+    pub(crate) ledger: StageLedger,
+    pub(crate) finished: bool,
+}
+
+impl<S, D> Segment for SourceSegment<S, D>
+where
+    S: Source,
+    D: Push<S::Item>,
+{
+    fn first_stage(&self) -> usize {
+        0
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.finished {
+            return Step::Done;
+        }
+        match self.source.pull(cx) {
+            Ok(Pull::Item(item)) => {
+                self.ledger.created += 1;
+                self.head.push(item, cx);
+                Step::Progress
+            }
+            Ok(Pull::Wait(until)) => Step::Wait(until),
+            Ok(Pull::Rejected(rejected)) => {
+                // A rejected piece of input counts as made and then diverted.
+                self.ledger.created += 1;
+                let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
+                cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
+                Step::Progress
+            }
+            Ok(Pull::End) => {
+                self.finished = true;
+                self.head.finish(cx);
+                Step::Done
+            }
+            Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
+        }
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.head.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.head.next_deadline(at_end)
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        visitor.stage(&self.id, &self.ledger);
+        self.head.visit(visitor);
+    }
+}
+
+/// A segment fed by a channel from the segment before it.
+pub(crate) struct ChannelSegment<T, D> {
+    pub(crate) rx: Box<dyn BatchReceiver<T>>,
+    pub(crate) head: D,
+    pub(crate) first_stage: usize,
+    pub(crate) finished: bool,
+}
+
+impl<T, D> Segment for ChannelSegment<T, D>
+where
+    T: Send,
+    D: Push<T>,
+{
+    fn first_stage(&self) -> usize {
+        self.first_stage
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.finished {
+            return Step::Done;
+        }
+        match self.rx.recv() {
+            Received::Batch(batch) => {
+                for item in batch {
+                    self.head.push(item, cx);
+                }
+                Step::Progress
+            }
+            Received::Empty => Step::Starved,
+            Received::Closed => {
+                self.finished = true;
+                self.head.finish(cx);
+                Step::Done
+            }
+        }
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.head.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.head.next_deadline(at_end)
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.head.visit(visitor);
+    }
+}

@@ -1,0 +1,171 @@
+//! Where envelopes come from.
+
+use std::error::Error;
+
+use crate::{Context, Envelope, Instant, Meta, Position};
+
+/// What a source produced when asked for the next envelope.
+#[derive(Debug)]
+pub enum Pull<T> {
+    /// The next envelope.
+    Item(Envelope<T>),
+    /// Nothing is ready before the given engine time: the engine fires the
+    /// timers due until then and asks again at that time.
+    Wait(Instant),
+    /// A piece of input that could not be read (a malformed or oversize
+    /// frame). The engine sends it to the dead-letter output, naming the
+    /// source and the position, and asks again.
+    Rejected(Rejected),
+    /// The input is exhausted.
+    End,
+}
+
+/// A piece of input a source could not turn into an envelope.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The metadata known for it (at least its sequence, when it has one).
+    pub meta: Meta,
+    /// Where in the input it was.
+    pub position: Position,
+    /// Why it was rejected.
+    pub cause: Box<dyn Error + Send + Sync>,
+}
+
+/// An error after which a source cannot go on (an I/O failure, for example).
+#[derive(Debug)]
+pub struct SourceError {
+    /// Where in the input it happened.
+    pub position: Position,
+    /// The underlying error.
+    pub cause: Box<dyn Error + Send + Sync>,
+}
+
+/// Produces the envelopes that enter a pipeline.
+///
+/// The engine calls `pull` until it returns [`Pull::End`] or an error. A
+/// source assigns sequence numbers and, where it knows them, keys, event
+/// times and byte costs.
+///
+/// A source must not block waiting for time to pass: to wait, it returns
+/// [`Pull::Wait`] and the engine advances its clock (instantly, on the sync
+/// engine's virtual clock).
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Context, Envelope, Pull, Source, SourceError};
+///
+/// struct Countdown(u64);
+///
+/// impl Source for Countdown {
+///     type Item = u64;
+///     fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<u64>, SourceError> {
+///         if self.0 == 0 {
+///             return Ok(Pull::End);
+///         }
+///         self.0 -= 1;
+///         Ok(Pull::Item(Envelope::new(self.0).with_sequence(self.0)))
+///     }
+/// }
+///
+/// let pipeline = flux_core::Pipeline::from_source(Countdown(3)).map(|n| n + 1);
+/// # let _ = pipeline;
+/// ```
+pub trait Source: Send {
+    /// The payload type of the envelopes produced.
+    type Item;
+
+    /// Produces the next envelope, or says why there is none.
+    ///
+    /// # Errors
+    ///
+    /// An error stops the run; recoverable bad input is [`Pull::Rejected`] instead.
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Self::Item>, SourceError>;
+}
+
+/// A source over any iterator of payloads, numbering them from zero.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{IterSource, Pipeline, VecSink};
+///
+/// let sink = VecSink::new();
+/// let pipeline = Pipeline::from_source(IterSource::new(1..=3)).sink(sink.clone());
+/// # let _ = pipeline;
+/// ```
+#[derive(Debug)]
+pub struct IterSource<I> {
+    iter: I,
+    next_sequence: u64,
+}
+
+impl<I: Iterator> IterSource<I> {
+    /// A source yielding each item of `iter` in a fresh envelope.
+    pub fn new(iter: impl IntoIterator<IntoIter = I>) -> Self {
+        IterSource { iter: iter.into_iter(), next_sequence: 0 }
+    }
+}
+
+impl<I> Source for IterSource<I>
+where
+    I: Iterator + Send,
+{
+    type Item = I::Item;
+
+    #[inline]
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<I::Item>, SourceError> {
+        Ok(match self.iter.next() {
+            Some(item) => {
+                let sequence = self.next_sequence;
+                self.next_sequence += 1;
+                Pull::Item(Envelope::new(item).with_sequence(sequence))
+            }
+            None => Pull::End,
+        })
+    }
+}
+
+/// A source of ready-made envelopes, each released at an engine time.
+///
+/// It returns [`Pull::Wait`] until an envelope's time has come, so timers
+/// in between fire at exactly the right moments. Times must not decrease.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Envelope, Instant, TimedSource};
+///
+/// let source = TimedSource::new(vec![
+///     (Instant::from_secs(0), Envelope::new("first")),
+///     (Instant::from_secs(60), Envelope::new("a minute later")),
+/// ]);
+/// # let _ = source;
+/// ```
+#[derive(Debug)]
+pub struct TimedSource<T> {
+    items: std::vec::IntoIter<(Instant, Envelope<T>)>,
+    held: Option<(Instant, Envelope<T>)>,
+}
+
+impl<T> TimedSource<T> {
+    /// A source releasing each envelope at its instant.
+    pub fn new(items: Vec<(Instant, Envelope<T>)>) -> Self {
+        TimedSource { items: items.into_iter(), held: None }
+    }
+}
+
+impl<T: Send> Source for TimedSource<T> {
+    type Item = T;
+
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<T>, SourceError> {
+        let Some((at, item)) = self.held.take().or_else(|| self.items.next()) else {
+            return Ok(Pull::End);
+        };
+        if at > cx.now() {
+            self.held = Some((at, item));
+            return Ok(Pull::Wait(at));
+        }
+        Ok(Pull::Item(item))
+    }
+}

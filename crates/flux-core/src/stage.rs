@@ -1,0 +1,230 @@
+//! The trait for writing a stage of your own.
+
+use crate::{
+    Context, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Meta, Position, Purity, Push, SideEnvelope,
+    SideReason, StageDescriptor, StageError, StageId, StageKind, StageLedger,
+};
+use std::error::Error;
+use std::marker::PhantomData;
+
+/// A stage written by a user: one input to zero, one or many outputs.
+///
+/// Add it to a pipeline with [`Pipeline::stage`](crate::Pipeline::stage).
+/// Outputs go to [`Emit::emit`] as they are made (no `Vec` per input). An
+/// input that produces no output is counted as dropped by policy, unless
+/// the stage sent it to the dead-letter or side output, or called
+/// [`Emit::merged`] to say it was absorbed into state.
+///
+/// # Examples
+///
+/// A stage that splits text into words and emits each one:
+///
+/// ```
+/// use flux_core::{Emit, Envelope, Stage};
+///
+/// struct Words;
+///
+/// impl Stage<String> for Words {
+///     type Out = String;
+///     fn process(&mut self, input: Envelope<String>, out: &mut impl Emit<String>) {
+///         let (text, meta, cost) = input.into_parts();
+///         for word in text.split_whitespace() {
+///             out.emit(Envelope::from_parts(word.to_owned(), meta.clone(), cost));
+///         }
+///     }
+/// }
+///
+/// let pipeline = flux_core::Pipeline::from_source(flux_core::IterSource::new(["a b".to_owned()])).stage(Words);
+/// # let _ = pipeline;
+/// ```
+pub trait Stage<In>: Send {
+    /// The payload type emitted.
+    type Out;
+
+    /// Handles one input.
+    fn process(&mut self, input: Envelope<In>, out: &mut impl Emit<Self::Out>);
+
+    /// Whether the stage keeps state between inputs; stateful stages are not
+    /// fused with their neighbours by the default planner.
+    fn purity(&self) -> Purity {
+        Purity::Pure
+    }
+
+    /// Fires timers due at `out.now()`.
+    fn on_time(&mut self, out: &mut impl Emit<Self::Out>) {
+        let _ = out;
+    }
+
+    /// The earliest timer the stage has set (see [`Push::next_deadline`]).
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        let _ = at_end;
+        None
+    }
+
+    /// Flushes held state at end of input.
+    fn finish(&mut self, out: &mut impl Emit<Self::Out>) {
+        let _ = out;
+    }
+}
+
+/// Where a [`Stage`] sends its outputs and reports what it did with an input.
+pub trait Emit<T> {
+    /// Sends an output downstream.
+    fn emit(&mut self, item: Envelope<T>);
+    /// The engine's current time.
+    fn now(&self) -> Instant;
+    /// Sends the input described by `meta` to the dead-letter output.
+    fn dead_letter(&mut self, meta: Meta, position: Position, cause: Box<dyn Error + Send + Sync>);
+    /// Sends the input described by `meta` to the side output.
+    fn side_output(&mut self, meta: Meta, reason: SideReason);
+    /// Says the current input was absorbed into state, to be released later
+    /// with [`Emit::released`].
+    fn merged(&mut self);
+    /// Says `count` absorbed inputs left inside the output just emitted.
+    fn released(&mut self, count: u64);
+}
+
+/// The [`Layer`] for a user [`Stage`].
+#[derive(Debug)]
+pub struct StageLayer<S, In> {
+    stage: S,
+    id: StageId,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<S, In> StageLayer<S, In> {
+    /// Wraps `stage` under the id `id`.
+    pub fn new(stage: S, id: StageId) -> Self {
+        StageLayer { stage, id, _in: PhantomData }
+    }
+}
+
+impl<S, In> Layer<In> for StageLayer<S, In>
+where
+    S: Stage<In> + 'static,
+    In: 'static,
+{
+    type Out = S::Out;
+    type Node<D: Push<S::Out> + 'static> = StageNode<S, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        let kind = match self.stage.purity() {
+            Purity::Pure => StageKind::Transform,
+            Purity::Stateful => StageKind::Accumulate,
+        };
+        StageDescriptor::new(self.id.as_str().to_owned(), kind, self.stage.purity())
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<S::Out>())
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<S::Out> + 'static>(self, next: D) -> StageNode<S, D> {
+        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default() }
+    }
+}
+
+/// The node of a user [`Stage`]: counts what the stage did with each input.
+#[derive(Debug)]
+pub struct StageNode<S, D> {
+    stage: S,
+    id: StageId,
+    next: D,
+    ledger: StageLedger,
+}
+
+/// The [`Emit`] a [`StageNode`] hands its stage.
+struct Emitter<'n, 'c, 'a, D> {
+    next: &'n mut D,
+    cx: &'c mut Context<'a>,
+    id: &'n StageId,
+    ledger: &'n mut StageLedger,
+    emitted: u64,
+    merged: bool,
+}
+
+impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
+    #[inline]
+    fn emit(&mut self, item: Envelope<T>) {
+        self.emitted += 1;
+        self.next.push(item, self.cx);
+    }
+
+    fn now(&self) -> Instant {
+        self.cx.now()
+    }
+
+    fn dead_letter(&mut self, meta: Meta, position: Position, cause: Box<dyn Error + Send + Sync>) {
+        let error = StageError::new(self.id.clone(), position, cause);
+        self.cx.dead_letter(ErrorEnvelope { meta, error });
+    }
+
+    fn side_output(&mut self, meta: Meta, reason: SideReason) {
+        self.cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
+    }
+
+    fn merged(&mut self) {
+        self.merged = true;
+        self.ledger.merged += 1;
+        self.ledger.pending += 1;
+    }
+
+    fn released(&mut self, count: u64) {
+        self.ledger.released += count;
+        self.ledger.pending -= count.min(self.ledger.pending);
+    }
+}
+
+impl<S, D> StageNode<S, D> {
+    fn emitter<'n, 'c, 'a>(&'n mut self, cx: &'c mut Context<'a>) -> (&'n mut S, Emitter<'n, 'c, 'a, D>) {
+        let emitter =
+            Emitter { next: &mut self.next, cx, id: &self.id, ledger: &mut self.ledger, emitted: 0, merged: false };
+        (&mut self.stage, emitter)
+    }
+}
+
+impl<In, S, D> Push<In> for StageNode<S, D>
+where
+    S: Stage<In>,
+    D: Push<S::Out>,
+{
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let diverted_before = cx.diverted();
+        let (stage, mut out) = self.emitter(cx);
+        stage.process(item, &mut out);
+        let (emitted, merged) = (out.emitted, out.merged);
+        let diverted = out.cx.diverted() != diverted_before;
+        // One input ends exactly once: the first output, a merge or a
+        // diversion accounts for it; anything beyond that was created here.
+        let accounted = u64::from(merged) + u64::from(diverted);
+        if emitted + accounted == 0 {
+            self.ledger.dropped += 1;
+        } else {
+            self.ledger.created += (emitted + accounted).saturating_sub(1);
+        }
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        let (stage, mut out) = self.emitter(cx);
+        stage.on_time(&mut out);
+        self.ledger.created += out.emitted;
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        crate::earliest(self.stage.next_deadline(at_end), self.next.next_deadline(at_end))
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        let (stage, mut out) = self.emitter(cx);
+        stage.finish(&mut out);
+        self.ledger.created += out.emitted;
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        visitor.stage(&self.id, &self.ledger);
+        self.next.visit(visitor);
+    }
+}

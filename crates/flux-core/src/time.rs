@@ -1,0 +1,83 @@
+//! Time as the engine sees it.
+//!
+//! Stages never read the wall clock: they read [`Context::now`](crate::Context::now),
+//! which the engine fills from its [`Clock`]. The sync engine's clock is
+//! virtual and moves only when the engine advances it, so a thirty-minute
+//! TTL runs in no real time and every run replays exactly.
+
+use core::fmt;
+use core::ops::{Add, Sub};
+use core::time::Duration;
+
+/// A point in engine time, in nanoseconds since the engine started.
+///
+/// It is deliberately not `std::time::Instant`: engine time is a plain number
+/// that a virtual clock can set, compare and print deterministically.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The engine's start.
+    pub const ZERO: Instant = Instant(0);
+
+    /// The instant `nanos` nanoseconds after the engine's start.
+    pub const fn from_nanos(nanos: u64) -> Self {
+        Instant(nanos)
+    }
+
+    /// The instant `millis` milliseconds after the engine's start.
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(millis * 1_000_000)
+    }
+
+    /// The instant `secs` seconds after the engine's start.
+    pub const fn from_secs(secs: u64) -> Self {
+        Instant(secs * 1_000_000_000)
+    }
+
+    /// Nanoseconds since the engine's start.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// Time from `earlier` to `self`, or zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the largest representable instant (about 584 years).
+    fn add(self, rhs: Duration) -> Instant {
+        let nanos = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(nanos))
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at [`Instant::ZERO`].
+    fn sub(self, rhs: Duration) -> Instant {
+        let nanos = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_sub(nanos))
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t+{:?}", Duration::from_nanos(self.0))
+    }
+}
+
+/// The source of engine time.
+///
+/// The sync engine implements it with a virtual clock it advances itself;
+/// the async engine with a monotonic wall clock. Implementations must be
+/// monotonic: `now` never goes backwards.
+pub trait Clock {
+    /// The current engine time.
+    fn now(&self) -> Instant;
+}
