@@ -1,0 +1,15 @@
+//! The built-in planner passes, one per file.
+
+mod diagnose;
+mod fuse_pure;
+mod isolate_heavy;
+mod type_continuity;
+mod unique_ids;
+mod validate_shape;
+
+pub use diagnose::{Diagnose, ENVELOPE_BYTES_ESTIMATE};
+pub use fuse_pure::FusePure;
+pub use isolate_heavy::IsolateHeavy;
+pub use type_continuity::TypeContinuity;
+pub use unique_ids::UniqueIds;
+pub use validate_shape::ValidateShape;

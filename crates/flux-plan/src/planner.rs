@@ -1,0 +1,93 @@
+//! The planner: an ordered list of passes.
+
+use flux_core::{ExecutionPlan, PlanError, PlannerPass, StageDescriptor};
+
+use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds, ValidateShape};
+
+/// Runs planner passes in order over a draft plan.
+///
+/// [`Planner::new`] holds the built-in passes; [`Planner::with_pass`] adds a
+/// pass of your own after them. Diagnostics are always computed last, from
+/// the plan as the final pass left it.
+///
+/// # Examples
+///
+/// A pass that forbids fusing the stage named `parse` with what follows
+/// makes the engine cut a segment boundary there:
+///
+/// ```
+/// use flux_core::{EdgeSpec, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Runnable, VecSink};
+/// use flux_plan::Planner;
+///
+/// struct CutAfter(&'static str);
+/// impl PlannerPass for CutAfter {
+///     fn name(&self) -> &'static str { "cut-after" }
+///     fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
+///         if let Some(i) = plan.index_of(self.0) {
+///             plan.junctions[i] = Junction::Boundary(EdgeSpec::default());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let pipeline = Pipeline::from_source(IterSource::new(["1", "2"]))
+///     .map(|s: &str| s.len())
+///     .named("parse")
+///     .map(|n| n * 2)
+///     .sink(VecSink::new());
+/// let plan = Planner::new().with_pass(CutAfter("parse")).plan(pipeline.describe()).unwrap();
+/// assert_eq!(plan.diagnostics.segment_count, 2);
+/// assert_eq!(plan.diagnostics.passes.last(), Some(&"cut-after"));
+/// ```
+pub struct Planner {
+    passes: Vec<Box<dyn PlannerPass>>,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Planner {
+    /// The built-in passes: validation, fusion of pure stages, isolation of
+    /// heavy stages.
+    pub fn new() -> Self {
+        Planner {
+            passes: vec![
+                Box::new(ValidateShape),
+                Box::new(UniqueIds),
+                Box::new(TypeContinuity),
+                Box::new(FusePure),
+                Box::new(IsolateHeavy::default()),
+            ],
+        }
+    }
+
+    /// A planner with no passes but diagnostics, for building a pass list from scratch.
+    pub fn empty() -> Self {
+        Planner { passes: Vec::new() }
+    }
+
+    /// Adds a pass that runs after those already added.
+    #[must_use]
+    pub fn with_pass(mut self, pass: impl PlannerPass + 'static) -> Self {
+        self.passes.push(Box::new(pass));
+        self
+    }
+
+    /// Plans the pipeline described by `stages` (source first, sink last).
+    ///
+    /// # Errors
+    ///
+    /// The first error a pass returns; it names the stage at fault.
+    pub fn plan(&self, stages: Vec<StageDescriptor>) -> Result<ExecutionPlan, PlanError> {
+        let mut plan = ExecutionPlan::draft(stages);
+        for pass in &self.passes {
+            pass.run(&mut plan)?;
+            plan.diagnostics.passes.push(pass.name());
+        }
+        Diagnose.run(&mut plan)?;
+        Ok(plan)
+    }
+}

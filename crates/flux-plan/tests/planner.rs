@@ -1,0 +1,133 @@
+//! The planner's passes on real pipelines and on hand-made descriptor lists.
+
+use flux_core::{
+    EngineHint, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Purity, Runnable,
+    StageDescriptor, StageKind, VecSink,
+};
+use flux_plan::Planner;
+
+fn stage(id: &'static str, kind: StageKind, purity: Purity) -> StageDescriptor {
+    StageDescriptor::new(id, kind, purity).with_types("u32", "u32")
+}
+
+fn linear(middle: &[(&'static str, Purity)]) -> Vec<StageDescriptor> {
+    let mut stages = vec![stage("source", StageKind::Source, Purity::Stateful).with_types("()", "u32")];
+    for &(id, purity) in middle {
+        let kind = if purity == Purity::Pure { StageKind::Transform } else { StageKind::Accumulate };
+        stages.push(stage(id, kind, purity));
+    }
+    stages.push(stage("sink", StageKind::Sink, Purity::Stateful).with_types("u32", "()"));
+    stages
+}
+
+#[test]
+fn duplicate_ids_are_rejected_naming_both_positions() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..3u32))
+        .map(|n| n)
+        .named("step")
+        .map(|n| n)
+        .named("step")
+        .sink(VecSink::new());
+    let err = Planner::new().plan(pipeline.describe()).unwrap_err();
+    assert!(matches!(&err, PlanError::DuplicateId { id, first: 1, second: 2 } if id.as_str() == "step"));
+    assert_eq!(err.to_string(), "stage id `step` is used by stage 1 and stage 2");
+}
+
+#[test]
+fn empty_and_misplaced_pipelines_are_rejected() {
+    assert!(matches!(Planner::new().plan(vec![]), Err(PlanError::Empty)));
+    let only_source = vec![stage("source", StageKind::Source, Purity::Stateful)];
+    assert!(matches!(Planner::new().plan(only_source), Err(PlanError::Empty)));
+
+    let mut stages = linear(&[("a", Purity::Pure)]);
+    stages.swap(0, 1);
+    let err = Planner::new().plan(stages).unwrap_err();
+    assert!(matches!(&err, PlanError::Misplaced { stage, index: 0 } if stage.as_str() == "a"), "{err}");
+}
+
+#[test]
+fn type_mismatch_in_a_run_time_plan_names_both_stages() {
+    let mut stages = linear(&[("parse", Purity::Pure), ("store", Purity::Pure)]);
+    stages[2] = stages[2].clone().with_types("String", "u32");
+    let err = Planner::new().plan(stages).unwrap_err();
+    assert_eq!(err.to_string(), "stage `parse` emits `u32` but the next stage `store` accepts `String`");
+}
+
+#[test]
+fn fuses_exactly_the_pure_runs() {
+    let stages = linear(&[
+        ("a", Purity::Pure),
+        ("b", Purity::Pure),
+        ("acc", Purity::Stateful),
+        ("c", Purity::Pure),
+        ("d", Purity::Pure),
+        ("e", Purity::Pure),
+    ]);
+    let plan = Planner::new().plan(stages).unwrap();
+    let boundary = |j: &Junction| matches!(j, Junction::Boundary(_));
+    let cuts: Vec<usize> = plan.junctions.iter().enumerate().filter(|(_, j)| boundary(j)).map(|(i, _)| i).collect();
+    assert_eq!(cuts, vec![2, 3], "boundaries on both sides of the accumulator only");
+    assert_eq!(plan.diagnostics.fused_runs, vec![(1, 2), (4, 6)]);
+    assert_eq!(plan.diagnostics.fusion_count, 3);
+    assert_eq!(plan.diagnostics.segment_count, 3);
+    assert_eq!(plan.diagnostics.accumulator_indexes, vec![3]);
+    assert_eq!(plan.segments(), vec![(0, 2), (3, 3), (4, 7)]);
+}
+
+#[test]
+fn heavy_stages_are_isolated_and_cheap_ones_are_not() {
+    let mut stages = linear(&[("parse", Purity::Pure), ("enrich", Purity::Pure), ("format", Purity::Pure)]);
+    stages[2] = stages[2].clone().with_cpu_hint_ns(2_000);
+    stages[3] = stages[3].clone().with_cpu_hint_ns(100);
+    let plan = Planner::new().plan(stages.clone()).unwrap();
+    assert_eq!(plan.segments(), vec![(0, 1), (2, 2), (3, 4)]);
+
+    stages[2] = stages[2].clone().with_cpu_hint_ns(0).with_engine_hint(EngineHint::Blocking);
+    assert_eq!(Planner::new().plan(stages).unwrap().diagnostics.segment_count, 3);
+}
+
+#[test]
+fn diagnostics_estimate_memory_and_latency_from_hints_and_channels() {
+    let mut stages = linear(&[("a", Purity::Pure), ("acc", Purity::Stateful)]);
+    stages[2] = stages[2].clone().with_memory_hint(1_000).with_latency_hint_ns(30_000);
+    let plan = Planner::new().plan(stages).unwrap();
+    let edge = flux_core::EdgeSpec::default();
+    let channels = 2 * (edge.capacity * edge.batch_size) as u64 * flux_plan::passes::ENVELOPE_BYTES_ESTIMATE;
+    assert_eq!(plan.diagnostics.estimated_memory_bytes, 1_000 + channels);
+    assert_eq!(plan.diagnostics.max_latency_window_ns, 30_000);
+}
+
+struct ForbidFusionInto(&'static str);
+
+impl PlannerPass for ForbidFusionInto {
+    fn name(&self) -> &'static str {
+        "forbid-fusion"
+    }
+
+    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
+        let i = plan.index_of(self.0).ok_or_else(|| PlanError::Pass {
+            pass: "forbid-fusion",
+            stage: None,
+            cause: format!("no stage `{}`", self.0).into(),
+        })?;
+        plan.junctions[i - 1] = Junction::Boundary(flux_core::EdgeSpec { capacity: 2, batch_size: 4 });
+        Ok(())
+    }
+}
+
+#[test]
+fn a_user_pass_runs_after_the_built_ins_and_diagnostics_see_its_changes() {
+    let stages = linear(&[("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure)]);
+    let plan = Planner::new().with_pass(ForbidFusionInto("b")).plan(stages.clone()).unwrap();
+    assert_eq!(plan.junctions[1], Junction::Boundary(flux_core::EdgeSpec { capacity: 2, batch_size: 4 }));
+    assert_eq!(plan.diagnostics.fused_runs, vec![(2, 3)]);
+    assert_eq!(plan.diagnostics.segment_count, 2);
+    assert_eq!(
+        plan.diagnostics.passes,
+        vec!["validate-shape", "unique-ids", "type-continuity", "fuse-pure", "isolate-heavy", "forbid-fusion"]
+    );
+
+    let err = Planner::new().with_pass(ForbidFusionInto("zzz")).plan(stages).unwrap_err();
+    assert_eq!(err.to_string(), "planner pass `forbid-fusion` rejected the plan");
+    assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "no stage `zzz`");
+}
