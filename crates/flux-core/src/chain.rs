@@ -126,12 +126,7 @@ impl<'a, C: Channels> Assembler<'a, C> {
             Junction::Fused => Link::Fused(node),
             Junction::Boundary(edge) => {
                 let (tx, rx) = self.channels.open::<T>(junction, &edge);
-                self.segments.push(Box::new(ChannelSegment {
-                    rx,
-                    head: node,
-                    first_stage: junction + 1,
-                    finished: false,
-                }));
+                self.segments.push(Box::new(ChannelSegment { rx, head: node, first_stage: junction + 1 }));
                 Link::Cut(BatchingSender::new(tx, edge.batch_size))
             }
         }

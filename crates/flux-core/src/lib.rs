@@ -59,7 +59,8 @@
 //! let mut segments = pipeline.assemble(&plan, &mut NoChannels).unwrap();
 //! let mut dead = Collected::default();
 //! let mut cx = Context::new(Instant::ZERO, &mut dead);
-//! while !matches!(segments[0].step(&mut cx), Step::Done) {}
+//! while !matches!(segments[0].step(&mut cx), Step::Exhausted) {}
+//! segments[0].finish(&mut cx);
 //!
 //! assert_eq!(out.payloads(), vec![10, 20, 40]);
 //! assert_eq!(dead.0.len(), 1);
@@ -124,7 +125,7 @@ pub use plan::{EdgeSpec, ExecutionPlan, Junction, PlanDiagnostics, PlanError, Pl
 pub use pool::{BufferPool, LeakCheck, LeakError, PoolExhausted, PoolStats};
 pub use push::{Push, earliest};
 pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, RecoverableSource, TransactionalSink};
-pub use segment::{Segment, Step};
+pub use segment::{STEP_BUDGET, Segment, Step};
 pub use sink::{Sink, VecSink, WriteError};
 pub use source::{IterSource, Pull, Rejected, Source, SourceError, TimedSource};
 pub use stage::{Emit, Stage, StageLayer, StageNode};

@@ -250,7 +250,6 @@ where
             id: self.pipeline.source_id,
             head,
             ledger: StageLedger::default(),
-            finished: false,
         };
         Ok(assembler.finish(Box::new(source)))
     }

@@ -14,11 +14,17 @@ pub enum Step {
     Wait(Instant),
     /// Its input channel is empty; step it after upstream has made progress.
     Starved,
-    /// Its input ended and everything was flushed downstream.
-    Done,
+    /// Its input ended. The engine fires any timers it must wait for at the
+    /// end (see [`Push::next_deadline`]), then calls [`Segment::finish`].
+    Exhausted,
     /// It failed and the run must stop.
     Failed(StageError),
 }
+
+/// Envelopes a source segment pulls in one step: enough to amortise the
+/// step's dynamic call and the engine's bookkeeping, few enough that
+/// timers and other segments are not kept waiting long.
+pub const STEP_BUDGET: usize = 1024;
 
 /// A segment of an assembled pipeline: stages fused into one call path,
 /// fed by a source or by a channel from the segment before it.
@@ -29,9 +35,12 @@ pub enum Step {
 pub trait Segment: Send {
     /// Index in the plan's stage list of the segment's first stage.
     fn first_stage(&self) -> usize;
-    /// Does one unit of work: pulls one envelope from the source, or
-    /// receives one batch from the channel, and pushes it through.
+    /// Does one unit of work: pulls up to [`STEP_BUDGET`] envelopes from the
+    /// source, or receives one batch from the channel, and pushes them through.
     fn step(&mut self, cx: &mut Context<'_>) -> Step;
+    /// Flushes every stage and closes the channel after the segment; called
+    /// once, after [`Step::Exhausted`].
+    fn finish(&mut self, cx: &mut Context<'_>);
     /// Fires timers due at `cx.now()` in every stage of the segment.
     fn on_time(&mut self, cx: &mut Context<'_>);
     /// The earliest timer in the segment (see [`Push::next_deadline`]).
@@ -46,7 +55,6 @@ pub(crate) struct SourceSegment<S, D> {
     pub(crate) id: StageId,
     pub(crate) head: D,
     pub(crate) ledger: StageLedger,
-    pub(crate) finished: bool,
 }
 
 impl<S, D> Segment for SourceSegment<S, D>
@@ -59,30 +67,28 @@ where
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        if self.finished {
-            return Step::Done;
+        for _ in 0..STEP_BUDGET {
+            match self.source.pull(cx) {
+                Ok(Pull::Item(item)) => {
+                    self.ledger.created += 1;
+                    self.head.push(item, cx);
+                }
+                Ok(Pull::Wait(until)) => return Step::Wait(until),
+                Ok(Pull::Rejected(rejected)) => {
+                    // A rejected piece of input counts as made, then diverted.
+                    self.ledger.created += 1;
+                    let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
+                    cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
+                }
+                Ok(Pull::End) => return Step::Exhausted,
+                Err(e) => return Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
+            }
         }
-        match self.source.pull(cx) {
-            Ok(Pull::Item(item)) => {
-                self.ledger.created += 1;
-                self.head.push(item, cx);
-                Step::Progress
-            }
-            Ok(Pull::Wait(until)) => Step::Wait(until),
-            Ok(Pull::Rejected(rejected)) => {
-                // A rejected piece of input counts as made and then diverted.
-                self.ledger.created += 1;
-                let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
-                cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
-                Step::Progress
-            }
-            Ok(Pull::End) => {
-                self.finished = true;
-                self.head.finish(cx);
-                Step::Done
-            }
-            Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
-        }
+        Step::Progress
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.head.finish(cx);
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {
@@ -104,7 +110,6 @@ pub(crate) struct ChannelSegment<T, D> {
     pub(crate) rx: Box<dyn BatchReceiver<T>>,
     pub(crate) head: D,
     pub(crate) first_stage: usize,
-    pub(crate) finished: bool,
 }
 
 impl<T, D> Segment for ChannelSegment<T, D>
@@ -117,9 +122,6 @@ where
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        if self.finished {
-            return Step::Done;
-        }
         match self.rx.recv() {
             Received::Batch(batch) => {
                 for item in batch {
@@ -128,12 +130,12 @@ where
                 Step::Progress
             }
             Received::Empty => Step::Starved,
-            Received::Closed => {
-                self.finished = true;
-                self.head.finish(cx);
-                Step::Done
-            }
+            Received::Closed => Step::Exhausted,
         }
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.head.finish(cx);
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {

@@ -1,0 +1,132 @@
+//! Nothing is lost silently: the ledger balances, and a run whose ledger
+//! does not balance fails.
+
+mod support;
+
+use bytes::Bytes;
+use flux_core::{
+    Context, Envelope, Instant, IterSource, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor,
+    StageId, StageKind, TraceContext, VecSink,
+};
+use flux_engine_sync::{Imbalance, RunError, SyncEngine};
+use flux_plan::Planner;
+
+#[test]
+fn try_map_failures_reach_the_dead_letter_output_with_their_correlation() {
+    let input: Vec<Envelope<String>> = (0..100u64)
+        .map(|i| {
+            let text = if i % 10 == 3 { format!("bad{i}") } else { i.to_string() };
+            Envelope::new(text)
+                .with_sequence(i)
+                .with_key(Bytes::from(format!("k{}", i % 4)))
+                .with_trace(TraceContext { trace_id: u128::from(i) + 1, span_id: 9 })
+        })
+        .collect();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(EnvelopeSource(input.into_iter()))
+        .try_map(|s: String| s.parse::<u64>())
+        .named("parse")
+        .filter(|n| n % 2 == 0)
+        .flat_map(|n| vec![n; (n % 3) as usize])
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+
+    assert_eq!(report.dead_letters.len(), 10);
+    for letter in &report.dead_letters {
+        let seq = letter.meta.sequence;
+        assert_eq!(seq % 10, 3);
+        assert_eq!(letter.error.stage().as_str(), "parse");
+        assert_eq!(letter.error.position(), flux_core::Position::Sequence(seq));
+        assert_eq!(letter.meta.key.as_deref(), Some(format!("k{}", seq % 4).as_bytes()));
+        assert_eq!(letter.meta.trace.trace_id, u128::from(seq) + 1);
+    }
+    let parse = report.row("parse").unwrap();
+    assert_eq!((parse.received, parse.emitted, parse.dead_letters), (100, 90, 10));
+    let filter = report.row("filter-2").unwrap();
+    assert_eq!(filter.received, filter.emitted + filter.counts.dropped);
+    let flat = report.row("flat_map-3").unwrap();
+    assert_eq!(flat.emitted, out.envelopes().len() as u64);
+    assert_eq!(flat.received + flat.counts.created, flat.emitted + flat.counts.dropped);
+    let sink = report.row("sink").unwrap();
+    assert_eq!(sink.counts.consumed, out.envelopes().len() as u64);
+    // Count in == out + dead letters + counted drops, at every stage.
+    let source = report.row("source").unwrap();
+    assert_eq!(source.emitted, 100);
+}
+
+/// Yields ready-made envelopes.
+struct EnvelopeSource<I>(I);
+
+impl<I: Iterator<Item = Envelope<String>> + Send> flux_core::Source for EnvelopeSource<I> {
+    type Item = String;
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<flux_core::Pull<String>, flux_core::SourceError> {
+        Ok(self.0.next().map_or(flux_core::Pull::End, flux_core::Pull::Item))
+    }
+}
+
+/// A buggy stage that swallows every third envelope without counting it.
+struct Swallow;
+struct SwallowNode<D> {
+    next: D,
+    seen: u64,
+}
+
+impl Layer<u32> for Swallow {
+    type Out = u32;
+    type Node<D: Push<u32> + 'static> = SwallowNode<D>;
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new("swallow", StageKind::Transform, Purity::Pure).with_types("u32", "u32")
+    }
+    fn set_id(&mut self, _id: StageId) {}
+    fn into_node<D: Push<u32> + 'static>(self, next: D) -> SwallowNode<D> {
+        SwallowNode { next, seen: 0 }
+    }
+}
+
+impl<D: Push<u32>> Push<u32> for SwallowNode<D> {
+    fn push(&mut self, item: Envelope<u32>, cx: &mut Context<'_>) {
+        self.seen += 1;
+        if self.seen % 3 != 0 {
+            self.next.push(item, cx);
+        }
+    }
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}
+
+#[test]
+fn a_stage_that_loses_envelopes_fails_the_run() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..30u32)).map(|n| n).layer(Swallow).sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let RunError::Unbalanced(problems) = &err else { panic!("expected an imbalance, got {err}") };
+    assert_eq!(problems, &[Imbalance::Vanished { stage: StageId::from_static("sink"), count: 10 }]);
+    assert_eq!(err.to_string(), "the run's ledger does not balance: 10 envelopes reached `sink` and were not consumed");
+}
+
+#[test]
+fn a_stage_that_holds_merged_inputs_at_stop_fails_the_run() {
+    /// Merges everything and never releases it.
+    struct Hoard;
+    impl flux_core::Stage<u32> for Hoard {
+        type Out = u32;
+        fn process(&mut self, _input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+            out.merged();
+        }
+    }
+    let pipeline = Pipeline::from_source(IterSource::new(0..5u32)).stage(Hoard).sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert!(err.to_string().contains("stage `stage-1` merged 5 inputs but released 0 and discarded 0"), "{err}");
+}
