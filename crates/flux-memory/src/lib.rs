@@ -1,1 +1,88 @@
-//! TODO
+//! Pooled, zero-copy buffers for Flux: slab pools, framing, file and stdin
+//! sources, a write sink, and leak accounting.
+//!
+//! **Depend on it** when a pipeline reads bytes: it is where input enters
+//! Flux without being copied. It implements the kernel's
+//! [`BufferPool`](flux_core::BufferPool) and [`Source`](flux_core::Source)
+//! and [`Sink`](flux_core::Sink) traits and depends on `flux-core` only, so
+//! another pool or framer can replace any part of it.
+//!
+//! # The memory model
+//!
+//! - A [`SlabPool`] lends large slabs (256 KiB by default) up to a bound.
+//!   A [`FrameReader`] reads input straight into a slab, freezes it into
+//!   one [`Bytes`](bytes::Bytes), and frames it in place.
+//! - Frames are borrowed ([`Frame`]) while they are parsed and dropped
+//!   inside a fused segment, and become `Bytes` slices (one reference
+//!   count, no copy) only where they are kept: [`FramedSource`] emits one
+//!   slice per envelope.
+//! - A slab returns to its pool when its last slice is dropped, on any
+//!   thread; a frame cut by the end of a slab is the one thing copied (to
+//!   the front of the next slab), and the copies are counted in
+//!   [`FramingStats`].
+//! - At engine stop every slab must be back: [`BufferPool::check_leaks`](flux_core::BufferPool::check_leaks)
+//!   reports a leak with the pool's name and count, and
+//!   [`assert_no_leaks`] / [`LeakGuard`] make a test fail on one.
+//!
+//! # Example
+//!
+//! File (here, a byte slice) -> frames -> transform -> writer:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use flux_core::*;
+//! use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, WriteSink, assert_no_leaks};
+//!
+//! # #[derive(Default)]
+//! # struct Collected(Vec<ErrorEnvelope>);
+//! # impl Diversions for Collected {
+//! #     fn dead_letter(&mut self, letter: ErrorEnvelope) { self.0.push(letter) }
+//! #     fn side_output(&mut self, _: SideEnvelope) {}
+//! #     fn fail(&mut self, error: StageError) { panic!("{error}") }
+//! # }
+//! # struct NoChannels;
+//! # impl Channels for NoChannels {
+//! #     fn open<T: Send + 'static>(&mut self, _: usize, _: &EdgeSpec)
+//! #         -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) { unreachable!("all fused") }
+//! # }
+//! let pool = SlabPool::new("input", PoolConfig::default().slab_size(4096).max_slabs(2));
+//! let input = &b"ok 1\nthis line is far too long for the limit\nok 2\n"[..];
+//! let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16))?;
+//! let pipeline = Pipeline::from_source(source)
+//!     .map(|line: Bytes| line.slice(3..))
+//!     .sink(WriteSink::new(Vec::new()));
+//!
+//! let plan = ExecutionPlan::draft(pipeline.describe());
+//! let mut segments = pipeline.assemble(&plan, &mut NoChannels)?;
+//! let mut dead = Collected::default();
+//! let mut cx = Context::new(Instant::ZERO, &mut dead);
+//! while !matches!(segments[0].step(&mut cx), Step::Done) {}
+//! drop(segments);
+//!
+//! assert_eq!(dead.0.len(), 1);
+//! assert_eq!(dead.0[0].error.position(), Position::ByteOffset(5));
+//! assert_no_leaks(&pool);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod cow;
+mod frame;
+mod leak;
+mod pool;
+mod reader;
+mod sink;
+mod source;
+mod stats;
+mod sync;
+
+pub use cow::CopyOnWrite;
+pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
+pub use leak::{LeakGuard, assert_no_leaks};
+pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
+pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode};
+pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
+pub use source::{FramedSource, OnBadFrame};
+pub use stats::{FramingStats, FramingStatsHandle};

@@ -1,0 +1,64 @@
+//! Framers: where one frame ends and the next begins, over pooled bytes.
+
+mod error;
+mod length;
+mod newline;
+
+pub use error::{FrameError, FrameErrorKind};
+pub use length::LengthPrefixed;
+pub use newline::{NewlineDelimited, Unterminated};
+
+use core::ops::Range;
+
+/// What a framer found in a window of bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// A frame's payload, as a range of the window (terminators and length
+    /// prefixes excluded).
+    Frame(Range<usize>),
+    /// Bad input starting at window index `at`; the framer has already
+    /// moved past it (or set itself to skip it), so the stream goes on.
+    Bad {
+        /// Index in the window where the bad frame starts.
+        at: usize,
+        /// What is wrong with it.
+        kind: FrameErrorKind,
+    },
+    /// The rest of the window is the start of a frame: more bytes are needed.
+    NeedMore,
+}
+
+/// Splits a byte stream into frames.
+///
+/// A [`FrameReader`](crate::FrameReader) shows the framer one window at a
+/// time (a frozen slab, starting with any partial frame carried over from
+/// the slab before) and a position in it. The framer looks for the next
+/// frame from `*pos`, moves `*pos` past what it consumed, and says what it
+/// found.
+///
+/// # Contract
+///
+/// - `NeedMore` leaves at most [`Framer::max_carry`] bytes unconsumed; the
+///   reader copies them to the front of the next slab (the only copy
+///   framing makes, and it is counted).
+/// - After `Bad`, the framer skips the bad frame itself, across windows if
+///   need be, and counts what it skipped in [`Framer::skipped_bytes`].
+/// - [`Framer::finish`] is called once, at end of input, with the
+///   unconsumed rest; a partial frame there is reported, never dropped.
+pub trait Framer: Send {
+    /// Finds the next frame in `window[*pos..]`.
+    fn next_frame(&mut self, window: &[u8], pos: &mut usize) -> Framed;
+
+    /// Handles the unconsumed rest at end of input, consuming it.
+    fn finish(&mut self, window: &[u8], pos: &mut usize) -> Option<Framed>;
+
+    /// The most bytes `next_frame` leaves unconsumed when it needs more.
+    fn max_carry(&self) -> usize;
+
+    /// Bytes skipped because they belonged to bad frames.
+    fn skipped_bytes(&self) -> u64;
+
+    /// A new window starts; a framer that caches an index over the window
+    /// drops it here.
+    fn new_window(&mut self) {}
+}
