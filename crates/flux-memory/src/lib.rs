@@ -29,22 +29,13 @@
 //! File (here, a byte slice) -> frames -> transform -> writer:
 //!
 //! ```
+//! use std::sync::Arc;
+//!
 //! use bytes::Bytes;
-//! use flux_core::*;
+//! use flux_core::{Pipeline, Position, Runnable};
+//! use flux_engine_sync::SyncEngine;
 //! use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, WriteSink, assert_no_leaks};
 //!
-//! # #[derive(Default)]
-//! # struct Collected(Vec<ErrorEnvelope>);
-//! # impl Diversions for Collected {
-//! #     fn dead_letter(&mut self, letter: ErrorEnvelope) { self.0.push(letter) }
-//! #     fn side_output(&mut self, _: SideEnvelope) {}
-//! #     fn fail(&mut self, error: StageError) { panic!("{error}") }
-//! # }
-//! # struct NoChannels;
-//! # impl Channels for NoChannels {
-//! #     fn open<T: Send + 'static>(&mut self, _: usize, _: &EdgeSpec)
-//! #         -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) { unreachable!("all fused") }
-//! # }
 //! let pool = SlabPool::new("input", PoolConfig::default().slab_size(4096).max_slabs(2));
 //! let input = &b"ok 1\nthis line is far too long for the limit\nok 2\n"[..];
 //! let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16))?;
@@ -52,15 +43,12 @@
 //!     .map(|line: Bytes| line.slice(3..))
 //!     .sink(WriteSink::new(Vec::new()));
 //!
-//! let plan = ExecutionPlan::draft(pipeline.describe());
-//! let mut segments = pipeline.assemble(&plan, &mut NoChannels)?;
-//! let mut dead = Collected::default();
-//! let mut cx = Context::new(Instant::ZERO, &mut dead);
-//! while !matches!(segments[0].step(&mut cx), Step::Done) {}
-//! drop(segments);
+//! let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+//! let report = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline)?;
 //!
-//! assert_eq!(dead.0.len(), 1);
-//! assert_eq!(dead.0[0].error.position(), Position::ByteOffset(5));
+//! assert_eq!(report.dead_letters.len(), 1);
+//! assert_eq!(report.dead_letters[0].error.stage().as_str(), "source");
+//! assert_eq!(report.dead_letters[0].error.position(), Position::ByteOffset(5));
 //! assert_no_leaks(&pool);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -1,0 +1,191 @@
+//! Framers over pooled slabs: frames across slab edges, every kind of bad
+//! input with its offset, and the stream going on after a bad frame.
+
+use flux_core::BufferPool;
+use flux_memory::{
+    Event, FrameErrorKind, FrameReader, Framer, FramingStats, LengthPrefixed, NewlineDelimited, PoolConfig,
+    ReadMode, SlabPool, Unterminated, assert_no_leaks,
+};
+
+/// What a reader produced: frames as text, bad frames as (offset, kind).
+#[derive(Debug, Default, PartialEq)]
+struct Seen {
+    frames: Vec<(u64, String)>,
+    bad: Vec<(u64, FrameErrorKind)>,
+}
+
+fn read_all<F: Framer>(input: &[u8], slab_size: usize, framer: F) -> (Seen, FramingStats) {
+    read_with(input, slab_size, framer, ReadMode::Fill)
+}
+
+fn read_with<F: Framer>(input: &[u8], slab_size: usize, framer: F, mode: ReadMode) -> (Seen, FramingStats) {
+    let pool = SlabPool::new("framing", PoolConfig::default().slab_size(slab_size).max_slabs(1));
+    let mut reader = FrameReader::new(input, pool.clone(), framer).unwrap().read_mode(mode);
+    let mut seen = Seen::default();
+    while let Some(event) = reader.next_event().unwrap() {
+        match event {
+            Event::Frame(frame) => {
+                seen.frames.push((frame.offset(), String::from_utf8(frame.as_slice().to_vec()).unwrap()))
+            }
+            Event::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
+        }
+    }
+    let stats = reader.stats();
+    drop(reader);
+    assert_no_leaks(&pool);
+    (seen, stats)
+}
+
+fn frames(list: &[(u64, &str)]) -> Vec<(u64, String)> {
+    list.iter().map(|(o, s)| (*o, (*s).to_owned())).collect()
+}
+
+#[test]
+fn newline_frames_strip_lf_and_crlf() {
+    let (seen, stats) = read_all(b"a\r\nbb\n\nccc\r\n", 64, NewlineDelimited::new(16));
+    assert_eq!(seen.frames, frames(&[(0, "a"), (3, "bb"), (6, ""), (7, "ccc")]));
+    assert_eq!(stats.spanning_copies, 0);
+}
+
+#[test]
+fn lines_across_slab_edges_are_whole_and_each_edge_copies_once() {
+    // 16-byte slabs: most lines are cut by a slab's end.
+    let input: String = (0..40).map(|i| format!("line-{i}\n")).collect();
+    let (seen, stats) = read_all(input.as_bytes(), 16, NewlineDelimited::new(12));
+    let expected: Vec<_> = input.lines().map(str::to_owned).collect();
+    assert_eq!(seen.frames.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(), expected);
+    let offsets: Vec<u64> = seen.frames.iter().map(|(o, _)| *o).collect();
+    let mut at = 0;
+    for (line, offset) in expected.iter().zip(offsets) {
+        assert_eq!(offset, at, "offset of {line}");
+        at += line.len() as u64 + 1;
+    }
+    assert!(stats.spanning_copies > 0);
+    assert!(stats.copied_bytes < input.len() as u64, "only the cut frames are copied");
+    assert_eq!(stats.bytes_read, input.len() as u64);
+}
+
+#[test]
+fn a_long_line_in_a_long_input_spans_many_eager_reads() {
+    // One byte per read: the partial line is carried over slab after slab.
+    struct Trickle<'a>(&'a [u8]);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+    let pool = SlabPool::new("trickle", PoolConfig::default().slab_size(32).max_slabs(3));
+    let input = b"hello world\r\nbye\n";
+    let mut reader =
+        FrameReader::new(Trickle(input), pool.clone(), NewlineDelimited::new(20)).unwrap().read_mode(ReadMode::Eager);
+    let mut lines = Vec::new();
+    while let Some(event) = reader.next_event().unwrap() {
+        let Event::Frame(frame) = event else { panic!("no bad frames here") };
+        lines.push(frame.to_bytes());
+    }
+    assert_eq!(lines, [&b"hello world"[..], b"bye"]);
+    drop((lines, reader));
+    assert_no_leaks(&pool);
+}
+
+#[test]
+fn an_oversize_line_is_reported_at_its_start_and_the_next_line_is_read() {
+    let input = b"ok\nthis-line-is-too-long\nfine\n";
+    let (seen, stats) = read_all(input, 64, NewlineDelimited::new(8));
+    assert_eq!(seen.frames, frames(&[(0, "ok"), (25, "fine")]));
+    assert_eq!(seen.bad, [(3, FrameErrorKind::Oversize { limit: 8, length: Some(21) })]);
+    assert_eq!(stats.skipped_bytes, 22, "the bad line and its terminator are counted");
+}
+
+#[test]
+fn an_oversize_line_longer_than_a_slab_is_skipped_across_slabs() {
+    let long = "x".repeat(100);
+    let input = format!("a\n{long}\nb\n");
+    let (seen, stats) = read_all(input.as_bytes(), 16, NewlineDelimited::new(8));
+    assert_eq!(seen.frames, frames(&[(0, "a"), (103, "b")]));
+    assert_eq!(seen.bad, [(2, FrameErrorKind::Oversize { limit: 8, length: None })]);
+    assert_eq!(stats.skipped_bytes, 101);
+    assert_eq!(stats.bad_frames, 1);
+}
+
+#[test]
+fn an_unterminated_last_line_is_emitted_or_rejected_by_policy() {
+    let (seen, _) = read_all(b"one\ntwo", 64, NewlineDelimited::new(8));
+    assert_eq!(seen.frames, frames(&[(0, "one"), (4, "two")]));
+
+    let framer = NewlineDelimited::new(8).unterminated(Unterminated::Reject);
+    let (seen, stats) = read_all(b"one\ntwo", 64, framer);
+    assert_eq!(seen.frames, frames(&[(0, "one")]));
+    assert_eq!(seen.bad, [(4, FrameErrorKind::TruncatedRecord { expected: None, have: 3 })]);
+    assert_eq!(stats.skipped_bytes, 3);
+}
+
+fn prefixed(records: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for record in records {
+        out.extend_from_slice(&u32::try_from(record.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(record);
+    }
+    out
+}
+
+#[test]
+fn length_prefixed_frames_across_slab_edges() {
+    let records: Vec<Vec<u8>> = (0..30).map(|i| vec![b'a' + (i % 26) as u8; i % 9]).collect();
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let input = prefixed(&refs);
+    let (seen, stats) = read_all(&input, 16, LengthPrefixed::new(10));
+    let got: Vec<Vec<u8>> = seen.frames.iter().map(|(_, s)| s.clone().into_bytes()).collect();
+    assert_eq!(got, records);
+    assert!(seen.bad.is_empty());
+    assert!(stats.spanning_copies > 0);
+    assert_eq!(seen.frames[1].0, 4 + 4, "offsets point past the prefix");
+}
+
+#[test]
+fn an_oversize_prefixed_frame_is_skipped_by_its_length_and_the_stream_resyncs() {
+    let input = prefixed(&[b"ok", &[b'z'; 40], b"next"]);
+    let (seen, stats) = read_all(&input, 16, LengthPrefixed::new(8));
+    assert_eq!(seen.frames, frames(&[(4, "ok"), (54, "next")]));
+    assert_eq!(seen.bad, [(6, FrameErrorKind::Oversize { limit: 8, length: Some(40) })]);
+    assert_eq!(stats.skipped_bytes, 44);
+}
+
+#[test]
+fn a_truncated_length_prefix_is_reported_at_its_offset() {
+    let mut input = prefixed(&[b"abc"]);
+    input.extend_from_slice(&[0, 0]);
+    let (seen, _) = read_all(&input, 16, LengthPrefixed::new(8));
+    assert_eq!(seen.frames, frames(&[(4, "abc")]));
+    assert_eq!(seen.bad, [(7, FrameErrorKind::TruncatedPrefix { have: 2 })]);
+}
+
+#[test]
+fn a_truncated_last_record_is_reported_at_its_offset() {
+    let mut input = prefixed(&[b"abc"]);
+    input.extend_from_slice(&[0, 0, 0, 6, b'x', b'y']);
+    let (seen, stats) = read_all(&input, 16, LengthPrefixed::new(8));
+    assert_eq!(seen.frames, frames(&[(4, "abc")]));
+    assert_eq!(seen.bad, [(7, FrameErrorKind::TruncatedRecord { expected: Some(6), have: 2 })]);
+    assert_eq!(stats.skipped_bytes, 6);
+}
+
+#[test]
+fn a_framer_that_could_not_fit_a_frame_in_a_slab_is_refused() {
+    let pool = SlabPool::new("small", PoolConfig::default().slab_size(8));
+    let error = FrameReader::new(&b""[..], pool.clone(), LengthPrefixed::new(8)).unwrap_err();
+    assert_eq!((error.max_carry, error.slab_size), (12, 8));
+    assert_eq!(pool.stats().rented, 0);
+}
+
+#[test]
+fn every_input_byte_is_a_frame_a_delimiter_or_counted_as_skipped() {
+    let input = b"a\r\ntoo-long-line\nb\nccc";
+    let (seen, stats) = read_all(input, 16, NewlineDelimited::new(4));
+    let frame_bytes: usize = seen.frames.iter().map(|(_, s)| s.len()).sum();
+    let delimiters = 2 + 1; // "\r\n" after a, "\n" after b
+    assert_eq!(frame_bytes as u64 + delimiters + stats.skipped_bytes, input.len() as u64);
+}
