@@ -1,0 +1,175 @@
+//! File -> frame -> transform -> sink on the sync engine: outputs, dead
+//! letters with their byte offsets, stop and exhaustion policies, and zero
+//! leaks after every run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use flux_core::{Pipeline, Position, Runnable, VecSink};
+use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_memory::{
+    CopyOnWrite, FramedSource, LengthPrefixed, NewlineDelimited, OnBadFrame, PoolConfig, SlabPool, WriteSink,
+    assert_no_leaks,
+};
+
+/// Plans and runs `pipeline` with `pool` watched, then checks for leaks
+/// whatever the outcome.
+fn run(pipeline: impl Runnable, pool: &SlabPool) -> Result<RunReport, RunError> {
+    let plan = flux_plan::Planner::new().plan(pipeline.describe()).expect("the pipeline plans");
+    let result = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
+    assert_no_leaks(pool);
+    result
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("flux-memory-{name}-{}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// A writer whose bytes can be read after the sink that owns it is gone.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()).unwrap()
+    }
+}
+
+fn small_pool(name: &str, max_slabs: usize) -> SlabPool {
+    SlabPool::new(name, PoolConfig::default().slab_size(64).max_slabs(max_slabs))
+}
+
+#[test]
+fn a_file_is_framed_transformed_and_written_with_bad_lines_as_dead_letters() {
+    let mut input = String::new();
+    for i in 0..200 {
+        input.push_str(&format!("record {i}\r\n"));
+    }
+    input.push_str("a line that is much too long to be a record\n");
+    input.push_str("last\n");
+    let path = temp_file("transform", input.as_bytes());
+    let pool = small_pool("file", 2);
+    let source = FramedSource::file(&path, pool.clone(), NewlineDelimited::new(16)).unwrap();
+    let stats = source.stats();
+    let out = Shared::default();
+    let pipeline = Pipeline::from_source(source)
+        .filter(|line: &Bytes| !line.starts_with(b"record 1"))
+        .map(|line: Bytes| line.slice(line.len().min(7)..))
+        .sink(WriteSink::new(out.clone()));
+
+    let report = run(pipeline, &pool).unwrap();
+
+    let expected: String = (0..200)
+        .map(|i| format!("record {i}"))
+        .filter(|r| !r.starts_with("record 1"))
+        .map(|r| format!("{}\n", &r[7..]))
+        .chain(["\n".to_owned()])
+        .collect();
+    assert_eq!(out.text(), expected);
+    assert_eq!(report.dead_letters.len(), 1);
+    let letter = &report.dead_letters[0];
+    assert_eq!(letter.error.stage().as_str(), "source");
+    let bad_at = input.find("a line").unwrap() as u64;
+    assert_eq!(letter.error.position(), Position::ByteOffset(bad_at));
+    assert_eq!(letter.meta.sequence, 200);
+    assert_eq!(report.row("source").unwrap().dead_letters, 1);
+    let stats = stats.get();
+    assert_eq!(stats.frames, 201);
+    assert!(stats.spanning_copies > 0, "64-byte slabs cut many lines");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn the_stop_policy_ends_the_run_at_the_bad_frame_offset() {
+    let input = b"fine\nfar-too-long-line\nnever read\n";
+    let pool = small_pool("stop", 2);
+    let source = FramedSource::new(&input[..], pool.clone(), NewlineDelimited::new(8))
+        .unwrap()
+        .on_bad_frame(OnBadFrame::Stop);
+    let out = VecSink::new();
+    // The sink keeps copies: a frame kept past the run would hold its slab.
+    let pipeline = Pipeline::from_source(source).map(|line: Bytes| line.to_vec()).sink(out.clone());
+
+    let Err(RunError::Stage(error)) = run(pipeline, &pool) else { panic!("the run must stop") };
+    assert_eq!(error.stage().as_str(), "source");
+    assert_eq!(error.position(), Position::ByteOffset(5));
+    assert_eq!(error.cause().to_string(), "frame at byte 5 is 17 bytes, over the limit of 8");
+    assert_eq!(out.payloads(), [b"fine".to_vec()]);
+}
+
+#[test]
+fn an_exhausted_pool_fails_the_run_clearly_when_a_stage_keeps_every_frame() {
+    let input: String = (0..100).map(|i| format!("{i:>9}\n")).collect();
+    let pool = small_pool("bounded", 2);
+    let source = FramedSource::new(std::io::Cursor::new(input.into_bytes()), pool.clone(), NewlineDelimited::new(16)).unwrap();
+    let kept = VecSink::new(); // holds every frame, so every slab stays out
+    let pipeline = Pipeline::from_source(source).sink(kept.clone());
+
+    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    let Err(RunError::Stage(error)) = SyncEngine::new().run(&plan, pipeline) else { panic!("the pool must run out") };
+    assert_eq!(error.stage().as_str(), "source");
+    assert_eq!(error.cause().to_string(), "no slab to read into at byte 120");
+    let exhausted = std::error::Error::source(error.cause()).unwrap().to_string();
+    assert_eq!(exhausted, "buffer pool `bounded` is exhausted (2 buffers in use)");
+    assert_eq!(kept.envelopes().len(), 12);
+    drop(kept.take());
+    assert_no_leaks(&pool);
+}
+
+#[test]
+fn a_truncated_length_prefixed_file_dead_letters_its_last_record() {
+    let mut input = Vec::new();
+    for record in [&b"alpha"[..], b"beta"] {
+        input.extend_from_slice(&u32::try_from(record.len()).unwrap().to_be_bytes());
+        input.extend_from_slice(record);
+    }
+    input.extend_from_slice(&[0, 0, 0, 9, b'g', b'a']);
+    let path = temp_file("prefixed", &input);
+    let pool = small_pool("prefixed", 2);
+    let source = FramedSource::file(&path, pool.clone(), LengthPrefixed::new(32)).unwrap();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source).map(|record: Bytes| record.to_vec()).sink(out.clone());
+    let report = run(pipeline, &pool).unwrap();
+
+    assert_eq!(out.payloads(), [b"alpha".to_vec(), b"beta".to_vec()]);
+    assert_eq!(report.dead_letters.len(), 1);
+    assert_eq!(report.dead_letters[0].error.position(), Position::ByteOffset(17));
+    let cause = report.dead_letters[0].error.cause().to_string();
+    assert_eq!(cause, "truncated last record at byte 17: 2 of 9 bytes");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_branch_that_changes_bytes_copies_them_and_the_copy_is_counted() {
+    let input = b"one\ntwo\nthree\n";
+    let pool = small_pool("cow", 2);
+    let source = FramedSource::new(&input[..], pool.clone(), NewlineDelimited::new(8)).unwrap();
+    let cow = CopyOnWrite::default();
+    let branch = cow.clone();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source)
+        .map(move |line: Bytes| {
+            let mut own = branch.to_mut(line);
+            own.make_ascii_uppercase();
+            own.freeze()
+        })
+        .sink(out.clone());
+    run(pipeline, &pool).unwrap();
+
+    assert_eq!(out.payloads(), [&b"ONE"[..], b"TWO", b"THREE"]);
+    assert_eq!((cow.copies(), cow.copied_bytes()), (3, 11));
+}
