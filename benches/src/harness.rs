@@ -73,9 +73,8 @@ pub fn run_comparison(mut comparison: Comparison, rounds: usize) -> Outcome {
             *best = best.min(time(&mut baseline.run));
         }
     }
-    let (index, best) = best_base.iter().enumerate().fold((0, f64::INFINITY), |acc, (i, &t)| {
-        if t < acc.1 { (i, t) } else { acc }
-    });
+    let (index, best) =
+        best_base.iter().enumerate().fold((0, f64::INFINITY), |acc, (i, &t)| if t < acc.1 { (i, t) } else { acc });
     let work = comparison.work as f64;
     Outcome {
         name: comparison.name,

@@ -4,7 +4,13 @@ pub mod fused_chain;
 
 use crate::Comparison;
 
-/// Every comparison, by name, built lazily (building one prepares its data).
+/// Comparisons with one workload, by name, built lazily (building one prepares its data).
 pub fn all() -> Vec<(&'static str, fn() -> Comparison)> {
-    vec![("fused_chain", fused_chain::comparison)]
+    vec![]
+}
+
+/// Comparisons over several workloads: each workload prints its own line,
+/// and the group prints the geometric mean of their ratios with the spread.
+pub fn groups() -> Vec<(&'static str, fn() -> Vec<Comparison>)> {
+    vec![("fused_chain", fused_chain::comparisons)]
 }

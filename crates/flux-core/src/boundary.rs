@@ -70,7 +70,8 @@ impl<T> BatchingSender<T> {
         BatchingSender { batch: Vec::with_capacity(batch_size), batch_size, sender }
     }
 
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<T>) {
         self.batch.push(item);
         if self.batch.len() >= self.batch_size {
@@ -91,7 +92,8 @@ impl<T> BatchingSender<T> {
 }
 
 impl<D: Push<T>, T: Send> Push<T> for Link<D, T> {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         match self {
             Link::Fused(next) => next.push(item, cx),

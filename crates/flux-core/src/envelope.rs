@@ -53,29 +53,63 @@ pub struct Meta {
 /// A W3C-style trace context: which trace an envelope belongs to and its parent span.
 ///
 /// Zero means "no trace"; the kernel only carries it, observers interpret it.
+/// The 128-bit trace id is stored as two words so that the context (and
+/// every envelope holding it) needs only 8-byte alignment, which keeps
+/// envelopes cheap to move through a fused segment.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::TraceContext;
+///
+/// let trace = TraceContext::new(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef, 42);
+/// assert_eq!(trace.trace_id(), 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+/// assert_eq!(trace.span_id(), 42);
+/// assert!(TraceContext::default().is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TraceContext {
+    trace_id: [u64; 2],
+    span_id: u64,
+}
+
+impl TraceContext {
+    /// A context for span `span_id` of trace `trace_id`.
+    pub const fn new(trace_id: u128, span_id: u64) -> Self {
+        TraceContext { trace_id: [(trace_id >> 64) as u64, trace_id as u64], span_id }
+    }
+
     /// The trace this envelope belongs to.
-    pub trace_id: u128,
+    pub const fn trace_id(&self) -> u128 {
+        ((self.trace_id[0] as u128) << 64) | self.trace_id[1] as u128
+    }
+
     /// The span that produced this envelope.
-    pub span_id: u64,
+    pub const fn span_id(&self) -> u64 {
+        self.span_id
+    }
+
+    /// True when no trace is set.
+    pub const fn is_empty(&self) -> bool {
+        self.trace_id[0] == 0 && self.trace_id[1] == 0 && self.span_id == 0
+    }
 }
 
 impl<T> Envelope<T> {
     /// Wraps a payload with empty metadata and zero cost.
-    #[inline]
+    #[inline(always)]
     pub fn new(payload: T) -> Self {
         Envelope { payload, meta: Meta::default(), cost: Cost::ZERO }
     }
 
     /// Wraps a payload with the given metadata and cost.
-    #[inline]
+    #[inline(always)]
     pub fn from_parts(payload: T, meta: Meta, cost: Cost) -> Self {
         Envelope { payload, meta, cost }
     }
 
     /// Sets the sequence number.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn with_sequence(mut self, sequence: u64) -> Self {
         self.meta.sequence = sequence;
@@ -83,7 +117,7 @@ impl<T> Envelope<T> {
     }
 
     /// Sets the key (correlation id).
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn with_key(mut self, key: Bytes) -> Self {
         self.meta.key = Some(key);
@@ -91,7 +125,7 @@ impl<T> Envelope<T> {
     }
 
     /// Sets the event time.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn with_event_time(mut self, at: Instant) -> Self {
         self.meta.event_time = Some(at);
@@ -99,7 +133,7 @@ impl<T> Envelope<T> {
     }
 
     /// Sets the trace context.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn with_trace(mut self, trace: TraceContext) -> Self {
         self.meta.trace = trace;
@@ -107,7 +141,7 @@ impl<T> Envelope<T> {
     }
 
     /// Sets the cost.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn with_cost(mut self, cost: Cost) -> Self {
         self.cost = cost;
@@ -122,43 +156,43 @@ impl<T> Envelope<T> {
     }
 
     /// The payload.
-    #[inline]
+    #[inline(always)]
     pub fn payload(&self) -> &T {
         &self.payload
     }
 
     /// The metadata.
-    #[inline]
+    #[inline(always)]
     pub fn meta(&self) -> &Meta {
         &self.meta
     }
 
     /// The cost.
-    #[inline]
+    #[inline(always)]
     pub fn cost(&self) -> Cost {
         self.cost
     }
 
     /// Transforms the payload, keeping metadata and cost.
-    #[inline]
+    #[inline(always)]
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
         Envelope { payload: f(self.payload), meta: self.meta, cost: self.cost }
     }
 
     /// Replaces the payload, keeping metadata and cost.
-    #[inline]
+    #[inline(always)]
     pub fn replace<U>(self, payload: U) -> Envelope<U> {
         Envelope { payload, meta: self.meta, cost: self.cost }
     }
 
     /// Splits the envelope into payload, metadata and cost.
-    #[inline]
+    #[inline(always)]
     pub fn into_parts(self) -> (T, Meta, Cost) {
         (self.payload, self.meta, self.cost)
     }
 
     /// Consumes the envelope, returning the payload.
-    #[inline]
+    #[inline(always)]
     pub fn into_payload(self) -> T {
         self.payload
     }

@@ -127,6 +127,6 @@ pub use push::{Push, earliest};
 pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, RecoverableSource, TransactionalSink};
 pub use segment::{STEP_BUDGET, Segment, Step};
 pub use sink::{Sink, VecSink, WriteError};
-pub use source::{IterSource, Pull, Rejected, Source, SourceError, TimedSource};
+pub use source::{IterSource, Pull, Pulled, Rejected, Source, SourceError, SourceOutput, TimedSource};
 pub use stage::{Emit, Stage, StageLayer, StageNode};
 pub use time::{Clock, Instant};

@@ -1,7 +1,7 @@
 //! A typed run of stages behind one object-safe face.
 
 use crate::{
-    BatchReceiver, Context, ErrorEnvelope, Instant, LedgerVisitor, Pull, Push, Received, Source, StageError, StageId,
+    BatchReceiver, Context, Instant, LedgerVisitor, Pulled, Push, Received, Source, SourceOutput, StageError, StageId,
     StageLedger,
 };
 
@@ -67,24 +67,13 @@ where
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        for _ in 0..STEP_BUDGET {
-            match self.source.pull(cx) {
-                Ok(Pull::Item(item)) => {
-                    self.ledger.created += 1;
-                    self.head.push(item, cx);
-                }
-                Ok(Pull::Wait(until)) => return Step::Wait(until),
-                Ok(Pull::Rejected(rejected)) => {
-                    // A rejected piece of input counts as made, then diverted.
-                    self.ledger.created += 1;
-                    let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
-                    cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
-                }
-                Ok(Pull::End) => return Step::Exhausted,
-                Err(e) => return Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
-            }
+        let mut out = SourceOutput::new(&mut self.head, cx, &self.id, &mut self.ledger);
+        match self.source.pull_into(STEP_BUDGET, &mut out) {
+            Ok(Pulled::More) => Step::Progress,
+            Ok(Pulled::Wait(until)) => Step::Wait(until),
+            Ok(Pulled::End) => Step::Exhausted,
+            Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
         }
-        Step::Progress
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {

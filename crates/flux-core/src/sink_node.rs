@@ -14,7 +14,8 @@ pub(crate) struct SinkNode<K, T> {
 }
 
 impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         match self.sink.write(item, cx) {
             Ok(()) => self.ledger.consumed += 1,

@@ -2,7 +2,7 @@
 
 use std::error::Error;
 
-use crate::{Context, Envelope, Instant, Meta, Position};
+use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, StageError, StageId, StageLedger};
 
 /// What a source produced when asked for the next envelope.
 #[derive(Debug)]
@@ -81,6 +81,86 @@ pub trait Source: Send {
     ///
     /// An error stops the run; recoverable bad input is [`Pull::Rejected`] instead.
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Self::Item>, SourceError>;
+
+    /// Pushes up to `budget` envelopes straight into the segment.
+    ///
+    /// Engines call this, not [`Source::pull`]. The default calls `pull`
+    /// in a loop; a source that makes many envelopes at once (a framer
+    /// over a block of bytes) overrides it to emit them without wrapping
+    /// each in a [`Pull`], which lets the compiler keep a fused segment's
+    /// envelopes in registers.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Source::pull`].
+    #[inline(always)]
+    fn pull_into<D: Push<Self::Item>>(
+        &mut self,
+        budget: usize,
+        out: &mut SourceOutput<'_, '_, '_, D>,
+    ) -> Result<Pulled, SourceError>
+    where
+        Self: Sized,
+    {
+        for _ in 0..budget {
+            match self.pull(out.cx)? {
+                Pull::Item(item) => out.emit(item),
+                Pull::Rejected(rejected) => out.reject(rejected),
+                Pull::Wait(until) => return Ok(Pulled::Wait(until)),
+                Pull::End => return Ok(Pulled::End),
+            }
+        }
+        Ok(Pulled::More)
+    }
+}
+
+/// What [`Source::pull_into`] stopped at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pulled {
+    /// The budget is used up; more may follow.
+    More,
+    /// Nothing before this engine time.
+    Wait(Instant),
+    /// The input is exhausted.
+    End,
+}
+
+/// Where [`Source::pull_into`] sends what it makes: the head of the segment.
+pub struct SourceOutput<'n, 'c, 'a, D> {
+    next: &'n mut D,
+    cx: &'c mut Context<'a>,
+    id: &'n StageId,
+    ledger: &'n mut StageLedger,
+}
+
+impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
+    pub(crate) fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId, ledger: &'n mut StageLedger) -> Self {
+        SourceOutput { next, cx, id, ledger }
+    }
+
+    /// Pushes an envelope into the segment.
+    #[inline(always)]
+    pub fn emit<T>(&mut self, item: Envelope<T>)
+    where
+        D: Push<T>,
+    {
+        self.ledger.created += 1;
+        self.next.push(item, self.cx);
+    }
+
+    /// Sends a piece of input that could not be read to the dead-letter
+    /// output, naming this source.
+    pub fn reject(&mut self, rejected: Rejected) {
+        // A rejected piece of input counts as made, then diverted.
+        self.ledger.created += 1;
+        let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
+        self.cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
+    }
+
+    /// The engine's current time.
+    pub fn now(&self) -> Instant {
+        self.cx.now()
+    }
 }
 
 /// A source over any iterator of payloads, numbering them from zero.

@@ -19,7 +19,7 @@ fn try_map_failures_reach_the_dead_letter_output_with_their_correlation() {
             Envelope::new(text)
                 .with_sequence(i)
                 .with_key(Bytes::from(format!("k{}", i % 4)))
-                .with_trace(TraceContext { trace_id: u128::from(i) + 1, span_id: 9 })
+                .with_trace(TraceContext::new(u128::from(i) + 1, 9))
         })
         .collect();
     let out = VecSink::new();
@@ -39,7 +39,7 @@ fn try_map_failures_reach_the_dead_letter_output_with_their_correlation() {
         assert_eq!(letter.error.stage().as_str(), "parse");
         assert_eq!(letter.error.position(), flux_core::Position::Sequence(seq));
         assert_eq!(letter.meta.key.as_deref(), Some(format!("k{}", seq % 4).as_bytes()));
-        assert_eq!(letter.meta.trace.trace_id, u128::from(seq) + 1);
+        assert_eq!(letter.meta.trace.trace_id(), u128::from(seq) + 1);
     }
     let parse = report.row("parse").unwrap();
     assert_eq!((parse.received, parse.emitted, parse.dead_letters), (100, 90, 10));

@@ -54,7 +54,8 @@ where
     F: FnMut(&T) -> bool + Send,
     D: Push<T>,
 {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         if (self.f)(item.payload()) {
             self.next.push(item, cx);

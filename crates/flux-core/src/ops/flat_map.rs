@@ -58,7 +58,8 @@ where
     I: IntoIterator,
     D: Push<I::Item>,
 {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
         let mut outputs = (self.f)(payload).into_iter();

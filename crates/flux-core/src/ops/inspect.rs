@@ -50,7 +50,8 @@ where
     F: FnMut(&Envelope<T>) + Send,
     D: Push<T>,
 {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         (self.f)(&item);
         self.next.push(item, cx);

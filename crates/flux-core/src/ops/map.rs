@@ -50,7 +50,8 @@ where
     F: FnMut(In) -> Out + Send,
     D: Push<Out>,
 {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let f = &mut self.f;
         self.next.push(item.map(f), cx);

@@ -58,7 +58,8 @@ where
     E: Into<Box<dyn Error + Send + Sync>>,
     D: Push<Out>,
 {
-    #[inline]
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
         match (self.f)(payload) {

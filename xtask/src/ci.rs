@@ -1,0 +1,32 @@
+//! `cargo xtask ci`: the one command CI runs.
+
+use crate::cmd::{Failed, cargo, root};
+
+/// Format, lints, tests (unit, integration, doc, house rules), rustdoc with
+/// warnings denied, and the loom models of the crates that have them.
+pub(crate) fn run() -> Result<(), Failed> {
+    cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
+    // Benches are compiled by clippy above; running them belongs to `xtask bench`.
+    cargo(&["test", "--workspace", "--locked", "--lib", "--bins", "--tests", "--examples"], &[])?;
+    cargo(&["test", "--workspace", "--locked", "--doc"], &[])?;
+    cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    loom_models()
+}
+
+/// Crates with `tests/loom.rs` run it under `--cfg loom` in a target
+/// directory of its own, so the cfg change does not rebuild the main one.
+fn loom_models() -> Result<(), Failed> {
+    let target = root().join("target").join("loom");
+    let target = target.to_string_lossy();
+    for entry in std::fs::read_dir(root().join("crates")).into_iter().flatten().flatten() {
+        if entry.path().join("tests").join("loom.rs").exists() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            cargo(
+                &["test", "--locked", "--release", "-p", &name, "--test", "loom"],
+                &[("RUSTFLAGS", "--cfg loom"), ("CARGO_TARGET_DIR", &target), ("LOOM_MAX_PREEMPTIONS", "3")],
+            )?;
+        }
+    }
+    Ok(())
+}

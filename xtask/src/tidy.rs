@@ -1,0 +1,70 @@
+//! House rules, checked as ordinary tests of the workspace's manifests.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Crates that may depend on several Flux crates: applications and
+/// harnesses, never libraries (docs/ARCHITECTURE.md says why).
+const APPLICATIONS: &[&str] = &["flux-benches", "flux-examples", "xtask"];
+
+/// Normal (non-dev, non-build) dependencies of every workspace package.
+fn normal_dependencies() -> BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(crate::cmd::root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let mut deps = BTreeMap::new();
+    for package in metadata["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("name").to_owned();
+        let normal = package["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().expect("dependency name").to_owned())
+            .collect();
+        deps.insert(name, normal);
+    }
+    deps
+}
+
+#[test]
+fn no_library_crate_depends_on_a_sibling() {
+    for (name, deps) in normal_dependencies() {
+        if APPLICATIONS.contains(&name.as_str()) {
+            continue;
+        }
+        let siblings: Vec<_> = deps.iter().filter(|d| d.starts_with("flux-") && *d != "flux-core").collect();
+        assert!(siblings.is_empty(), "{name} depends on sibling crate(s) {siblings:?}; only flux-core is allowed");
+    }
+}
+
+#[test]
+fn flux_core_depends_on_no_runtime() {
+    let deps = normal_dependencies();
+    let core = deps.get("flux-core").expect("flux-core is a workspace member");
+    assert_eq!(core, &["bytes".to_owned()], "flux-core must stay runtime-free: only `bytes` is allowed");
+}
+
+#[test]
+fn every_crate_of_the_map_exists() {
+    let deps = normal_dependencies();
+    for name in [
+        "flux-core",
+        "flux-memory",
+        "flux-backpressure",
+        "flux-accumulate",
+        "flux-plan",
+        "flux-engine-sync",
+        "flux-engine-async",
+        "flux-observe",
+    ] {
+        assert!(deps.contains_key(name), "{name} is missing from the workspace");
+    }
+}
