@@ -1,6 +1,7 @@
 //! The contract for keyed accumulation; implementations live in `flux-accumulate`.
 
 use core::fmt;
+use core::time::Duration;
 use std::error::Error;
 
 use bytes::Bytes;
@@ -107,7 +108,9 @@ impl fmt::Display for EmitReason {
 ///   policy); the state must be left as it was before the call.
 /// - Duplicates are merged like any other fragment unless `merge` chooses
 ///   to ignore them (and says so by returning `Ok`).
-/// - `complete` is pure: it may be called any number of times.
+/// - `completeness` is pure: it may be called any number of times.
+/// - Every provided method has a default that leaves the stage's policy in
+///   charge: no fragment boundaries, no per-group limits, no spilling.
 pub trait Accumulator: Send + 'static {
     /// What arrives.
     type Fragment;
@@ -141,5 +144,54 @@ pub trait Accumulator: Send + 'static {
     fn state_bytes(&self, state: &Self::State) -> usize {
         let _ = state;
         core::mem::size_of::<Self::State>()
+    }
+
+    /// Whether `fragment` completes the group it joins: it is merged, and
+    /// the group is emitted as [`EmitReason::Complete`] (an "ends when"
+    /// condition that sees the incoming fragment instead of the merged state).
+    fn closes_group(&self, fragment: &Envelope<Self::Fragment>) -> bool {
+        let _ = fragment;
+        false
+    }
+
+    /// Whether `fragment` starts a new group: the open group of its key is
+    /// emitted as [`EmitReason::Complete`] without it, and the fragment
+    /// opens the next one (a "starts when" condition).
+    fn starts_group(&self, fragment: &Envelope<Self::Fragment>) -> bool {
+        let _ = fragment;
+        false
+    }
+
+    /// This group's item limit, computed from its own state; `None` keeps
+    /// the stage policy's limit.
+    fn max_items_for(&self, state: &Self::State) -> Option<u64> {
+        let _ = state;
+        None
+    }
+
+    /// This group's completeness TTL, computed from its own state; `None`
+    /// keeps the stage policy's TTL.
+    fn ttl_for(&self, state: &Self::State) -> Option<Duration> {
+        let _ = state;
+        None
+    }
+
+    /// Writes the state into `out` so that a spill tier can hold it
+    /// compressed; returns false (the default) when the state cannot be
+    /// spilled, and the group then stays in memory.
+    fn encode_state(&self, state: &Self::State, out: &mut Vec<u8>) -> bool {
+        let _ = (state, out);
+        false
+    }
+
+    /// Rebuilds a state written by [`Accumulator::encode_state`].
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not a state this accumulator wrote. The default always
+    /// fails, which is never reached while `encode_state` returns false.
+    fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<Self::State, Box<dyn Error + Send + Sync>> {
+        let _ = (key, encoded);
+        Err("this accumulator does not decode spilled state".into())
     }
 }

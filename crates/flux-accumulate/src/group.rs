@@ -1,0 +1,123 @@
+//! One open group: its state (resident or spilled) and its bookkeeping.
+
+use core::hash::{Hash, Hasher};
+
+use bytes::Bytes;
+use flux_core::{EmitReason, Instant, Meta, TraceContext};
+
+/// A group's identity: its key and, with event-time windows, its window
+/// index (zero without windows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GroupKey {
+    pub(crate) key: Bytes,
+    pub(crate) window: u64,
+}
+
+/// A borrowed [`GroupKey`], so that a lookup costs no reference count.
+pub(crate) struct GroupKeyRef<'a> {
+    pub(crate) key: &'a Bytes,
+    pub(crate) window: u64,
+}
+
+fn hash_parts<H: Hasher>(key: &[u8], window: u64, state: &mut H) {
+    key.hash(state);
+    state.write_u64(window);
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(&self.key, self.window, state);
+    }
+}
+
+impl Hash for GroupKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(self.key, self.window, state);
+    }
+}
+
+impl hashbrown::Equivalent<GroupKey> for GroupKeyRef<'_> {
+    #[inline]
+    fn equivalent(&self, other: &GroupKey) -> bool {
+        self.window == other.window && self.key[..] == other.key[..]
+    }
+}
+
+impl From<&GroupKeyRef<'_>> for GroupKey {
+    fn from(probe: &GroupKeyRef<'_>) -> Self {
+        GroupKey { key: probe.key.clone(), window: probe.window }
+    }
+}
+
+impl GroupKey {
+    pub(crate) fn as_ref(&self) -> GroupKeyRef<'_> {
+        GroupKeyRef { key: &self.key, window: self.window }
+    }
+}
+
+/// Where a group's state lives.
+pub(crate) enum Slot<S> {
+    /// In memory, ready to merge.
+    Resident(S),
+    /// Encoded and compressed by the spill strategy.
+    Spilled(Box<[u8]>),
+    /// Taken out while the group is being emitted or restored.
+    Vacant,
+}
+
+/// The correlation a record keeps from its group's first fragment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    pub(crate) sequence: u64,
+    pub(crate) event_time: Option<Instant>,
+    pub(crate) trace: TraceContext,
+}
+
+impl Origin {
+    pub(crate) fn of(meta: &Meta) -> Self {
+        Origin { sequence: meta.sequence, event_time: meta.event_time, trace: meta.trace }
+    }
+}
+
+/// An open group.
+pub(crate) struct Group<S> {
+    pub(crate) state: Slot<S>,
+    /// Order of first arrival among all groups the stage opened.
+    pub(crate) serial: u64,
+    pub(crate) fragments: u64,
+    /// Sum of the fragments' envelope costs.
+    pub(crate) bytes: u64,
+    /// The state's size as last measured (resident), or its spilled size.
+    pub(crate) state_bytes: u64,
+    pub(crate) first_at: Instant,
+    pub(crate) last_at: Instant,
+    /// When the group's timer fires and what it fires as.
+    pub(crate) fire: Option<(Instant, EmitReason)>,
+    /// When the group's window is emitted by the watermark.
+    pub(crate) window_due: Option<Instant>,
+    /// Recency stamp of the latest fragment (for LRU eviction and spill).
+    pub(crate) touched: u64,
+    pub(crate) origin: Origin,
+}
+
+impl<S> Group<S> {
+    pub(crate) fn new(state: S, serial: u64, now: Instant, origin: Origin) -> Self {
+        Group {
+            state: Slot::Resident(state),
+            serial,
+            fragments: 0,
+            bytes: 0,
+            state_bytes: 0,
+            first_at: now,
+            last_at: now,
+            fire: None,
+            window_due: None,
+            touched: 0,
+            origin,
+        }
+    }
+
+    pub(crate) fn is_spilled(&self) -> bool {
+        matches!(self.state, Slot::Spilled(_))
+    }
+}

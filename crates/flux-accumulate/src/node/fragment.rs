@@ -1,0 +1,253 @@
+//! One fragment's way in: event time, key, closed keys, merge, verdict.
+
+use core::time::Duration;
+
+use bytes::Bytes;
+use flux_core::{
+    Accumulator, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, SideEnvelope, SideReason,
+    StageError,
+};
+use hashbrown::hash_map::EntryRef;
+
+use super::AccumulateNode;
+use crate::FragmentError;
+use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
+use crate::policy::{Expiry, NoKey, OnMergeError, Policy, TimerStart, Watermark};
+
+/// What the merge decided about the group.
+enum Verdict {
+    Open { fire: Option<(Instant, EmitReason)> },
+    Emit(EmitReason),
+    Failed,
+}
+
+impl<A, D> AccumulateNode<A, D>
+where
+    A: Accumulator,
+    D: Push<A::Output>,
+{
+    pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
+        let now = cx.now();
+        let window = match self.policy.watermark {
+            None => 0,
+            Some(w) => match self.admit_event_time(&item, w, cx) {
+                Admitted::Window(window) => window,
+                Admitted::MissingEventTime => {
+                    return self.divert_error(item.into_parts().1, FragmentError::MissingEventTime, cx);
+                }
+                Admitted::Late => return self.divert_side(item.into_parts().1, SideReason::Late, cx),
+            },
+        };
+        let starts = self.acc.starts_group(&item);
+        let closes = self.acc.closes_group(&item);
+        let (payload, mut meta, cost) = item.into_parts();
+        // The key is moved out of the fragment (no reference count per
+        // fragment): `merge` sees the fragment without it.
+        let (key, keyed) = match meta.key.take() {
+            Some(key) => (key, true),
+            None => match &self.policy.no_key {
+                NoKey::Group(key) => (key.clone(), false),
+                NoKey::DeadLetter => return self.divert_error(meta, FragmentError::MissingKey, cx),
+            },
+        };
+        let probe = GroupKeyRef { key: &key, window };
+        if starts || !self.timers.is_empty() || self.spilled_groups > 0 {
+            self.prepare_group(&key, window, starts, now, cx);
+        }
+        if self.closed.as_ref().is_some_and(|closed| closed.contains(&probe, now)) {
+            meta.key = keyed.then_some(key);
+            return self.divert_side(meta, SideReason::ClosedKey, cx);
+        }
+        let origin = Origin::of(&meta);
+        let (group, opened) = match self.groups.entry_ref(&probe) {
+            EntryRef::Occupied(entry) => (entry.into_mut(), false),
+            EntryRef::Vacant(entry) => {
+                let state = self.acc.open(&key);
+                let serial = self.next_serial;
+                self.next_serial += 1;
+                (entry.insert(Group::new(state, serial, now, origin)), true)
+            }
+        };
+        let Slot::Resident(state) = &mut group.state else {
+            unreachable!("prepare_group restores a spilled group before its next fragment")
+        };
+        let verdict = match self.acc.merge(state, Envelope::from_parts(payload, meta, cost)) {
+            Ok(()) => {
+                group.fragments += 1;
+                group.bytes += u64::from(cost.bytes);
+                group.last_at = now;
+                self.ledger.merged += 1;
+                self.ledger.pending += 1;
+                let measured = self.acc.state_bytes(state) as u64;
+                self.resident_bytes = self.resident_bytes - group.state_bytes + measured;
+                group.state_bytes = measured;
+                judge(&self.acc, &self.policy, group, closes)
+            }
+            Err(cause) => {
+                let dead = Meta {
+                    sequence: origin.sequence,
+                    key: keyed.then(|| key.clone()),
+                    event_time: origin.event_time,
+                    trace: origin.trace,
+                    headers: Default::default(),
+                };
+                let error =
+                    StageError::new(self.id.clone(), Position::Sequence(origin.sequence), FragmentError::Merge(cause));
+                cx.dead_letter(ErrorEnvelope { meta: dead, error });
+                Verdict::Failed
+            }
+        };
+        let fire = match verdict {
+            Verdict::Open { fire } => fire,
+            Verdict::Emit(reason) => {
+                let close = self.closes_key(reason);
+                return self.emit(GroupKey { key, window }, reason, close, cx);
+            }
+            Verdict::Failed => return self.after_merge_error(GroupKey { key, window }, origin.sequence, cx),
+        };
+        let serial = group.serial;
+        let old_fire = group.fire;
+        if fire != old_fire {
+            group.fire = fire;
+            if let Some((at, _)) = old_fire {
+                self.timers.remove(&(at, serial));
+            }
+            if let Some((at, _)) = fire {
+                self.timers.insert((at, serial), GroupKey { key: key.clone(), window });
+            }
+        }
+        if self.lru_evict.is_some() || self.lru_spill.is_some() {
+            self.touch += 1;
+            group.touched = self.touch;
+            let entry = GroupKey { key: key.clone(), window };
+            if let Some(queue) = &mut self.lru_spill {
+                queue.push(self.touch, entry.clone());
+            }
+            if let Some(queue) = &mut self.lru_evict {
+                queue.push(self.touch, entry);
+            }
+        }
+        if opened {
+            self.after_open(GroupKey { key, window }, serial, cx);
+        }
+        if self.policy.spill.is_some_and(|s| self.resident_bytes > s.resident_bytes) {
+            self.spill_cold();
+        }
+    }
+
+    /// Before a fragment joins: a group whose timer is due expires first (so
+    /// a fragment at the deadline opens the next group), a group that a
+    /// start condition ends is emitted, and a spilled group is restored.
+    fn prepare_group(&mut self, key: &Bytes, window: u64, starts: bool, now: Instant, cx: &mut Context<'_>) {
+        let probe = GroupKeyRef { key, window };
+        let Some(group) = self.groups.get(&probe) else { return };
+        let due = group.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
+        let owned = || GroupKey { key: key.clone(), window };
+        if let Some(reason) = due {
+            let close = self.closes_key(reason);
+            self.emit(owned(), reason, close, cx);
+        } else if starts {
+            // The group ends because its successor starts: the key stays open for it.
+            self.emit(owned(), EmitReason::Complete, false, cx);
+        } else if group.is_spilled() {
+            self.restore(owned(), cx);
+        }
+    }
+
+    fn after_merge_error(&mut self, key: GroupKey, sequence: u64, cx: &mut Context<'_>) {
+        let Some(group) = self.groups.get(&key.as_ref()) else { return };
+        if group.fragments == 0 {
+            // The fragment would have opened this group: it holds nothing.
+            self.discard(&key);
+        }
+        match self.policy.on_merge_error {
+            OnMergeError::SkipFragment => {}
+            OnMergeError::DiscardGroup => self.discard(&key),
+            OnMergeError::StopRun => {
+                cx.fail(StageError::new(
+                    self.id.clone(),
+                    Position::Sequence(sequence),
+                    FragmentError::StoppedOnMergeError,
+                ));
+            }
+        }
+    }
+
+    fn admit_event_time(&mut self, item: &Envelope<A::Fragment>, w: Watermark, cx: &mut Context<'_>) -> Admitted {
+        let Some(at) = item.meta().event_time else { return Admitted::MissingEventTime };
+        let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
+        let window = at.as_nanos() / length;
+        let due = window_due(window, length, w, self.policy.expiry);
+        if self.watermark.is_some_and(|mark| mark >= due) {
+            return Admitted::Late;
+        }
+        let mark = at - w.out_of_orderness;
+        if self.watermark.is_none_or(|current| mark > current) {
+            self.watermark = Some(mark);
+            self.fire_windows(cx);
+        }
+        Admitted::Window(window)
+    }
+
+    pub(super) fn divert_error(&mut self, meta: Meta, cause: FragmentError, cx: &mut Context<'_>) {
+        let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
+        cx.dead_letter(ErrorEnvelope { meta, error });
+    }
+
+    fn divert_side(&mut self, meta: Meta, reason: SideReason, cx: &mut Context<'_>) {
+        cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
+    }
+}
+
+enum Admitted {
+    Window(u64),
+    MissingEventTime,
+    Late,
+}
+
+/// The watermark at which window `index` is emitted (and after which its
+/// fragments are late).
+pub(super) fn window_due(index: u64, length: u64, w: Watermark, expiry: Expiry) -> Instant {
+    let end = Instant::from_nanos(index.saturating_add(1).saturating_mul(length));
+    after_rule(end + w.allowed_lateness, expiry)
+}
+
+fn after_rule(deadline: Instant, expiry: Expiry) -> Instant {
+    match expiry {
+        Expiry::AtDeadline => deadline,
+        Expiry::AfterDeadline => deadline + Duration::from_nanos(1),
+    }
+}
+
+/// Decides, right after a merge, whether the group is emitted or when its
+/// timer fires.
+fn judge<A: Accumulator>(acc: &A, policy: &Policy, group: &Group<A::State>, closes: bool) -> Verdict {
+    let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.fire } };
+    if closes || acc.completeness(state).score() >= policy.complete_at {
+        return Verdict::Emit(EmitReason::Complete);
+    }
+    let max_items = acc.max_items_for(state).or(policy.max_items);
+    if max_items.is_some_and(|max| group.fragments >= max) || policy.max_bytes.is_some_and(|max| group.bytes >= max) {
+        return Verdict::Emit(EmitReason::Size);
+    }
+    let latency = policy.max_latency.map(|d| (group.first_at + d, EmitReason::Latency));
+    let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
+        let at = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
+            TimerStart::FirstFragment => group.first_at + after,
+            TimerStart::LastFragment => group.last_at + after,
+            TimerStart::FixedInterval => next_tick(group.first_at, after),
+        };
+        (at, EmitReason::TtlExpired)
+    });
+    let fire = match (latency, ttl) {
+        (Some(l), Some(t)) => Some(if t.0 < l.0 { t } else { l }),
+        (l, t) => l.or(t),
+    };
+    Verdict::Open { fire: fire.map(|(at, reason)| (after_rule(at, policy.expiry), reason)) }
+}
+
+/// The first multiple of `interval` strictly after `opened`.
+fn next_tick(opened: Instant, interval: Duration) -> Instant {
+    let step = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX).max(1);
+    Instant::from_nanos((opened.as_nanos() / step).saturating_add(1).saturating_mul(step))
+}

@@ -1,0 +1,144 @@
+//! Keeping memory bounded: the soft limit on live keys (eviction flushes)
+//! and the spill tier (cold state compressed, restored on demand).
+
+use std::error::Error;
+
+use flux_core::{Accumulator, Context, EmitReason, Position, Push, StageError};
+
+use super::AccumulateNode;
+use super::fragment::window_due;
+use crate::FragmentError;
+use crate::group::{Group, GroupKey, Slot};
+use crate::policy::Eviction;
+
+type Cause = Box<dyn Error + Send + Sync>;
+
+impl<A, D> AccumulateNode<A, D>
+where
+    A: Accumulator,
+    D: Push<A::Output>,
+{
+    /// Registers a new group that stays open: its window, its place in
+    /// arrival order; then evicts while live keys exceed the soft limit.
+    pub(super) fn after_open(&mut self, key: GroupKey, serial: u64, cx: &mut Context<'_>) {
+        if let Some(w) = self.policy.watermark {
+            let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
+            let due = window_due(key.window, length, w, self.policy.expiry);
+            if let Some(group) = self.groups.get_mut(&key.as_ref()) {
+                group.window_due = Some(due);
+                self.windows.insert((due, serial), key.clone());
+            }
+        }
+        if let Some(queue) = &mut self.arrival {
+            queue.push(serial, key);
+        }
+        self.evict_over_limit(cx);
+    }
+
+    fn evict_over_limit(&mut self, cx: &mut Context<'_>) {
+        let Some(limit) = self.policy.key_limit else { return };
+        while self.groups.len() > limit.max_keys {
+            let groups = &self.groups;
+            let victim = match limit.eviction {
+                Eviction::OldestFirst => self
+                    .arrival
+                    .as_mut()
+                    .and_then(|q| q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.serial == serial))),
+                Eviction::LeastRecentlyUsed => self.lru_evict.as_mut().and_then(|q| {
+                    q.pop_valid(|k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched))
+                }),
+            };
+            let Some(victim) = victim else { break };
+            self.stats.count_eviction();
+            self.emit(victim, EmitReason::Evicted, false, cx);
+        }
+        let groups = &self.groups;
+        let live = groups.len();
+        if let Some(q) = &mut self.arrival {
+            q.compact(live, |k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.serial == serial));
+        }
+        if let Some(q) = &mut self.lru_evict {
+            q.compact(live, |k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched));
+        }
+    }
+
+    /// Spills the least recently used resident groups until resident bytes
+    /// are back under the threshold (or no group can be spilled).
+    pub(super) fn spill_cold(&mut self) {
+        let Some(limit) = self.policy.spill else { return };
+        while !self.spill_declined && self.resident_bytes > limit.resident_bytes {
+            let groups = &self.groups;
+            let cold = |k: &GroupKey, touched: u64| {
+                groups.get(&k.as_ref()).is_some_and(|g: &Group<A::State>| g.touched == touched && !g.is_spilled())
+            };
+            let Some(victim) = self.lru_spill.as_mut().and_then(|q| q.pop_valid(cold)) else { break };
+            let Some(group) = self.groups.get_mut(&victim.as_ref()) else { break };
+            let Slot::Resident(state) = &group.state else { continue };
+            self.scratch.clear();
+            if !self.acc.encode_state(state, &mut self.scratch) {
+                self.spill_declined = true;
+                break;
+            }
+            let stored = self.strategy.spill(&victim.key, &self.scratch);
+            self.resident_bytes -= group.state_bytes;
+            group.state_bytes = stored.len() as u64;
+            self.spilled_bytes += group.state_bytes;
+            self.spilled_groups += 1;
+            group.state = Slot::Spilled(stored);
+            self.stats.count_spill();
+        }
+        self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
+        let groups = &self.groups;
+        let live = groups.len();
+        if let Some(q) = &mut self.lru_spill {
+            q.compact(live, |k, touched| {
+                groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched && !g.is_spilled())
+            });
+        }
+    }
+
+    /// Brings a spilled group back into memory before its next fragment.
+    pub(super) fn restore(&mut self, key: GroupKey, cx: &mut Context<'_>) {
+        let Some(group) = self.groups.get_mut(&key.as_ref()) else { return };
+        let Slot::Spilled(stored) = core::mem::replace(&mut group.state, Slot::Vacant) else { return };
+        let decoded = self.decode(&key, &stored);
+        let Some(group) = self.groups.get_mut(&key.as_ref()) else { return };
+        match decoded {
+            Ok(state) => {
+                self.spilled_bytes -= group.state_bytes;
+                self.spilled_groups -= 1;
+                let measured = self.acc.state_bytes(&state) as u64;
+                self.resident_bytes += measured;
+                group.state_bytes = measured;
+                group.state = Slot::Resident(state);
+                self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
+            }
+            Err(cause) => {
+                group.state = Slot::Spilled(stored);
+                let sequence = group.origin.sequence;
+                self.discard(&key);
+                self.report_restore_failure(sequence, cause, cx);
+            }
+        }
+    }
+
+    /// Decodes a spilled state (strategy, then accumulator), counting the restore.
+    pub(super) fn decode(&mut self, key: &GroupKey, stored: &[u8]) -> Result<A::State, Cause> {
+        self.stats.count_restore();
+        let encoded = self.strategy.restore(&key.key, stored)?;
+        self.acc.decode_state(&key.key, &encoded)
+    }
+
+    /// A group taken out for emission whose state could not be restored:
+    /// its fragments are counted as discarded and the run stops.
+    pub(super) fn fail_restore(&mut self, group: &Group<A::State>, cause: Cause, cx: &mut Context<'_>) {
+        self.ledger.discarded += group.fragments;
+        self.ledger.pending -= group.fragments;
+        self.report_restore_failure(group.origin.sequence, cause, cx);
+    }
+
+    fn report_restore_failure(&mut self, sequence: u64, cause: Cause, cx: &mut Context<'_>) {
+        let error = StageError::new(self.id.clone(), Position::Sequence(sequence), FragmentError::Restore(cause));
+        cx.fail(error);
+    }
+}

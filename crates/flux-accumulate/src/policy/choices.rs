@@ -1,0 +1,153 @@
+//! The settings a [`Policy`](super::Policy) is made of, one type per choice.
+
+use core::time::Duration;
+
+use bytes::Bytes;
+
+/// What starts a completeness TTL's clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimerStart {
+    /// The group's first fragment: a lifetime (tokio-stream `chunks_timeout`,
+    /// Pekko `groupedWeightedWithin`). The default.
+    #[default]
+    FirstFragment,
+    /// The group's latest fragment: an inactivity timeout (Vector `reduce`'s
+    /// `expire_after_ms`, Camel's `completionTimeout`).
+    LastFragment,
+    /// A fixed interval over all groups: every group expires at the next
+    /// multiple of the interval, counted from engine time zero (Camel's
+    /// `completionInterval`). A group never expires at the instant it opens.
+    FixedInterval,
+}
+
+/// A completeness TTL: how long a group may wait before a partial flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ttl {
+    /// The timeout (or the interval, for [`TimerStart::FixedInterval`]).
+    pub after: Duration,
+    /// What starts its clock.
+    pub start: TimerStart,
+}
+
+/// Whether a deadline is met at its instant or only strictly after it.
+///
+/// It answers two questions at once, since they cannot be answered apart:
+/// when a group expires, and whether a fragment that arrives exactly at the
+/// deadline still joins it. The same rule applies to event-time windows
+/// (a window ends at its end instant or strictly after it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Expiry {
+    /// The group expires at its deadline; a fragment arriving at that
+    /// instant opens the next group. The default.
+    #[default]
+    AtDeadline,
+    /// The group expires one nanosecond after its deadline; a fragment
+    /// arriving at the deadline still joins it.
+    AfterDeadline,
+}
+
+/// What happens to open groups when the input ends or the run stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AtEnd {
+    /// Emit every open group with reason `end-of-stream`. The default.
+    #[default]
+    Flush,
+    /// Drop every open group; its fragments are counted as discarded.
+    Drop,
+    /// Let groups with a timer run until it fires on the engine's clock
+    /// (reported through `next_deadline(true)`); groups with no timer are
+    /// flushed. If the engine finishes the stage before those timers, the
+    /// groups are emitted with their timer's reason, in deadline order.
+    WaitForTimers,
+}
+
+/// Where fragments with no key go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NoKey {
+    /// To the dead-letter output, as a `missing key` error. The default.
+    #[default]
+    DeadLetter,
+    /// Into an explicit group under this key; never into another key's group.
+    Group(Bytes),
+}
+
+/// What a merge error does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnMergeError {
+    /// The fragment goes to the dead-letter output; the group stays open
+    /// (the accumulator left its state unchanged). The default.
+    #[default]
+    SkipFragment,
+    /// The fragment goes to the dead-letter output and the group is
+    /// dropped; its fragments are counted as discarded.
+    DiscardGroup,
+    /// The fragment goes to the dead-letter output and the run stops.
+    StopRun,
+}
+
+/// Which group leaves first when live keys exceed their soft limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Eviction {
+    /// The group whose first fragment came earliest. The default.
+    #[default]
+    OldestFirst,
+    /// The group whose latest fragment came earliest.
+    LeastRecentlyUsed,
+}
+
+/// A soft limit on live keys: past it, groups are flushed (reason
+/// `evicted`), never dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLimit {
+    /// The most groups held open at once.
+    pub max_keys: usize,
+    /// Which group is flushed to make room.
+    pub eviction: Eviction,
+}
+
+/// Closing keys once their group is emitted, so that a later fragment for
+/// the same key goes to the side output instead of opening a new group.
+///
+/// Closed keys are remembered for `remember_for` and at most `capacity` of
+/// them at once (the oldest is forgotten first). Once a key is forgotten, a
+/// fragment for it opens a new group as if the key had never been seen: the
+/// side output is a best effort bounded by memory, and the stage's stats
+/// count the keys it forgot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClosedKeys {
+    /// The most closed keys remembered at once.
+    pub capacity: usize,
+    /// How long a closed key is remembered, on the engine's clock.
+    pub remember_for: Duration,
+    /// Also close keys whose group was emitted by a limit, a timer or a
+    /// watermark, not only those emitted as complete. Evicted groups and
+    /// groups flushed at end of input never close their key.
+    pub include_expired: bool,
+}
+
+/// Event-time windows closed by a watermark.
+///
+/// Fragments are grouped per key and per tumbling window of `window`
+/// (`[k * window, (k + 1) * window)` of their event time). The watermark
+/// is the largest event time seen minus `out_of_orderness`; a window is
+/// emitted (reason `watermark`) once the watermark reaches its end plus
+/// `allowed_lateness`. A fragment whose window was already emitted is late:
+/// it goes to the side output. A fragment with no event time goes to the
+/// dead-letter output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watermark {
+    /// The tumbling window's length.
+    pub window: Duration,
+    /// How far behind the newest event time the watermark trails.
+    pub out_of_orderness: Duration,
+    /// How long after its end a window still takes fragments.
+    pub allowed_lateness: Duration,
+}
+
+/// When cold groups are compressed into the spill tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpillAt {
+    /// Resident state bytes above which the least recently used groups are
+    /// spilled (until the resident bytes are back under it).
+    pub resident_bytes: u64,
+}

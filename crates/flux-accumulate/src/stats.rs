@@ -1,0 +1,128 @@
+//! A shared handle on what an accumulating stage holds and has done.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use flux_core::Pressure;
+
+/// Live figures of one accumulating stage, readable from any thread while
+/// the engine runs it (clone the handle before the pipeline is moved).
+///
+/// The stage updates them with relaxed atomic stores: each figure is exact
+/// once the run has stopped, and recent while it runs.
+///
+/// # Examples
+///
+/// ```
+/// use flux_accumulate::AccumulatorStats;
+///
+/// let stats = AccumulatorStats::default();
+/// let pressure = stats.pressure();
+/// assert_eq!(pressure.pending_keys, 0);
+/// assert_eq!(pressure.pending_bytes, 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct AccumulatorStats {
+    inner: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    pending_keys: AtomicU64,
+    pending_bytes: AtomicU64,
+    peak_keys: AtomicU64,
+    peak_bytes: AtomicU64,
+    spilled_groups: AtomicU64,
+    spilled_bytes: AtomicU64,
+    spills: AtomicU64,
+    restores: AtomicU64,
+    evictions: AtomicU64,
+    forgotten_closed_keys: AtomicU64,
+}
+
+/// A copy of the figures at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Open groups, resident or spilled.
+    pub pending_keys: u64,
+    /// Bytes of state held: resident state as the accumulator measures it,
+    /// plus spilled groups at their compressed size.
+    pub pending_bytes: u64,
+    /// The most open groups at once.
+    pub peak_keys: u64,
+    /// The most state bytes held at once.
+    pub peak_bytes: u64,
+    /// Groups currently in the spill tier.
+    pub spilled_groups: u64,
+    /// Bytes currently in the spill tier.
+    pub spilled_bytes: u64,
+    /// Groups moved into the spill tier, in total.
+    pub spills: u64,
+    /// Groups brought back from it, in total.
+    pub restores: u64,
+    /// Groups flushed to keep live keys under their soft limit.
+    pub evictions: u64,
+    /// Closed keys forgotten (past their time or the set's capacity).
+    pub forgotten_closed_keys: u64,
+}
+
+impl AccumulatorStats {
+    /// The stage's contribution to backpressure: its open keys and bytes.
+    pub fn pressure(&self) -> Pressure {
+        Pressure {
+            pending_keys: self.inner.pending_keys.load(Relaxed),
+            pending_bytes: self.inner.pending_bytes.load(Relaxed),
+            ..Pressure::default()
+        }
+    }
+
+    /// All figures.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let c = &self.inner;
+        StatsSnapshot {
+            pending_keys: c.pending_keys.load(Relaxed),
+            pending_bytes: c.pending_bytes.load(Relaxed),
+            peak_keys: c.peak_keys.load(Relaxed),
+            peak_bytes: c.peak_bytes.load(Relaxed),
+            spilled_groups: c.spilled_groups.load(Relaxed),
+            spilled_bytes: c.spilled_bytes.load(Relaxed),
+            spills: c.spills.load(Relaxed),
+            restores: c.restores.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn set_pending(&self, keys: u64, bytes: u64) {
+        let c = &self.inner;
+        c.pending_keys.store(keys, Relaxed);
+        c.pending_bytes.store(bytes, Relaxed);
+        if keys > c.peak_keys.load(Relaxed) {
+            c.peak_keys.store(keys, Relaxed);
+        }
+        if bytes > c.peak_bytes.load(Relaxed) {
+            c.peak_bytes.store(bytes, Relaxed);
+        }
+    }
+
+    pub(crate) fn set_spilled(&self, groups: u64, bytes: u64) {
+        self.inner.spilled_groups.store(groups, Relaxed);
+        self.inner.spilled_bytes.store(bytes, Relaxed);
+    }
+
+    pub(crate) fn count_spill(&self) {
+        self.inner.spills.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_restore(&self) {
+        self.inner.restores.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_eviction(&self) {
+        self.inner.evictions.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_forgotten_closed_keys(&self, forgotten: u64) {
+        self.inner.forgotten_closed_keys.store(forgotten, Relaxed);
+    }
+}
