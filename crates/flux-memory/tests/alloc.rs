@@ -1,0 +1,91 @@
+//! The zero-copy bar: a file -> frame -> transform -> sink pipeline makes at
+//! most 0.01 heap allocations per envelope in steady state.
+//!
+//! A counting global allocator counts every allocation in this test binary,
+//! which holds this one test so that no other test's allocations are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use flux_core::{Pipeline, Runnable};
+use flux_engine_sync::SyncEngine;
+use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, WriteSink, assert_no_leaks};
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+// SAFETY: every method forwards its arguments unchanged to `System`, so the
+// allocator keeps `System`'s guarantees; counting is an atomic add that
+// neither allocates nor touches the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc_zeroed` is passed on as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by this allocator, that is by `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by this allocator, that is by `System`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const LINES: u64 = 200_000;
+/// Envelopes before measuring: the pool, the buffers and the engine's
+/// collections reach their working size here.
+const WARM_UP: u64 = 20_000;
+/// The last envelope measured: before end-of-input work (reports, flushes).
+const MEASURED_TO: u64 = LINES - 1_000;
+
+#[test]
+fn steady_state_allocations_per_envelope_are_at_most_one_hundredth() {
+    let path = std::env::temp_dir().join(format!("flux-memory-alloc-{}", std::process::id()));
+    let text: String = (0..LINES).map(|i| format!("{i:08} level=info user={} message=request served\n", i % 97)).collect();
+    std::fs::write(&path, &text).unwrap();
+
+    let pool = SlabPool::new("alloc", PoolConfig::default().slab_size(256 * 1024).max_slabs(4));
+    let source = FramedSource::file(&path, pool.clone(), NewlineDelimited::new(4096)).unwrap();
+    let marks = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let marker = Arc::clone(&marks);
+    let pipeline = Pipeline::from_source(source)
+        .inspect(move |envelope| match envelope.meta().sequence {
+            WARM_UP => marker[0].store(ALLOCATIONS.load(Ordering::Relaxed), Ordering::Relaxed),
+            MEASURED_TO => marker[1].store(ALLOCATIONS.load(Ordering::Relaxed), Ordering::Relaxed),
+            _ => {}
+        })
+        .map(|line: Bytes| {
+            // The transform: keep what follows the user field.
+            let at = memchr::memmem::find(&line, b"message=").unwrap_or(0);
+            line.slice(at..)
+        })
+        .sink(WriteSink::new(std::io::sink()));
+
+    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    let mut engine = SyncEngine::new().with_trace(false).watch_pool(Arc::new(pool.clone()));
+    engine.run(&plan, pipeline).unwrap();
+    assert_no_leaks(&pool);
+    std::fs::remove_file(&path).unwrap();
+
+    let allocations = marks[1].load(Ordering::Relaxed) - marks[0].load(Ordering::Relaxed);
+    let per_envelope = allocations as f64 / (MEASURED_TO - WARM_UP) as f64;
+    eprintln!("steady state: {allocations} allocations over {} envelopes = {per_envelope:.5} per envelope", MEASURED_TO - WARM_UP);
+    assert!(per_envelope <= 0.01, "{per_envelope} allocations per envelope");
+}

@@ -1,0 +1,107 @@
+//! The write sink: delimiting, flush thresholds in bytes and engine time,
+//! and a failed flush reported with what it lost.
+
+use core::time::Duration;
+use std::io::{self, Write};
+
+use bytes::Bytes;
+use flux_core::{Context, Diversions, Envelope, ErrorEnvelope, Instant, SideEnvelope, Sink, StageError};
+use flux_memory::{Delimit, FlushPolicy, WriteSink};
+
+struct Ignore;
+impl Diversions for Ignore {
+    fn dead_letter(&mut self, _: ErrorEnvelope) {}
+    fn side_output(&mut self, _: SideEnvelope) {}
+    fn fail(&mut self, error: StageError) {
+        panic!("{error}")
+    }
+}
+
+/// A writer that records each flush as one chunk.
+#[derive(Default)]
+struct Chunks {
+    pending: Vec<u8>,
+    flushed: Vec<Vec<u8>>,
+    fail: bool,
+}
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.fail {
+            return Err(io::Error::other("disk full"));
+        }
+        self.pending.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            self.flushed.push(std::mem::take(&mut self.pending));
+        }
+        Ok(())
+    }
+}
+
+fn write_at(sink: &mut WriteSink<Chunks>, at: Instant, frame: &'static [u8]) -> Result<(), flux_core::WriteError> {
+    let mut ignore = Ignore;
+    let mut cx = Context::new(at, &mut ignore);
+    sink.write(Envelope::new(Bytes::from_static(frame)), &mut cx)
+}
+
+fn close(sink: &mut WriteSink<Chunks>) {
+    let mut ignore = Ignore;
+    let mut cx = Context::new(Instant::ZERO, &mut ignore);
+    Sink::<Bytes>::close(sink, &mut cx).unwrap();
+}
+
+#[test]
+fn the_buffer_is_flushed_when_it_reaches_the_byte_threshold() {
+    let policy = FlushPolicy { bytes: 8, interval: None };
+    let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::Newline, policy);
+    for frame in [&b"abc"[..], b"def", b"ghi"] {
+        write_at(&mut sink, Instant::ZERO, frame).unwrap();
+    }
+    assert_eq!(sink.get_ref().flushed, [b"abc\ndef\n".to_vec()], "the third frame would overflow 8 bytes");
+    close(&mut sink);
+    assert_eq!(sink.get_ref().flushed[1], b"ghi\n");
+    assert_eq!(sink.stats().flushes, 2);
+    assert_eq!(sink.stats().frames, 3);
+}
+
+#[test]
+fn the_buffer_is_flushed_after_the_interval_of_engine_time() {
+    let policy = FlushPolicy { bytes: 1024, interval: Some(Duration::from_secs(5)) };
+    let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::Newline, policy);
+    write_at(&mut sink, Instant::from_secs(0), b"a").unwrap();
+    write_at(&mut sink, Instant::from_secs(4), b"b").unwrap();
+    assert!(sink.get_ref().flushed.is_empty(), "four seconds is before the interval");
+    write_at(&mut sink, Instant::from_secs(5), b"c").unwrap();
+    assert_eq!(sink.get_ref().flushed, [b"a\nb\nc\n".to_vec()]);
+    write_at(&mut sink, Instant::from_secs(9), b"d").unwrap();
+    assert_eq!(sink.get_ref().flushed.len(), 1, "the interval restarts at the last flush");
+}
+
+#[test]
+fn length_prefixed_output_and_large_frames_written_straight_through() {
+    let policy = FlushPolicy { bytes: 8, interval: None };
+    let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::LengthPrefix, policy);
+    write_at(&mut sink, Instant::ZERO, b"ab").unwrap();
+    write_at(&mut sink, Instant::ZERO, b"a-large-frame").unwrap();
+    close(&mut sink);
+    let written: Vec<u8> = sink.into_inner().flushed.concat();
+    let mut expected = vec![0, 0, 0, 2, b'a', b'b', 0, 0, 0, 13];
+    expected.extend_from_slice(b"a-large-frame");
+    assert_eq!(written, expected);
+}
+
+#[test]
+fn a_failed_flush_dead_letters_the_frame_and_says_how_many_were_lost() {
+    let policy = FlushPolicy { bytes: 8, interval: None };
+    let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::Newline, policy);
+    write_at(&mut sink, Instant::ZERO, b"one").unwrap();
+    sink.get_mut().fail = true;
+    let failed = write_at(&mut sink, Instant::ZERO, b"two-two").unwrap_err();
+    let cause = failed.cause.to_string();
+    assert_eq!(cause, "flushing 1 buffered frames failed");
+    let io = std::error::Error::source(&*failed.cause).unwrap().to_string();
+    assert_eq!(io, "disk full");
+}
