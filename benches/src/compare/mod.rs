@@ -1,12 +1,13 @@
 //! The registered comparisons, one module each.
 
+pub mod framing;
 pub mod fused_chain;
 
 use crate::Comparison;
 
 /// Comparisons with one workload, by name, built lazily (building one prepares its data).
 pub fn all() -> Vec<(&'static str, fn() -> Comparison)> {
-    vec![]
+    vec![("framing", framing::comparison)]
 }
 
 /// Comparisons over several workloads: each workload prints its own line,

@@ -1,0 +1,158 @@
+//! The newline framer over pooled slabs against a plain memchr line count.
+//!
+//! Both sides read the same file of at least 200 MB (generated once under
+//! `target/flux-bench-data/`, then reused from the page cache) in 256 KiB
+//! reads and count its lines. The baseline reads into one reused buffer and
+//! counts newlines with `memchr`; Flux reads straight into pooled slabs,
+//! finds every line with `NewlineDelimited` and hands each out as a borrowed
+//! frame (offset and bytes), carrying lines cut by a slab's end into the
+//! next slab. The checksum is the number of lines.
+//!
+//! An extra figure, `source_pipeline`, is the same file through a whole
+//! pipeline on the sync engine (`FramedSource` -> `map` -> sink), where
+//! each line is an envelope holding a zero-copy `Bytes` slice.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use flux_core::{Context, Envelope, Pipeline, Runnable, Sink, WriteError};
+use flux_engine_sync::SyncEngine;
+use flux_memory::{Event, FrameReader, FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+use flux_plan::Planner;
+
+use crate::{Comparison, Variant};
+
+const FILE_BYTES: u64 = 200 * 1024 * 1024;
+const READ_SIZE: usize = 256 * 1024;
+const MAX_LINE: usize = 16 * 1024;
+
+/// The comparison, after making sure the data file exists.
+///
+/// # Panics
+///
+/// If the data file cannot be written or read.
+pub fn comparison() -> Comparison {
+    let path = data_file();
+    let bytes = std::fs::metadata(&path).expect("the data file exists").len();
+    let flux_path = path.clone();
+    let base_path = path.clone();
+    let source_pipeline = source_pipeline_bytes_per_sec(&path);
+    Comparison {
+        name: "framing",
+        work: bytes,
+        unit: "bytes",
+        flux: Variant { label: "flux-newline-framer", run: Box::new(move || frame_lines(&flux_path)) },
+        baselines: vec![Variant { label: "memchr-line-count", run: Box::new(move || count_lines(&base_path)) }],
+        extra: vec![
+            ("file_bytes".to_owned(), bytes.to_string()),
+            ("source_pipeline".to_owned(), format!("{source_pipeline:.3e} bytes/s")),
+        ],
+    }
+}
+
+fn frame_lines(path: &Path) -> u64 {
+    let pool = SlabPool::new("bench-framing", PoolConfig::default().slab_size(READ_SIZE).max_slabs(2));
+    let file = File::open(path).expect("the data file opens");
+    let mut reader = FrameReader::new(file, pool, NewlineDelimited::new(MAX_LINE)).expect("lines fit a slab");
+    let mut lines = 0u64;
+    while let Some(event) = reader.next_event().expect("the data file reads") {
+        if let Event::Frame(frame) = event {
+            black_box(frame.as_slice());
+            lines += 1;
+        }
+    }
+    lines
+}
+
+fn count_lines(path: &Path) -> u64 {
+    let mut file = File::open(path).expect("the data file opens");
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut lines = 0u64;
+    loop {
+        let n = file.read(&mut buf).expect("the data file reads");
+        if n == 0 {
+            return lines;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+}
+
+/// A sink that counts lines and bytes, so the pipeline's work is kept.
+struct Count(Arc<AtomicU64>);
+
+impl Sink<Bytes> for Count {
+    #[inline]
+    fn write(&mut self, item: Envelope<Bytes>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
+        self.0.fetch_add(1 + item.payload().len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Bytes per second of file -> `FramedSource` -> `map` -> sink, best of three.
+fn source_pipeline_bytes_per_sec(path: &Path) -> f64 {
+    let bytes = std::fs::metadata(path).expect("the data file exists").len() as f64;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let pool = SlabPool::new("bench-source", PoolConfig::default().slab_size(READ_SIZE).max_slabs(4));
+        let source = FramedSource::file(path, pool, NewlineDelimited::new(MAX_LINE)).expect("the data file opens");
+        let total = Arc::new(AtomicU64::new(0));
+        let pipeline = Pipeline::from_source(source)
+            .map(|line: Bytes| line.slice(line.len().min(9)..))
+            .sink(Count(Arc::clone(&total)));
+        let plan = Planner::new().plan(pipeline.describe()).expect("the pipeline plans");
+        let start = Instant::now();
+        SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("the pipeline runs");
+        best = best.min(start.elapsed().as_secs_f64());
+        black_box(total.load(Ordering::Relaxed));
+    }
+    bytes / best
+}
+
+/// `target/flux-bench-data/lines-200mb.txt`, generated if absent or short.
+fn data_file() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("flux-bench-data");
+    let path = dir.join("lines-200mb.txt");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() >= FILE_BYTES) {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).expect("the data directory can be made");
+    let partial = dir.join("lines-200mb.txt.partial");
+    write_log_lines(&partial).expect("the data file can be written");
+    std::fs::rename(&partial, &path).expect("the data file can be renamed");
+    path
+}
+
+/// Log-like lines of 40 to about 200 bytes, from a fixed-seed generator.
+fn write_log_lines(path: &Path) -> std::io::Result<()> {
+    const LEVELS: [&str; 4] = ["info", "warn", "debug", "error"];
+    const WORDS: [&str; 8] = ["request", "served", "cache", "miss", "retry", "upstream", "timeout", "ok"];
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut written = 0u64;
+    let mut line = String::with_capacity(256);
+    while written < FILE_BYTES {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        line.clear();
+        let level = LEVELS[(state & 3) as usize];
+        line.push_str(&format!("ts={} level={level} user={} msg=", written, (state >> 8) % 10_000));
+        for i in 0..(state >> 20) % 20 {
+            line.push_str(WORDS[((state >> (24 + i)) & 7) as usize]);
+            line.push(' ');
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        written += line.len() as u64;
+    }
+    out.flush()
+}
