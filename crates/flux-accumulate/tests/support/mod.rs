@@ -2,7 +2,7 @@
 //! accumulating node directly on a virtual clock and checks its ledger.
 
 #![allow(dead_code, reason = "each test file uses a different part of the support module")]
-#![allow(unreachable_pub, reason = "a test-only module shared by the test files")]
+#![allow(unreachable_pub, unused_imports, reason = "a test-only module shared by test files that each use a part of it")]
 
 pub mod parts;
 
@@ -15,7 +15,7 @@ use flux_core::{
     StageError, StageLedger,
 };
 
-pub use parts::Parts;
+pub use parts::{Parts, Record, State};
 
 /// Where diverted envelopes and failures land.
 #[derive(Default)]

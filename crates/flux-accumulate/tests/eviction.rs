@@ -1,0 +1,68 @@
+//! The soft limit on live keys: eviction flushes (never drops), oldest
+//! first or least recently used, and holds memory under key explosion.
+
+mod support;
+
+use flux_accumulate::{Eviction, KeyLimit, Policy};
+use flux_core::{EmitReason, Envelope};
+use support::{Harness, Parts, frag};
+
+#[test]
+fn a_million_distinct_keys_with_a_soft_limit_of_ten_thousand_stay_within_bounds() {
+    let policy = Policy::builder().max_live_keys(10_000).build().unwrap();
+    let mut h = Harness::new(Parts::default(), policy);
+    for n in 0..1_000_000u32 {
+        let key = bytes::Bytes::from(n.to_le_bytes().to_vec());
+        h.push(Envelope::new((0, n)).with_key(key));
+    }
+    let stats = h.stats.snapshot();
+    assert_eq!(stats.peak_keys, 10_000);
+    // Each state is the struct plus one u32 of capacity rounded up by Vec (4 items).
+    let per_state = (std::mem::size_of::<support::State>() + 16) as u64;
+    assert!(stats.peak_bytes <= 10_000 * per_state, "peak {} bytes", stats.peak_bytes);
+    assert_eq!(stats.evictions, 990_000);
+    assert_eq!(h.records(), 990_000, "evicted groups are flushed, not dropped");
+    h.finish();
+    assert_eq!(h.records(), 1_000_000);
+    h.assert_balanced(true);
+}
+
+#[test]
+fn oldest_first_evicts_by_first_arrival() {
+    let mut h = Harness::new(Parts::default(), Policy::builder().max_live_keys(2).build().unwrap());
+    h.push(frag("a", 0, 1));
+    h.push(frag("b", 0, 1));
+    h.push(frag("a", 0, 2));
+    h.push(frag("c", 0, 1));
+    let out = h.take();
+    assert_eq!(out[0].1.payload().key, "a");
+    assert_eq!(out[0].1.payload().values, [1, 2]);
+    assert_eq!(out[0].1.payload().reason, EmitReason::Evicted);
+}
+
+#[test]
+fn least_recently_used_evicts_the_coldest_group() {
+    let limit = KeyLimit { max_keys: 2, eviction: Eviction::LeastRecentlyUsed };
+    let mut h = Harness::new(Parts::default(), Policy::builder().key_limit(limit).build().unwrap());
+    h.push(frag("a", 0, 1));
+    h.push(frag("b", 0, 1));
+    h.push(frag("a", 0, 2));
+    h.push(frag("c", 0, 1));
+    let out = h.take();
+    assert_eq!(out[0].1.payload().key, "b");
+    h.finish();
+    h.assert_balanced(true);
+}
+
+#[test]
+fn pending_keys_and_bytes_are_reported_for_backpressure() {
+    let mut h = Harness::new(Parts::default(), Policy::default());
+    h.push(frag("a", 0, 1));
+    h.push(frag("b", 0, 1));
+    let pressure = h.stats.pressure();
+    assert_eq!(pressure.pending_keys, 2);
+    assert!(pressure.pending_bytes >= 2 * std::mem::size_of::<support::State>() as u64);
+    h.finish();
+    assert_eq!(h.stats.pressure().pending_keys, 0);
+    assert_eq!(h.stats.pressure().pending_bytes, 0);
+}
