@@ -168,3 +168,18 @@ where
         self.node.next_deadline(false)
     }
 }
+
+/// The deadline an engine must wait for after input ends.
+pub trait AtEndDeadline {
+    fn next_deadline_at_end(&self) -> Option<Instant>;
+}
+
+impl<A, D> AtEndDeadline for AccumulateNode<A, D>
+where
+    A: Accumulator,
+    D: Push<A::Output>,
+{
+    fn next_deadline_at_end(&self) -> Option<Instant> {
+        self.next_deadline(true)
+    }
+}

@@ -1,0 +1,147 @@
+//! Property: for random fragment streams under random policy combinations,
+//! no fragment is lost or counted twice — the fragments inside emitted
+//! records, the side outputs, the dead letters and the counted discards add
+//! up to the input, and the stage's ledger balances with nothing pending.
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use flux_accumulate::{
+    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnMergeError, Policy, TimerStart,
+    Watermark,
+};
+use flux_core::{Envelope, Instant};
+use proptest::prelude::*;
+use support::{Harness, Parts, header};
+
+#[derive(Clone, Debug)]
+enum Op {
+    Push { key: Option<u8>, part: u8, value: u32, event_ms: u64 },
+    Advance { ms: u64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (proptest::option::weighted(0.9, 0u8..12), 0u8..4, prop_oneof![9 => 0u32..100, 1 => Just(u32::MAX)], 0u64..400)
+            .prop_map(|(key, part, value, event_ms)| Op::Push { key, part, value, event_ms }),
+        1 => (0u64..300).prop_map(|ms| Op::Advance { ms }),
+    ]
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    let limits = (
+        proptest::option::of(1u64..6),
+        proptest::option::of(1u64..200),
+        proptest::option::of(1u64..500),
+        proptest::option::of((1u64..500, 0usize..3)),
+        any::<bool>(),
+        prop_oneof![Just(0.5f32), Just(1.0f32)],
+    );
+    let keys = (
+        proptest::option::of((1u64..300, 0u64..100, 0u64..200)),
+        proptest::option::of((1usize..5, any::<bool>())),
+        proptest::option::of((1usize..4, 1u64..500, any::<bool>())),
+        0usize..3,
+        any::<bool>(),
+        0usize..3,
+        proptest::option::of(16u64..512),
+    );
+    (limits, keys).prop_map(|(limits, keys)| {
+        let (items, bytes, latency, ttl, after, complete_at) = limits;
+        let (watermark, key_limit, closed, at_end, no_key_group, on_error, spill) = keys;
+        let mut b = Policy::builder().complete_at(complete_at);
+        if let Some(n) = items {
+            b = b.max_items(n);
+        }
+        if let Some(n) = bytes {
+            b = b.max_bytes(n);
+        }
+        if let Some(n) = latency {
+            b = b.max_latency(ms(n));
+        }
+        if let Some((n, start)) = ttl {
+            let start = [TimerStart::FirstFragment, TimerStart::LastFragment, TimerStart::FixedInterval][start];
+            b = b.ttl(ms(n), start);
+        }
+        if after {
+            b = b.expiry(Expiry::AfterDeadline);
+        }
+        if let Some((window, ooo, lateness)) = watermark {
+            b = b.watermark(Watermark { window: ms(window), out_of_orderness: ms(ooo), allowed_lateness: ms(lateness) });
+        }
+        if let Some((max_keys, lru)) = key_limit {
+            let eviction = if lru { Eviction::LeastRecentlyUsed } else { Eviction::OldestFirst };
+            b = b.key_limit(KeyLimit { max_keys, eviction });
+        }
+        if let Some((capacity, remember, include_expired)) = closed {
+            b = b.closed_keys(ClosedKeys { capacity, remember_for: ms(remember), include_expired });
+        }
+        b = b.at_end([AtEnd::Flush, AtEnd::Drop, AtEnd::WaitForTimers][at_end]);
+        if no_key_group {
+            b = b.no_key(NoKey::Group(Bytes::from_static(b"<none>")));
+        }
+        b = b.on_merge_error([OnMergeError::SkipFragment, OnMergeError::DiscardGroup, OnMergeError::StopRun][on_error]);
+        if let Some(threshold) = spill {
+            b = b.spill_above(threshold);
+        }
+        b.build().expect("every generated setting is above zero")
+    })
+}
+
+fn accumulator() -> impl Strategy<Value = Parts> {
+    (0u64..16, proptest::option::of(0u8..4), proptest::option::of(0u8..4), any::<bool>()).prop_map(
+        |(required, ends_on_part, starts_on_part, spillable)| Parts {
+            required,
+            ends_on_part,
+            starts_on_part,
+            spillable,
+            ..Parts::default()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_fragment_ends_exactly_once(acc in accumulator(), policy in policy(), ops in proptest::collection::vec(op(), 0..120)) {
+        let mut h = Harness::new(acc, policy);
+        let mut event_base = 0u64;
+        for (sequence, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Push { key, part, value, event_ms } => {
+                    event_base += 7;
+                    let mut env = Envelope::new((part, value))
+                        .with_sequence(sequence as u64)
+                        .with_event_time(Instant::from_millis(event_base.saturating_sub(event_ms)))
+                        .with_cost(flux_core::Cost::bytes(u32::from(part) * 10 + 5));
+                    if let Some(k) = key {
+                        env = env.with_key(Bytes::from(vec![b'k', k]));
+                    }
+                    h.push(env);
+                }
+                Op::Advance { ms } => {
+                    let to = h.now + Duration::from_millis(ms);
+                    h.advance_to(to);
+                }
+            }
+        }
+        h.finish();
+        h.assert_balanced(true);
+        let records = h.take();
+        let in_records: u64 = records.iter().map(|(_, r)| {
+            let n: u64 = header(r, FRAGMENTS_HEADER).parse().unwrap();
+            prop_assert_eq!(n as usize, r.payload().values.len());
+            Ok(n)
+        }).sum::<Result<u64, TestCaseError>>()?;
+        let diverted = (h.diverted.dead.len() + h.diverted.side.len()) as u64;
+        prop_assert_eq!(in_records + diverted + h.ledger().discarded, h.pushed);
+        prop_assert_eq!(h.stats.pressure().pending_keys, 0);
+    }
+}
