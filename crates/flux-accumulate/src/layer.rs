@@ -6,7 +6,7 @@ use flux_core::{
     Accumulator, Chain, Layer, Pipeline, Purity, Push, Source, Stack, StageDescriptor, StageId, StageKind,
 };
 
-use crate::{AccumulateNode, AccumulatorStats, Lz4Spill, NoEncryption, Policy, SpillStrategy};
+use crate::{AccumulateNode, AccumulatorStats, Lz4Spill, Policy, SpillStrategy};
 
 /// The [`Layer`] of an accumulating stage: an [`Accumulator`], a [`Policy`]
 /// and a spill strategy ([`Lz4Spill`] unless replaced).
@@ -28,7 +28,7 @@ impl<A: Accumulator> Accumulate<A> {
         Accumulate {
             acc,
             policy,
-            strategy: Box::new(Lz4Spill::<NoEncryption>::default()),
+            strategy: Box::new(Lz4Spill::new()),
             id: StageId::from_static("accumulate"),
             stats: AccumulatorStats::default(),
         }

@@ -56,7 +56,7 @@ impl SpillCipher for NoEncryption {}
 /// ```
 /// use flux_accumulate::{Lz4Spill, SpillStrategy};
 ///
-/// let mut spill = Lz4Spill::default();
+/// let mut spill = Lz4Spill::new();
 /// let state = vec![7u8; 4096];
 /// let stored = spill.spill(b"customer-1", &state);
 /// assert!(stored.len() < 100);
@@ -65,6 +65,13 @@ impl SpillCipher for NoEncryption {}
 #[derive(Clone, Debug, Default)]
 pub struct Lz4Spill<C = NoEncryption> {
     cipher: C,
+}
+
+impl Lz4Spill<NoEncryption> {
+    /// LZ4 compression, unencrypted.
+    pub fn new() -> Self {
+        Lz4Spill { cipher: NoEncryption }
+    }
 }
 
 impl<C: SpillCipher> Lz4Spill<C> {

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnMergeError, Policy, TimerStart,
-    Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnMergeError, Policy, TimerStart, Watermark,
 };
 use flux_core::{Envelope, Instant};
 use proptest::prelude::*;
@@ -73,7 +72,11 @@ fn policy() -> impl Strategy<Value = Policy> {
             b = b.expiry(Expiry::AfterDeadline);
         }
         if let Some((window, ooo, lateness)) = watermark {
-            b = b.watermark(Watermark { window: ms(window), out_of_orderness: ms(ooo), allowed_lateness: ms(lateness) });
+            b = b.watermark(Watermark {
+                window: ms(window),
+                out_of_orderness: ms(ooo),
+                allowed_lateness: ms(lateness),
+            });
         }
         if let Some((max_keys, lru)) = key_limit {
             let eviction = if lru { Eviction::LeastRecentlyUsed } else { Eviction::OldestFirst };

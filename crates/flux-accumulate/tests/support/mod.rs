@@ -2,7 +2,11 @@
 //! accumulating node directly on a virtual clock and checks its ledger.
 
 #![allow(dead_code, reason = "each test file uses a different part of the support module")]
-#![allow(unreachable_pub, unused_imports, reason = "a test-only module shared by test files that each use a part of it")]
+#![allow(
+    unreachable_pub,
+    unused_imports,
+    reason = "a test-only module shared by test files that each use a part of it"
+)]
 
 pub mod parts;
 
@@ -37,9 +41,12 @@ impl Diversions for Diverted {
     }
 }
 
+/// Records with the engine time they were emitted at, shared with the test.
+pub type Emitted<T> = Arc<Mutex<Vec<(Instant, Envelope<T>)>>>;
+
 /// The node after the accumulator: keeps every record, with the time it came.
 pub struct Collect<T> {
-    pub out: Arc<Mutex<Vec<(Instant, Envelope<T>)>>>,
+    pub out: Emitted<T>,
     pub now: Instant,
 }
 
@@ -58,7 +65,7 @@ impl<T: Send> Push<T> for Collect<T> {
 /// An accumulating node on a virtual clock.
 pub struct Harness<A: Accumulator> {
     pub node: AccumulateNode<A, Collect<A::Output>>,
-    pub out: Arc<Mutex<Vec<(Instant, Envelope<A::Output>)>>>,
+    pub out: Emitted<A::Output>,
     pub diverted: Diverted,
     pub now: Instant,
     pub stats: AccumulatorStats,
