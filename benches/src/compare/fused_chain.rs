@@ -84,41 +84,46 @@ impl Source for RepeatSource {
         Ok(Pull::Item(Envelope::new(value).with_sequence(self.sequence)))
     }
 
-    /// Emits straight into the segment, as a real block-reading source does.
+    /// Emits straight into the segment a block at a time, as a real
+    /// block-reading source does: bounds are checked once per block and the
+    /// cursor is written back once per step.
     #[inline(always)]
     fn pull_into<D: Push<u64>>(
         &mut self,
         budget: usize,
         out: &mut SourceOutput<'_, '_, '_, D>,
     ) -> Result<Pulled, SourceError> {
-        for _ in 0..budget {
-            if self.index == self.data.len() {
-                if self.passes_left <= 1 {
-                    return Ok(Pulled::End);
-                }
-                self.passes_left -= 1;
-                self.index = 0;
+        if self.index == self.data.len() {
+            if self.passes_left <= 1 {
+                return Ok(Pulled::End);
             }
-            let value = self.data[self.index];
-            self.index += 1;
-            self.sequence += 1;
-            out.emit(Envelope::new(value).with_sequence(self.sequence));
+            self.passes_left -= 1;
+            self.index = 0;
         }
+        let end = self.data.len().min(self.index + budget);
+        let mut sequence = self.sequence;
+        for &value in &self.data[self.index..end] {
+            sequence += 1;
+            out.emit(Envelope::new(value).with_sequence(sequence));
+        }
+        self.sequence = sequence;
+        self.index = end;
         Ok(Pulled::More)
     }
 }
 
-/// Folds payloads; publishes the result when closed.
-struct FoldSink {
-    fold: Fold,
+/// Folds payloads with `FNV` chosen at compile time (as the hand loops'
+/// fold is, once inlined); publishes the result when closed.
+struct FoldSink<const FNV: bool> {
     acc: u64,
     result: Arc<AtomicU64>,
 }
 
-impl Sink<u64> for FoldSink {
+impl<const FNV: bool> Sink<u64> for FoldSink<FNV> {
     #[inline]
     fn write(&mut self, item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
-        self.acc = self.fold.step(self.acc, item.into_payload());
+        let fold = if FNV { Fold::Fnv } else { Fold::Sum };
+        self.acc = fold.step(self.acc, item.into_payload());
         Ok(())
     }
 
@@ -129,13 +134,21 @@ impl Sink<u64> for FoldSink {
 }
 
 fn flux_run(data: &Arc<[u64]>, passes: usize, fold: Fold) -> u64 {
+    match fold {
+        Fold::Sum => flux_run_with::<false>(data, passes),
+        Fold::Fnv => flux_run_with::<true>(data, passes),
+    }
+}
+
+fn flux_run_with<const FNV: bool>(data: &Arc<[u64]>, passes: usize) -> u64 {
     let result = Arc::new(AtomicU64::new(0));
     let source = RepeatSource { data: data.clone(), index: 0, passes_left: passes, sequence: 0 };
-    let pipeline = Pipeline::from_source(source).map(stage1).filter(keep).map(stage3).map(stage4).sink(FoldSink {
-        fold,
-        acc: 0,
-        result: result.clone(),
-    });
+    let pipeline = Pipeline::from_source(source)
+        .map(stage1)
+        .filter(keep)
+        .map(stage3)
+        .map(stage4)
+        .sink(FoldSink::<FNV> { acc: 0, result: result.clone() });
     let plan = Planner::new().plan(pipeline.describe()).expect("valid pipeline");
     SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
     result.load(Ordering::Relaxed)

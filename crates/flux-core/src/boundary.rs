@@ -44,18 +44,6 @@ pub trait Channels {
     ) -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>);
 }
 
-/// The node between two stages: a direct call, or the start of a channel.
-///
-/// The plan decides at assembly which one each junction is; the branch on
-/// the variant is the only per-envelope cost of that choice and is the same
-/// every time, so the CPU predicts it.
-pub enum Link<D, T> {
-    /// Fused: the next stage is called directly.
-    Fused(D),
-    /// Cut: envelopes are batched into a channel to another segment.
-    Cut(BatchingSender<T>),
-}
-
 /// Collects envelopes into batches and sends each full batch.
 pub struct BatchingSender<T> {
     batch: Vec<Envelope<T>>,
@@ -70,15 +58,6 @@ impl<T> BatchingSender<T> {
         BatchingSender { batch: Vec::with_capacity(batch_size), batch_size, sender }
     }
 
-    // Always inlined: a fused segment must compile to one loop body.
-    #[inline(always)]
-    fn push(&mut self, item: Envelope<T>) {
-        self.batch.push(item);
-        if self.batch.len() >= self.batch_size {
-            self.flush();
-        }
-    }
-
     /// Sends what has been collected, even if the batch is not full.
     ///
     /// Engines call it when a timer fires, so that a quiet stream does not
@@ -91,45 +70,31 @@ impl<T> BatchingSender<T> {
     }
 }
 
-impl<D: Push<T>, T: Send> Push<T> for Link<D, T> {
-    // Always inlined: a fused segment must compile to one loop body.
-    #[inline(always)]
-    fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        match self {
-            Link::Fused(next) => next.push(item, cx),
-            Link::Cut(tx) => tx.push(item),
+/// The last node of a segment that ends at a boundary: batches what
+/// reaches it into the channel to the next segment.
+impl<T: Send> Push<T> for BatchingSender<T> {
+    #[inline]
+    fn push(&mut self, item: Envelope<T>, _cx: &mut Context<'_>) {
+        self.batch.push(item);
+        if self.batch.len() >= self.batch_size {
+            self.flush();
         }
     }
 
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        match self {
-            Link::Fused(next) => next.on_time(cx),
-            // The other segment gets its own timer call; what this one
-            // produced so far must not wait for a full batch.
-            Link::Cut(tx) => tx.flush(),
-        }
+    /// The next segment gets its own timer call; what this one produced so
+    /// far must not wait for a full batch.
+    fn on_time(&mut self, _cx: &mut Context<'_>) {
+        self.flush();
     }
 
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        match self {
-            Link::Fused(next) => next.next_deadline(at_end),
-            Link::Cut(_) => None,
-        }
+    fn next_deadline(&self, _at_end: bool) -> Option<Instant> {
+        None
     }
 
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        match self {
-            Link::Fused(next) => next.finish(cx),
-            Link::Cut(tx) => {
-                tx.flush();
-                tx.sender.close();
-            }
-        }
+    fn finish(&mut self, _cx: &mut Context<'_>) {
+        self.flush();
+        self.sender.close();
     }
 
-    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
-        if let Link::Fused(next) = self {
-            next.visit(visitor);
-        }
-    }
+    fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
 }

@@ -1,9 +1,12 @@
-//! The typed list of layers between a source and a sink.
+//! The typed list of layers between a source and a sink, and how it is
+//! assembled into segments.
 
 use core::marker::PhantomData;
 
 use crate::segment::ChannelSegment;
-use crate::{BatchingSender, Channels, ExecutionPlan, Junction, Layer, Link, Push, Segment, StageDescriptor, StageId};
+use crate::{
+    BatchingSender, Channels, EdgeSpec, ExecutionPlan, Junction, Layer, Push, Segment, StageDescriptor, StageId,
+};
 
 /// A typed run of layers from `In` to [`Chain::Out`], built by nesting.
 ///
@@ -14,8 +17,6 @@ use crate::{BatchingSender, Channels, ExecutionPlan, Junction, Layer, Link, Push
 pub trait Chain<In>: Send + 'static {
     /// What the chain emits.
     type Out;
-    /// The assembled head node in front of a downstream `D`.
-    type Head<D: Push<Self::Out> + 'static>: Push<In> + 'static;
     /// Number of layers.
     const LEN: usize;
 
@@ -25,11 +26,32 @@ pub trait Chain<In>: Send + 'static {
     /// Renames the last layer; false when the chain is empty.
     fn rename_last(&mut self, id: StageId) -> bool;
 
-    /// Wraps the chain around `next`, cutting it wherever the plan says.
-    fn assemble<D, C>(self, next: D, assembler: &mut Assembler<'_, C>) -> Self::Head<D>
+    /// Wraps the chain around `next`, from the last layer back, cutting it
+    /// wherever the plan has a boundary, and hands the head node of the
+    /// first segment to `then`.
+    ///
+    /// Each junction is resolved here, once, into a type: a fused junction
+    /// is a direct call, a boundary ends one segment with a
+    /// [`BatchingSender`] and starts another. No node ever branches on the
+    /// plan per envelope, so the compiler sees each segment as one straight
+    /// call path. The price is compile time: a chain of `n` layers is
+    /// instantiated for each place the segment it belongs to might end,
+    /// about `n * n / 2` node types in all.
+    fn assemble<D, C, K>(self, next: D, assembler: &mut Assembler<'_, C>, then: K) -> K::Output
     where
         D: Push<Self::Out> + 'static,
-        C: Channels;
+        C: Channels,
+        K: Continuation<In>;
+}
+
+/// What to do with the head node of the first segment once the chain is
+/// assembled (it is generic in the head's type, which a closure cannot be).
+pub trait Continuation<In> {
+    /// The result of assembly.
+    type Output;
+
+    /// Takes the head node.
+    fn resume<H: Push<In> + 'static>(self, head: H) -> Self::Output;
 }
 
 /// The empty chain.
@@ -43,7 +65,6 @@ impl<T> Identity<T> {
 
 impl<T: 'static> Chain<T> for Identity<T> {
     type Out = T;
-    type Head<D: Push<T> + 'static> = D;
     const LEN: usize = 0;
 
     fn describe(&self, _out: &mut Vec<StageDescriptor>) {}
@@ -52,8 +73,13 @@ impl<T: 'static> Chain<T> for Identity<T> {
         false
     }
 
-    fn assemble<D: Push<T> + 'static, C: Channels>(self, next: D, _assembler: &mut Assembler<'_, C>) -> D {
-        next
+    fn assemble<D, C, K>(self, next: D, _assembler: &mut Assembler<'_, C>, then: K) -> K::Output
+    where
+        D: Push<T> + 'static,
+        C: Channels,
+        K: Continuation<T>,
+    {
+        then.resume(next)
     }
 }
 
@@ -77,7 +103,6 @@ where
     L: Layer<Inner::Out>,
 {
     type Out = L::Out;
-    type Head<D: Push<L::Out> + 'static> = Inner::Head<Link<L::Node<D>, Inner::Out>>;
     const LEN: usize = Inner::LEN + 1;
 
     fn describe(&self, out: &mut Vec<StageDescriptor>) {
@@ -90,16 +115,22 @@ where
         true
     }
 
-    fn assemble<D, C>(self, next: D, assembler: &mut Assembler<'_, C>) -> Self::Head<D>
+    fn assemble<D, C, K>(self, next: D, assembler: &mut Assembler<'_, C>, then: K) -> K::Output
     where
         D: Push<L::Out> + 'static,
         C: Channels,
+        K: Continuation<In>,
     {
         let node = self.layer.into_node(next);
         // This layer is stage `Inner::LEN + 1`; the junction in front of it
         // has the index of the stage before it.
-        let link = assembler.link(Inner::LEN, node);
-        self.inner.assemble(link, assembler)
+        match assembler.boundary(Inner::LEN) {
+            None => self.inner.assemble(node, assembler, then),
+            Some(edge) => {
+                let sender = assembler.cut(Inner::LEN, edge, node);
+                self.inner.assemble(sender, assembler, then)
+            }
+        }
     }
 }
 
@@ -115,21 +146,24 @@ impl<'a, C: Channels> Assembler<'a, C> {
         Assembler { plan, channels, segments: Vec::new() }
     }
 
-    /// Joins `node` to the stage before it as the plan says: fused, or the
-    /// start of a new segment fed by a channel.
-    pub(crate) fn link<D, T>(&mut self, junction: usize, node: D) -> Link<D, T>
-    where
-        D: Push<T> + 'static,
-        T: Send + 'static,
-    {
+    /// The edge of the boundary at `junction`, if the plan cuts there.
+    pub(crate) fn boundary(&self, junction: usize) -> Option<EdgeSpec> {
         match self.plan.junctions[junction] {
-            Junction::Fused => Link::Fused(node),
-            Junction::Boundary(edge) => {
-                let (tx, rx) = self.channels.open::<T>(junction, &edge);
-                self.segments.push(Box::new(ChannelSegment { rx, head: node, first_stage: junction + 1 }));
-                Link::Cut(BatchingSender::new(tx, edge.batch_size))
-            }
+            Junction::Fused => None,
+            Junction::Boundary(edge) => Some(edge),
         }
+    }
+
+    /// Starts a new segment at `head`, fed by a channel opened for
+    /// `junction`, and returns the node that ends the segment before it.
+    pub(crate) fn cut<T, H>(&mut self, junction: usize, edge: EdgeSpec, head: H) -> BatchingSender<T>
+    where
+        T: Send + 'static,
+        H: Push<T> + 'static,
+    {
+        let (tx, rx) = self.channels.open::<T>(junction, &edge);
+        self.segments.push(Box::new(ChannelSegment { rx, head, first_stage: junction + 1 }));
+        BatchingSender::new(tx, edge.batch_size)
     }
 
     pub(crate) fn finish(mut self, source_segment: Box<dyn Segment>) -> Vec<Box<dyn Segment>> {

@@ -22,7 +22,8 @@
 //!    (bounded channels of batches).
 //! 3. An [`Engine`] asks the pipeline to [`assemble`](Runnable::assemble)
 //!    itself against that plan: each run of fused stages becomes one nest of
-//!    monomorphized [`Push`] nodes, erased once behind `Box<dyn Segment>`.
+//!    monomorphized [`Push`] nodes with no per-envelope branch on the plan,
+//!    erased once behind `Box<dyn Segment>`.
 //! 4. The engine drives the segments, fires timers on its [`Clock`], and at
 //!    stop checks the [`StageLedger`]s: every envelope that came in is
 //!    accounted for.
@@ -108,8 +109,8 @@ mod time;
 
 pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, Pressure};
-pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Link, Received};
-pub use chain::{Assembler, Chain, Identity, Stack};
+pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
+pub use chain::{Assembler, Chain, Continuation, Identity, Stack};
 pub use context::{Context, Diversions};
 pub use cost::Cost;
 pub use descriptor::{EngineHint, Purity, StageDescriptor, StageId, StageKind};

@@ -4,13 +4,13 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::error::Error;
 
-use crate::chain::{Assembler, Identity, Stack};
+use crate::chain::{Assembler, Continuation, Identity, Stack};
 use crate::ops::{Filter, FlatMap, Inspect, Map, TryMap};
 use crate::segment::SourceSegment;
 use crate::sink_node::SinkNode;
 use crate::{
-    Chain, Channels, Envelope, ExecutionPlan, Layer, Purity, Segment, Sink, Source, Stage, StageDescriptor, StageId,
-    StageKind, StageLayer, StageLedger,
+    Chain, Channels, Envelope, ExecutionPlan, Layer, Purity, Push, Segment, Sink, Source, Stage, StageDescriptor,
+    StageId, StageKind, StageLayer, StageLedger,
 };
 
 /// A pipeline under construction: a source and a typed chain of stages.
@@ -243,15 +243,33 @@ where
         check_plan_matches(plan, &self.describe())?;
         let mut assembler = Assembler::new(plan, channels);
         let sink = SinkNode { sink: self.sink, id: self.sink_id, ledger: StageLedger::default(), _t: PhantomData };
-        let tail = assembler.link(C::LEN, sink);
-        let head = self.pipeline.chain.assemble(tail, &mut assembler);
-        let source = SourceSegment {
-            source: self.pipeline.source,
-            id: self.pipeline.source_id,
-            head,
-            ledger: StageLedger::default(),
+        let start = StartAtSource { source: self.pipeline.source, id: self.pipeline.source_id };
+        let chain = self.pipeline.chain;
+        let source_segment = match assembler.boundary(C::LEN) {
+            None => chain.assemble(sink, &mut assembler, start),
+            Some(edge) => {
+                let sender = assembler.cut(C::LEN, edge, sink);
+                chain.assemble(sender, &mut assembler, start)
+            }
         };
-        Ok(assembler.finish(Box::new(source)))
+        Ok(assembler.finish(source_segment))
+    }
+}
+
+/// Puts the source in front of the assembled head of the first segment.
+struct StartAtSource<S> {
+    source: S,
+    id: StageId,
+}
+
+impl<S> Continuation<S::Item> for StartAtSource<S>
+where
+    S: Source + 'static,
+{
+    type Output = Box<dyn Segment>;
+
+    fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
+        Box::new(SourceSegment { source: self.source, id: self.id, head, ledger: StageLedger::default() })
     }
 }
 

@@ -67,8 +67,10 @@ where
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        let mut out = SourceOutput::new(&mut self.head, cx, &self.id, &mut self.ledger);
-        match self.source.pull_into(STEP_BUDGET, &mut out) {
+        let mut out = SourceOutput::new(&mut self.head, cx, &self.id);
+        let pulled = self.source.pull_into(STEP_BUDGET, &mut out);
+        self.ledger.created += out.created();
+        match pulled {
             Ok(Pulled::More) => Step::Progress,
             Ok(Pulled::Wait(until)) => Step::Wait(until),
             Ok(Pulled::End) => Step::Exhausted,

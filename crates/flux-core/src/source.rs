@@ -2,7 +2,7 @@
 
 use std::error::Error;
 
-use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, StageError, StageId, StageLedger};
+use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, StageError, StageId};
 
 /// What a source produced when asked for the next envelope.
 #[derive(Debug)]
@@ -130,12 +130,19 @@ pub struct SourceOutput<'n, 'c, 'a, D> {
     next: &'n mut D,
     cx: &'c mut Context<'a>,
     id: &'n StageId,
-    ledger: &'n mut StageLedger,
+    /// Counted here, in what is usually a register, and added to the
+    /// source's ledger once per step.
+    created: u64,
 }
 
 impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
-    pub(crate) fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId, ledger: &'n mut StageLedger) -> Self {
-        SourceOutput { next, cx, id, ledger }
+    pub(crate) fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId) -> Self {
+        SourceOutput { next, cx, id, created: 0 }
+    }
+
+    /// Envelopes made so far (emitted or rejected).
+    pub(crate) fn created(&self) -> u64 {
+        self.created
     }
 
     /// Pushes an envelope into the segment.
@@ -144,7 +151,7 @@ impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
     where
         D: Push<T>,
     {
-        self.ledger.created += 1;
+        self.created += 1;
         self.next.push(item, self.cx);
     }
 
@@ -152,7 +159,7 @@ impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
     /// output, naming this source.
     pub fn reject(&mut self, rejected: Rejected) {
         // A rejected piece of input counts as made, then diverted.
-        self.ledger.created += 1;
+        self.created += 1;
         let error = StageError::new(self.id.clone(), rejected.position, rejected.cause);
         self.cx.dead_letter(ErrorEnvelope { meta: rejected.meta, error });
     }
