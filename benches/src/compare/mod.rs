@@ -1,5 +1,6 @@
 //! The registered comparisons, one module each.
 
+pub mod accumulate;
 pub mod framing;
 pub mod fused_chain;
 
@@ -7,7 +8,7 @@ use crate::Comparison;
 
 /// Comparisons with one workload, by name, built lazily (building one prepares its data).
 pub fn all() -> Vec<(&'static str, fn() -> Comparison)> {
-    vec![("framing", framing::comparison)]
+    vec![("framing", framing::comparison), ("accumulate", accumulate::comparison)]
 }
 
 /// Comparisons over several workloads: each workload prints its own line,
