@@ -87,7 +87,6 @@ pub fn run_comparison(mut comparison: Comparison, rounds: usize) -> Outcome {
     }
 }
 
-#[allow(clippy::disallowed_methods, reason = "a benchmark measures wall time, the one thing Flux stages never read")]
 fn time(run: &mut Box<dyn FnMut() -> u64>) -> f64 {
     let start = Instant::now();
     black_box(run());

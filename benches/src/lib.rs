@@ -17,6 +17,8 @@
 //! Criterion benches (`cargo bench -p flux-benches`) cover the same
 //! workloads for statistical detail.
 
+#![allow(clippy::disallowed_methods, reason = "benchmarks measure wall time, the one thing Flux stages never read")]
+
 pub mod compare;
 mod harness;
 

@@ -3,6 +3,8 @@
 //! Prints `NAME ratio=R flux=F UNIT/s baseline=B UNIT/s ...` per comparison
 //! and writes the results as JSON under `target/flux-bench/`.
 
+#![allow(clippy::print_stdout, reason = "the comparison lines are this program's output")]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

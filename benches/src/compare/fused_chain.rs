@@ -28,7 +28,7 @@ fn stage1(x: u64) -> u64 {
 }
 #[inline(always)]
 fn keep(x: &u64) -> bool {
-    x % 5 != 0
+    !x.is_multiple_of(5)
 }
 #[inline(always)]
 fn stage3(x: u64) -> u64 {

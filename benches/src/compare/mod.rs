@@ -6,13 +6,19 @@ pub mod fused_chain;
 
 use crate::Comparison;
 
+/// A named comparison with one workload, built on demand (building prepares its data).
+pub type Single = (&'static str, fn() -> Comparison);
+
+/// A named comparison over several workloads.
+pub type Group = (&'static str, fn() -> Vec<Comparison>);
+
 /// Comparisons with one workload, by name, built lazily (building one prepares its data).
-pub fn all() -> Vec<(&'static str, fn() -> Comparison)> {
+pub fn all() -> Vec<Single> {
     vec![("framing", framing::comparison), ("accumulate", accumulate::comparison)]
 }
 
 /// Comparisons over several workloads: each workload prints its own line,
 /// and the group prints the geometric mean of their ratios with the spread.
-pub fn groups() -> Vec<(&'static str, fn() -> Vec<Comparison>)> {
+pub fn groups() -> Vec<Group> {
     vec![("fused_chain", fused_chain::comparisons)]
 }

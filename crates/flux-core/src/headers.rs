@@ -23,7 +23,7 @@ use bytes::Bytes;
 /// assert_eq!(headers.len(), 1);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Option<Box<Vec<(&'static str, Bytes)>>>);
+pub struct Headers(Option<Box<[(&'static str, Bytes)]>>);
 
 impl Headers {
     /// Creates empty headers without allocating.
@@ -33,11 +33,15 @@ impl Headers {
 
     /// Sets `name` to `value`, replacing an earlier value of the same name.
     pub fn insert(&mut self, name: &'static str, value: Bytes) {
-        let list = self.0.get_or_insert_with(Box::default);
-        match list.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => list.push((name, value)),
+        if let Some(slot) = self.0.as_deref_mut().and_then(|list| list.iter_mut().find(|(n, _)| *n == name)) {
+            slot.1 = value;
+            return;
         }
+        // Headers are few and set once, so the list is a boxed slice (one
+        // word in the envelope) regrown by one on each new name.
+        let mut list = self.0.take().map(Vec::from).unwrap_or_default();
+        list.push((name, value));
+        self.0 = Some(list.into_boxed_slice());
     }
 
     /// The value of `name`, if set.
@@ -61,6 +65,6 @@ impl Headers {
     }
 
     fn entries(&self) -> &[(&'static str, Bytes)] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
+        self.0.as_deref().unwrap_or(&[])
     }
 }
