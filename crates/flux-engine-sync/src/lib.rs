@@ -34,3 +34,8 @@ pub use engine::SyncEngine;
 pub use ledger::{Imbalance, LedgerRow};
 pub use report::{RunError, RunReport};
 pub use schedule::{Decision, DownstreamFirst, ScheduleHook, Seeded, UpstreamFirst};
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExample;
