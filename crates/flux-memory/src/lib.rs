@@ -53,7 +53,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![forbid(unsafe_code)]
+// One `unsafe` block, in `frame/mask.rs`, calls the SSE2 newline mask.
+#![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod cow;
@@ -70,7 +71,7 @@ pub use cow::CopyOnWrite;
 pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
 pub use leak::{LeakGuard, assert_no_leaks};
 pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
-pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode};
+pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, Scanned};
 pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
 pub use source::{FramedSource, OnBadFrame};
 pub use stats::{FramingStats, FramingStatsHandle};

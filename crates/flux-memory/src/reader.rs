@@ -20,6 +20,17 @@ pub enum ReadMode {
     Eager,
 }
 
+/// What stopped [`FrameReader::scan`].
+#[derive(Debug)]
+pub enum Scanned {
+    /// It handed out as many frames as it was allowed.
+    Limit,
+    /// A bad frame; the reader has moved past it.
+    Bad(FrameError),
+    /// The input ended; every slab the reader held is back in its pool.
+    End,
+}
+
 /// One thing a [`FrameReader`] found.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -221,24 +232,113 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ReadError> {
         loop {
-            let found = self.framer.next_frame(&self.window, &mut self.pos);
-            match found {
-                Framed::Frame(range) => return Ok(Some(self.frame(range))),
-                Framed::Bad { at, kind } => return Ok(Some(self.bad(at, kind))),
+            match self.framer.next_frame(&self.window, &mut self.pos) {
                 Framed::NeedMore if !self.eof => self.refill()?,
-                Framed::NeedMore => {
-                    let last = if self.finished { None } else { self.framer.finish(&self.window, &mut self.pos) };
+                found => return Ok(self.settle(found)),
+            }
+        }
+    }
+
+    /// Hands up to `limit` frames to `each` in one tight loop, and says
+    /// what stopped it.
+    ///
+    /// This is the fast path: no event is built per frame, and a framer
+    /// that overrides [`Framer::scan`] reads a whole window in one loop.
+    /// After [`Scanned::Bad`], call it again to go on with the frames after
+    /// the bad one.
+    ///
+    /// # Errors
+    ///
+    /// The input could not be read, or no slab could be rented.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flux_memory::{FrameReader, NewlineDelimited, PoolConfig, Scanned, SlabPool};
+    ///
+    /// let pool = SlabPool::new("lines", PoolConfig::default().slab_size(64));
+    /// let input = &b"a\nbb\nthis one is too long\nccc\n"[..];
+    /// let mut reader = FrameReader::new(input, pool, NewlineDelimited::new(8))?;
+    /// let mut lengths = Vec::new();
+    /// let mut bad = Vec::new();
+    /// loop {
+    ///     match reader.scan(usize::MAX, |frame| lengths.push(frame.as_slice().len()))? {
+    ///         Scanned::Bad(error) => bad.push(error.offset()),
+    ///         Scanned::Limit => {}
+    ///         Scanned::End => break,
+    ///     }
+    /// }
+    /// assert_eq!(lengths, [1, 2, 3]);
+    /// assert_eq!(bad, [5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn scan(&mut self, limit: usize, mut each: impl FnMut(Frame<'_>)) -> Result<Scanned, ReadError> {
+        let mut handed = 0usize;
+        loop {
+            if handed >= limit {
+                return Ok(Scanned::Limit);
+            }
+            let window = &self.window;
+            let offset = self.window_offset;
+            let mut hand = |range: core::ops::Range<usize>| {
+                let start = range.start as u64;
+                each(Frame { bytes: &window[range], offset: offset + start, slab: window });
+            };
+            let mut in_scan = 0usize;
+            // The framer hands out `limit - handed - 1` frames at most and
+            // returns the one after; that one is handed here.
+            let found = self.framer.scan(window, &mut self.pos, limit - handed - 1, &mut |range| {
+                in_scan += 1;
+                hand(range);
+            });
+            handed += in_scan;
+            self.stats.frames += in_scan as u64;
+            let found = match found {
+                Framed::NeedMore if self.eof && !self.finished => {
                     self.finished = true;
-                    match last {
-                        Some(Framed::Frame(range)) => return Ok(Some(self.frame(range))),
-                        Some(Framed::Bad { at, kind }) => return Ok(Some(self.bad(at, kind))),
-                        Some(Framed::NeedMore) | None => {
-                            self.window = Bytes::new();
-                            self.publish();
-                            return Ok(None);
-                        }
-                    }
+                    self.framer.finish(window, &mut self.pos).unwrap_or(Framed::NeedMore)
                 }
+                found => found,
+            };
+            match found {
+                Framed::Frame(range) => {
+                    hand(range);
+                    handed += 1;
+                    self.stats.frames += 1;
+                }
+                Framed::Bad { at, kind } => return Ok(Scanned::Bad(self.bad_frame(at, kind))),
+                Framed::NeedMore if !self.eof => self.refill()?,
+                Framed::NeedMore if !self.finished => {}
+                Framed::NeedMore => {
+                    self.window = Bytes::new();
+                    self.publish();
+                    return Ok(Scanned::End);
+                }
+            }
+        }
+    }
+
+    /// Turns what the framer found (with no more input to read when it
+    /// needs more) into an event; `None` at end of input.
+    #[inline]
+    fn settle(&mut self, found: Framed) -> Option<Event<'_>> {
+        let last = match found {
+            Framed::NeedMore if !self.finished => {
+                self.finished = true;
+                self.framer.finish(&self.window, &mut self.pos)
+            }
+            Framed::NeedMore => None,
+            other => Some(other),
+        };
+        match last {
+            Some(Framed::Frame(range)) => Some(self.frame(range)),
+            Some(Framed::Bad { at, kind }) => Some(self.bad(at, kind)),
+            Some(Framed::NeedMore) | None => {
+                // End of input: let go of the last slab.
+                self.window = Bytes::new();
+                self.publish();
+                None
             }
         }
     }
@@ -251,8 +351,12 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     }
 
     fn bad(&mut self, at: usize, kind: crate::FrameErrorKind) -> Event<'_> {
+        Event::Bad(self.bad_frame(at, kind))
+    }
+
+    fn bad_frame(&mut self, at: usize, kind: crate::FrameErrorKind) -> FrameError {
         self.stats.bad_frames += 1;
-        Event::Bad(FrameError::new(self.window_offset + at as u64, kind))
+        FrameError::new(self.window_offset + at as u64, kind)
     }
 
     /// Moves the unconsumed tail to a fresh slab and fills the rest of it.

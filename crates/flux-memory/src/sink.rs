@@ -94,11 +94,10 @@ impl Error for FlushFailed {
 /// # let mut cx = Context::new(Instant::ZERO, &mut nothing);
 ///
 /// let mut sink = WriteSink::new(Vec::new());
-/// sink.write(Envelope::new(Bytes::from_static(b"a")), &mut cx)?;
-/// sink.write(Envelope::new(Bytes::from_static(b"b")), &mut cx)?;
-/// Sink::<Bytes>::close(&mut sink, &mut cx)?;
+/// sink.write(Envelope::new(Bytes::from_static(b"a")), &mut cx).unwrap();
+/// sink.write(Envelope::new(Bytes::from_static(b"b")), &mut cx).unwrap();
+/// Sink::<Bytes>::close(&mut sink, &mut cx).unwrap();
 /// assert_eq!(sink.get_ref(), b"a\nb\n");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct WriteSink<W> {

@@ -58,7 +58,8 @@ const MEASURED_TO: u64 = LINES - 1_000;
 #[test]
 fn steady_state_allocations_per_envelope_are_at_most_one_hundredth() {
     let path = std::env::temp_dir().join(format!("flux-memory-alloc-{}", std::process::id()));
-    let text: String = (0..LINES).map(|i| format!("{i:08} level=info user={} message=request served\n", i % 97)).collect();
+    let text: String =
+        (0..LINES).map(|i| format!("{i:08} level=info user={} message=request served\n", i % 97)).collect();
     std::fs::write(&path, &text).unwrap();
 
     let pool = SlabPool::new("alloc", PoolConfig::default().slab_size(256 * 1024).max_slabs(4));
@@ -86,6 +87,9 @@ fn steady_state_allocations_per_envelope_are_at_most_one_hundredth() {
 
     let allocations = marks[1].load(Ordering::Relaxed) - marks[0].load(Ordering::Relaxed);
     let per_envelope = allocations as f64 / (MEASURED_TO - WARM_UP) as f64;
-    eprintln!("steady state: {allocations} allocations over {} envelopes = {per_envelope:.5} per envelope", MEASURED_TO - WARM_UP);
+    eprintln!(
+        "steady state: {allocations} allocations over {} envelopes = {per_envelope:.5} per envelope",
+        MEASURED_TO - WARM_UP
+    );
     assert!(per_envelope <= 0.01, "{per_envelope} allocations per envelope");
 }

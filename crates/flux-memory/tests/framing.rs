@@ -3,8 +3,8 @@
 
 use flux_core::BufferPool;
 use flux_memory::{
-    Event, FrameErrorKind, FrameReader, Framer, FramingStats, LengthPrefixed, NewlineDelimited, PoolConfig,
-    ReadMode, SlabPool, Unterminated, assert_no_leaks,
+    Event, FrameErrorKind, FrameReader, Framer, FramingStats, LengthPrefixed, NewlineDelimited, PoolConfig, ReadMode,
+    Scanned, SlabPool, Unterminated, assert_no_leaks,
 };
 
 /// What a reader produced: frames as text, bad frames as (offset, kind).
@@ -188,4 +188,40 @@ fn every_input_byte_is_a_frame_a_delimiter_or_counted_as_skipped() {
     let frame_bytes: usize = seen.frames.iter().map(|(_, s)| s.len()).sum();
     let delimiters = 2 + 1; // "\r\n" after a, "\n" after b
     assert_eq!(frame_bytes as u64 + delimiters + stats.skipped_bytes, input.len() as u64);
+}
+
+/// `scan` (the fast path) and `next_event` see the same frames and bad
+/// frames, whatever the limit.
+#[test]
+fn the_scanning_fast_path_agrees_with_event_by_event_reading() {
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&"y".repeat(i % 23));
+        input.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+    }
+    input.push_str("tail");
+    let (expected, _) = read_all(input.as_bytes(), 128, NewlineDelimited::new(20));
+    for limit in [1, 2, 7, usize::MAX] {
+        let pool = SlabPool::new("scan", PoolConfig::default().slab_size(128).max_slabs(1));
+        let mut reader = FrameReader::new(input.as_bytes(), pool.clone(), NewlineDelimited::new(20)).unwrap();
+        let mut seen = Seen::default();
+        loop {
+            let scanned = reader
+                .scan(limit, |frame| {
+                    seen.frames.push((frame.offset(), String::from_utf8(frame.as_slice().to_vec()).unwrap()));
+                })
+                .unwrap();
+            match scanned {
+                Scanned::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
+                Scanned::Limit => {}
+                Scanned::End => break,
+            }
+        }
+        assert_eq!(seen, expected, "limit {limit}");
+        assert_eq!(reader.stats().frames, expected.frames.len() as u64);
+        assert_eq!(reader.stats().bad_frames, expected.bad.len() as u64);
+        drop(reader);
+        assert_no_leaks(&pool);
+    }
+    assert_eq!(expected.bad.len(), 26, "lines of 21 and 22 bytes are over the limit");
 }

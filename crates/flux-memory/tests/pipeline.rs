@@ -97,9 +97,8 @@ fn a_file_is_framed_transformed_and_written_with_bad_lines_as_dead_letters() {
 fn the_stop_policy_ends_the_run_at_the_bad_frame_offset() {
     let input = b"fine\nfar-too-long-line\nnever read\n";
     let pool = small_pool("stop", 2);
-    let source = FramedSource::new(&input[..], pool.clone(), NewlineDelimited::new(8))
-        .unwrap()
-        .on_bad_frame(OnBadFrame::Stop);
+    let source =
+        FramedSource::new(&input[..], pool.clone(), NewlineDelimited::new(8)).unwrap().on_bad_frame(OnBadFrame::Stop);
     let out = VecSink::new();
     // The sink keeps copies: a frame kept past the run would hold its slab.
     let pipeline = Pipeline::from_source(source).map(|line: Bytes| line.to_vec()).sink(out.clone());
@@ -115,7 +114,8 @@ fn the_stop_policy_ends_the_run_at_the_bad_frame_offset() {
 fn an_exhausted_pool_fails_the_run_clearly_when_a_stage_keeps_every_frame() {
     let input: String = (0..100).map(|i| format!("{i:>9}\n")).collect();
     let pool = small_pool("bounded", 2);
-    let source = FramedSource::new(std::io::Cursor::new(input.into_bytes()), pool.clone(), NewlineDelimited::new(16)).unwrap();
+    let source =
+        FramedSource::new(std::io::Cursor::new(input.into_bytes()), pool.clone(), NewlineDelimited::new(16)).unwrap();
     let kept = VecSink::new(); // holds every frame, so every slab stays out
     let pipeline = Pipeline::from_source(source).sink(kept.clone());
 

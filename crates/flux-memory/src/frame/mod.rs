@@ -2,6 +2,7 @@
 
 mod error;
 mod length;
+mod mask;
 mod newline;
 
 pub use error::{FrameError, FrameErrorKind};
@@ -61,4 +62,24 @@ pub trait Framer: Send {
     /// A new window starts; a framer that caches an index over the window
     /// drops it here.
     fn new_window(&mut self) {}
+
+    /// Hands every frame in `window[*pos..]` to `each`, up to `limit`
+    /// frames, and returns what stopped it: `Frame` at the limit (that
+    /// frame not yet handed out), `Bad` or `NeedMore`.
+    ///
+    /// The default calls [`Framer::next_frame`] in a loop; a framer
+    /// overrides it when a tighter loop over a whole window pays.
+    #[inline]
+    fn scan(&mut self, window: &[u8], pos: &mut usize, limit: usize, each: &mut impl FnMut(Range<usize>)) -> Framed
+    where
+        Self: Sized,
+    {
+        for _ in 0..limit {
+            match self.next_frame(window, pos) {
+                Framed::Frame(range) => each(range),
+                other => return other,
+            }
+        }
+        self.next_frame(window, pos)
+    }
 }

@@ -1,5 +1,6 @@
 //! Frames ended by `\n` or `\r\n`.
 
+use super::mask::{BLOCK, newline_mask};
 use super::{FrameErrorKind, Framed, Framer};
 
 /// What to do with a last line that has no terminator.
@@ -20,9 +21,9 @@ pub enum Unterminated {
 /// [`Framer::skipped_bytes`]); the line after it is read as usual.
 ///
 /// Newlines are found 64 bytes at a time: each block of the window is
-/// turned into a bit mask of its newline positions once (the loop compiles
-/// to vector compares), and the lines inside the block are read off the
-/// mask, so short lines cost a few instructions each rather than a search.
+/// turned into a bit mask of its newline positions once (vector compares),
+/// and the lines inside the block are read off the mask, so short lines
+/// cost a few instructions each rather than a search.
 ///
 /// # Examples
 ///
@@ -72,6 +73,39 @@ impl NewlineDelimited {
     }
 }
 
+impl NewlineDelimited {
+    /// The fast path of [`Framer::scan`]: reads the lines of whole 64-byte
+    /// blocks straight off their masks and returns where it stopped (at the
+    /// limit, before an oversize line, or at the last whole block).
+    #[inline]
+    fn scan_blocks(
+        &self,
+        window: &[u8],
+        mut start: usize,
+        limit: usize,
+        each: &mut impl FnMut(core::ops::Range<usize>),
+    ) -> usize {
+        let mut handed = 0;
+        let mut base = start;
+        while let Some(block) = window.get(base..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+            let mut mask = newline_mask(block);
+            while mask != 0 {
+                let newline = base + mask.trailing_zeros() as usize;
+                let end = if newline > start && window[newline - 1] == b'\r' { newline - 1 } else { newline };
+                if end - start > self.max_frame || handed == limit {
+                    return start;
+                }
+                each(start..end);
+                handed += 1;
+                start = newline + 1;
+                mask &= mask - 1;
+            }
+            base += BLOCK;
+        }
+        start
+    }
+}
+
 impl Framer for NewlineDelimited {
     #[inline]
     fn next_frame(&mut self, window: &[u8], pos: &mut usize) -> Framed {
@@ -107,6 +141,24 @@ impl Framer for NewlineDelimited {
             }
             return Framed::Frame(start..end);
         }
+    }
+
+    /// Frames the plain lines of a window in one tight loop; anything
+    /// unusual (an oversize line, a skip in progress, the window's end) goes
+    /// through `next_frame`.
+    #[inline]
+    fn scan(
+        &mut self,
+        window: &[u8],
+        pos: &mut usize,
+        limit: usize,
+        each: &mut impl FnMut(core::ops::Range<usize>),
+    ) -> Framed {
+        if !self.skipping {
+            *pos = self.scan_blocks(window, *pos, limit, each);
+            self.index = NewlineIndex::default();
+        }
+        self.next_frame(window, pos)
     }
 
     fn finish(&mut self, window: &[u8], pos: &mut usize) -> Option<Framed> {
@@ -149,8 +201,6 @@ impl Framer for NewlineDelimited {
     }
 }
 
-const BLOCK: usize = 64;
-
 /// The newline positions of one 64-byte block of the window, as bits.
 #[derive(Clone, Copy, Debug, Default)]
 struct NewlineIndex {
@@ -186,14 +236,4 @@ impl NewlineIndex {
         let tail = window.get(base..)?;
         memchr::memchr(b'\n', tail).map(|i| base + i)
     }
-}
-
-/// Bit `i` set where `block[i]` is `\n`; written so that it vectorizes.
-#[inline]
-fn newline_mask(block: &[u8; BLOCK]) -> u64 {
-    let mut mask = 0u64;
-    for (i, &byte) in block.iter().enumerate() {
-        mask |= u64::from(byte == b'\n') << i;
-    }
-    mask
 }
