@@ -79,24 +79,31 @@ impl Origin {
     }
 }
 
-/// An open group.
+/// An open group. The fields read or written by every fragment stay
+/// inline in the hash table; the rest sits behind a box, so a table bucket
+/// spans as few cache lines as possible.
 pub(crate) struct Group<S> {
     pub(crate) state: Slot<S>,
-    /// Order of first arrival among all groups the stage opened.
-    pub(crate) serial: u64,
     pub(crate) fragments: u64,
     /// Sum of the fragments' envelope costs.
     pub(crate) bytes: u64,
     /// The state's size as last measured (resident), or its spilled size.
     pub(crate) state_bytes: u64,
-    pub(crate) first_at: Instant,
     pub(crate) last_at: Instant,
     /// When the group's timer fires and what it fires as.
     pub(crate) fire: Option<(Instant, EmitReason)>,
-    /// When the group's window is emitted by the watermark.
-    pub(crate) window_due: Option<Instant>,
     /// Recency stamp of the latest fragment (for LRU eviction and spill).
     pub(crate) touched: u64,
+    pub(crate) info: Box<GroupInfo>,
+}
+
+/// What a group needs only when it opens, times out or is emitted.
+pub(crate) struct GroupInfo {
+    /// Order of first arrival among all groups the stage opened.
+    pub(crate) serial: u64,
+    pub(crate) first_at: Instant,
+    /// When the group's window is emitted by the watermark.
+    pub(crate) window_due: Option<Instant>,
     pub(crate) origin: Origin,
 }
 
@@ -104,16 +111,13 @@ impl<S> Group<S> {
     pub(crate) fn new(state: S, serial: u64, now: Instant, origin: Origin) -> Self {
         Group {
             state: Slot::Resident(state),
-            serial,
             fragments: 0,
             bytes: 0,
             state_bytes: 0,
-            first_at: now,
             last_at: now,
             fire: None,
-            window_due: None,
             touched: 0,
-            origin,
+            info: Box::new(GroupInfo { serial, first_at: now, window_due: None, origin }),
         }
     }
 

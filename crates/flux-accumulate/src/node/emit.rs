@@ -37,10 +37,10 @@ where
         self.ledger.released += fragments;
         self.ledger.pending -= fragments;
         let mut meta = Meta {
-            sequence: group.origin.sequence,
+            sequence: group.info.origin.sequence,
             key: Some(key.key.clone()),
-            event_time: group.origin.event_time,
-            trace: group.origin.trace,
+            event_time: group.info.origin.event_time,
+            trace: group.info.origin.trace,
             headers: Default::default(),
         };
         meta.headers.insert(COMPLETENESS_HEADER, score_text(completeness));
@@ -80,8 +80,8 @@ where
             .groups
             .iter()
             .map(|(key, g)| {
-                let deadline = [g.fire.map(|f| f.0), g.window_due].into_iter().flatten().min();
-                (deadline.unwrap_or(Instant::from_nanos(u64::MAX)), g.serial, g.fire.map(|f| f.1), key.clone())
+                let deadline = [g.fire.map(|f| f.0), g.info.window_due].into_iter().flatten().min();
+                (deadline.unwrap_or(Instant::from_nanos(u64::MAX)), g.info.serial, g.fire.map(|f| f.1), key.clone())
             })
             .collect();
         open.sort_unstable_by_key(|&(deadline, serial, ..)| (deadline, serial));
@@ -102,10 +102,10 @@ where
     fn take_group(&mut self, key: &GroupKey) -> Option<Group<A::State>> {
         let group = self.groups.remove(&key.as_ref())?;
         if let Some((at, _)) = group.fire {
-            self.timers.remove(&(at, group.serial));
+            self.timers.remove(&(at, group.info.serial));
         }
-        if let Some(due) = group.window_due {
-            self.windows.remove(&(due, group.serial));
+        if let Some(due) = group.info.window_due {
+            self.windows.remove(&(due, group.info.serial));
         }
         if group.is_spilled() {
             self.spilled_bytes -= group.state_bytes;

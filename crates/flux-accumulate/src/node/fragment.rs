@@ -105,7 +105,7 @@ where
             }
             Verdict::Failed => return self.after_merge_error(GroupKey { key, window }, origin.sequence, cx),
         };
-        let serial = group.serial;
+        let serial = group.info.serial;
         let old_fire = group.fire;
         if fire != old_fire {
             group.fire = fire;
@@ -230,12 +230,12 @@ fn judge<A: Accumulator>(acc: &A, policy: &Policy, group: &Group<A::State>, clos
     if max_items.is_some_and(|max| group.fragments >= max) || policy.max_bytes.is_some_and(|max| group.bytes >= max) {
         return Verdict::Emit(EmitReason::Size);
     }
-    let latency = policy.max_latency.map(|d| (group.first_at + d, EmitReason::Latency));
+    let latency = policy.max_latency.map(|d| (group.info.first_at + d, EmitReason::Latency));
     let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
         let at = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
-            TimerStart::FirstFragment => group.first_at + after,
+            TimerStart::FirstFragment => group.info.first_at + after,
             TimerStart::LastFragment => group.last_at + after,
-            TimerStart::FixedInterval => next_tick(group.first_at, after),
+            TimerStart::FixedInterval => next_tick(group.info.first_at, after),
         };
         (at, EmitReason::TtlExpired)
     });

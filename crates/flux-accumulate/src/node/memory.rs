@@ -25,7 +25,7 @@ where
             let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
             let due = window_due(key.window, length, w, self.policy.expiry);
             if let Some(group) = self.groups.get_mut(&key.as_ref()) {
-                group.window_due = Some(due);
+                group.info.window_due = Some(due);
                 self.windows.insert((due, serial), key.clone());
             }
         }
@@ -43,7 +43,7 @@ where
                 Eviction::OldestFirst => self
                     .arrival
                     .as_mut()
-                    .and_then(|q| q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.serial == serial))),
+                    .and_then(|q| q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial))),
                 Eviction::LeastRecentlyUsed => self.lru_evict.as_mut().and_then(|q| {
                     q.pop_valid(|k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched))
                 }),
@@ -55,7 +55,7 @@ where
         let groups = &self.groups;
         let live = groups.len();
         if let Some(q) = &mut self.arrival {
-            q.compact(live, |k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.serial == serial));
+            q.compact(live, |k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial));
         }
         if let Some(q) = &mut self.lru_evict {
             q.compact(live, |k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched));
@@ -115,7 +115,7 @@ where
             }
             Err(cause) => {
                 group.state = Slot::Spilled(stored);
-                let sequence = group.origin.sequence;
+                let sequence = group.info.origin.sequence;
                 self.discard(&key);
                 self.report_restore_failure(sequence, cause, cx);
             }
@@ -134,7 +134,7 @@ where
     pub(super) fn fail_restore(&mut self, group: &Group<A::State>, cause: Cause, cx: &mut Context<'_>) {
         self.ledger.discarded += group.fragments;
         self.ledger.pending -= group.fragments;
-        self.report_restore_failure(group.origin.sequence, cause, cx);
+        self.report_restore_failure(group.info.origin.sequence, cause, cx);
     }
 
     fn report_restore_failure(&mut self, sequence: u64, cause: Cause, cx: &mut Context<'_>) {
