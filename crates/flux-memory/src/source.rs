@@ -5,9 +5,13 @@ use std::io::{self, Read, Stdin};
 use std::path::Path;
 
 use bytes::Bytes;
-use flux_core::{Context, Cost, Envelope, Meta, Position, Pull, Rejected, Source, SourceError};
+use flux_core::{
+    Context, Cost, Envelope, Meta, Position, Pull, Pulled, Push, Rejected, Source, SourceError, SourceOutput,
+};
 
-use crate::{CarryTooLarge, Event, FrameReader, Framer, FramingStatsHandle, ReadMode, SlabPool};
+use crate::{
+    CarryTooLarge, Event, Frame, FrameError, FrameReader, Framer, FramingStatsHandle, ReadMode, Scanned, SlabPool,
+};
 
 /// What a source does with a bad frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,20 +122,56 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         };
         self.next_sequence += 1;
         match event {
-            Event::Frame(frame) => {
-                let cost = Cost::bytes(u32::try_from(frame.as_slice().len()).unwrap_or(u32::MAX));
-                Ok(Pull::Item(Envelope::new(frame.to_bytes()).with_sequence(sequence).with_cost(cost)))
+            Event::Frame(frame) => Ok(Pull::Item(envelope(frame, sequence))),
+            Event::Bad(error) => self.on_bad.apply(error, sequence).map(Pull::Rejected),
+        }
+    }
+
+    /// Frames a run of lines in one tight loop ([`FrameReader::scan`]) and
+    /// pushes each envelope straight into the segment.
+    #[inline]
+    fn pull_into<D: Push<Bytes>>(
+        &mut self,
+        budget: usize,
+        out: &mut SourceOutput<'_, '_, '_, D>,
+    ) -> Result<Pulled, SourceError> {
+        let mut sequence = self.next_sequence;
+        let scanned = self.reader.scan(budget, |frame| {
+            out.emit(envelope(frame, sequence));
+            sequence += 1;
+        });
+        self.next_sequence = sequence;
+        let scanned = scanned
+            .map_err(|error| SourceError { position: Position::ByteOffset(error.offset()), cause: Box::new(error) })?;
+        match scanned {
+            Scanned::Limit => Ok(Pulled::More),
+            Scanned::End => Ok(Pulled::End),
+            Scanned::Bad(error) => {
+                self.next_sequence += 1;
+                out.reject(self.on_bad.apply(error, sequence)?);
+                Ok(Pulled::More)
             }
-            Event::Bad(error) => {
-                let position = Position::ByteOffset(error.offset());
-                match self.on_bad {
-                    OnBadFrame::DeadLetter => {
-                        let meta = Meta { sequence, ..Meta::default() };
-                        Ok(Pull::Rejected(Rejected { meta, position, cause: Box::new(error) }))
-                    }
-                    OnBadFrame::Stop => Err(SourceError { position, cause: Box::new(error) }),
-                }
+        }
+    }
+}
+
+/// A frame as an envelope: a zero-copy slice, its sequence, its length as cost.
+#[inline]
+fn envelope(frame: Frame<'_>, sequence: u64) -> Envelope<Bytes> {
+    let cost = Cost::bytes(u32::try_from(frame.as_slice().len()).unwrap_or(u32::MAX));
+    Envelope::new(frame.to_bytes()).with_sequence(sequence).with_cost(cost)
+}
+
+impl OnBadFrame {
+    /// A rejection to dead-letter, or the error that stops the run.
+    fn apply(self, error: FrameError, sequence: u64) -> Result<Rejected, SourceError> {
+        let position = Position::ByteOffset(error.offset());
+        match self {
+            OnBadFrame::DeadLetter => {
+                let meta = Meta { sequence, ..Meta::default() };
+                Ok(Rejected { meta, position, cause: Box::new(error) })
             }
+            OnBadFrame::Stop => Err(SourceError { position, cause: Box::new(error) }),
         }
     }
 }
