@@ -5,7 +5,9 @@
 //! group is emitted when the input ends. Flux runs them through
 //! `accumulate` on the sync engine; the baselines are hand loops doing the
 //! same merges with the same hasher, FxHash (rustc-hash), on hashbrown and
-//! on std's `HashMap` (BRIEF section 5: name the hasher, use the same one).
+//! on std's `HashMap` over the fragment slice, and on hashbrown fed one
+//! owned envelope per fragment as a stage is (BRIEF section 5: name the
+//! hasher, use the same one). The harness compares with the fastest.
 //! Keys are `Bytes` over one static buffer, so neither side pays a
 //! reference count per fragment. The checksum folds every group's count and
 //! sum, independent of emission order.
@@ -199,6 +201,27 @@ fn hand_hashbrown() -> u64 {
     groups.values().fold(0, |acc, &(count, sum)| fold(acc, count, sum))
 }
 
+/// The hand loop fed the way a stage is fed: one owned envelope per
+/// fragment, its key moved out, on hashbrown with FxHash.
+fn hand_envelopes() -> u64 {
+    let mut groups: hashbrown::HashMap<Bytes, (u64, u64), FxBuildHasher> = hashbrown::HashMap::default();
+    for (sequence, (key, value)) in std::hint::black_box(fragments()).iter().enumerate() {
+        let envelope = Envelope::new(*value).with_key(key.clone()).with_sequence(sequence as u64);
+        let (value, mut meta, _cost) = envelope.into_parts();
+        let Some(key) = meta.key.take() else { continue };
+        match groups.get_mut(&key) {
+            Some(state) => {
+                state.0 += 1;
+                state.1 += value;
+            }
+            None => {
+                groups.insert(key, (1, value));
+            }
+        }
+    }
+    groups.values().fold(0, |acc, &(count, sum)| fold(acc, count, sum))
+}
+
 /// The same loop on std's `HashMap` with FxHash.
 fn hand_std() -> u64 {
     let mut groups: FxHashMap<Bytes, (u64, u64)> = FxHashMap::default();
@@ -241,6 +264,7 @@ pub fn comparison() -> Comparison {
         baselines: vec![
             Variant { label: "hand-fxhash-hashbrown", run: Box::new(hand_hashbrown) },
             Variant { label: "hand-fxhash-std", run: Box::new(hand_std) },
+            Variant { label: "hand-fxhash-envelopes", run: Box::new(hand_envelopes) },
         ],
         extra: spill_figures(),
     }

@@ -40,10 +40,9 @@ where
         while self.groups.len() > limit.max_keys {
             let groups = &self.groups;
             let victim = match limit.eviction {
-                Eviction::OldestFirst => self
-                    .arrival
-                    .as_mut()
-                    .and_then(|q| q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial))),
+                Eviction::OldestFirst => self.arrival.as_mut().and_then(|q| {
+                    q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial))
+                }),
                 Eviction::LeastRecentlyUsed => self.lru_evict.as_mut().and_then(|q| {
                     q.pop_valid(|k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched))
                 }),
