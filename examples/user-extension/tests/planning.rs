@@ -41,7 +41,10 @@ fn a_policy_pass_shapes_every_boundary_the_engine_runs() {
         assert_eq!(edge.capacity, 3);
         assert!(edge.envelopes_sent > 4);
         assert_eq!(edge.batches_sent, edge.envelopes_sent.div_ceil(4), "junction {}", edge.junction);
-        assert!(edge.backpressured_sends > 0, "a step of the source overfills a queue of 3");
+        assert!(
+            edge.backpressured_sends > 0,
+            "one step sends more than 3 batches, so the queue overflows its capacity"
+        );
     }
     assert!(report.trace.iter().all(|d| !matches!(d, Decision::Send { envelopes, .. } if *envelopes > 4)));
     // The default edge (8 batches of 512) sends the same envelopes in far fewer batches.
