@@ -16,7 +16,9 @@ use crate::{Context, Envelope, Instant, LedgerVisitor};
 /// - `push` never blocks and never reads the wall clock; time is `cx.now()`.
 /// - A node forwards every call to the node after it: `on_time`, `finish`,
 ///   `next_deadline` and `visit` reach the whole segment.
-/// - After `finish`, the engine makes no further call.
+/// - At end of input the engine first fires, in order, every deadline
+///   `next_deadline(true)` reports (advancing its clock to each), then calls
+///   `finish` once; after `finish` it makes no further call.
 /// - Every input ends in an output, a diversion through `cx`, or a count in
 ///   the node's [`StageLedger`](crate::StageLedger).
 pub trait Push<T>: Send {
