@@ -4,13 +4,12 @@ use crate::{ErrorEnvelope, Instant, SideEnvelope, StageError};
 
 /// The engine's services, passed to every call into a stage.
 ///
-/// A context is cheap to pass (two words and a clock reading). It is how a
+/// A context is cheap to pass (a clock reading and one pointer). It is how a
 /// stage reads time (never the wall clock), routes an input to the
 /// dead-letter or side output, and reports an error that must stop the run.
 pub struct Context<'a> {
     now: Instant,
     outputs: &'a mut dyn Diversions,
-    diverted: u64,
 }
 
 /// Where the engine collects what leaves the main output.
@@ -30,7 +29,7 @@ pub trait Diversions {
 impl<'a> Context<'a> {
     /// A context at time `now` that diverts into `outputs`.
     pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
-        Context { now, outputs, diverted: 0 }
+        Context { now, outputs }
     }
 
     /// The engine's current time.
@@ -47,27 +46,16 @@ impl<'a> Context<'a> {
 
     /// Sends a failed input to the dead-letter output.
     pub fn dead_letter(&mut self, letter: ErrorEnvelope) {
-        self.diverted += 1;
         self.outputs.dead_letter(letter);
     }
 
     /// Sends an input to the side output.
     pub fn side_output(&mut self, side: SideEnvelope) {
-        self.diverted += 1;
         self.outputs.side_output(side);
     }
 
     /// Reports an error that stops the run.
     pub fn fail(&mut self, error: StageError) {
         self.outputs.fail(error);
-    }
-
-    /// How many inputs have been diverted through this context so far.
-    ///
-    /// Nodes compare it before and after a call to learn whether the stage
-    /// accounted for an input it did not emit.
-    #[inline]
-    pub fn diverted(&self) -> u64 {
-        self.diverted
     }
 }

@@ -136,12 +136,14 @@ pub struct SourceOutput<'n, 'c, 'a, D> {
 }
 
 impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
-    pub(crate) fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId) -> Self {
+    /// An output into `next`, for a source named `id`. Engines make one per
+    /// step; a test can make one to drive a `pull_into` override directly.
+    pub fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId) -> Self {
         SourceOutput { next, cx, id, created: 0 }
     }
 
     /// Envelopes made so far (emitted or rejected).
-    pub(crate) fn created(&self) -> u64 {
+    pub fn created(&self) -> u64 {
         self.created
     }
 

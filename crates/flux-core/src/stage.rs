@@ -50,6 +50,32 @@ pub trait Stage<In>: Send {
         Purity::Pure
     }
 
+    /// Adds what the planner should know beyond id, kind and purity: cost
+    /// and latency hints, an engine hint, a kind. The default changes nothing.
+    ///
+    /// ```
+    /// use flux_core::{EngineHint, Emit, Envelope, Stage, StageDescriptor};
+    ///
+    /// struct Enrich;
+    /// impl Stage<u64> for Enrich {
+    ///     type Out = u64;
+    ///     fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
+    ///         out.emit(input);
+    ///     }
+    ///     fn describe(&self, descriptor: StageDescriptor) -> StageDescriptor {
+    ///         descriptor.with_cpu_hint_ns(2_000).with_engine_hint(EngineHint::Isolate)
+    ///     }
+    /// }
+    ///
+    /// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+    /// let pipeline = Pipeline::from_source(IterSource::new(0..3u64)).stage(Enrich).sink(VecSink::new());
+    /// let enrich = &pipeline.describe()[1];
+    /// assert_eq!((enrich.cpu_hint_ns, enrich.engine_hint), (2_000, EngineHint::Isolate));
+    /// ```
+    fn describe(&self, descriptor: StageDescriptor) -> StageDescriptor {
+        descriptor
+    }
+
     /// Fires timers due at `out.now()`.
     fn on_time(&mut self, out: &mut impl Emit<Self::Out>) {
         let _ = out;
@@ -108,12 +134,9 @@ where
     type Node<D: Push<S::Out> + 'static> = StageNode<S, D>;
 
     fn descriptor(&self) -> StageDescriptor {
-        let kind = match self.stage.purity() {
-            Purity::Pure => StageKind::Transform,
-            Purity::Stateful => StageKind::Accumulate,
-        };
-        StageDescriptor::new(self.id.as_str().to_owned(), kind, self.stage.purity())
-            .with_types(core::any::type_name::<In>(), core::any::type_name::<S::Out>())
+        let descriptor = StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, self.stage.purity())
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<S::Out>());
+        self.stage.describe(descriptor)
     }
 
     fn set_id(&mut self, id: StageId) {
@@ -142,6 +165,9 @@ struct Emitter<'n, 'c, 'a, D> {
     ledger: &'n mut StageLedger,
     emitted: u64,
     merged: bool,
+    /// Set only by this stage's own diversions: the context's counter also
+    /// counts diversions made by the nodes downstream of an `emit`.
+    diverted: bool,
 }
 
 impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
@@ -157,10 +183,12 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
 
     fn dead_letter(&mut self, meta: Meta, position: Position, cause: Box<dyn Error + Send + Sync>) {
         let error = StageError::new(self.id.clone(), position, cause);
+        self.diverted = true;
         self.cx.dead_letter(ErrorEnvelope { meta, error });
     }
 
     fn side_output(&mut self, meta: Meta, reason: SideReason) {
+        self.diverted = true;
         self.cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
     }
 
@@ -178,8 +206,15 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
 
 impl<S, D> StageNode<S, D> {
     fn emitter<'n, 'c, 'a>(&'n mut self, cx: &'c mut Context<'a>) -> (&'n mut S, Emitter<'n, 'c, 'a, D>) {
-        let emitter =
-            Emitter { next: &mut self.next, cx, id: &self.id, ledger: &mut self.ledger, emitted: 0, merged: false };
+        let emitter = Emitter {
+            next: &mut self.next,
+            cx,
+            id: &self.id,
+            ledger: &mut self.ledger,
+            emitted: 0,
+            merged: false,
+            diverted: false,
+        };
         (&mut self.stage, emitter)
     }
 }
@@ -190,11 +225,9 @@ where
     D: Push<S::Out>,
 {
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
-        let diverted_before = cx.diverted();
         let (stage, mut out) = self.emitter(cx);
         stage.process(item, &mut out);
-        let (emitted, merged) = (out.emitted, out.merged);
-        let diverted = out.cx.diverted() != diverted_before;
+        let (emitted, merged, diverted) = (out.emitted, out.merged, out.diverted);
         // One input ends exactly once: the first output, a merge or a
         // diversion accounts for it; anything beyond that was created here.
         let accounted = u64::from(merged) + u64::from(diverted);

@@ -14,6 +14,8 @@ pub struct EdgeStats {
     pub junction: usize,
     /// Capacity in batches, from the plan.
     pub capacity: usize,
+    /// Envelopes per full batch, from the plan.
+    pub batch_size: usize,
     /// Batches sent.
     pub batches_sent: u64,
     /// Envelopes sent.
@@ -132,7 +134,8 @@ impl Channels for SyncChannels {
         junction: usize,
         edge: &EdgeSpec,
     ) -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) {
-        let stats = EdgeStats { junction, capacity: edge.capacity, ..EdgeStats::default() };
+        let stats =
+            EdgeStats { junction, capacity: edge.capacity, batch_size: edge.batch_size, ..EdgeStats::default() };
         let queue = Arc::new(Mutex::new(Queue { batches: VecDeque::new(), closed: false, stats }));
         self.probes.insert(junction, queue.clone());
         let sender = Sender { queue: queue.clone(), journal: self.journal.clone() };

@@ -54,14 +54,12 @@ fn a_full_sink_refuses_writes_as_dead_letters_that_keep_their_metadata() {
     assert_eq!((row.received, row.counts.consumed, row.dead_letters), (4, 2, 2));
 }
 
-/// The same refusal behind a user stage in the same fused segment. It pins
-/// what the ledger must say; today the run fails as unbalanced, because
-/// flux-core's `StageNode::push` compares `cx.diverted()` before and after
-/// `process`, and so charges the stage for the sink's dead letter (it
-/// counts one envelope `created` too many, and the sink row shows one
-/// "vanished").
+/// The same refusal behind a user stage in the same fused segment: the
+/// sink's dead letter is the sink's, not the stage's. (A `StageNode` once
+/// compared the context's diversion count before and after `process`, which
+/// also counts diversions made downstream of an `emit`, and charged the
+/// stage for them; this test pins the fix.)
 #[test]
-#[ignore = "flux-core bug: StageNode::push counts diversions made downstream in its segment as the stage's own"]
 fn a_refused_write_is_charged_to_the_sink_not_to_the_stage_before_it() {
     let sink = CountingSink::with_limit(2);
     let pipeline =
