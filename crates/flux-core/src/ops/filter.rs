@@ -2,9 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{
-    Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
-};
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
 
 /// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
 pub struct Filter<F, T> {
@@ -64,17 +62,7 @@ where
         }
     }
 
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        self.next.on_time(cx);
-    }
-
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
-    }
-
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        self.next.finish(cx);
-    }
+    forward_to_next!();
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         visitor.stage(&self.id, &self.ledger);

@@ -2,9 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{
-    Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
-};
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
 
 /// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
 pub struct FlatMap<F, In> {
@@ -76,17 +74,7 @@ where
         self.next.push(Envelope::from_parts(current, meta, cost), cx);
     }
 
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        self.next.on_time(cx);
-    }
-
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
-    }
-
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        self.next.finish(cx);
-    }
+    forward_to_next!();
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         visitor.stage(&self.id, &self.ledger);

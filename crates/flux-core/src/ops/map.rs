@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Instant, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
 
 /// The layer built by [`Pipeline::map`](crate::Pipeline::map).
 pub struct Map<F, In> {
@@ -57,17 +57,7 @@ where
         self.next.push(item.map(f), cx);
     }
 
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        self.next.on_time(cx);
-    }
-
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
-    }
-
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        self.next.finish(cx);
-    }
+    forward_to_next!();
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);

@@ -1,5 +1,24 @@
 //! The builder's own stages, one per file, named after their methods.
 
+/// The `Push` methods a node forwards unchanged to the node after it
+/// (`self.next`): every builder stage is stateless, so timers and end of
+/// input only pass through.
+macro_rules! forward_to_next {
+    () => {
+        fn on_time(&mut self, cx: &mut $crate::Context<'_>) {
+            self.next.on_time(cx);
+        }
+
+        fn next_deadline(&self, at_end: bool) -> Option<$crate::Instant> {
+            self.next.next_deadline(at_end)
+        }
+
+        fn finish(&mut self, cx: &mut $crate::Context<'_>) {
+            self.next.finish(cx);
+        }
+    };
+}
+
 mod filter;
 mod flat_map;
 mod inspect;

@@ -4,8 +4,8 @@ use core::marker::PhantomData;
 use std::error::Error;
 
 use crate::{
-    Context, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor,
-    StageError, StageId, StageKind,
+    Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError,
+    StageId, StageKind,
 };
 
 /// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
@@ -71,17 +71,7 @@ where
         }
     }
 
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        self.next.on_time(cx);
-    }
-
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
-    }
-
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        self.next.finish(cx);
-    }
+    forward_to_next!();
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
