@@ -87,7 +87,7 @@ impl Layer<u32> for Swallow {
 impl<D: Push<u32>> Push<u32> for SwallowNode<D> {
     fn push(&mut self, item: Envelope<u32>, cx: &mut Context<'_>) {
         self.seen += 1;
-        if self.seen % 3 != 0 {
+        if !self.seen.is_multiple_of(3) {
             self.next.push(item, cx);
         }
     }
