@@ -1,7 +1,7 @@
 //! The Flux planner: turns a pipeline's stage list into the
-//! [`ExecutionPlan`] an engine executes.
+//! [`ExecutionPlan`](flux_core::ExecutionPlan) an engine executes.
 //!
-//! Planning is a list of [`PlannerPass`]es run in order over a draft plan.
+//! Planning is a list of [`PlannerPass`](flux_core::PlannerPass)es run in order over a draft plan.
 //! The built-in passes validate the pipeline ([`passes::ValidateShape`],
 //! [`passes::UniqueIds`], [`passes::TypeContinuity`]), decide which
 //! junctions are fused and which are segment boundaries
