@@ -5,18 +5,23 @@ use core::hash::{Hash, Hasher};
 use bytes::Bytes;
 use flux_core::{EmitReason, Instant, Meta, TraceContext};
 
+use crate::key::StoredKey;
+use crate::policy::KeyStorage;
+
 /// A group's identity: its key and, with event-time windows, its window
 /// index (zero without windows).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct GroupKey {
-    pub(crate) key: Bytes,
+    pub(crate) key: StoredKey,
     pub(crate) window: u64,
 }
 
-/// A borrowed [`GroupKey`], so that a lookup costs no reference count.
+/// A fragment's key looking for its group, so that a lookup copies
+/// nothing; `storage` says how a group opened by it keeps the key.
 pub(crate) struct GroupKeyRef<'a> {
     pub(crate) key: &'a Bytes,
     pub(crate) window: u64,
+    pub(crate) storage: KeyStorage,
 }
 
 fn hash_parts<H: Hasher>(key: &[u8], window: u64, state: &mut H) {
@@ -26,11 +31,20 @@ fn hash_parts<H: Hasher>(key: &[u8], window: u64, state: &mut H) {
 
 impl Hash for GroupKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_parts(&self.key, self.window, state);
+        hash_parts(self.key.as_slice(), self.window, state);
     }
 }
 
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.window == other.window && self.key.as_slice() == other.key.as_slice()
+    }
+}
+
+impl Eq for GroupKey {}
+
 impl Hash for GroupKeyRef<'_> {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         hash_parts(self.key, self.window, state);
     }
@@ -39,19 +53,14 @@ impl Hash for GroupKeyRef<'_> {
 impl hashbrown::Equivalent<GroupKey> for GroupKeyRef<'_> {
     #[inline]
     fn equivalent(&self, other: &GroupKey) -> bool {
-        self.window == other.window && self.key[..] == other.key[..]
+        self.window == other.window && self.key[..] == *other.key.as_slice()
     }
 }
 
 impl From<&GroupKeyRef<'_>> for GroupKey {
+    /// The group's own key, made once when the group opens.
     fn from(probe: &GroupKeyRef<'_>) -> Self {
-        GroupKey { key: probe.key.clone(), window: probe.window }
-    }
-}
-
-impl GroupKey {
-    pub(crate) fn as_ref(&self) -> GroupKeyRef<'_> {
-        GroupKeyRef { key: &self.key, window: self.window }
+        GroupKey { key: StoredKey::new(probe.key, probe.storage), window: probe.window }
     }
 }
 
@@ -65,7 +74,8 @@ pub(crate) enum Slot<S> {
     Vacant,
 }
 
-/// The correlation a record keeps from its group's first fragment.
+/// The correlation a record keeps from its group's first fragment: plain
+/// values, never a slice of the input, so a long-lived group pins no buffer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Origin {
     pub(crate) sequence: u64,
@@ -74,53 +84,62 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
+    #[inline]
     pub(crate) fn of(meta: &Meta) -> Self {
         Origin { sequence: meta.sequence, event_time: meta.event_time, trace: meta.trace }
     }
 }
 
 /// An open group. The fields read or written by every fragment stay
-/// inline in the hash table; the rest sits behind a box, so a table bucket
-/// spans as few cache lines as possible.
-pub(crate) struct Group<S> {
+/// inline in the hash table; the rest sits behind a box, so a table slot
+/// spans as few cache lines as possible and a fragment's merge touches
+/// nothing but its slot.
+pub(crate) struct Group<S, K> {
     pub(crate) state: Slot<S>,
     pub(crate) fragments: u64,
     /// Sum of the fragments' envelope costs.
     pub(crate) bytes: u64,
     /// The state's size as last measured (resident), or its spilled size.
     pub(crate) state_bytes: u64,
+    pub(crate) first_at: Instant,
     pub(crate) last_at: Instant,
     /// When the group's timer fires and what it fires as.
     pub(crate) fire: Option<(Instant, EmitReason)>,
     /// Recency stamp of the latest fragment (for LRU eviction and spill).
     pub(crate) touched: u64,
-    pub(crate) info: Box<GroupInfo>,
+    /// Order of first arrival among all groups the stage opened.
+    pub(crate) serial: u64,
+    pub(crate) info: Box<GroupInfo<K>>,
 }
 
 /// What a group needs only when it opens, times out or is emitted.
-pub(crate) struct GroupInfo {
-    /// Order of first arrival among all groups the stage opened.
-    pub(crate) serial: u64,
-    pub(crate) first_at: Instant,
+pub(crate) struct GroupInfo<K> {
     /// When the group's window is emitted by the watermark.
     pub(crate) window_due: Option<Instant>,
     pub(crate) origin: Origin,
+    /// The fragments kept for re-emission (nothing unless the stage
+    /// re-emits fragments).
+    pub(crate) kept: K,
 }
 
-impl<S> Group<S> {
+impl<S, K: Default> Group<S, K> {
     pub(crate) fn new(state: S, serial: u64, now: Instant, origin: Origin) -> Self {
         Group {
             state: Slot::Resident(state),
             fragments: 0,
             bytes: 0,
             state_bytes: 0,
+            first_at: now,
             last_at: now,
             fire: None,
             touched: 0,
-            info: Box::new(GroupInfo { serial, first_at: now, window_due: None, origin }),
+            serial,
+            info: Box::new(GroupInfo { window_due: None, origin, kept: K::default() }),
         }
     }
+}
 
+impl<S, K> Group<S, K> {
     pub(crate) fn is_spilled(&self) -> bool {
         matches!(self.state, Slot::Spilled(_))
     }

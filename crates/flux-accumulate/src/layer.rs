@@ -1,12 +1,13 @@
 //! The builder step: `Pipeline::accumulate(..)` and the layer behind it.
 
 use core::fmt;
+use core::marker::PhantomData;
 
 use flux_core::{
     Accumulator, Chain, Layer, Pipeline, Purity, Push, Source, Stack, StageDescriptor, StageId, StageKind,
 };
 
-use crate::{AccumulateNode, AccumulatorStats, Lz4Spill, Policy, SpillStrategy};
+use crate::{AccumulateNode, AccumulatorStats, Fragments, Lz4Spill, Policy, Records, Release, SpillStrategy};
 
 /// The [`Layer`] of an accumulating stage: an [`Accumulator`], a [`Policy`]
 /// and a spill strategy ([`Lz4Spill`] unless replaced).
@@ -14,12 +15,13 @@ use crate::{AccumulateNode, AccumulatorStats, Lz4Spill, Policy, SpillStrategy};
 /// Build one to set a spill strategy or keep a [`AccumulatorStats`] handle,
 /// then add it with [`AccumulateExt::accumulate_with`]; for the common case
 /// [`AccumulateExt::accumulate`] builds it for you.
-pub struct Accumulate<A> {
+pub struct Accumulate<A, R = Records> {
     acc: A,
     policy: Policy,
     strategy: Box<dyn SpillStrategy>,
     id: StageId,
     stats: AccumulatorStats,
+    _release: PhantomData<fn() -> R>,
 }
 
 impl<A: Accumulator> Accumulate<A> {
@@ -31,9 +33,80 @@ impl<A: Accumulator> Accumulate<A> {
             strategy: Box::new(Lz4Spill::new()),
             id: StageId::from_static("accumulate"),
             stats: AccumulatorStats::default(),
+            _release: PhantomData,
         }
     }
 
+    /// Re-emits a group's original fragments instead of a partial record:
+    /// a group that ends for any reason but
+    /// [`Complete`](flux_core::EmitReason::Complete) (a size or time limit,
+    /// a watermark, an eviction, the end of input) sends each of its
+    /// fragments downstream as [`Emitted::Fragment`](crate::Emitted), as it
+    /// arrived and in arrival order; a complete group is still one
+    /// [`Emitted::Record`](crate::Emitted).
+    ///
+    /// Each fragment is cloned before it is merged (a `Bytes` payload or
+    /// key costs a reference count, not a copy) and the clones stay with
+    /// their group in memory (spilling moves only the merged state), so
+    /// they hold the buffers they slice until the group ends. The ledger
+    /// counts each re-emitted fragment as released from the merge and as
+    /// one output created by the stage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::error::Error;
+    ///
+    /// use bytes::Bytes;
+    /// use flux_accumulate::{Accumulate, AccumulateExt, Emitted, Policy};
+    /// use flux_core::*;
+    /// use flux_engine_sync::SyncEngine;
+    /// use flux_plan::Planner;
+    ///
+    /// /// Pairs: complete at two fragments.
+    /// struct Pair;
+    /// impl Accumulator for Pair {
+    ///     type Fragment = &'static str;
+    ///     type State = Vec<&'static str>;
+    ///     type Output = String;
+    ///     fn open(&mut self, _: &Bytes) -> Self::State { Vec::new() }
+    ///     fn merge(&mut self, s: &mut Self::State, f: Envelope<&'static str>) -> Result<(), Box<dyn Error + Send + Sync>> {
+    ///         s.push(f.into_payload());
+    ///         Ok(())
+    ///     }
+    ///     fn completeness(&self, s: &Self::State) -> Completeness { Completeness::new(s.len() as f32 / 2.0) }
+    ///     fn close(&mut self, _: Bytes, s: Self::State, _: EmitReason) -> String { s.join("+") }
+    /// }
+    ///
+    /// let keyed = |k: &'static str, v| (Instant::ZERO, Envelope::new(v).with_key(Bytes::from_static(k.as_bytes())));
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(TimedSource::new(vec![keyed("a", "a1"), keyed("b", "b1"), keyed("a", "a2")]))
+    ///     .accumulate_with(Accumulate::new(Pair, Policy::default()).reemit_fragments())
+    ///     .sink(out.clone());
+    /// let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    /// SyncEngine::new().run(&plan, pipeline).unwrap();
+    ///
+    /// let got = out.payloads();
+    /// assert_eq!(got[0], Emitted::Record("a1+a2".to_owned()));
+    /// // "b" never found its pair: at end of input its fragment comes back as it was.
+    /// assert_eq!(got[1], Emitted::Fragment { fragment: "b1", reason: EmitReason::EndOfStream });
+    /// ```
+    pub fn reemit_fragments(self) -> Accumulate<A, Fragments>
+    where
+        A::Fragment: Clone + Send,
+    {
+        Accumulate {
+            acc: self.acc,
+            policy: self.policy,
+            strategy: self.strategy,
+            id: self.id,
+            stats: self.stats,
+            _release: PhantomData,
+        }
+    }
+}
+
+impl<A: Accumulator, R> Accumulate<A, R> {
     /// Replaces the spill strategy (used only when the policy spills).
     #[must_use]
     pub fn spill_strategy(mut self, strategy: impl SpillStrategy + 'static) -> Self {
@@ -53,7 +126,7 @@ impl<A: Accumulator> Accumulate<A> {
     }
 }
 
-impl<A> fmt::Debug for Accumulate<A> {
+impl<A, R> fmt::Debug for Accumulate<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Accumulate")
             .field("id", &self.id)
@@ -63,12 +136,13 @@ impl<A> fmt::Debug for Accumulate<A> {
     }
 }
 
-impl<A> Layer<A::Fragment> for Accumulate<A>
+impl<A, R> Layer<A::Fragment> for Accumulate<A, R>
 where
     A: Accumulator,
+    R: Release<A>,
 {
-    type Out = A::Output;
-    type Node<D: Push<A::Output> + 'static> = AccumulateNode<A, D>;
+    type Out = R::Out;
+    type Node<D: Push<R::Out> + 'static> = AccumulateNode<A, D, R>;
 
     fn descriptor(&self) -> StageDescriptor {
         let per_key = core::mem::size_of::<A::State>() as u64 + 96;
@@ -80,7 +154,7 @@ where
         let window = self.policy.watermark.map(|w| w.window + w.out_of_orderness + w.allowed_lateness);
         let latency = [self.policy.latency_bound(), window].into_iter().flatten().min();
         StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Accumulate, Purity::Stateful)
-            .with_types(core::any::type_name::<A::Fragment>(), core::any::type_name::<A::Output>())
+            .with_types(core::any::type_name::<A::Fragment>(), core::any::type_name::<R::Out>())
             .with_memory_hint(memory)
             .with_latency_hint_ns(latency.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
     }
@@ -89,7 +163,7 @@ where
         self.id = id;
     }
 
-    fn into_node<D: Push<A::Output> + 'static>(self, next: D) -> AccumulateNode<A, D> {
+    fn into_node<D: Push<R::Out> + 'static>(self, next: D) -> AccumulateNode<A, D, R> {
         AccumulateNode::new(self.acc, self.policy, self.strategy, self.id, self.stats, next)
     }
 }
@@ -109,11 +183,13 @@ pub trait AccumulateExt<S: Source, C: Chain<S::Item>>: Sized {
         self.accumulate_with(Accumulate::new(acc, policy))
     }
 
-    /// Adds a prepared [`Accumulate`] layer (a spill strategy, a stats handle).
-    fn accumulate_with<A>(self, layer: Accumulate<A>) -> Pipeline<S, Stack<C, Accumulate<A>>>
+    /// Adds a prepared [`Accumulate`] layer (a spill strategy, a stats
+    /// handle, fragments re-emitted).
+    fn accumulate_with<A, R>(self, layer: Accumulate<A, R>) -> Pipeline<S, Stack<C, Accumulate<A, R>>>
     where
         A: Accumulator<Fragment = C::Out>,
-        A::Output: Send + 'static;
+        R: Release<A>,
+        R::Out: Send + 'static;
 }
 
 impl<S, C> AccumulateExt<S, C> for Pipeline<S, C>
@@ -123,10 +199,11 @@ where
     C: Chain<S::Item>,
     C::Out: Send + 'static,
 {
-    fn accumulate_with<A>(self, mut layer: Accumulate<A>) -> Pipeline<S, Stack<C, Accumulate<A>>>
+    fn accumulate_with<A, R>(self, mut layer: Accumulate<A, R>) -> Pipeline<S, Stack<C, Accumulate<A, R>>>
     where
         A: Accumulator<Fragment = C::Out>,
-        A::Output: Send + 'static,
+        R: Release<A>,
+        R::Out: Send + 'static,
     {
         layer.set_id(StageId::new(format!("accumulate-{}", C::LEN + 1)));
         self.layer(layer)

@@ -168,10 +168,12 @@
 mod closed;
 mod error;
 mod group;
+mod key;
 mod layer;
 mod node;
 mod order;
 mod policy;
+mod release;
 mod spill;
 mod stats;
 
@@ -180,8 +182,9 @@ pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;
 pub use node::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 pub use policy::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, NoKey, OnMergeError, Policy, PolicyBuilder, PolicyError, SpillAt,
-    TimerStart, Ttl, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnMergeError, Policy, PolicyBuilder, PolicyError,
+    SpillAt, TimerStart, Ttl, Watermark,
 };
+pub use release::{Emitted, Fragments, Keep, Records, Release};
 pub use spill::{Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};
 pub use stats::{AccumulatorStats, StatsSnapshot};

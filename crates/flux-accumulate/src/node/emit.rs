@@ -1,11 +1,16 @@
-//! A group's way out: a record with its headers, or a counted discard.
+//! A group's way out: a record with its headers, its fragments again, or
+//! a counted discard.
 
-use bytes::Bytes;
-use flux_core::{Accumulator, Completeness, Context, Cost, EmitReason, Envelope, Instant, Meta, Push};
+use core::hash::Hash;
+
+use flux_core::{Accumulator, Context, Cost, EmitReason, Envelope, Instant, Meta, Push};
+
+use hashbrown::Equivalent;
 
 use super::AccumulateNode;
 use crate::group::{Group, GroupKey, Slot};
 use crate::policy::AtEnd;
+use crate::release::Release;
 
 /// Header: the record's completeness score, as text with three decimals.
 pub const COMPLETENESS_HEADER: &str = "acc.completeness";
@@ -14,52 +19,86 @@ pub const REASON_HEADER: &str = "acc.reason";
 /// Header: how many fragments the record merged, as decimal text.
 pub const FRAGMENTS_HEADER: &str = "acc.fragments";
 
-impl<A, D> AccumulateNode<A, D>
+impl<A, D, R> AccumulateNode<A, D, R>
 where
     A: Accumulator,
-    D: Push<A::Output>,
+    R: Release<A>,
+    D: Push<R::Out>,
 {
-    /// Emits the group under `key` as a record, if it is open.
-    pub(super) fn emit(&mut self, key: GroupKey, reason: EmitReason, close_key: bool, cx: &mut Context<'_>) {
-        let Some(mut group) = self.take_group(&key) else { return };
-        let state = match core::mem::replace(&mut group.state, Slot::Vacant) {
-            Slot::Resident(state) => state,
-            Slot::Spilled(stored) => match self.decode(&key, &stored) {
-                Ok(state) => state,
-                Err(cause) => return self.fail_restore(&group, cause, cx),
-            },
-            Slot::Vacant => unreachable!("a group's state is only vacant while it is moved"),
-        };
-        let completeness = self.acc.completeness(&state);
+    /// Emits the group under `key`, if it is open.
+    pub(super) fn emit<Q>(&mut self, key: &Q, reason: EmitReason, close_key: bool, cx: &mut Context<'_>)
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        if let Some((key, group)) = self.take_group(key) {
+            self.release(key, group, reason, close_key, cx);
+        }
+    }
+
+    /// Emits a group already taken out of the table: as a record, or as its
+    /// original fragments when the stage re-emits them for `reason`.
+    fn release(
+        &mut self,
+        key: GroupKey,
+        mut group: Group<A::State, R::Kept>,
+        reason: EmitReason,
+        close_key: bool,
+        cx: &mut Context<'_>,
+    ) {
         let fragments = group.fragments;
-        let output = self.acc.close(key.key.clone(), state, reason);
-        self.ledger.created += 1;
-        self.ledger.released += fragments;
-        self.ledger.pending -= fragments;
-        let mut meta = Meta {
-            sequence: group.info.origin.sequence,
-            key: Some(key.key.clone()),
-            event_time: group.info.origin.event_time,
-            trace: group.info.origin.trace,
-            headers: Default::default(),
-        };
-        meta.headers.insert(COMPLETENESS_HEADER, score_text(completeness));
-        meta.headers.insert(REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes()));
-        meta.headers.insert(FRAGMENTS_HEADER, Bytes::from(fragments.to_string()));
-        let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
+        if R::reemits(reason) {
+            let info = *group.info;
+            let next = &mut self.next;
+            let count = R::reemit(info.kept, reason, |fragment| next.push(fragment, cx));
+            self.ledger.created += count;
+            self.ledger.released += count;
+            self.ledger.pending -= count;
+        } else {
+            let text = &mut self.text;
+            let record_key = key.key.to_bytes(|k| text.copy(k));
+            let state = match core::mem::replace(&mut group.state, Slot::Vacant) {
+                Slot::Resident(state) => state,
+                Slot::Spilled(stored) => match self.decode(&record_key, &stored) {
+                    Ok(state) => state,
+                    Err(cause) => return self.fail_restore(&group, cause, cx),
+                },
+                Slot::Vacant => unreachable!("a group's state is only vacant while it is moved"),
+            };
+            let completeness = self.acc.completeness(&state);
+            let origin = group.info.origin;
+            let meta = Meta {
+                sequence: origin.sequence,
+                key: Some(record_key.clone()),
+                event_time: origin.event_time,
+                trace: origin.trace,
+                headers: self.text.headers(completeness, reason, fragments),
+            };
+            let output = R::record(self.acc.close(record_key, state, reason));
+            self.ledger.created += 1;
+            self.ledger.released += fragments;
+            self.ledger.pending -= fragments;
+            let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
+            self.next.push(Envelope::from_parts(output, meta, cost), cx);
+        }
         if close_key && let Some(closed) = &mut self.closed {
             closed.close(key, cx.now());
             self.stats.set_forgotten_closed_keys(closed.forgotten());
         }
-        self.next.push(Envelope::from_parts(output, meta, cost), cx);
     }
 
     /// Drops the group under `key`; its fragments are counted as discarded.
-    pub(super) fn discard(&mut self, key: &GroupKey) {
-        if let Some(group) = self.take_group(key) {
-            self.ledger.discarded += group.fragments;
-            self.ledger.pending -= group.fragments;
+    pub(super) fn discard<Q>(&mut self, key: &Q)
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        if let Some((_, group)) = self.take_group(key) {
+            self.count_discarded(&group);
         }
+    }
+
+    fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {
+        self.ledger.discarded += group.fragments;
+        self.ledger.pending -= group.fragments;
     }
 
     /// Whether emitting for `reason` closes the key, by policy.
@@ -75,37 +114,58 @@ where
     }
 
     /// End of input: every open group, by deadline then first arrival.
+    ///
+    /// The table is drained in one sequential pass and only a small index
+    /// is sorted; each group is then emitted from the drained list, never
+    /// looked up again.
     pub(super) fn flush_at_end(&mut self, cx: &mut Context<'_>) {
-        let mut open: Vec<(Instant, u64, Option<EmitReason>, GroupKey)> = self
-            .groups
+        let mut open: Vec<Option<_>> = self.groups.drain().map(Some).collect();
+        let mut order: Vec<(Instant, u64, u32)> = open
             .iter()
-            .map(|(key, g)| {
+            .flatten()
+            .enumerate()
+            .map(|(index, (_, g))| {
                 let deadline = [g.fire.map(|f| f.0), g.info.window_due].into_iter().flatten().min();
-                (deadline.unwrap_or(Instant::from_nanos(u64::MAX)), g.info.serial, g.fire.map(|f| f.1), key.clone())
+                // The table holds fewer than 2^32 groups: its slots would not fit in memory.
+                (deadline.unwrap_or(Instant::from_nanos(u64::MAX)), g.serial, index as u32)
             })
             .collect();
-        open.sort_unstable_by_key(|&(deadline, serial, ..)| (deadline, serial));
-        for (_, _, timer, key) in open {
+        order.sort_unstable();
+        self.timers.clear();
+        self.windows.clear();
+        self.resident_bytes = 0;
+        self.spilled_bytes = 0;
+        self.spilled_groups = 0;
+        self.stats.set_spilled(0, 0);
+        for (_, _, index) in order {
+            let Some((key, group)) = open[index as usize].take() else { continue };
+            let timer = group.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
-                (AtEnd::Drop, _) => self.discard(&key),
+                (AtEnd::Drop, _) => self.count_discarded(&group),
                 (AtEnd::WaitForTimers, Some(reason)) => {
                     let close = self.closes_key(reason);
-                    self.emit(key, reason, close, cx);
+                    self.release(key, group, reason, close, cx);
                 }
-                (AtEnd::Flush | AtEnd::WaitForTimers, _) => self.emit(key, EmitReason::EndOfStream, false, cx),
+                (AtEnd::Flush | AtEnd::WaitForTimers, _) => {
+                    self.release(key, group, EmitReason::EndOfStream, false, cx);
+                }
             }
         }
         self.arrival.iter_mut().chain(&mut self.lru_evict).chain(&mut self.lru_spill).for_each(|q| q.clear());
     }
 
     /// Removes a group and everything that indexes it.
-    fn take_group(&mut self, key: &GroupKey) -> Option<Group<A::State>> {
-        let group = self.groups.remove(&key.as_ref())?;
+    #[allow(clippy::type_complexity, reason = "the table's own entry, named by its parts")]
+    fn take_group<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<A::State, R::Kept>)>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        let (key, group) = self.groups.remove_entry(key)?;
         if let Some((at, _)) = group.fire {
-            self.timers.remove(&(at, group.info.serial));
+            self.timers.remove(&(at, group.serial));
         }
         if let Some(due) = group.info.window_due {
-            self.windows.remove(&(due, group.info.serial));
+            self.windows.remove(&(due, group.serial));
         }
         if group.is_spilled() {
             self.spilled_bytes -= group.state_bytes;
@@ -114,17 +174,6 @@ where
         } else {
             self.resident_bytes -= group.state_bytes;
         }
-        Some(group)
-    }
-}
-
-fn score_text(completeness: Completeness) -> Bytes {
-    let score = completeness.score();
-    if score >= 1.0 {
-        Bytes::from_static(b"1.000")
-    } else if score <= 0.0 {
-        Bytes::from_static(b"0.000")
-    } else {
-        Bytes::from(format!("{score:.3}"))
+        Some((key, group))
     }
 }

@@ -1,6 +1,7 @@
 //! One fragment's way in: event time, key, closed keys, merge, verdict.
 
 use core::time::Duration;
+use std::error::Error;
 
 use bytes::Bytes;
 use flux_core::{
@@ -13,19 +14,23 @@ use super::AccumulateNode;
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
 use crate::policy::{Expiry, NoKey, OnMergeError, Policy, TimerStart, Watermark};
+use crate::release::Release;
 
 /// What the merge decided about the group.
 enum Verdict {
     Open { fire: Option<(Instant, EmitReason)> },
     Emit(EmitReason),
-    Failed,
 }
 
-impl<A, D> AccumulateNode<A, D>
+type Cause = Box<dyn Error + Send + Sync>;
+
+impl<A, D, R> AccumulateNode<A, D, R>
 where
     A: Accumulator,
-    D: Push<A::Output>,
+    R: Release<A>,
+    D: Push<R::Out>,
 {
+    #[inline]
     pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         let now = cx.now();
         let window = match self.policy.watermark {
@@ -40,6 +45,7 @@ where
         };
         let starts = self.acc.starts_group(&item);
         let closes = self.acc.closes_group(&item);
+        let copy = R::copy(&item);
         let (payload, mut meta, cost) = item.into_parts();
         // The key is moved out of the fragment (no reference count per
         // fragment): `merge` sees the fragment without it.
@@ -50,10 +56,10 @@ where
                 NoKey::DeadLetter => return self.divert_error(meta, FragmentError::MissingKey, cx),
             },
         };
-        let probe = GroupKeyRef { key: &key, window };
         if starts || !self.timers.is_empty() || self.spilled_groups > 0 {
             self.prepare_group(&key, window, starts, now, cx);
         }
+        let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         if self.closed.as_ref().is_some_and(|closed| closed.contains(&probe, now)) {
             meta.key = keyed.then_some(key);
             return self.divert_side(meta, SideReason::ClosedKey, cx);
@@ -76,6 +82,7 @@ where
                 group.fragments += 1;
                 group.bytes += u64::from(cost.bytes);
                 group.last_at = now;
+                R::keep(&mut group.info.kept, copy);
                 self.ledger.merged += 1;
                 self.ledger.pending += 1;
                 let measured = self.acc.state_bytes(state) as u64;
@@ -83,86 +90,117 @@ where
                 group.state_bytes = measured;
                 judge(&self.acc, &self.policy, group, closes)
             }
-            Err(cause) => {
-                let dead = Meta {
-                    sequence: origin.sequence,
-                    key: keyed.then(|| key.clone()),
-                    event_time: origin.event_time,
-                    trace: origin.trace,
-                    headers: Default::default(),
-                };
-                let error =
-                    StageError::new(self.id.clone(), Position::Sequence(origin.sequence), FragmentError::Merge(cause));
-                cx.dead_letter(ErrorEnvelope { meta: dead, error });
-                Verdict::Failed
-            }
+            Err(cause) => return self.merge_failed(key, keyed, window, origin, cause, cx),
         };
         let fire = match verdict {
             Verdict::Open { fire } => fire,
             Verdict::Emit(reason) => {
                 let close = self.closes_key(reason);
-                return self.emit(GroupKey { key, window }, reason, close, cx);
+                return self.emit(&probe, reason, close, cx);
             }
-            Verdict::Failed => return self.after_merge_error(GroupKey { key, window }, origin.sequence, cx),
         };
-        let serial = group.info.serial;
-        let old_fire = group.fire;
-        if fire != old_fire {
-            group.fire = fire;
-            if let Some((at, _)) = old_fire {
-                self.timers.remove(&(at, serial));
-            }
-            if let Some((at, _)) = fire {
-                self.timers.insert((at, serial), GroupKey { key: key.clone(), window });
-            }
-        }
-        if self.lru_evict.is_some() || self.lru_spill.is_some() {
+        let serial = group.serial;
+        let old_fire = core::mem::replace(&mut group.fire, fire);
+        let recency = self.lru_evict.is_some() || self.lru_spill.is_some();
+        if recency {
             self.touch += 1;
             group.touched = self.touch;
-            let entry = GroupKey { key: key.clone(), window };
-            if let Some(queue) = &mut self.lru_spill {
-                queue.push(self.touch, entry.clone());
-            }
-            if let Some(queue) = &mut self.lru_evict {
-                queue.push(self.touch, entry);
-            }
+        }
+        if fire != old_fire {
+            self.reschedule(&probe, serial, old_fire, fire);
+        }
+        if recency {
+            self.touched(&probe);
         }
         if opened {
-            self.after_open(GroupKey { key, window }, serial, cx);
+            self.after_open(group_key_of(&self.groups, &probe), serial, cx);
         }
         if self.policy.spill.is_some_and(|s| self.resident_bytes > s.resident_bytes) {
             self.spill_cold();
         }
     }
 
-    /// Before a fragment joins: a group whose timer is due expires first (so
-    /// a fragment at the deadline opens the next group), a group that a
-    /// start condition ends is emitted, and a spilled group is restored.
-    fn prepare_group(&mut self, key: &Bytes, window: u64, starts: bool, now: Instant, cx: &mut Context<'_>) {
-        let probe = GroupKeyRef { key, window };
-        let Some(group) = self.groups.get(&probe) else { return };
-        let due = group.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
-        let owned = || GroupKey { key: key.clone(), window };
-        if let Some(reason) = due {
-            let close = self.closes_key(reason);
-            self.emit(owned(), reason, close, cx);
-        } else if starts {
-            // The group ends because its successor starts: the key stays open for it.
-            self.emit(owned(), EmitReason::Complete, false, cx);
-        } else if group.is_spilled() {
-            self.restore(owned(), cx);
+    /// Moves a group's timer entry from `old` to `new`.
+    #[inline(never)]
+    fn reschedule(
+        &mut self,
+        probe: &GroupKeyRef<'_>,
+        serial: u64,
+        old: Option<(Instant, EmitReason)>,
+        new: Option<(Instant, EmitReason)>,
+    ) {
+        let entry = old.and_then(|(at, _)| self.timers.remove(&(at, serial)));
+        if let Some((at, _)) = new {
+            let key = entry.unwrap_or_else(|| group_key_of(&self.groups, probe));
+            self.timers.insert((at, serial), key);
         }
     }
 
-    fn after_merge_error(&mut self, key: GroupKey, sequence: u64, cx: &mut Context<'_>) {
-        let Some(group) = self.groups.get(&key.as_ref()) else { return };
+    /// Records the latest use of a group in the recency queues.
+    #[inline(never)]
+    fn touched(&mut self, probe: &GroupKeyRef<'_>) {
+        let entry = group_key_of(&self.groups, probe);
+        if let Some(queue) = &mut self.lru_spill {
+            queue.push(self.touch, entry.clone());
+        }
+        if let Some(queue) = &mut self.lru_evict {
+            queue.push(self.touch, entry);
+        }
+    }
+
+    /// A merge failed: the fragment is a dead letter, then the policy decides.
+    #[cold]
+    #[inline(never)]
+    fn merge_failed(
+        &mut self,
+        key: Bytes,
+        keyed: bool,
+        window: u64,
+        origin: Origin,
+        cause: Cause,
+        cx: &mut Context<'_>,
+    ) {
+        let dead = Meta {
+            sequence: origin.sequence,
+            key: keyed.then(|| key.clone()),
+            event_time: origin.event_time,
+            trace: origin.trace,
+            headers: Default::default(),
+        };
+        let error = StageError::new(self.id.clone(), Position::Sequence(origin.sequence), FragmentError::Merge(cause));
+        cx.dead_letter(ErrorEnvelope { meta: dead, error });
+        let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
+        self.after_merge_error(&probe, origin.sequence, cx);
+    }
+
+    /// Before a fragment joins: a group whose timer is due expires first (so
+    /// a fragment at the deadline opens the next group), a group that a
+    /// start condition ends is emitted, and a spilled group is restored.
+    #[inline(never)]
+    fn prepare_group(&mut self, key: &Bytes, window: u64, starts: bool, now: Instant, cx: &mut Context<'_>) {
+        let probe = GroupKeyRef { key, window, storage: self.policy.key_storage };
+        let Some(group) = self.groups.get(&probe) else { return };
+        let due = group.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
+        if let Some(reason) = due {
+            let close = self.closes_key(reason);
+            self.emit(&probe, reason, close, cx);
+        } else if starts {
+            // The group ends because its successor starts: the key stays open for it.
+            self.emit(&probe, EmitReason::Complete, false, cx);
+        } else if group.is_spilled() {
+            self.restore(&probe, cx);
+        }
+    }
+
+    fn after_merge_error(&mut self, key: &GroupKeyRef<'_>, sequence: u64, cx: &mut Context<'_>) {
+        let Some(group) = self.groups.get(key) else { return };
         if group.fragments == 0 {
             // The fragment would have opened this group: it holds nothing.
-            self.discard(&key);
+            self.discard(key);
         }
         match self.policy.on_merge_error {
             OnMergeError::SkipFragment => {}
-            OnMergeError::DiscardGroup => self.discard(&key),
+            OnMergeError::DiscardGroup => self.discard(key),
             OnMergeError::StopRun => {
                 cx.fail(StageError::new(
                     self.id.clone(),
@@ -189,11 +227,15 @@ where
         Admitted::Window(window)
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn divert_error(&mut self, meta: Meta, cause: FragmentError, cx: &mut Context<'_>) {
         let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
         cx.dead_letter(ErrorEnvelope { meta, error });
     }
 
+    #[cold]
+    #[inline(never)]
     fn divert_side(&mut self, meta: Meta, reason: SideReason, cx: &mut Context<'_>) {
         cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
     }
@@ -221,7 +263,8 @@ fn after_rule(deadline: Instant, expiry: Expiry) -> Instant {
 
 /// Decides, right after a merge, whether the group is emitted or when its
 /// timer fires.
-fn judge<A: Accumulator>(acc: &A, policy: &Policy, group: &Group<A::State>, closes: bool) -> Verdict {
+#[inline]
+fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>, closes: bool) -> Verdict {
     let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.fire } };
     if closes || acc.completeness(state).score() >= policy.complete_at {
         return Verdict::Emit(EmitReason::Complete);
@@ -230,12 +273,12 @@ fn judge<A: Accumulator>(acc: &A, policy: &Policy, group: &Group<A::State>, clos
     if max_items.is_some_and(|max| group.fragments >= max) || policy.max_bytes.is_some_and(|max| group.bytes >= max) {
         return Verdict::Emit(EmitReason::Size);
     }
-    let latency = policy.max_latency.map(|d| (group.info.first_at + d, EmitReason::Latency));
+    let latency = policy.max_latency.map(|d| (group.first_at + d, EmitReason::Latency));
     let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
         let at = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
-            TimerStart::FirstFragment => group.info.first_at + after,
+            TimerStart::FirstFragment => group.first_at + after,
             TimerStart::LastFragment => group.last_at + after,
-            TimerStart::FixedInterval => next_tick(group.info.first_at, after),
+            TimerStart::FixedInterval => next_tick(group.first_at, after),
         };
         (at, EmitReason::TtlExpired)
     });
@@ -251,3 +294,15 @@ fn next_tick(opened: Instant, interval: Duration) -> Instant {
     let step = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX).max(1);
     Instant::from_nanos((opened.as_nanos() / step).saturating_add(1).saturating_mul(step))
 }
+
+/// The table's own key for the group `probe` finds (a copy of the stored
+/// key, so that indexes never hold the fragment's slice), or the probe's
+/// key stored by policy when the group is not open.
+fn group_key_of<S, K>(groups: &Groups<S, K>, probe: &GroupKeyRef<'_>) -> GroupKey {
+    match groups.get_key_value(probe) {
+        Some((key, _)) => key.clone(),
+        None => GroupKey::from(probe),
+    }
+}
+
+type Groups<S, K> = hashbrown::HashMap<GroupKey, Group<S, K>, rustc_hash::FxBuildHasher>;

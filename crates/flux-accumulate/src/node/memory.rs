@@ -3,20 +3,24 @@
 
 use std::error::Error;
 
+use bytes::Bytes;
+
 use flux_core::{Accumulator, Context, EmitReason, Position, Push, StageError};
 
 use super::AccumulateNode;
 use super::fragment::window_due;
 use crate::FragmentError;
-use crate::group::{Group, GroupKey, Slot};
+use crate::group::{Group, GroupKey, GroupKeyRef, Slot};
 use crate::policy::Eviction;
+use crate::release::Release;
 
 type Cause = Box<dyn Error + Send + Sync>;
 
-impl<A, D> AccumulateNode<A, D>
+impl<A, D, R> AccumulateNode<A, D, R>
 where
     A: Accumulator,
-    D: Push<A::Output>,
+    R: Release<A>,
+    D: Push<R::Out>,
 {
     /// Registers a new group that stays open: its window, its place in
     /// arrival order; then evicts while live keys exceed the soft limit.
@@ -24,7 +28,7 @@ where
         if let Some(w) = self.policy.watermark {
             let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
             let due = window_due(key.window, length, w, self.policy.expiry);
-            if let Some(group) = self.groups.get_mut(&key.as_ref()) {
+            if let Some(group) = self.groups.get_mut(&key) {
                 group.info.window_due = Some(due);
                 self.windows.insert((due, serial), key.clone());
             }
@@ -40,24 +44,26 @@ where
         while self.groups.len() > limit.max_keys {
             let groups = &self.groups;
             let victim = match limit.eviction {
-                Eviction::OldestFirst => self.arrival.as_mut().and_then(|q| {
-                    q.pop_valid(|k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial))
-                }),
-                Eviction::LeastRecentlyUsed => self.lru_evict.as_mut().and_then(|q| {
-                    q.pop_valid(|k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched))
-                }),
+                Eviction::OldestFirst => self
+                    .arrival
+                    .as_mut()
+                    .and_then(|q| q.pop_valid(|k, serial| groups.get(k).is_some_and(|g| g.serial == serial))),
+                Eviction::LeastRecentlyUsed => self
+                    .lru_evict
+                    .as_mut()
+                    .and_then(|q| q.pop_valid(|k, touched| groups.get(k).is_some_and(|g| g.touched == touched))),
             };
             let Some(victim) = victim else { break };
             self.stats.count_eviction();
-            self.emit(victim, EmitReason::Evicted, false, cx);
+            self.emit(&victim, EmitReason::Evicted, false, cx);
         }
         let groups = &self.groups;
         let live = groups.len();
         if let Some(q) = &mut self.arrival {
-            q.compact(live, |k, serial| groups.get(&k.as_ref()).is_some_and(|g| g.info.serial == serial));
+            q.compact(live, |k, serial| groups.get(k).is_some_and(|g| g.serial == serial));
         }
         if let Some(q) = &mut self.lru_evict {
-            q.compact(live, |k, touched| groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched));
+            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.touched == touched));
         }
     }
 
@@ -68,17 +74,17 @@ where
         while !self.spill_declined && self.resident_bytes > limit.resident_bytes {
             let groups = &self.groups;
             let cold = |k: &GroupKey, touched: u64| {
-                groups.get(&k.as_ref()).is_some_and(|g: &Group<A::State>| g.touched == touched && !g.is_spilled())
+                groups.get(k).is_some_and(|g: &Group<A::State, R::Kept>| g.touched == touched && !g.is_spilled())
             };
             let Some(victim) = self.lru_spill.as_mut().and_then(|q| q.pop_valid(cold)) else { break };
-            let Some(group) = self.groups.get_mut(&victim.as_ref()) else { break };
+            let Some(group) = self.groups.get_mut(&victim) else { break };
             let Slot::Resident(state) = &group.state else { continue };
             self.scratch.clear();
             if !self.acc.encode_state(state, &mut self.scratch) {
                 self.spill_declined = true;
                 break;
             }
-            let stored = self.strategy.spill(&victim.key, &self.scratch);
+            let stored = self.strategy.spill(victim.key.as_slice(), &self.scratch);
             self.resident_bytes -= group.state_bytes;
             group.state_bytes = stored.len() as u64;
             self.spilled_bytes += group.state_bytes;
@@ -90,18 +96,16 @@ where
         let groups = &self.groups;
         let live = groups.len();
         if let Some(q) = &mut self.lru_spill {
-            q.compact(live, |k, touched| {
-                groups.get(&k.as_ref()).is_some_and(|g| g.touched == touched && !g.is_spilled())
-            });
+            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.touched == touched && !g.is_spilled()));
         }
     }
 
     /// Brings a spilled group back into memory before its next fragment.
-    pub(super) fn restore(&mut self, key: GroupKey, cx: &mut Context<'_>) {
-        let Some(group) = self.groups.get_mut(&key.as_ref()) else { return };
+    pub(super) fn restore(&mut self, key: &GroupKeyRef<'_>, cx: &mut Context<'_>) {
+        let Some(group) = self.groups.get_mut(key) else { return };
         let Slot::Spilled(stored) = core::mem::replace(&mut group.state, Slot::Vacant) else { return };
-        let decoded = self.decode(&key, &stored);
-        let Some(group) = self.groups.get_mut(&key.as_ref()) else { return };
+        let decoded = self.decode(key.key, &stored);
+        let Some(group) = self.groups.get_mut(key) else { return };
         match decoded {
             Ok(state) => {
                 self.spilled_bytes -= group.state_bytes;
@@ -115,22 +119,22 @@ where
             Err(cause) => {
                 group.state = Slot::Spilled(stored);
                 let sequence = group.info.origin.sequence;
-                self.discard(&key);
+                self.discard(key);
                 self.report_restore_failure(sequence, cause, cx);
             }
         }
     }
 
     /// Decodes a spilled state (strategy, then accumulator), counting the restore.
-    pub(super) fn decode(&mut self, key: &GroupKey, stored: &[u8]) -> Result<A::State, Cause> {
+    pub(super) fn decode(&mut self, key: &Bytes, stored: &[u8]) -> Result<A::State, Cause> {
         self.stats.count_restore();
-        let encoded = self.strategy.restore(&key.key, stored)?;
-        self.acc.decode_state(&key.key, &encoded)
+        let encoded = self.strategy.restore(key, stored)?;
+        self.acc.decode_state(key, &encoded)
     }
 
     /// A group taken out for emission whose state could not be restored:
     /// its fragments are counted as discarded and the run stops.
-    pub(super) fn fail_restore(&mut self, group: &Group<A::State>, cause: Cause, cx: &mut Context<'_>) {
+    pub(super) fn fail_restore(&mut self, group: &Group<A::State, R::Kept>, cause: Cause, cx: &mut Context<'_>) {
         self.ledger.discarded += group.fragments;
         self.ledger.pending -= group.fragments;
         self.report_restore_failure(group.info.origin.sequence, cause, cx);

@@ -4,6 +4,7 @@ mod emit;
 pub use emit::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 mod fragment;
 mod memory;
+mod text;
 mod timers;
 
 use std::collections::BTreeMap;
@@ -16,20 +17,24 @@ use crate::closed::ClosedSet;
 use crate::group::{Group, GroupKey};
 use crate::order::OrderQueue;
 use crate::policy::{AtEnd, Eviction, Policy};
+use crate::release::{Keep, Records, Release};
 use crate::{AccumulatorStats, SpillStrategy};
+use text::TextArena;
 
 /// The node an [`Accumulate`](crate::Accumulate) layer becomes: it merges
 /// each fragment into its key's group, emits groups as the policy says, and
 /// fires their timers on the engine's clock.
 ///
 /// Engines drive it through [`Push`]; users meet it only in type names.
-pub struct AccumulateNode<A: Accumulator, D> {
+/// `R` says what a finished group becomes ([`Records`] or
+/// [`Fragments`](crate::Fragments)).
+pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     acc: A,
     policy: Policy,
     id: StageId,
     next: D,
     ledger: StageLedger,
-    groups: HashMap<GroupKey, Group<A::State>, FxBuildHasher>,
+    groups: HashMap<GroupKey, Group<A::State, R::Kept>, FxBuildHasher>,
     next_serial: u64,
     /// Group timers by (fire time, first-arrival serial): the deterministic
     /// order in which one tick emits.
@@ -52,10 +57,14 @@ pub struct AccumulateNode<A: Accumulator, D> {
     spilled_bytes: u64,
     spilled_groups: u64,
     scratch: Vec<u8>,
+    text: TextArena,
     stats: AccumulatorStats,
+    /// The figures last published, so that `publish` writes only on a change.
+    published: (u64, u64),
+    _release: core::marker::PhantomData<fn() -> R>,
 }
 
-impl<A: Accumulator, D> AccumulateNode<A, D> {
+impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     pub(crate) fn new(
         acc: A,
         policy: Policy,
@@ -87,21 +96,31 @@ impl<A: Accumulator, D> AccumulateNode<A, D> {
             spilled_bytes: 0,
             spilled_groups: 0,
             scratch: Vec::new(),
+            text: TextArena::new(),
             stats,
+            published: (0, 0),
+            _release: core::marker::PhantomData,
         }
     }
 
     /// Publishes the pending figures for backpressure and observers.
-    fn publish(&self) {
-        self.stats.set_pending(self.groups.len() as u64, self.resident_bytes + self.spilled_bytes);
+    #[inline]
+    fn publish(&mut self) {
+        let now = (self.groups.len() as u64, self.resident_bytes + self.spilled_bytes);
+        if now != self.published {
+            self.published = now;
+            self.stats.set_pending(now.0, now.1);
+        }
     }
 }
 
-impl<A, D> Push<A::Fragment> for AccumulateNode<A, D>
+impl<A, D, R> Push<A::Fragment> for AccumulateNode<A, D, R>
 where
     A: Accumulator,
-    D: Push<A::Output>,
+    R: Release<A>,
+    D: Push<R::Out>,
 {
+    #[inline]
     fn push(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         self.accept(item, cx);
         self.publish();

@@ -4,11 +4,13 @@
 use flux_core::{Accumulator, Context, EmitReason, Push};
 
 use super::AccumulateNode;
+use crate::release::Release;
 
-impl<A, D> AccumulateNode<A, D>
+impl<A, D, R> AccumulateNode<A, D, R>
 where
     A: Accumulator,
-    D: Push<A::Output>,
+    R: Release<A>,
+    D: Push<R::Out>,
 {
     /// Emits every group whose timer is due at `cx.now()`, by fire time
     /// then first arrival.
@@ -19,9 +21,9 @@ where
                 break;
             }
             let key = entry.remove();
-            let reason = self.groups.get(&key.as_ref()).and_then(|g| g.fire).map_or(EmitReason::TtlExpired, |f| f.1);
+            let reason = self.groups.get(&key).and_then(|g| g.fire).map_or(EmitReason::TtlExpired, |f| f.1);
             let close = self.closes_key(reason);
-            self.emit(key, reason, close, cx);
+            self.emit(&key, reason, close, cx);
         }
         if let Some(closed) = &mut self.closed {
             closed.forget(now);
@@ -39,7 +41,7 @@ where
             }
             let key = entry.remove();
             let close = self.closes_key(EmitReason::Watermark);
-            self.emit(key, EmitReason::Watermark, close, cx);
+            self.emit(&key, EmitReason::Watermark, close, cx);
         }
     }
 }

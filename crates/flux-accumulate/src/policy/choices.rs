@@ -151,3 +151,21 @@ pub struct SpillAt {
     /// spilled (until the resident bytes are back under it).
     pub resident_bytes: u64,
 }
+
+/// How an open group keeps its key for its whole life.
+///
+/// Pooled input (`flux-memory`) hands out keys as slices of large shared
+/// buffers: a group that kept its first fragment's slice would hold that
+/// whole buffer until the group closes, and enough long-lived groups can
+/// exhaust a bounded pool while holding a few bytes of each buffer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyStorage {
+    /// Copy the key when the group opens: into the group table itself when
+    /// it is short (22 bytes or less, no allocation), otherwise into one
+    /// allocation of its own; never one per fragment. The default.
+    #[default]
+    Copy,
+    /// Keep the first fragment's key slice (a reference count, no copy).
+    /// For input that is already in memory, where nothing is pinned.
+    Share,
+}

@@ -6,7 +6,7 @@ mod error;
 use core::time::Duration;
 
 pub use choices::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, NoKey, OnMergeError, SpillAt, TimerStart, Ttl, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnMergeError, SpillAt, TimerStart, Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -16,7 +16,8 @@ pub use error::PolicyError;
 /// [`PolicyBuilder::build`], so a stage never runs with a limit of zero.
 /// Every setting is optional; [`Policy::default`] is: emit a group when
 /// the accumulator says it is complete, no size or time limits, flush
-/// open groups at end of input, dead-letter fragments with no key, skip
+/// open groups at end of input, copy each group's key when it opens,
+/// dead-letter fragments with no key, skip
 /// fragments whose merge fails, and let a completed key start a new group.
 ///
 /// # Examples
@@ -51,6 +52,7 @@ pub struct Policy {
     pub(crate) no_key: NoKey,
     pub(crate) on_merge_error: OnMergeError,
     pub(crate) spill: Option<SpillAt>,
+    pub(crate) key_storage: KeyStorage,
 }
 
 impl Default for Policy {
@@ -69,6 +71,7 @@ impl Default for Policy {
             no_key: NoKey::DeadLetter,
             on_merge_error: OnMergeError::SkipFragment,
             spill: None,
+            key_storage: KeyStorage::Copy,
         }
     }
 }
@@ -142,6 +145,11 @@ impl Policy {
     /// When cold groups spill.
     pub fn spill(&self) -> Option<SpillAt> {
         self.spill
+    }
+
+    /// How an open group keeps its key.
+    pub fn key_storage(&self) -> KeyStorage {
+        self.key_storage
     }
 
     /// The longest a fragment may wait in the stage on the engine's clock,
@@ -248,6 +256,13 @@ impl PolicyBuilder {
     /// Spills cold groups once resident state passes `resident_bytes`.
     pub fn spill_above(mut self, resident_bytes: u64) -> Self {
         self.policy.spill = Some(SpillAt { resident_bytes });
+        self
+    }
+
+    /// Sets how an open group keeps its key: a private copy (the default,
+    /// which never pins the input's buffers) or the first fragment's slice.
+    pub fn key_storage(mut self, storage: KeyStorage) -> Self {
+        self.policy.key_storage = storage;
         self
     }
 

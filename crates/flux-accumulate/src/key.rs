@@ -1,0 +1,85 @@
+//! How an open group holds its key: a private copy (inline when short) or
+//! the first fragment's own slice.
+
+use bytes::Bytes;
+
+use crate::policy::KeyStorage;
+
+/// Keys up to this many bytes are copied into the group table itself: no
+/// allocation, and the key comparison on each fragment's lookup reads the
+/// table slot the lookup already fetched.
+const INLINE: usize = 22;
+
+/// A group's key, kept for the group's whole life.
+#[derive(Clone, Debug)]
+pub(crate) enum StoredKey {
+    /// A short key copied into the slot.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// A longer copied key (one allocation per group), or, with
+    /// [`KeyStorage::Share`], the first fragment's slice.
+    Heap(Bytes),
+}
+
+impl StoredKey {
+    /// What a group opened by a fragment keyed `key` keeps.
+    pub(crate) fn new(key: &Bytes, storage: KeyStorage) -> Self {
+        match storage {
+            KeyStorage::Copy if key.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..key.len()].copy_from_slice(key);
+                // The length fits in a byte: INLINE is below 256.
+                StoredKey::Inline { len: key.len() as u8, bytes }
+            }
+            KeyStorage::Copy => StoredKey::Heap(Bytes::copy_from_slice(key)),
+            KeyStorage::Share => StoredKey::Heap(key.clone()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            StoredKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            StoredKey::Heap(key) => key,
+        }
+    }
+
+    /// The key as `Bytes` for a record: a reference to the stored slice, or
+    /// a copy of an inline key made by `copy` (which can share one buffer
+    /// between many records).
+    pub(crate) fn to_bytes(&self, copy: impl FnOnce(&[u8]) -> Bytes) -> Bytes {
+        match self {
+            StoredKey::Inline { .. } => copy(self.as_slice()),
+            StoredKey::Heap(key) => key.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_key_never_points_into_the_fragment() {
+        let slab = Bytes::from(vec![b'k'; 64]);
+        for len in [1, INLINE, INLINE + 1, 64] {
+            let key = slab.slice(..len);
+            let stored = StoredKey::new(&key, KeyStorage::Copy);
+            assert_eq!(stored.as_slice(), &key[..]);
+            let slab_range = slab.as_ptr_range();
+            assert!(!slab_range.contains(&stored.as_slice().as_ptr()), "a copy of {len} bytes is private");
+        }
+    }
+
+    #[test]
+    fn a_shared_key_is_the_fragment_slice() {
+        let slab = Bytes::from(vec![b'k'; 64]);
+        let key = slab.slice(3..7);
+        let stored = StoredKey::new(&key, KeyStorage::Share);
+        assert_eq!(stored.as_slice().as_ptr(), key.as_ptr());
+    }
+
+    #[test]
+    fn a_stored_key_is_no_larger_than_bytes() {
+        assert_eq!(core::mem::size_of::<StoredKey>(), core::mem::size_of::<Bytes>());
+    }
+}
