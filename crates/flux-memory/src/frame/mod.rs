@@ -1,7 +1,10 @@
 //! Framers: where one frame ends and the next begins, over pooled bytes.
 
 mod error;
+#[cfg(test)]
+mod kernels;
 mod length;
+mod lines;
 mod mask;
 mod newline;
 

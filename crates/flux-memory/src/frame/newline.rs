@@ -1,6 +1,7 @@
 //! Frames ended by `\n` or `\r\n`.
 
-use super::mask::{BLOCK, newline_mask};
+use super::lines::{Bounds, walk_lines};
+use super::mask::{BLOCK, Kernel, newline_mask};
 use super::{FrameErrorKind, Framed, Framer};
 
 /// What to do with a last line that has no terminator.
@@ -21,9 +22,11 @@ pub enum Unterminated {
 /// [`Framer::skipped_bytes`]); the line after it is read as usual.
 ///
 /// Newlines are found 64 bytes at a time: each block of the window is
-/// turned into a bit mask of its newline positions once (vector compares),
-/// and the lines inside the block are read off the mask, so short lines
-/// cost a few instructions each rather than a search.
+/// turned into a bit mask of its newline positions once (vector compares:
+/// AVX2 when the CPU has it, found at run time, else SSE2), the masks of a
+/// run of blocks are flattened into an array of line ends, and the lines
+/// are read off that array, so short lines cost a few instructions each
+/// rather than a search.
 ///
 /// # Examples
 ///
@@ -46,6 +49,8 @@ pub struct NewlineDelimited {
     skipping: bool,
     skipped: u64,
     index: NewlineIndex,
+    /// How block masks are computed: AVX2 when the CPU has it.
+    kernel: Kernel,
 }
 
 impl NewlineDelimited {
@@ -57,6 +62,7 @@ impl NewlineDelimited {
             skipping: false,
             skipped: 0,
             index: NewlineIndex::default(),
+            kernel: Kernel::detect(),
         }
     }
 
@@ -71,38 +77,13 @@ impl NewlineDelimited {
     pub fn max_frame(&self) -> usize {
         self.max_frame
     }
-}
 
-impl NewlineDelimited {
-    /// The fast path of [`Framer::scan`]: reads the lines of whole 64-byte
-    /// blocks straight off their masks and returns where it stopped (at the
-    /// limit, before an oversize line, or at the last whole block).
-    #[inline]
-    fn scan_blocks(
-        &self,
-        window: &[u8],
-        mut start: usize,
-        limit: usize,
-        each: &mut impl FnMut(core::ops::Range<usize>),
-    ) -> usize {
-        let mut handed = 0;
-        let mut base = start;
-        while let Some(block) = window.get(base..).and_then(<[u8]>::first_chunk::<BLOCK>) {
-            let mut mask = newline_mask(block);
-            while mask != 0 {
-                let newline = base + mask.trailing_zeros() as usize;
-                let end = if newline > start && window[newline - 1] == b'\r' { newline - 1 } else { newline };
-                if end - start > self.max_frame || handed == limit {
-                    return start;
-                }
-                each(start..end);
-                handed += 1;
-                start = newline + 1;
-                mask &= mask - 1;
-            }
-            base += BLOCK;
-        }
-        start
+    /// The same framer on another mask kernel, so tests can hold every
+    /// kernel to the same results.
+    #[cfg(test)]
+    pub(super) fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
     }
 }
 
@@ -155,7 +136,7 @@ impl Framer for NewlineDelimited {
         each: &mut impl FnMut(core::ops::Range<usize>),
     ) -> Framed {
         if !self.skipping {
-            *pos = self.scan_blocks(window, *pos, limit, each);
+            *pos = walk_lines(self.kernel, window, *pos, Bounds { max_frame: self.max_frame, limit }, each);
             self.index = NewlineIndex::default();
         }
         self.next_frame(window, pos)
