@@ -30,7 +30,7 @@ where
     R: Release<A>,
     D: Push<R::Out>,
 {
-    #[inline]
+    #[inline(never)]
     pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         let now = cx.now();
         let window = match self.policy.watermark {
@@ -122,7 +122,7 @@ where
 
     /// Moves a group's timer entry from `old` to `new`.
     #[inline(never)]
-    fn reschedule(
+    pub(super) fn reschedule(
         &mut self,
         probe: &GroupKeyRef<'_>,
         serial: u64,
@@ -151,7 +151,7 @@ where
     /// A merge failed: the fragment is a dead letter, then the policy decides.
     #[cold]
     #[inline(never)]
-    fn merge_failed(
+    pub(super) fn merge_failed(
         &mut self,
         key: Bytes,
         keyed: bool,
@@ -251,10 +251,10 @@ enum Admitted {
 /// fragments are late).
 pub(super) fn window_due(index: u64, length: u64, w: Watermark, expiry: Expiry) -> Instant {
     let end = Instant::from_nanos(index.saturating_add(1).saturating_mul(length));
-    after_rule(end + w.allowed_lateness, expiry)
+    expiry_at(end + w.allowed_lateness, expiry)
 }
 
-fn after_rule(deadline: Instant, expiry: Expiry) -> Instant {
+pub(super) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
     match expiry {
         Expiry::AtDeadline => deadline,
         Expiry::AfterDeadline => deadline + Duration::from_nanos(1),
@@ -286,7 +286,7 @@ fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>
         (Some(l), Some(t)) => Some(if t.0 < l.0 { t } else { l }),
         (l, t) => l.or(t),
     };
-    Verdict::Open { fire: fire.map(|(at, reason)| (after_rule(at, policy.expiry), reason)) }
+    Verdict::Open { fire: fire.map(|(at, reason)| (expiry_at(at, policy.expiry), reason)) }
 }
 
 /// The first multiple of `interval` strictly after `opened`.

@@ -1,6 +1,7 @@
 //! The accumulating node: a [`Push`] with keyed state and timers.
 
 mod emit;
+mod fast;
 pub use emit::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 mod fragment;
 mod memory;
@@ -59,6 +60,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     scratch: Vec<u8>,
     text: TextArena,
     stats: AccumulatorStats,
+    /// Whether the policy lets every fragment take the short path.
+    plain: bool,
     /// The figures last published, so that `publish` writes only on a change.
     published: (u64, u64),
     _release: core::marker::PhantomData<fn() -> R>,
@@ -74,7 +77,9 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         next: D,
     ) -> Self {
         let eviction = policy.key_limit.map(|k| k.eviction);
+        let plain = fast::is_plain(&policy);
         AccumulateNode {
+            plain,
             arrival: (eviction == Some(Eviction::OldestFirst)).then(OrderQueue::default),
             lru_evict: (eviction == Some(Eviction::LeastRecentlyUsed)).then(OrderQueue::default),
             lru_spill: policy.spill.map(|_| OrderQueue::default()),
@@ -120,9 +125,13 @@ where
     R: Release<A>,
     D: Push<R::Out>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
-        self.accept(item, cx);
+        if self.plain {
+            self.accept_plain(item, cx);
+        } else {
+            self.accept(item, cx);
+        }
         self.publish();
     }
 

@@ -1,0 +1,98 @@
+//! The per-fragment path of a stage whose policy has no windows, timers,
+//! closed keys, key limit or spill: small enough to be inlined into the
+//! loop that feeds the stage, so that a fragment's envelope stays in
+//! registers instead of being written out for a call (which measured
+//! several times slower than the merge itself).
+
+use flux_core::{Accumulator, Context, EmitReason, Envelope, Push};
+use hashbrown::hash_map::EntryRef;
+
+use super::AccumulateNode;
+use super::fragment::expiry_at;
+use crate::group::{Group, GroupKeyRef, Origin, Slot};
+use crate::policy::Policy;
+use crate::release::Release;
+
+impl<A, D, R> AccumulateNode<A, D, R>
+where
+    A: Accumulator,
+    R: Release<A>,
+    D: Push<R::Out>,
+{
+    /// Merges a fragment under a plain policy; anything out of the
+    /// ordinary (no key, a start condition, a group timer set by
+    /// `ttl_for`, a merge error) goes the general way.
+    #[inline(always)]
+    pub(super) fn accept_plain(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
+        let starts = self.acc.starts_group(&item);
+        let closes = self.acc.closes_group(&item);
+        let copy = R::copy(&item);
+        // Taken apart before any branch: the envelope must never be passed
+        // whole to a call that is not inlined, or it lives in memory on
+        // every path (the general path gets a fresh one).
+        let (payload, mut meta, cost) = item.into_parts();
+        let key = match meta.key.take() {
+            Some(key) if !starts && self.timers.is_empty() => key,
+            key => {
+                meta.key = key;
+                return self.accept(Envelope::from_parts(payload, meta, cost), cx);
+            }
+        };
+        let now = cx.now();
+        let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
+        let sequence = meta.sequence;
+        let group = match self.groups.entry_ref(&probe) {
+            EntryRef::Occupied(entry) => entry.into_mut(),
+            EntryRef::Vacant(entry) => {
+                let state = self.acc.open(&key);
+                let serial = self.next_serial;
+                self.next_serial += 1;
+                entry.insert(Group::new(state, serial, now, Origin::of(&meta)))
+            }
+        };
+        let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
+        let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
+        if let Err(cause) = self.acc.merge(state, Envelope::from_parts(payload, meta, cost)) {
+            return self.merge_failed(key, true, 0, origin, cause, cx);
+        }
+        group.fragments += 1;
+        group.bytes += u64::from(cost.bytes);
+        group.last_at = now;
+        R::keep(&mut group.info.kept, copy);
+        self.ledger.merged += 1;
+        self.ledger.pending += 1;
+        let measured = self.acc.state_bytes(state) as u64;
+        self.resident_bytes = self.resident_bytes - group.state_bytes + measured;
+        group.state_bytes = measured;
+        let policy = &self.policy;
+        let reason = if closes || self.acc.completeness(state).score() >= policy.complete_at {
+            Some(EmitReason::Complete)
+        } else {
+            let max_items = self.acc.max_items_for(state).or(policy.max_items);
+            let full = max_items.is_some_and(|max| group.fragments >= max)
+                || policy.max_bytes.is_some_and(|max| group.bytes >= max);
+            full.then_some(EmitReason::Size)
+        };
+        if let Some(reason) = reason {
+            return self.emit(&probe, reason, false, cx);
+        }
+        // A per-group TTL from the state: the first timer of the stage
+        // (with one set, fragments take the general way).
+        if let Some(ttl) = self.acc.ttl_for(state) {
+            let fire = Some((expiry_at(group.first_at + ttl, policy.expiry), EmitReason::TtlExpired));
+            group.fire = fire;
+            let serial = group.serial;
+            self.reschedule(&probe, serial, None, fire);
+        }
+    }
+}
+
+/// Whether `policy` lets every fragment take `accept_plain`.
+pub(super) fn is_plain(policy: &Policy) -> bool {
+    policy.watermark.is_none()
+        && policy.closed_keys.is_none()
+        && policy.key_limit.is_none()
+        && policy.spill.is_none()
+        && policy.ttl.is_none()
+        && policy.max_latency.is_none()
+}
