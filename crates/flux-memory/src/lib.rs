@@ -76,5 +76,7 @@ pub use leak::{LeakGuard, assert_no_leaks};
 pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
 pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, Scanned};
 pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
+#[cfg(feature = "tokio")]
+pub use sink::AsyncWriteSink;
 pub use source::{FramedSource, OnBadFrame};
 pub use stats::{FramingStats, FramingStatsHandle};
