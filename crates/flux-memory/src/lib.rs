@@ -75,8 +75,8 @@ pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, Newl
 pub use leak::{LeakGuard, assert_no_leaks};
 pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
 pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, Scanned};
-pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
 #[cfg(feature = "tokio")]
 pub use sink::AsyncWriteSink;
+pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
 pub use source::{FramedSource, OnBadFrame};
 pub use stats::{FramingStats, FramingStatsHandle};

@@ -18,7 +18,11 @@ use super::{Delimit, FlushPolicy, SinkStats};
 /// once, so the steady state allocates nothing.
 ///
 /// If a flush fails, the envelope being written becomes a dead letter whose
-/// cause ([`FlushFailed`]) says how many buffered frames were lost with it.
+/// cause ([`FlushFailed`](crate::FlushFailed)) says how many buffered
+/// frames were lost with it.
+///
+/// For a tokio `AsyncWrite`, `AsyncWriteSink` (feature `tokio`) does the
+/// same with the same code.
 ///
 /// # Examples
 ///
