@@ -11,7 +11,10 @@
 //!
 //! An extra figure, `source_pipeline`, is the same file through a whole
 //! pipeline on the sync engine (`FramedSource` -> `map` -> sink), where
-//! each line is an envelope holding a zero-copy `Bytes` slice.
+//! each line is an envelope holding a zero-copy `Bytes` slice. Another,
+//! `newline_masks`, says which vector unit the framer chose at run time
+//! (AVX2 when the CPU has it, as memchr does; SSE2 otherwise), since the
+//! ratio depends on it.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -53,8 +56,22 @@ pub fn comparison() -> Comparison {
         extra: vec![
             ("file_bytes".to_owned(), bytes.to_string()),
             ("source_pipeline".to_owned(), format!("{source_pipeline:.3e} bytes/s")),
+            ("newline_masks".to_owned(), newline_masks().to_owned()),
         ],
     }
+}
+
+/// The vector unit `NewlineDelimited` picks on this CPU, by the same test
+/// it makes (`flux-memory/src/frame/mask.rs`, `Avx2::detect`).
+fn newline_masks() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+    {
+        return "avx2";
+    }
+    if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) { "sse2" } else { "portable" }
 }
 
 fn frame_lines(path: &Path) -> u64 {
