@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use flux_core::{
-    Clock, Context, Engine, ExecutionPlan, Instant, LeakCheck, Runnable, Segment, StageId, StageLedger, Step,
+    Clock, Context, Engine, ExecutionPlan, Instant, LeakCheck, Runnable, Segment, StageId, StageLedger, Step, earliest,
 };
 
 use crate::channel::{SharedJournal, SyncChannels, lock};
@@ -94,9 +94,10 @@ impl SyncEngine {
         let journal: SharedJournal = Arc::default();
         let mut channels = SyncChannels::new(journal.clone());
         let segments = pipeline.assemble(plan, &mut channels).map_err(RunError::Assembly)?;
+        let phases = vec![Phase::Live; segments.len()];
         let mut run = Run {
             segments,
-            done: Vec::new(),
+            phases,
             waiting_until: None,
             clock: VirtualClock::new(),
             collector: Collector::default(),
@@ -106,7 +107,6 @@ impl SyncEngine {
             trace: Vec::new(),
             keep_trace: self.trace,
         };
-        run.done = vec![false; run.segments.len()];
         run.drive()?;
         let report = run.finish(plan)?;
         for pool in &self.pools {
@@ -125,10 +125,22 @@ impl Engine for SyncEngine {
     }
 }
 
+/// Where a segment is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Its input is open: it can be stepped.
+    Live,
+    /// Its input ended; it is waiting for the deadlines its stages asked to
+    /// wait for at the end (`next_deadline(true)`), then it finishes.
+    Draining,
+    /// It finished and closed its output.
+    Done,
+}
+
 /// The state of one run.
 struct Run<'h> {
     segments: Vec<Box<dyn Segment>>,
-    done: Vec<bool>,
+    phases: Vec<Phase>,
     /// The source asked to be pulled again no earlier than this.
     waiting_until: Option<Instant>,
     clock: VirtualClock,
@@ -141,56 +153,90 @@ struct Run<'h> {
 }
 
 impl Run<'_> {
+    /// Steps segments until every one is done. Time moves only when nothing
+    /// can run, and only to the next event (a timer, an end-of-input
+    /// deadline, the source's next item); after each move the loop goes
+    /// back to stepping, so what a timer emits reaches the next segment at
+    /// the instant it was emitted.
     fn drive(&mut self) -> Result<(), RunError> {
         let mut runnable = Vec::with_capacity(self.segments.len());
         let mut flushed_since_step = false;
+        let mut fired_since_step: Option<Instant> = None;
         loop {
-            self.runnable(&mut runnable);
-            if runnable.is_empty() {
-                // Before time moves, half-full batches go downstream: what a
-                // segment produced at this instant must arrive at this instant.
-                if !flushed_since_step {
-                    flushed_since_step = true;
-                    self.flush_idle();
-                    continue;
-                }
-                match self.waiting_until.take() {
-                    Some(until) => {
-                        self.advance_to(until);
-                        continue;
-                    }
-                    None => return Ok(()),
-                }
-            }
-            flushed_since_step = false;
-            let chosen = self.hook.choose(&runnable, self.clock.now());
-            let now = self.clock.now();
-            self.decide(match self.segments[chosen].first_stage() {
-                0 => Decision::Pull { at: now },
-                first => Decision::Receive { junction: first - 1, at: now },
-            });
-            let step = {
-                let mut cx = Context::new(now, &mut self.collector);
-                self.segments[chosen].step(&mut cx)
-            };
-            match step {
-                Step::Progress | Step::Starved => {}
-                Step::Wait(until) => self.waiting_until = Some(until),
-                Step::Exhausted => self.exhaust(chosen),
-                Step::Failed(error) => return Err(RunError::Stage(error)),
-            }
-            self.flush_journal();
             if let Some(error) = self.collector.failure.take() {
                 return Err(RunError::Stage(error));
             }
+            self.runnable(&mut runnable);
+            if !runnable.is_empty() {
+                flushed_since_step = false;
+                fired_since_step = None;
+                let chosen = self.hook.choose(&runnable, self.clock.now());
+                if !runnable.contains(&chosen) {
+                    return Err(RunError::InvalidChoice { chosen, runnable: runnable.clone() });
+                }
+                self.step(chosen)?;
+                continue;
+            }
+            // Before time moves, half-full batches go downstream: what a
+            // segment produced at this instant must arrive at this instant.
+            if !flushed_since_step {
+                flushed_since_step = true;
+                self.flush_idle();
+                continue;
+            }
+            if self.finish_drained() {
+                flushed_since_step = false;
+                continue;
+            }
+            let Some((next, timer)) = self.next_event() else {
+                return Ok(());
+            };
+            // Firing twice at one instant with nothing run in between means
+            // a stage reports a deadline its `on_time` does not clear.
+            if fired_since_step == Some(next) {
+                return Err(RunError::StuckTimer { at: next });
+            }
+            fired_since_step = Some(next);
+            self.clock.advance_to(next);
+            if self.waiting_until.is_some_and(|until| until <= next) {
+                self.waiting_until = None;
+            }
+            self.decide(if timer { Decision::Timer { at: next } } else { Decision::Wake { at: next } });
+            self.call_on_time(next);
+            flushed_since_step = false;
         }
     }
 
-    /// Segments that can make progress now, in pipeline order.
+    fn step(&mut self, chosen: usize) -> Result<(), RunError> {
+        let now = self.clock.now();
+        self.decide(match self.segments[chosen].first_stage() {
+            0 => Decision::Pull { at: now },
+            first => Decision::Receive { junction: first - 1, at: now },
+        });
+        let step = {
+            let mut cx = Context::new(now, &mut self.collector);
+            self.segments[chosen].step(&mut cx)
+        };
+        match step {
+            Step::Progress | Step::Starved => {}
+            Step::Wait(until) => self.waiting_until = Some(until),
+            Step::Exhausted => {
+                if chosen == 0 {
+                    self.waiting_until = None;
+                }
+                self.phases[chosen] = Phase::Draining;
+            }
+            Step::Failed(error) => return Err(RunError::Stage(error)),
+        }
+        self.flush_journal();
+        Ok(())
+    }
+
+    /// Live segments that can make progress now, in pipeline order.
     fn runnable(&self, out: &mut Vec<usize>) {
         out.clear();
         for (i, segment) in self.segments.iter().enumerate() {
-            if self.done[i] {
+            if self.phases[i] != Phase::Live {
                 continue;
             }
             let ready = match segment.first_stage() {
@@ -203,40 +249,35 @@ impl Run<'_> {
         }
     }
 
-    /// The segment's input ended: wait for the timers it must wait for,
-    /// then flush it, which closes its channel to the next segment.
-    fn exhaust(&mut self, index: usize) {
-        if index == 0 {
-            self.waiting_until = None;
+    /// Finishes every draining segment with no end-of-input deadline left,
+    /// which closes its channel and lets the next segment drain. True when
+    /// one finished.
+    fn finish_drained(&mut self) -> bool {
+        let mut finished = false;
+        for i in 0..self.segments.len() {
+            if self.phases[i] == Phase::Draining && self.segments[i].next_deadline(true).is_none() {
+                let mut cx = Context::new(self.clock.now(), &mut self.collector);
+                self.segments[i].finish(&mut cx);
+                self.phases[i] = Phase::Done;
+                finished = true;
+            }
         }
-        while let Some(deadline) = self.segments[index].next_deadline(true) {
-            self.advance_to(deadline);
-        }
-        let mut cx = Context::new(self.clock.now(), &mut self.collector);
-        self.segments[index].finish(&mut cx);
-        self.done[index] = true;
+        self.flush_journal();
+        finished
     }
 
-    /// Moves the clock to `until`, firing every timer due on the way, each
-    /// at its exact deadline.
-    fn advance_to(&mut self, until: Instant) {
-        while let Some(deadline) = self.next_deadline().filter(|d| *d <= until) {
-            self.clock.advance_to(deadline);
-            self.fire_timers();
-        }
-        self.clock.advance_to(until);
-        lock(&self.journal).now = self.clock.now();
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        let live = self.segments.iter().zip(&self.done).filter(|(_, done)| !**done);
-        live.filter_map(|(s, _)| s.next_deadline(false)).min()
-    }
-
-    fn fire_timers(&mut self) {
-        let now = self.clock.now();
-        self.decide(Decision::Timer { at: now });
-        self.call_on_time(now);
+    /// The next instant anything happens: a live segment's timer, a
+    /// draining segment's end-of-input deadline, or the source's next item;
+    /// and whether a timer is due then.
+    fn next_event(&self) -> Option<(Instant, bool)> {
+        let deadlines = self.segments.iter().zip(&self.phases).filter_map(|(segment, phase)| match phase {
+            Phase::Live => segment.next_deadline(false),
+            Phase::Draining => earliest(segment.next_deadline(false), segment.next_deadline(true)),
+            Phase::Done => None,
+        });
+        let timer = deadlines.min();
+        let next = earliest(timer, self.waiting_until)?;
+        Some((next, timer == Some(next)))
     }
 
     /// Nothing can run at this instant: let every segment fire what is due
@@ -250,8 +291,8 @@ impl Run<'_> {
     fn call_on_time(&mut self, now: Instant) {
         lock(&self.journal).now = now;
         let mut cx = Context::new(now, &mut self.collector);
-        for (segment, done) in self.segments.iter_mut().zip(&self.done) {
-            if !done {
+        for (segment, phase) in self.segments.iter_mut().zip(&self.phases) {
+            if *phase != Phase::Done {
                 segment.on_time(&mut cx);
             }
         }

@@ -43,6 +43,19 @@ pub enum RunError {
     Unbalanced(Vec<Imbalance>),
     /// A watched buffer pool did not get all its buffers back.
     Leak(LeakError),
+    /// The schedule hook chose a segment that could not run.
+    InvalidChoice {
+        /// What it chose.
+        chosen: usize,
+        /// What it could have chosen.
+        runnable: Vec<usize>,
+    },
+    /// A stage kept reporting a deadline that had already fired: its
+    /// `on_time` does not clear what `next_deadline` reports.
+    StuckTimer {
+        /// The deadline that would not clear.
+        at: Instant,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -61,6 +74,12 @@ impl fmt::Display for RunError {
                 Ok(())
             }
             RunError::Leak(_) => f.write_str("a buffer pool leaked"),
+            RunError::InvalidChoice { chosen, runnable } => {
+                write!(f, "the schedule hook chose segment {chosen}, which cannot run (runnable: {runnable:?})")
+            }
+            RunError::StuckTimer { at } => {
+                write!(f, "a stage's timer at {at} still reports itself due after firing")
+            }
         }
     }
 }
@@ -90,7 +109,7 @@ impl Error for RunError {
             RunError::Assembly(e) => Some(e),
             RunError::Stage(e) => Some(e),
             RunError::Leak(e) => Some(e),
-            RunError::Unbalanced(_) => None,
+            RunError::Unbalanced(_) | RunError::InvalidChoice { .. } | RunError::StuckTimer { .. } => None,
         }
     }
 }

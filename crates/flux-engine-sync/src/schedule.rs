@@ -34,6 +34,12 @@ pub enum Decision {
         /// Engine time.
         at: Instant,
     },
+    /// The clock moved to the instant the source asked to be pulled again,
+    /// with no timer due then.
+    Wake {
+        /// Engine time.
+        at: Instant,
+    },
     /// Timers fired.
     Timer {
         /// The deadline that fired (the engine time).

@@ -13,9 +13,21 @@ fn timed_input() -> Vec<(flux_core::Instant, Envelope<u64>)> {
     (0..200u64).map(|i| (secs(i * 7), Envelope::new(i).with_sequence(i))).collect()
 }
 
+/// Items in bursts: 3,000 released together every 7 virtual seconds (more
+/// than a source step pulls), so that
+/// at one instant the source and the segments after it can all run, and the
+/// schedule decides the interleaving.
+fn bursts() -> Vec<(flux_core::Instant, Envelope<u64>)> {
+    (0..9_000u64).map(|i| (secs((i / 3_000) * 7), Envelope::new(i).with_sequence(i))).collect()
+}
+
 fn run(engine: SyncEngine) -> (Vec<u64>, Vec<Decision>) {
+    run_on(engine, timed_input())
+}
+
+fn run_on(engine: SyncEngine, input: Vec<(flux_core::Instant, Envelope<u64>)>) -> (Vec<u64>, Vec<Decision>) {
     let out = VecSink::new();
-    let pipeline = Pipeline::from_source(TimedSource::new(timed_input()))
+    let pipeline = Pipeline::from_source(TimedSource::new(input))
         .map(|n| n * 2)
         .stage(WindowSum::new(Duration::from_secs(60)))
         .named("window")
@@ -44,10 +56,10 @@ fn every_run_gives_the_same_output_and_the_same_trace() {
 
 #[test]
 fn a_seed_replays_its_schedule_and_other_schedules_give_the_same_records() {
-    let (baseline, downstream_trace) = run(SyncEngine::new());
-    let (seeded_a, trace_a) = run(SyncEngine::new().with_hook(Seeded::new(42)));
-    let (seeded_b, trace_b) = run(SyncEngine::new().with_hook(Seeded::new(42)));
-    let (upstream, upstream_trace) = run(SyncEngine::new().with_hook(UpstreamFirst));
+    let (baseline, downstream_trace) = run_on(SyncEngine::new(), bursts());
+    let (seeded_a, trace_a) = run_on(SyncEngine::new().with_hook(Seeded::new(42)), bursts());
+    let (seeded_b, trace_b) = run_on(SyncEngine::new().with_hook(Seeded::new(42)), bursts());
+    let (upstream, upstream_trace) = run_on(SyncEngine::new().with_hook(UpstreamFirst), bursts());
     assert_eq!(trace_a, trace_b, "one seed, one schedule");
     assert_eq!(seeded_a, seeded_b);
     assert_eq!(seeded_a, baseline, "the records do not depend on the schedule");

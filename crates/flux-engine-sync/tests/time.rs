@@ -48,3 +48,33 @@ fn a_stage_that_asks_to_wait_at_end_of_input_gets_its_timer_on_virtual_time() {
     assert_eq!(timers, vec![secs(1_800), secs(3_600), secs(9_000)]);
     assert_eq!(report.end_time, secs(9_000), "the engine waited 30 virtual minutes after the last item");
 }
+
+/// Tags each payload with the engine time at which it arrived.
+struct StampArrival;
+
+impl flux_core::Stage<u64> for StampArrival {
+    type Out = (u64, flux_core::Instant);
+    fn purity(&self) -> flux_core::Purity {
+        flux_core::Purity::Stateful // its own segment: arrivals cross a boundary
+    }
+    fn process(&mut self, input: Envelope<u64>, out: &mut impl flux_core::Emit<(u64, flux_core::Instant)>) {
+        let now = out.now();
+        out.emit(input.map(|n| (n, now)));
+    }
+}
+
+#[test]
+fn what_a_timer_emits_reaches_the_next_segment_at_the_timers_instant() {
+    let out = VecSink::new();
+    let input = vec![(secs(0), Envelope::new(1u64)), (secs(100), Envelope::new(2)), (secs(500), Envelope::new(4))];
+    let pipeline = Pipeline::from_source(TimedSource::new(input))
+        .stage(WindowSum::new(Duration::from_secs(10)))
+        .stage(StampArrival)
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.diagnostics.segment_count, 4, "each stateful stage runs as its own segment");
+    SyncEngine::new().run(&plan, pipeline).unwrap();
+    // Windows close at 10 s and 110 s, while the source waits for its next
+    // item; the last one is flushed at end of input (500 s).
+    assert_eq!(out.payloads(), vec![(1, secs(10)), (2, secs(110)), (4, secs(500))]);
+}
