@@ -1,5 +1,5 @@
 //! Pooled, zero-copy buffers for Flux: slab pools, framing, file and stdin
-//! sources, a write sink, and leak accounting.
+//! sources, write sinks, and leak accounting.
 //!
 //! **Depend on it** when a pipeline reads bytes: it is where input enters
 //! Flux without being copied. It implements the kernel's
@@ -23,6 +23,14 @@
 //! - At engine stop every slab must be back: [`BufferPool::check_leaks`](flux_core::BufferPool::check_leaks)
 //!   reports a leak with the pool's name and count, and
 //!   [`assert_no_leaks`] / [`LeakGuard`] make a test fail on one.
+//!
+//! # Sinks, and the `tokio` feature
+//!
+//! [`WriteSink`] writes frames into any `std::io::Write` with flush
+//! thresholds in bytes and engine time. With the `tokio` feature (off by
+//! default, so the kernel's dependency graph stays free of a runtime),
+//! `AsyncWriteSink` does the same into any `tokio::io::AsyncWrite`, driving
+//! each flush to completion in place so that it runs on the sync engine.
 //!
 //! # Example
 //!
