@@ -5,7 +5,7 @@ use bytes::Bytes;
 /// An ordered list of `(name, value)` headers.
 ///
 /// Empty headers are a null pointer: an envelope without headers costs no
-/// heap allocation and only one word of the envelope. Names are `&'static str`
+/// heap allocation and two words of the envelope. Names are `&'static str`
 /// because header names are part of a stage's vocabulary (for example
 /// `acc.completeness`), not data.
 ///
@@ -37,8 +37,8 @@ impl Headers {
             slot.1 = value;
             return;
         }
-        // Headers are few and set once, so the list is a boxed slice (one
-        // word in the envelope) regrown by one on each new name.
+        // Headers are few and set once, so the list is a boxed slice (two
+        // words in the envelope) regrown by one on each new name.
         let mut list = self.0.take().map(Vec::from).unwrap_or_default();
         list.push((name, value));
         self.0 = Some(list.into_boxed_slice());

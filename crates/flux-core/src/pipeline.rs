@@ -281,6 +281,10 @@ fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Resul
         if planned.id != actual.id {
             return Err(AssemblyError::StageMismatch { index, planned: planned.id.clone(), actual: actual.id.clone() });
         }
+        // Ledgers are kept by id: two stages with one id would share a row.
+        if let Some(first) = stages[..index].iter().position(|s| s.id == actual.id) {
+            return Err(AssemblyError::DuplicateId { id: actual.id.clone(), first, second: index });
+        }
     }
     Ok(())
 }
@@ -294,6 +298,15 @@ pub enum AssemblyError {
         plan_stages: usize,
         /// Stages in the pipeline.
         pipeline_stages: usize,
+    },
+    /// Two stages share an id (a plan made without the planner's checks).
+    DuplicateId {
+        /// The shared id.
+        id: StageId,
+        /// Index of the first stage with it.
+        first: usize,
+        /// Index of the second.
+        second: usize,
     },
     /// A stage at the same position has another id.
     StageMismatch {
@@ -311,6 +324,9 @@ impl fmt::Display for AssemblyError {
         match self {
             AssemblyError::ShapeMismatch { plan_stages, pipeline_stages } => {
                 write!(f, "the plan has {plan_stages} stages but the pipeline has {pipeline_stages}")
+            }
+            AssemblyError::DuplicateId { id, first, second } => {
+                write!(f, "stage id `{id}` is used by stage {first} and stage {second}")
             }
             AssemblyError::StageMismatch { index, planned, actual } => {
                 write!(f, "stage {index} is `{planned}` in the plan but `{actual}` in the pipeline")

@@ -25,6 +25,20 @@ pub trait Push<T>: Send {
     /// Handles one envelope, pushing any outputs downstream before returning.
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>);
 
+    /// Handles a batch of envelopes received together, in order.
+    ///
+    /// Segments fed by a channel hand each received batch to their first
+    /// node here. The effect must be that of pushing the envelopes one by
+    /// one, in order (the default does exactly that); a node may override
+    /// it to work on the batch as a whole, for instance reading every
+    /// envelope's key before looking any up.
+    #[inline]
+    fn push_batch(&mut self, batch: Vec<Envelope<T>>, cx: &mut Context<'_>) {
+        for item in batch {
+            self.push(item, cx);
+        }
+    }
+
     /// Fires the timers due at `cx.now()`, then forwards the call.
     fn on_time(&mut self, cx: &mut Context<'_>);
 

@@ -25,14 +25,16 @@ impl Instant {
         Instant(nanos)
     }
 
-    /// The instant `millis` milliseconds after the engine's start.
+    /// The instant `millis` milliseconds after the engine's start,
+    /// saturating at the largest representable instant (about 584 years).
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(millis * 1_000_000)
+        Instant(millis.saturating_mul(1_000_000))
     }
 
-    /// The instant `secs` seconds after the engine's start.
+    /// The instant `secs` seconds after the engine's start, saturating like
+    /// [`Instant::from_millis`].
     pub const fn from_secs(secs: u64) -> Self {
-        Instant(secs * 1_000_000_000)
+        Instant(secs.saturating_mul(1_000_000_000))
     }
 
     /// Nanoseconds since the engine's start.

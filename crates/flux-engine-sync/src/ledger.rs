@@ -54,6 +54,17 @@ pub enum Imbalance {
         /// How many.
         count: u64,
     },
+    /// The stage before a boundary accounted for a different number of
+    /// envelopes than the boundary carried: a stage in that segment lost or
+    /// made envelopes without counting them.
+    Boundary {
+        /// The junction (the boundary after stage `junction`).
+        junction: usize,
+        /// What the ledger says the stage before it emitted.
+        derived: u64,
+        /// What the channel was sent.
+        sent: u64,
+    },
     /// A boundary channel delivered a different count than it was sent.
     ChannelLoss {
         /// The junction.
@@ -106,6 +117,12 @@ pub(crate) fn balance(
         }
         rows.push(LedgerRow { stage: stage.id.clone(), received, emitted, dead_letters, side_outputs, counts });
         flow = emitted;
+    }
+    for edge in edges {
+        let derived = rows.get(edge.junction).map_or(0, |row| row.emitted);
+        if derived != edge.envelopes_sent {
+            problems.push(Imbalance::Boundary { junction: edge.junction, derived, sent: edge.envelopes_sent });
+        }
     }
     if flow != 0
         && let Some(last) = plan.stages.last()

@@ -96,6 +96,10 @@ impl fmt::Display for Imbalance {
             Imbalance::Vanished { stage, count } => {
                 write!(f, "{count} envelopes reached `{stage}` and were not consumed")
             }
+            Imbalance::Boundary { junction, derived, sent } => write!(
+                f,
+                "the stages before boundary {junction} accounted for {derived} envelopes but it carried {sent}"
+            ),
             Imbalance::ChannelLoss { junction, sent, received } => {
                 write!(f, "boundary after stage {junction} delivered {received} of {sent} envelopes")
             }

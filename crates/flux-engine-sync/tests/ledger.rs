@@ -43,11 +43,13 @@ fn try_map_failures_reach_the_dead_letter_output_with_their_correlation() {
     }
     let parse = report.row("parse").unwrap();
     assert_eq!((parse.received, parse.emitted, parse.dead_letters), (100, 90, 10));
+    // 90 parsed (the bad ones are all odd), 50 even; each n yields n % 3
+    // copies: 17 yield none (dropped), 16 one, 17 two (one extra created).
     let filter = report.row("filter-2").unwrap();
-    assert_eq!(filter.received, filter.emitted + filter.counts.dropped);
+    assert_eq!((filter.received, filter.counts.dropped, filter.emitted), (90, 40, 50));
     let flat = report.row("flat_map-3").unwrap();
+    assert_eq!((flat.received, flat.counts.dropped, flat.counts.created, flat.emitted), (50, 17, 17, 50));
     assert_eq!(flat.emitted, out.envelopes().len() as u64);
-    assert_eq!(flat.received + flat.counts.created, flat.emitted + flat.counts.dropped);
     let sink = report.row("sink").unwrap();
     assert_eq!(sink.counts.consumed, out.envelopes().len() as u64);
     // Count in == out + dead letters + counted drops, at every stage.
@@ -65,29 +67,38 @@ impl<I: Iterator<Item = Envelope<String>> + Send> flux_core::Source for Envelope
     }
 }
 
-/// A buggy stage that swallows every third envelope without counting it.
-struct Swallow;
+/// A buggy stage that swallows (or, with `twice`, duplicates) every third
+/// envelope without counting it.
+struct Swallow {
+    id: &'static str,
+    twice: bool,
+}
 struct SwallowNode<D> {
     next: D,
     seen: u64,
+    twice: bool,
 }
 
 impl Layer<u32> for Swallow {
     type Out = u32;
     type Node<D: Push<u32> + 'static> = SwallowNode<D>;
     fn descriptor(&self) -> StageDescriptor {
-        StageDescriptor::new("swallow", StageKind::Transform, Purity::Pure).with_types("u32", "u32")
+        StageDescriptor::new(self.id, StageKind::Transform, Purity::Pure).with_types("u32", "u32")
     }
     fn set_id(&mut self, _id: StageId) {}
     fn into_node<D: Push<u32> + 'static>(self, next: D) -> SwallowNode<D> {
-        SwallowNode { next, seen: 0 }
+        SwallowNode { next, seen: 0, twice: self.twice }
     }
 }
 
 impl<D: Push<u32>> Push<u32> for SwallowNode<D> {
     fn push(&mut self, item: Envelope<u32>, cx: &mut Context<'_>) {
         self.seen += 1;
-        if !self.seen.is_multiple_of(3) {
+        let third = self.seen.is_multiple_of(3);
+        if third && self.twice {
+            self.next.push(item.clone(), cx);
+        }
+        if !third || self.twice {
             self.next.push(item, cx);
         }
     }
@@ -107,7 +118,10 @@ impl<D: Push<u32>> Push<u32> for SwallowNode<D> {
 
 #[test]
 fn a_stage_that_loses_envelopes_fails_the_run() {
-    let pipeline = Pipeline::from_source(IterSource::new(0..30u32)).map(|n| n).layer(Swallow).sink(VecSink::new());
+    let pipeline = Pipeline::from_source(IterSource::new(0..30u32))
+        .map(|n| n)
+        .layer(Swallow { id: "swallow", twice: false })
+        .sink(VecSink::new());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     let RunError::Unbalanced(problems) = &err else { panic!("expected an imbalance, got {err}") };
@@ -129,4 +143,54 @@ fn a_stage_that_holds_merged_inputs_at_stop_fails_the_run() {
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert!(err.to_string().contains("stage `stage-1` merged 5 inputs but released 0 and discarded 0"), "{err}");
+}
+
+/// Cuts a boundary after the stage named `swallow`.
+struct CutAfterSwallow;
+
+impl flux_core::PlannerPass for CutAfterSwallow {
+    fn name(&self) -> &'static str {
+        "cut-after-swallow"
+    }
+    fn run(&self, plan: &mut flux_core::ExecutionPlan) -> Result<(), flux_core::PlanError> {
+        let i = plan.index_of("swallow").expect("stage exists");
+        plan.junctions[i] = flux_core::Junction::Boundary(flux_core::EdgeSpec::default());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_loss_before_a_boundary_is_located_at_that_boundary() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..30u32))
+        .layer(Swallow { id: "swallow", twice: false })
+        .layer(Swallow { id: "duplicate", twice: true })
+        .sink(VecSink::new());
+    let plan = Planner::new().with_pass(CutAfterSwallow).plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let RunError::Unbalanced(problems) = &err else { panic!("expected an imbalance, got {err}") };
+    // `swallow` lost 10 of 30 before the boundary; `duplicate` then made 6
+    // uncounted copies of the 20 it got, so the end is off by 4 only.
+    assert_eq!(
+        problems,
+        &[
+            Imbalance::Boundary { junction: 1, derived: 30, sent: 20 },
+            Imbalance::Vanished { stage: StageId::from_static("sink"), count: 4 },
+        ]
+    );
+}
+
+#[test]
+fn a_hand_made_plan_with_a_duplicate_id_is_refused_at_assembly() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..3u32))
+        .map(|n| n)
+        .named("same")
+        .filter(|_| true)
+        .named("same")
+        .sink(VecSink::new());
+    let plan = flux_plan::Planner::empty().plan(pipeline.describe());
+    // The empty planner still checks ids last.
+    assert!(plan.is_err());
+    let plan = flux_core::ExecutionPlan::draft(pipeline.describe());
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "stage id `same` is used by stage 1 and stage 2");
 }

@@ -2,13 +2,14 @@
 
 use flux_core::{ExecutionPlan, PlanError, PlannerPass, StageDescriptor};
 
-use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds, ValidateShape};
+use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds, ValidateEdges, ValidateShape};
 
 /// Runs planner passes in order over a draft plan.
 ///
 /// [`Planner::new`] holds the built-in passes; [`Planner::with_pass`] adds a
-/// pass of your own after them. Diagnostics are always computed last, from
-/// the plan as the final pass left it.
+/// pass of your own after them. Whatever the passes do, the planner checks
+/// the result last ([`ValidateShape`], [`UniqueIds`], [`ValidateEdges`]) and
+/// then computes the diagnostics from the plan as the final pass left it.
 ///
 /// # Examples
 ///
@@ -87,6 +88,10 @@ impl Planner {
             pass.run(&mut plan)?;
             plan.diagnostics.passes.push(pass.name());
         }
+        // Whatever the passes did, the plan an engine gets is well formed.
+        ValidateShape.run(&mut plan)?;
+        UniqueIds.run(&mut plan)?;
+        ValidateEdges.run(&mut plan)?;
         Diagnose.run(&mut plan)?;
         Ok(plan)
     }

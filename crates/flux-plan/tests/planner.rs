@@ -131,3 +131,37 @@ fn a_user_pass_runs_after_the_built_ins_and_diagnostics_see_its_changes() {
     assert_eq!(err.to_string(), "planner pass `forbid-fusion` rejected the plan");
     assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "no stage `zzz`");
 }
+
+/// A pass that breaks the plan after the built-in checks have run.
+struct Break(fn(&mut ExecutionPlan));
+
+impl PlannerPass for Break {
+    fn name(&self) -> &'static str {
+        "break"
+    }
+    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
+        (self.0)(plan);
+        Ok(())
+    }
+}
+
+#[test]
+fn what_a_user_pass_leaves_is_checked_again() {
+    let stages = linear(&[("a", Purity::Pure), ("b", Purity::Pure)]);
+    let zero_edge =
+        Break(|plan| plan.junctions[1] = Junction::Boundary(flux_core::EdgeSpec { capacity: 0, batch_size: 8 }));
+    let err = Planner::new().with_pass(zero_edge).plan(stages.clone()).unwrap_err();
+    assert_eq!(err.to_string(), "planner pass `validate-edges` rejected stage `a`");
+    let cause = std::error::Error::source(&err).unwrap();
+    assert_eq!(cause.to_string(), "the boundary after stage 1 has a capacity or batch size of zero");
+
+    let dropped_junction = Break(|plan| {
+        plan.junctions.pop();
+    });
+    let err = Planner::new().with_pass(dropped_junction).plan(stages.clone()).unwrap_err();
+    assert!(matches!(err, PlanError::JunctionCount { expected: 3, found: 2 }), "{err}");
+
+    let renamed = Break(|plan| plan.stages[2].id = plan.stages[1].id.clone());
+    let err = Planner::new().with_pass(renamed).plan(stages).unwrap_err();
+    assert!(matches!(err, PlanError::DuplicateId { first: 1, second: 2, .. }), "{err}");
+}

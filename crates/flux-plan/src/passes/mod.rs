@@ -5,6 +5,7 @@ mod fuse_pure;
 mod isolate_heavy;
 mod type_continuity;
 mod unique_ids;
+mod validate_edges;
 mod validate_shape;
 
 pub use diagnose::{Diagnose, ENVELOPE_BYTES_ESTIMATE};
@@ -12,4 +13,5 @@ pub use fuse_pure::FusePure;
 pub use isolate_heavy::IsolateHeavy;
 pub use type_continuity::TypeContinuity;
 pub use unique_ids::UniqueIds;
+pub use validate_edges::{ValidateEdges, ZeroSizedEdge};
 pub use validate_shape::ValidateShape;
