@@ -10,6 +10,9 @@ pub(crate) fn run() -> Result<(), Failed> {
     // Benches are compiled by clippy above; running them belongs to `xtask bench`.
     cargo(&["test", "--workspace", "--locked", "--lib", "--bins", "--tests", "--examples"], &[])?;
     cargo(&["test", "--workspace", "--locked", "--doc"], &[])?;
+    // Optional features are off in the workspace run; test each one too.
+    cargo(&["clippy", "--locked", "-p", "flux-memory", "--all-targets", "--features", "tokio", "--", "-D", "warnings"], &[])?;
+    cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     loom_models()
 }
