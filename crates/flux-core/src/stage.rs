@@ -106,8 +106,12 @@ pub trait Emit<T> {
     /// Says the current input was absorbed into state, to be released later
     /// with [`Emit::released`].
     fn merged(&mut self);
-    /// Says `count` absorbed inputs left inside the output just emitted.
+    /// Says `count` absorbed inputs left the stage's state: inside the
+    /// output just emitted, or diverted (dead letter, side output).
     fn released(&mut self, count: u64);
+    /// Says `count` absorbed inputs were dropped from state by an explicit
+    /// policy (for example "drop open groups at end of input"); counted.
+    fn discarded(&mut self, count: u64);
 }
 
 /// The [`Layer`] for a user [`Stage`].
@@ -165,9 +169,9 @@ struct Emitter<'n, 'c, 'a, D> {
     ledger: &'n mut StageLedger,
     emitted: u64,
     merged: bool,
-    /// Set only by this stage's own diversions: the context's counter also
-    /// counts diversions made by the nodes downstream of an `emit`.
-    diverted: bool,
+    /// This stage's own diversions (the nodes after it divert through the
+    /// same context, and must not count here).
+    diverted: u64,
 }
 
 impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
@@ -183,12 +187,12 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
 
     fn dead_letter(&mut self, meta: Meta, position: Position, cause: Box<dyn Error + Send + Sync>) {
         let error = StageError::new(self.id.clone(), position, cause);
-        self.diverted = true;
+        self.diverted += 1;
         self.cx.dead_letter(ErrorEnvelope { meta, error });
     }
 
     fn side_output(&mut self, meta: Meta, reason: SideReason) {
-        self.diverted = true;
+        self.diverted += 1;
         self.cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
     }
 
@@ -202,6 +206,11 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
         self.ledger.released += count;
         self.ledger.pending -= count.min(self.ledger.pending);
     }
+
+    fn discarded(&mut self, count: u64) {
+        self.ledger.discarded += count;
+        self.ledger.pending -= count.min(self.ledger.pending);
+    }
 }
 
 impl<S, D> StageNode<S, D> {
@@ -213,7 +222,7 @@ impl<S, D> StageNode<S, D> {
             ledger: &mut self.ledger,
             emitted: 0,
             merged: false,
-            diverted: false,
+            diverted: 0,
         };
         (&mut self.stage, emitter)
     }
@@ -230,7 +239,7 @@ where
         let (emitted, merged, diverted) = (out.emitted, out.merged, out.diverted);
         // One input ends exactly once: the first output, a merge or a
         // diversion accounts for it; anything beyond that was created here.
-        let accounted = u64::from(merged) + u64::from(diverted);
+        let accounted = u64::from(merged) + diverted;
         if emitted + accounted == 0 {
             self.ledger.dropped += 1;
         } else {
@@ -241,7 +250,8 @@ where
     fn on_time(&mut self, cx: &mut Context<'_>) {
         let (stage, mut out) = self.emitter(cx);
         stage.on_time(&mut out);
-        self.ledger.created += out.emitted;
+        // Everything leaving from a timer comes out of state: it is made here.
+        self.ledger.created += out.emitted + out.diverted;
         self.next.on_time(cx);
     }
 
@@ -252,7 +262,7 @@ where
     fn finish(&mut self, cx: &mut Context<'_>) {
         let (stage, mut out) = self.emitter(cx);
         stage.finish(&mut out);
-        self.ledger.created += out.emitted;
+        self.ledger.created += out.emitted + out.diverted;
         self.next.finish(cx);
     }
 

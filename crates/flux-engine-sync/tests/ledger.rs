@@ -194,3 +194,47 @@ fn a_hand_made_plan_with_a_duplicate_id_is_refused_at_assembly() {
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "stage id `same` is used by stage 1 and stage 2");
 }
+
+/// Holds every input; at end of input emits the first, dead-letters the
+/// second and discards the rest, saying so for each.
+struct HoldThenSettle {
+    held: Vec<Envelope<u32>>,
+}
+
+impl flux_core::Stage<u32> for HoldThenSettle {
+    type Out = u32;
+    fn purity(&self) -> Purity {
+        Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        self.held.push(input);
+        out.merged();
+    }
+    fn finish(&mut self, out: &mut impl flux_core::Emit<u32>) {
+        let mut held = std::mem::take(&mut self.held).into_iter();
+        if let Some(first) = held.next() {
+            out.emit(first);
+            out.released(1);
+        }
+        if let Some(second) = held.next() {
+            let (_, meta, _) = second.into_parts();
+            out.dead_letter(meta, flux_core::Position::None, "held too long".into());
+            out.released(1);
+        }
+        out.discarded(held.len() as u64);
+    }
+}
+
+#[test]
+fn a_user_stage_can_emit_divert_and_discard_what_it_held() {
+    let out = VecSink::new();
+    let pipeline =
+        Pipeline::from_source(IterSource::new(0..5u32)).stage(HoldThenSettle { held: Vec::new() }).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(out.payloads(), vec![0]);
+    assert_eq!(report.dead_letters.len(), 1);
+    let row = report.row("stage-1").unwrap();
+    assert_eq!((row.counts.merged, row.counts.released, row.counts.discarded, row.counts.pending), (5, 2, 3, 0));
+    assert_eq!((row.received, row.emitted, row.dead_letters), (5, 1, 1));
+}

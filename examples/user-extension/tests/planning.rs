@@ -40,7 +40,9 @@ fn a_policy_pass_shapes_every_boundary_the_engine_runs() {
     for edge in &report.edges {
         assert_eq!(edge.capacity, 3);
         assert!(edge.envelopes_sent > 4);
-        assert_eq!(edge.batches_sent, edge.envelopes_sent.div_ceil(4), "junction {}", edge.junction);
+        // Full batches of 4, plus the half-full ones sent when the engine
+        // goes idle (so what was made at an instant arrives at it).
+        assert!(edge.batches_sent >= edge.envelopes_sent.div_ceil(4), "junction {}", edge.junction);
         assert!(
             edge.backpressured_sends > 0,
             "one step sends more than 3 batches, so the queue overflows its capacity"
@@ -50,7 +52,7 @@ fn a_policy_pass_shapes_every_boundary_the_engine_runs() {
     // The default edge (8 batches of 512) sends the same envelopes in far fewer batches.
     for (edge, default) in report.edges.iter().zip(&baseline.edges) {
         assert_eq!((default.capacity, default.envelopes_sent), (8, edge.envelopes_sent));
-        assert_eq!(default.batches_sent, edge.envelopes_sent.div_ceil(512));
+        assert!(default.batches_sent < edge.batches_sent);
     }
     assert_eq!(sink.payloads(), baseline_sink.payloads(), "the same sessions either way");
 }
