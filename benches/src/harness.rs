@@ -53,7 +53,8 @@ pub struct Outcome {
 }
 
 /// Runs `rounds` interleaved rounds (each variant once per round, after one
-/// warm-up) and compares the best round of each.
+/// warm-up, alternating which side goes first) and compares the best round
+/// of each.
 ///
 /// # Panics
 ///
@@ -67,10 +68,17 @@ pub fn run_comparison(mut comparison: Comparison, rounds: usize) -> Outcome {
     }
     let mut best_flux = f64::INFINITY;
     let mut best_base = vec![f64::INFINITY; comparison.baselines.len()];
-    for _ in 0..rounds.max(1) {
-        best_flux = best_flux.min(time(&mut comparison.flux.run));
+    for round in 0..rounds.max(1) {
+        // Alternate who goes first, so neither side always runs on a cache
+        // (or a CPU frequency) the other warmed.
+        if round % 2 == 1 {
+            best_flux = best_flux.min(time(&mut comparison.flux.run));
+        }
         for (best, baseline) in best_base.iter_mut().zip(&mut comparison.baselines) {
             *best = best.min(time(&mut baseline.run));
+        }
+        if round % 2 == 0 {
+            best_flux = best_flux.min(time(&mut comparison.flux.run));
         }
     }
     let (index, best) =

@@ -7,7 +7,7 @@
 //! read:
 //!
 //! ```text
-//! NAME ratio=R flux=F UNIT baseline=B UNIT
+//! NAME ratio=R flux=F UNIT/s baseline=B UNIT/s baseline_kind=LABEL [KEY=VALUE ...]
 //! ```
 //!
 //! `R` is Flux's throughput divided by the baseline's (higher is better;

@@ -32,6 +32,10 @@ fn main() -> ExitCode {
         }
     }
     for (group, build) in compare::groups() {
+        let in_group = |f: &str| f == group || f.strip_prefix(group).is_some_and(|rest| rest.starts_with('/'));
+        if !filter.as_deref().is_none_or(in_group) {
+            continue; // building a group prepares its data: skip it unless wanted
+        }
         let members: Vec<Outcome> = build()
             .into_iter()
             .filter(|c| filter.as_deref().is_none_or(|f| f == group || c.name == f))

@@ -1,10 +1,12 @@
 //! A fused chain of four pure stages on the sync engine against hand loops.
 //!
 //! The chain is `map(x * 3) -> filter(x % 5 != 0) -> map(x ^ (x >> 7)) ->
-//! map(x + 1)` into a sink that folds the payloads. Four workloads (BRIEF
+//! map(x + 1)` into a sink that folds the payloads. Five workloads (BRIEF
 //! section 5): data in DRAM (10 M values read once) and in L2 (64 Ki values
 //! read 160 times), each folded two ways: a sum the compiler can vectorise
-//! and an FNV-style fold it cannot. Every workload pushes 10,485,760
+//! and an FNV-style fold it cannot; and one whose sink also reads each
+//! envelope's sequence number (its hand loops count the sequence, the fair
+//! baseline when the sink reads metadata). Every workload pushes 10,485,760
 //! envelopes. The reference is the faster of two hand-loop variants.
 
 use std::hint::black_box;
@@ -39,23 +41,20 @@ fn stage4(x: u64) -> u64 {
     x.wrapping_add(1)
 }
 
-/// How the sink folds the payloads.
-#[derive(Clone, Copy)]
-enum Fold {
-    /// `acc + x`: vectorisable.
-    Sum,
-    /// `(acc ^ x) * prime`: each step depends on the last.
-    Fnv,
+/// Folds one value: `FNV` picks an FNV-style step each depending on the
+/// last (serial) over a sum the compiler can vectorise. Both sides of every
+/// comparison get the fold as a compile-time constant.
+#[inline(always)]
+fn fold<const FNV: bool>(acc: u64, x: u64) -> u64 {
+    if FNV { (acc ^ x).wrapping_mul(0x0000_0100_0000_01b3) } else { acc.wrapping_add(x) }
 }
 
-impl Fold {
-    #[inline(always)]
-    fn step(self, acc: u64, x: u64) -> u64 {
-        match self {
-            Fold::Sum => acc.wrapping_add(x),
-            Fold::Fnv => (acc ^ x).wrapping_mul(0x0000_0100_0000_01b3),
-        }
-    }
+/// What the sink folds: the payload, or (`META`) the payload mixed with the
+/// envelope's sequence number, so that metadata must really flow through
+/// the chain; the hand loops then count the sequence themselves.
+#[inline(always)]
+fn value<const META: bool>(x: u64, sequence: u64) -> u64 {
+    if META { x ^ sequence } else { x }
 }
 
 /// Reads `passes` times over shared data, numbering envelopes as it goes.
@@ -112,18 +111,17 @@ impl Source for RepeatSource {
     }
 }
 
-/// Folds payloads with `FNV` chosen at compile time (as the hand loops'
-/// fold is, once inlined); publishes the result when closed.
-struct FoldSink<const FNV: bool> {
+/// Folds what reaches it; publishes the result when closed.
+struct FoldSink<const FNV: bool, const META: bool> {
     acc: u64,
     result: Arc<AtomicU64>,
 }
 
-impl<const FNV: bool> Sink<u64> for FoldSink<FNV> {
+impl<const FNV: bool, const META: bool> Sink<u64> for FoldSink<FNV, META> {
     #[inline]
     fn write(&mut self, item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
-        let fold = if FNV { Fold::Fnv } else { Fold::Sum };
-        self.acc = fold.step(self.acc, item.into_payload());
+        let sequence = item.meta().sequence;
+        self.acc = fold::<FNV>(self.acc, value::<META>(item.into_payload(), sequence));
         Ok(())
     }
 
@@ -133,48 +131,50 @@ impl<const FNV: bool> Sink<u64> for FoldSink<FNV> {
     }
 }
 
-fn flux_run(data: &Arc<[u64]>, passes: usize, fold: Fold) -> u64 {
-    match fold {
-        Fold::Sum => flux_run_with::<false>(data, passes),
-        Fold::Fnv => flux_run_with::<true>(data, passes),
-    }
-}
-
-fn flux_run_with<const FNV: bool>(data: &Arc<[u64]>, passes: usize) -> u64 {
+fn flux_run<const FNV: bool, const META: bool>(data: &Arc<[u64]>, passes: usize) -> u64 {
     let result = Arc::new(AtomicU64::new(0));
     let source = RepeatSource { data: data.clone(), index: 0, passes_left: passes, sequence: 0 };
-    let pipeline = Pipeline::from_source(source)
-        .map(stage1)
-        .filter(keep)
-        .map(stage3)
-        .map(stage4)
-        .sink(FoldSink::<FNV> { acc: 0, result: result.clone() });
+    let pipeline = Pipeline::from_source(source).map(stage1).filter(keep).map(stage3).map(stage4).sink(FoldSink::<
+        FNV,
+        META,
+    > {
+        acc: 0,
+        result: result.clone(),
+    });
     let plan = Planner::new().plan(pipeline.describe()).expect("valid pipeline");
     SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
     result.load(Ordering::Relaxed)
 }
 
-/// The hand loop as most people would write it.
-fn hand_iter(data: &[u64], passes: usize, fold: Fold) -> u64 {
+/// The hand loop as most people would write it. The sequence counts every
+/// value read, as the source numbers every envelope it makes.
+fn hand_iter<const FNV: bool, const META: bool>(data: &[u64], passes: usize) -> u64 {
     let mut acc = 0;
+    let mut sequence = 0;
     for _ in 0..passes {
-        for x in data.iter().map(|&x| stage1(x)).filter(keep).map(stage3).map(stage4) {
-            acc = fold.step(acc, x);
+        let numbered = data.iter().map(|&x| {
+            sequence += 1;
+            (sequence, stage1(x))
+        });
+        for (seq, y) in numbered.filter(|(_, y)| keep(y)).map(|(seq, y)| (seq, stage4(stage3(y)))) {
+            acc = fold::<FNV>(acc, value::<META>(y, seq));
         }
     }
     acc
 }
 
 /// The same loop with explicit control flow, in case the layout of one is luckier.
-fn hand_for(data: &[u64], passes: usize, fold: Fold) -> u64 {
+fn hand_for<const FNV: bool, const META: bool>(data: &[u64], passes: usize) -> u64 {
     let mut acc = 0;
+    let mut sequence = 0;
     for _ in 0..passes {
         for &x in data {
+            sequence += 1;
             let y = stage1(x);
             if !keep(&y) {
                 continue;
             }
-            acc = fold.step(acc, stage4(stage3(y)));
+            acc = fold::<FNV>(acc, value::<META>(stage4(stage3(y)), sequence));
         }
     }
     acc
@@ -193,7 +193,7 @@ fn data(len: usize) -> Arc<[u64]> {
         .collect()
 }
 
-fn workload(name: &'static str, values: usize, fold: Fold) -> Comparison {
+fn workload<const FNV: bool, const META: bool>(name: &'static str, values: usize) -> Comparison {
     let data = data(values);
     let passes = TOTAL / values;
     let (d1, d2, d3) = (data.clone(), data.clone(), data);
@@ -201,21 +201,23 @@ fn workload(name: &'static str, values: usize, fold: Fold) -> Comparison {
         name,
         work: (values * passes) as u64,
         unit: "envelopes",
-        flux: Variant { label: "flux", run: Box::new(move || flux_run(&d1, passes, fold)) },
+        flux: Variant { label: "flux", run: Box::new(move || flux_run::<FNV, META>(&d1, passes)) },
         baselines: vec![
-            Variant { label: "hand-iter", run: Box::new(move || hand_iter(black_box(&d2), passes, fold)) },
-            Variant { label: "hand-for", run: Box::new(move || hand_for(black_box(&d3), passes, fold)) },
+            Variant { label: "hand-iter", run: Box::new(move || hand_iter::<FNV, META>(black_box(&d2), passes)) },
+            Variant { label: "hand-for", run: Box::new(move || hand_for::<FNV, META>(black_box(&d3), passes)) },
         ],
         extra: Vec::new(),
     }
 }
 
-/// The four workloads.
+/// The workloads: DRAM and L2, sum and FNV folds, and one whose sink reads
+/// each envelope's sequence number.
 pub fn comparisons() -> Vec<Comparison> {
     vec![
-        workload("fused_chain/dram-sum", TOTAL, Fold::Sum),
-        workload("fused_chain/dram-fnv", TOTAL, Fold::Fnv),
-        workload("fused_chain/l2-sum", L2_VALUES, Fold::Sum),
-        workload("fused_chain/l2-fnv", L2_VALUES, Fold::Fnv),
+        workload::<false, false>("fused_chain/dram-sum", TOTAL),
+        workload::<true, false>("fused_chain/dram-fnv", TOTAL),
+        workload::<false, false>("fused_chain/l2-sum", L2_VALUES),
+        workload::<true, false>("fused_chain/l2-fnv", L2_VALUES),
+        workload::<false, true>("fused_chain/l2-sum-meta", L2_VALUES),
     ]
 }
