@@ -2,8 +2,9 @@
 
 use crate::cmd::{Failed, cargo, root};
 
-/// Format, lints, tests (unit, integration, doc, house rules), rustdoc with
-/// warnings denied, and the loom models of the crates that have them.
+/// Format, lints, tests (unit, integration, doc, house rules, optional
+/// features), rustdoc with warnings denied, a small run of the demo, and the
+/// loom models of the crates that have them.
 pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
@@ -14,6 +15,12 @@ pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["clippy", "--locked", "-p", "flux-memory", "--all-targets", "--features", "tokio", "--", "-D", "warnings"], &[])?;
     cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    // The README's first command, small: the demo fails if its run's ledger
+    // does not balance or its input pool leaks.
+    cargo(
+        &["run", "--locked", "-p", "flux-examples", "--bin", "demo", "--", "--requests", "2000", "--dir", "target/demo-smoke"],
+        &[],
+    )?;
     loom_models()
 }
 
