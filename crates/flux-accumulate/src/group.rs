@@ -5,7 +5,7 @@ use core::hash::{Hash, Hasher};
 use bytes::Bytes;
 use flux_core::{EmitReason, Instant, Meta, TraceContext};
 
-use crate::key::StoredKey;
+use crate::key::{StoredKey, same_key};
 use crate::policy::KeyStorage;
 
 /// A group's identity: its key and, with event-time windows, its window
@@ -37,7 +37,7 @@ impl Hash for GroupKey {
 
 impl PartialEq for GroupKey {
     fn eq(&self, other: &Self) -> bool {
-        self.window == other.window && self.key.as_slice() == other.key.as_slice()
+        self.window == other.window && same_key(self.key.as_slice(), other.key.as_slice())
     }
 }
 
@@ -53,7 +53,7 @@ impl Hash for GroupKeyRef<'_> {
 impl hashbrown::Equivalent<GroupKey> for GroupKeyRef<'_> {
     #[inline]
     fn equivalent(&self, other: &GroupKey) -> bool {
-        self.window == other.window && self.key[..] == *other.key.as_slice()
+        self.window == other.window && same_key(self.key, other.key.as_slice())
     }
 }
 

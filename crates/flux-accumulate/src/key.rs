@@ -54,6 +54,40 @@ impl StoredKey {
     }
 }
 
+/// Whether two keys are equal, comparing short keys with a few word loads
+/// in line: a call to the C library's `bcmp` on every lookup made the
+/// compiler spill the probe's registers around it, and the extra
+/// instructions kept the processor from overlapping successive fragments'
+/// cache misses.
+#[inline(always)]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    match len {
+        // Two overlapping words cover every length from 8 to 16 (and
+        // two overlapping pairs every length from 16 to 32).
+        8..=16 => word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8),
+        17..=32 => pair(a, 0) == pair(b, 0) && pair(a, len - 16) == pair(b, len - 16),
+        _ => a == b,
+    }
+}
+
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_ne_bytes(word)
+}
+
+#[inline(always)]
+fn pair(bytes: &[u8], at: usize) -> u128 {
+    let mut pair = [0; 16];
+    pair.copy_from_slice(&bytes[at..at + 16]);
+    u128::from_ne_bytes(pair)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +110,23 @@ mod tests {
         let key = slab.slice(3..7);
         let stored = StoredKey::new(&key, KeyStorage::Share);
         assert_eq!(stored.as_slice().as_ptr(), key.as_ptr());
+    }
+
+    #[test]
+    fn short_and_long_keys_compare_byte_for_byte() {
+        for len in 0..=40_u8 {
+            let key: Vec<u8> = (0..len).collect();
+            let len = usize::from(len);
+            assert!(same_key(&key, &key.clone()), "a key of {len} bytes equals itself");
+            if len > 0 {
+                assert!(!same_key(&key, &key[..len - 1]), "a key differs from its prefix of {} bytes", len - 1);
+            }
+            for at in 0..len {
+                let mut other = key.clone();
+                other[at] ^= 0x80;
+                assert!(!same_key(&key, &other), "a difference at byte {at} of {len} is seen");
+            }
+        }
     }
 
     #[test]

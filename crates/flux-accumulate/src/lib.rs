@@ -176,6 +176,7 @@ mod policy;
 mod release;
 mod spill;
 mod stats;
+mod table;
 
 pub use error::FragmentError;
 pub use layer::{Accumulate, AccumulateExt};

@@ -5,11 +5,10 @@
 //! several times slower than the merge itself).
 
 use flux_core::{Accumulator, Context, EmitReason, Envelope, Push};
-use hashbrown::hash_map::EntryRef;
 
 use super::AccumulateNode;
 use super::fragment::expiry_at;
-use crate::group::{Group, GroupKeyRef, Origin, Slot};
+use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
 use crate::policy::Policy;
 use crate::release::Release;
 
@@ -21,9 +20,11 @@ where
 {
     /// Merges a fragment under a plain policy; anything out of the
     /// ordinary (no key, a start condition, a group timer set by
-    /// `ttl_for`, a merge error) goes the general way.
+    /// `ttl_for`, a merge error) goes the general way. `hash` is the
+    /// lookup hash of the fragment's key when the caller computed it
+    /// already (see `plain_hashes`).
     #[inline(always)]
-    pub(super) fn accept_plain(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
+    pub(super) fn accept_plain(&mut self, item: Envelope<A::Fragment>, hash: Option<u64>, cx: &mut Context<'_>) {
         let starts = self.acc.starts_group(&item);
         let closes = self.acc.closes_group(&item);
         let copy = R::copy(&item);
@@ -41,15 +42,13 @@ where
         let now = cx.now();
         let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
         let sequence = meta.sequence;
-        let group = match self.groups.entry_ref(&probe) {
-            EntryRef::Occupied(entry) => entry.into_mut(),
-            EntryRef::Vacant(entry) => {
-                let state = self.acc.open(&key);
-                let serial = self.next_serial;
-                self.next_serial += 1;
-                entry.insert(Group::new(state, serial, now, Origin::of(&meta)))
-            }
-        };
+        let hash = hash.unwrap_or_else(|| self.groups.hash(&probe));
+        let (acc, next_serial) = (&mut self.acc, &mut self.next_serial);
+        let (group, _) = self.groups.find_or_open(hash, &probe, || {
+            let serial = *next_serial;
+            *next_serial += 1;
+            (GroupKey::from(&probe), Group::new(acc.open(&key), serial, now, Origin::of(&meta)))
+        });
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         if let Err(cause) = self.acc.merge(state, Envelope::from_parts(payload, meta, cost)) {
@@ -84,6 +83,20 @@ where
             let serial = group.serial;
             self.reschedule(&probe, serial, None, fire);
         }
+    }
+
+    /// The lookup hash of each keyed fragment of `batch`, in order, into
+    /// `hashes` (zero for a fragment with no key: it goes the general way,
+    /// which hashes for itself). Hashing a whole batch before probing lets
+    /// the fetches of many keys' bytes overlap in one short loop, where one
+    /// fragment at a time waited for its key, then for its table slot.
+    pub(super) fn plain_hashes(&self, batch: &[Envelope<A::Fragment>], hashes: &mut Vec<u64>) {
+        let storage = self.policy.key_storage;
+        hashes.clear();
+        hashes.extend(batch.iter().map(|item| match &item.meta().key {
+            Some(key) => self.groups.hash(&GroupKeyRef { key, window: 0, storage }),
+            None => 0,
+        }));
     }
 }
 

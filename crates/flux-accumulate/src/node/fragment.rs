@@ -8,7 +8,6 @@ use flux_core::{
     Accumulator, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, SideEnvelope, SideReason,
     StageError,
 };
-use hashbrown::hash_map::EntryRef;
 
 use super::AccumulateNode;
 use crate::FragmentError;
@@ -65,15 +64,13 @@ where
             return self.divert_side(meta, SideReason::ClosedKey, cx);
         }
         let origin = Origin::of(&meta);
-        let (group, opened) = match self.groups.entry_ref(&probe) {
-            EntryRef::Occupied(entry) => (entry.into_mut(), false),
-            EntryRef::Vacant(entry) => {
-                let state = self.acc.open(&key);
-                let serial = self.next_serial;
-                self.next_serial += 1;
-                (entry.insert(Group::new(state, serial, now, origin)), true)
-            }
-        };
+        let hash = self.groups.hash(&probe);
+        let (acc, next_serial) = (&mut self.acc, &mut self.next_serial);
+        let (group, opened) = self.groups.find_or_open(hash, &probe, || {
+            let serial = *next_serial;
+            *next_serial += 1;
+            (GroupKey::from(&probe), Group::new(acc.open(&key), serial, now, origin))
+        });
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
@@ -305,4 +302,4 @@ fn group_key_of<S, K>(groups: &Groups<S, K>, probe: &GroupKeyRef<'_>) -> GroupKe
     }
 }
 
-type Groups<S, K> = hashbrown::HashMap<GroupKey, Group<S, K>, rustc_hash::FxBuildHasher>;
+type Groups<S, K> = crate::table::GroupTable<S, K>;

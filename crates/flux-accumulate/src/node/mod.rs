@@ -11,14 +11,13 @@ mod timers;
 use std::collections::BTreeMap;
 
 use flux_core::{Accumulator, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
-use hashbrown::HashMap;
-use rustc_hash::FxBuildHasher;
 
 use crate::closed::ClosedSet;
-use crate::group::{Group, GroupKey};
+use crate::group::GroupKey;
 use crate::order::OrderQueue;
 use crate::policy::{AtEnd, Eviction, Policy};
 use crate::release::{Keep, Records, Release};
+use crate::table::GroupTable;
 use crate::{AccumulatorStats, SpillStrategy};
 use text::TextArena;
 
@@ -35,7 +34,7 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     id: StageId,
     next: D,
     ledger: StageLedger,
-    groups: HashMap<GroupKey, Group<A::State, R::Kept>, FxBuildHasher>,
+    groups: GroupTable<A::State, R::Kept>,
     next_serial: u64,
     /// Group timers by (fire time, first-arrival serial): the deterministic
     /// order in which one tick emits.
@@ -62,6 +61,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     stats: AccumulatorStats,
     /// Whether the policy lets every fragment take the short path.
     plain: bool,
+    /// The lookup hashes of the batch being pushed (kept to reuse its memory).
+    hashes: Vec<u64>,
     /// The figures last published, so that `publish` writes only on a change.
     published: (u64, u64),
     _release: core::marker::PhantomData<fn() -> R>,
@@ -80,6 +81,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         let plain = fast::is_plain(&policy);
         AccumulateNode {
             plain,
+            hashes: Vec::new(),
             arrival: (eviction == Some(Eviction::OldestFirst)).then(OrderQueue::default),
             lru_evict: (eviction == Some(Eviction::LeastRecentlyUsed)).then(OrderQueue::default),
             lru_spill: policy.spill.map(|_| OrderQueue::default()),
@@ -89,7 +91,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             id,
             next,
             ledger: StageLedger::default(),
-            groups: HashMap::default(),
+            groups: GroupTable::default(),
             next_serial: 0,
             timers: BTreeMap::new(),
             windows: BTreeMap::new(),
@@ -128,9 +130,28 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         if self.plain {
-            self.accept_plain(item, cx);
+            self.accept_plain(item, None, cx);
         } else {
             self.accept(item, cx);
+        }
+        self.publish();
+    }
+
+    /// Under a plain policy, hashes every key of the batch first, then
+    /// merges the fragments in order; otherwise pushes them one by one.
+    /// The figures are published once, after the batch.
+    fn push_batch(&mut self, batch: Vec<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
+        if self.plain {
+            let mut hashes = core::mem::take(&mut self.hashes);
+            self.plain_hashes(&batch, &mut hashes);
+            for (item, &hash) in batch.into_iter().zip(&hashes) {
+                self.accept_plain(item, Some(hash), cx);
+            }
+            self.hashes = hashes;
+        } else {
+            for item in batch {
+                self.accept(item, cx);
+            }
         }
         self.publish();
     }

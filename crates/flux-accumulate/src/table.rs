@@ -1,0 +1,96 @@
+//! The open groups by key: a hash table whose lookups can take a hash
+//! computed earlier, so that a batch's keys are all hashed (their bytes
+//! fetched together, the cache misses overlapping) before any is probed.
+
+use core::hash::{BuildHasher, Hash};
+
+use hashbrown::hash_table::HashTable;
+use hashbrown::{Equivalent, hash_table};
+use rustc_hash::FxBuildHasher;
+
+use crate::group::{Group, GroupKey};
+
+/// Open groups, FxHash on hashbrown.
+pub(crate) struct GroupTable<S, K> {
+    table: HashTable<(GroupKey, Group<S, K>)>,
+    hasher: FxBuildHasher,
+}
+
+impl<S, K> Default for GroupTable<S, K> {
+    fn default() -> Self {
+        GroupTable { table: HashTable::new(), hasher: FxBuildHasher }
+    }
+}
+
+impl<S, K> GroupTable<S, K> {
+    /// The hash a lookup of `key` uses.
+    #[inline(always)]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&Group<S, K>>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        self.get_key_value(key).map(|(_, group)| group)
+    }
+
+    pub(crate) fn get_key_value<Q>(&self, key: &Q) -> Option<(&GroupKey, &Group<S, K>)>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        let (stored, group) = self.table.find(self.hash(key), |(stored, _)| key.equivalent(stored))?;
+        Some((stored, group))
+    }
+
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut Group<S, K>>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.table.find_mut(hash, |(stored, _)| key.equivalent(stored)).map(|(_, group)| group)
+    }
+
+    pub(crate) fn remove_entry<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<S, K>)>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        let hash = self.hash(key);
+        let entry = self.table.find_entry(hash, |(stored, _)| key.equivalent(stored)).ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// The group under `key` (whose hash is `hash`), opened by `open` with
+    /// the table's own copy of the key when it is not there; and whether it
+    /// was opened.
+    #[inline(always)]
+    pub(crate) fn find_or_open<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        open: impl FnOnce() -> (GroupKey, Group<S, K>),
+    ) -> (&mut Group<S, K>, bool)
+    where
+        Q: Equivalent<GroupKey> + ?Sized,
+    {
+        // A plain find first (the table's `entry` also finds the slot to
+        // insert into, and is not inlined): most fragments join a group.
+        match self.table.find_entry(hash, |(stored, _)| key.equivalent(stored)) {
+            Ok(entry) => (&mut entry.into_mut().1, false),
+            Err(absent) => {
+                let hasher = self.hasher;
+                let rehash = move |(stored, _): &(GroupKey, Group<S, K>)| hasher.hash_one(stored);
+                (&mut absent.into_table().insert_unique(hash, open(), rehash).into_mut().1, true)
+            }
+        }
+    }
+
+    pub(crate) fn drain(&mut self) -> hash_table::Drain<'_, (GroupKey, Group<S, K>)> {
+        self.table.drain()
+    }
+}
