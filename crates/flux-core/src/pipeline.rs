@@ -269,7 +269,7 @@ where
     type Output = Box<dyn Segment>;
 
     fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
-        Box::new(SourceSegment { source: self.source, id: self.id, head, ledger: StageLedger::default() })
+        Box::new(SourceSegment { parked: Some((self.source, head)), id: self.id, ledger: StageLedger::default() })
     }
 }
 
