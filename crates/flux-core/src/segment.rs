@@ -128,9 +128,7 @@ where
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         match self.rx.recv() {
             Received::Batch(batch) => {
-                for item in batch {
-                    self.head.push(item, cx);
-                }
+                self.head.push_batch(batch, cx);
                 Step::Progress
             }
             Received::Empty => Step::Starved,
