@@ -12,13 +12,28 @@ pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["test", "--workspace", "--locked", "--lib", "--bins", "--tests", "--examples"], &[])?;
     cargo(&["test", "--workspace", "--locked", "--doc"], &[])?;
     // Optional features are off in the workspace run; test each one too.
-    cargo(&["clippy", "--locked", "-p", "flux-memory", "--all-targets", "--features", "tokio", "--", "-D", "warnings"], &[])?;
+    cargo(
+        &["clippy", "--locked", "-p", "flux-memory", "--all-targets", "--features", "tokio", "--", "-D", "warnings"],
+        &[],
+    )?;
     cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     // The README's first command, small: the demo fails if its run's ledger
     // does not balance or its input pool leaks.
     cargo(
-        &["run", "--locked", "-p", "flux-examples", "--bin", "demo", "--", "--requests", "2000", "--dir", "target/demo-smoke"],
+        &[
+            "run",
+            "--locked",
+            "-p",
+            "flux-examples",
+            "--bin",
+            "demo",
+            "--",
+            "--requests",
+            "2000",
+            "--dir",
+            "target/demo-smoke",
+        ],
         &[],
     )?;
     loom_models()

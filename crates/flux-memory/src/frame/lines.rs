@@ -57,11 +57,10 @@ pub(super) fn walk_lines(
         Kernel::Sse2(masks) => walk(masks, window, start, bounds, each),
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2(masks) => {
+            // `walk_avx2` requires AVX2, POPCNT and BMI1, and is safe code
+            // otherwise; an `Avx2` token is made only by `Avx2::detect`.
             #[allow(unsafe_code, reason = "calls a #[target_feature] function; see SAFETY")]
-            // SAFETY: `walk_avx2` requires AVX2, POPCNT and BMI1. `masks`
-            // is an `Avx2` token, which only `Avx2::detect` makes, after
-            // `is_x86_feature_detected!` said this CPU has all three.
-            // The function is safe code otherwise.
+            // SAFETY: `masks` is an `Avx2` token: this CPU has all three.
             unsafe {
                 walk_avx2(masks, window, start, bounds, each)
             }

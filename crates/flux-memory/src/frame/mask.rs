@@ -140,12 +140,11 @@ impl BlockMask for Portable {
 impl BlockMask for Sse2 {
     #[inline]
     fn mask(self, block: &[u8; BLOCK]) -> u64 {
+        // `sse2_mask` requires SSE2 and reads `block` through safe code
+        // only. `Sse2` exists only when the build enables SSE2 (its `cfg`),
+        // and SSE2 is part of the x86-64 baseline.
         #[allow(unsafe_code, reason = "calls a #[target_feature] function; see SAFETY")]
-        // SAFETY: `sse2_mask` requires SSE2 and nothing else. `Sse2` exists
-        // only when the build enables SSE2 (its `cfg`), and a binary built
-        // with a target feature runs only on CPUs that have it; SSE2 is
-        // also part of the x86-64 baseline. The function reads `block`
-        // through safe code only.
+        // SAFETY: this build, and so this CPU, has SSE2.
         unsafe {
             sse2_mask(block)
         }
@@ -156,11 +155,11 @@ impl BlockMask for Sse2 {
 impl BlockMask for Avx2 {
     #[inline]
     fn mask(self, block: &[u8; BLOCK]) -> u64 {
+        // `avx2_mask` requires AVX2 and nothing else; its one other
+        // `unsafe` is a load from `block`. An `Avx2` value is made only by
+        // `Avx2::detect` (its field is private to this module).
         #[allow(unsafe_code, reason = "calls a #[target_feature] function; see SAFETY")]
-        // SAFETY: `avx2_mask` requires AVX2 and nothing else. An `Avx2`
-        // value is made only by `Avx2::detect` (its field is private to
-        // this module), after `is_x86_feature_detected!` said this CPU has
-        // AVX2. The function's one other `unsafe` is a load from `block`.
+        // SAFETY: `self` is an `Avx2` token: detection found AVX2.
         unsafe {
             avx2_mask(block)
         }
