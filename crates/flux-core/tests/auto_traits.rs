@@ -45,7 +45,9 @@ fn an_envelope_stays_small_and_shares_its_key() {
     assert_eq!(core::mem::size_of::<Meta>(), 96);
     assert_eq!(core::mem::align_of::<Meta>(), 8);
     assert_eq!(core::mem::size_of::<Envelope<u64>>(), 112);
-    // Empty headers are a null pointer, not an empty Vec with a capacity.
+    // Headers are one optional boxed slice (two words, null when empty),
+    // not a Vec with a capacity.
+    assert_eq!(core::mem::size_of::<flux_core::Headers>(), 16);
     let env = Envelope::new(1u64);
     assert!(env.meta().headers.is_empty());
     // A key is a shared slice: cloning the envelope shares its bytes.
