@@ -1,0 +1,162 @@
+//! A complete pipeline as engines see it: described for the planner,
+//! assembled into segments against a plan.
+
+use core::fmt;
+use core::marker::PhantomData;
+use std::error::Error;
+
+use crate::chain::{Assembler, Continuation};
+use crate::pipeline::CompletePipeline;
+use crate::segment::SourceSegment;
+use crate::sink_node::SinkNode;
+use crate::{
+    Chain, Channels, ExecutionPlan, Purity, Push, Segment, Sink, Source, StageDescriptor, StageId, StageKind,
+    StageLedger,
+};
+
+/// A complete pipeline an engine can run, whatever its types.
+///
+/// Engines are generic over it; `describe` feeds the planner and
+/// `assemble` builds the segments the plan asks for.
+pub trait Runnable: Send + 'static {
+    /// Every stage, source first, sink last.
+    fn describe(&self) -> Vec<StageDescriptor>;
+
+    /// Builds the segments, cutting the typed chain where `plan` has
+    /// boundaries; segment 0 starts at the source.
+    ///
+    /// # Errors
+    ///
+    /// The plan was made for another pipeline.
+    fn assemble<C: Channels>(
+        self,
+        plan: &ExecutionPlan,
+        channels: &mut C,
+    ) -> Result<Vec<Box<dyn Segment>>, AssemblyError>;
+}
+
+impl<S, C, K> Runnable for CompletePipeline<S, C, K>
+where
+    S: Source + 'static,
+    S::Item: Send + 'static,
+    C: Chain<S::Item>,
+    C::Out: Send + 'static,
+    K: Sink<C::Out> + 'static,
+{
+    fn describe(&self) -> Vec<StageDescriptor> {
+        let item = core::any::type_name::<S::Item>();
+        let out = core::any::type_name::<C::Out>();
+        let mut stages = Vec::with_capacity(C::LEN + 2);
+        stages.push(
+            StageDescriptor::new(self.pipeline.source_id.as_str().to_owned(), StageKind::Source, Purity::Stateful)
+                .with_types("()", item),
+        );
+        self.pipeline.chain.describe(&mut stages);
+        stages.push(
+            StageDescriptor::new(self.sink_id.as_str().to_owned(), StageKind::Sink, Purity::Stateful)
+                .with_types(out, "()"),
+        );
+        stages
+    }
+
+    fn assemble<Ch: Channels>(
+        self,
+        plan: &ExecutionPlan,
+        channels: &mut Ch,
+    ) -> Result<Vec<Box<dyn Segment>>, AssemblyError> {
+        check_plan_matches(plan, &self.describe())?;
+        let mut assembler = Assembler::new(plan, channels);
+        let sink = SinkNode { sink: self.sink, id: self.sink_id, ledger: StageLedger::default(), _t: PhantomData };
+        let start = StartAtSource { source: self.pipeline.source, id: self.pipeline.source_id };
+        let chain = self.pipeline.chain;
+        let source_segment = match assembler.boundary(C::LEN) {
+            None => chain.assemble(sink, &mut assembler, start),
+            Some(edge) => {
+                let sender = assembler.cut(C::LEN, edge, sink);
+                chain.assemble(sender, &mut assembler, start)
+            }
+        };
+        Ok(assembler.finish(source_segment))
+    }
+}
+
+/// Puts the source in front of the assembled head of the first segment.
+struct StartAtSource<S> {
+    source: S,
+    id: StageId,
+}
+
+impl<S> Continuation<S::Item> for StartAtSource<S>
+where
+    S: Source + 'static,
+{
+    type Output = Box<dyn Segment>;
+
+    fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
+        Box::new(SourceSegment { parked: Some((self.source, head)), id: self.id, ledger: StageLedger::default() })
+    }
+}
+
+fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Result<(), AssemblyError> {
+    if plan.stages.len() != stages.len() || plan.junctions.len() + 1 != stages.len() {
+        return Err(AssemblyError::ShapeMismatch { plan_stages: plan.stages.len(), pipeline_stages: stages.len() });
+    }
+    for (index, (planned, actual)) in plan.stages.iter().zip(stages).enumerate() {
+        if planned.id != actual.id {
+            return Err(AssemblyError::StageMismatch { index, planned: planned.id.clone(), actual: actual.id.clone() });
+        }
+        // Ledgers are kept by id: two stages with one id would share a row.
+        if let Some(first) = stages[..index].iter().position(|s| s.id == actual.id) {
+            return Err(AssemblyError::DuplicateId { id: actual.id.clone(), first, second: index });
+        }
+    }
+    Ok(())
+}
+
+/// A plan that does not fit the pipeline it was given with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssemblyError {
+    /// Different numbers of stages (or junctions).
+    ShapeMismatch {
+        /// Stages in the plan.
+        plan_stages: usize,
+        /// Stages in the pipeline.
+        pipeline_stages: usize,
+    },
+    /// Two stages share an id (a plan made without the planner's checks).
+    DuplicateId {
+        /// The shared id.
+        id: StageId,
+        /// Index of the first stage with it.
+        first: usize,
+        /// Index of the second.
+        second: usize,
+    },
+    /// A stage at the same position has another id.
+    StageMismatch {
+        /// The position.
+        index: usize,
+        /// The id in the plan.
+        planned: StageId,
+        /// The id in the pipeline.
+        actual: StageId,
+    },
+}
+
+impl fmt::Display for AssemblyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AssemblyError::ShapeMismatch { plan_stages, pipeline_stages } => {
+                write!(f, "the plan has {plan_stages} stages but the pipeline has {pipeline_stages}")
+            }
+            AssemblyError::DuplicateId { id, first, second } => {
+                write!(f, "stage id `{id}` is used by stage {first} and stage {second}")
+            }
+            AssemblyError::StageMismatch { index, planned, actual } => {
+                write!(f, "stage {index} is `{planned}` in the plan but `{actual}` in the pipeline")
+            }
+        }
+    }
+}
+
+impl Error for AssemblyError {}
