@@ -7,8 +7,17 @@ use flux_core::{Completeness, EmitReason, Headers};
 
 use super::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 
-/// How much text one shared buffer holds: a few hundred records' headers.
+/// How much text one shared buffer holds: a few hundred records' keys.
 const CHUNK: usize = 4096;
+
+/// Fragment counts below this are rendered once, at compile time.
+const SMALL_COUNTS: usize = 1000;
+
+/// The decimal text of every count below [`SMALL_COUNTS`], left-aligned.
+static COUNT_TEXT: [[u8; 3]; SMALL_COUNTS] = small_counts();
+
+/// How many recent header sets are kept for reuse (a power of two).
+const CACHED: usize = 64;
 
 /// Hands out short byte strings as slices of a shared buffer, so that a
 /// record's header values and key cost a reference count, not an
@@ -19,6 +28,19 @@ pub(super) struct TextArena {
     /// The three `acc.*` headers with placeholder values: cloning it costs
     /// one allocation per record, and each value is then replaced in place.
     template: Headers,
+    /// Finished header sets whose values are all static text, by fragment
+    /// count: most records repeat a recent (score, reason, count), and
+    /// cloning a finished set costs one allocation and nothing else. Only
+    /// static values are kept, so the cache never pins a shared buffer.
+    cache: Vec<Option<CachedHeaders>>,
+}
+
+/// A finished header set and the figures it was made from.
+struct CachedHeaders {
+    score: &'static [u8],
+    reason: EmitReason,
+    fragments: u64,
+    headers: Headers,
 }
 
 impl TextArena {
@@ -27,7 +49,7 @@ impl TextArena {
         for name in [COMPLETENESS_HEADER, REASON_HEADER, FRAGMENTS_HEADER] {
             template.insert(name, Bytes::new());
         }
-        TextArena { chunk: BytesMut::new(), template }
+        TextArena { chunk: BytesMut::new(), template, cache: (0..CACHED).map(|_| None).collect() }
     }
 
     /// `bytes` as a slice of the shared buffer.
@@ -41,24 +63,50 @@ impl TextArena {
 
     /// The headers of a record.
     pub(super) fn headers(&mut self, completeness: Completeness, reason: EmitReason, fragments: u64) -> Headers {
+        let score = static_score(completeness);
+        let count = static_count(fragments);
+        let (Some(score), Some(count)) = (score, count) else {
+            return self.render(completeness, reason, fragments);
+        };
+        // `static_count` bounds `fragments` below SMALL_COUNTS.
+        let slot = &mut self.cache[fragments as usize % CACHED];
+        if let Some(hit) = slot
+            && hit.fragments == fragments
+            && hit.reason == reason
+            && hit.score == score
+        {
+            return hit.headers.clone();
+        }
         let mut headers = self.template.clone();
-        headers.insert(COMPLETENESS_HEADER, self.score(completeness));
+        headers.insert(COMPLETENESS_HEADER, Bytes::from_static(score));
         headers.insert(REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes()));
-        headers.insert(FRAGMENTS_HEADER, self.decimal(fragments));
+        headers.insert(FRAGMENTS_HEADER, Bytes::from_static(count));
+        *slot = Some(CachedHeaders { score, reason, fragments, headers: headers.clone() });
         headers
     }
 
-    /// The score with three decimals.
+    /// Headers with a value that has no static text, formatted now.
+    #[cold]
+    fn render(&mut self, completeness: Completeness, reason: EmitReason, fragments: u64) -> Headers {
+        let mut headers = self.template.clone();
+        let score = match static_score(completeness) {
+            Some(score) => Bytes::from_static(score),
+            None => self.score(completeness),
+        };
+        let count = match static_count(fragments) {
+            Some(count) => Bytes::from_static(count),
+            None => self.decimal(fragments),
+        };
+        headers.insert(COMPLETENESS_HEADER, score);
+        headers.insert(REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes()));
+        headers.insert(FRAGMENTS_HEADER, count);
+        headers
+    }
+
+    /// The score with three decimals, formatted into the shared buffer.
     fn score(&mut self, completeness: Completeness) -> Bytes {
-        let score = completeness.score();
-        if score >= 1.0 {
-            return Bytes::from_static(b"1.000");
-        }
-        if score <= 0.0 {
-            return Bytes::from_static(b"0.000");
-        }
         let mut text = [0u8; 8];
-        let len = format_into(&mut text, format_args!("{score:.3}"));
+        let len = format_into(&mut text, format_args!("{:.3}", completeness.score()));
         self.copy(&text[..len])
     }
 
@@ -67,6 +115,53 @@ impl TextArena {
         let len = format_into(&mut text, format_args!("{n}"));
         self.copy(&text[..len])
     }
+}
+
+/// The text of a score of exactly none or all: the complete records' and
+/// the empty ones', the common cases.
+fn static_score(completeness: Completeness) -> Option<&'static [u8]> {
+    let score = completeness.score();
+    if score >= 1.0 {
+        Some(b"1.000")
+    } else if score <= 0.0 {
+        Some(b"0.000")
+    } else {
+        None
+    }
+}
+
+/// The pre-rendered text of a small count.
+fn static_count(n: u64) -> Option<&'static [u8]> {
+    let text = COUNT_TEXT.get(usize::try_from(n).ok()?)?;
+    let len = match n {
+        0..=9 => 1,
+        10..=99 => 2,
+        _ => 3,
+    };
+    Some(&text[..len])
+}
+
+const fn small_counts() -> [[u8; 3]; SMALL_COUNTS] {
+    let mut table = [[0u8; 3]; SMALL_COUNTS];
+    let mut n = 0;
+    while n < SMALL_COUNTS {
+        let digits = [(n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8];
+        // Left-aligned: skip the leading zeros a shorter number has.
+        let skip = if n < 10 {
+            2
+        } else if n < 100 {
+            1
+        } else {
+            0
+        };
+        let mut at = 0;
+        while at + skip < 3 {
+            table[n][at] = b'0' + digits[at + skip];
+            at += 1;
+        }
+        n += 1;
+    }
+    table
 }
 
 /// Formats into a stack buffer large enough for every caller's text.
@@ -93,6 +188,49 @@ mod tests {
         let full = arena.headers(Completeness::COMPLETE, EmitReason::Complete, u64::MAX);
         assert_eq!(&full.get(COMPLETENESS_HEADER).unwrap()[..], b"1.000");
         assert_eq!(&full.get(FRAGMENTS_HEADER).unwrap()[..], u64::MAX.to_string().as_bytes());
+    }
+
+    #[test]
+    fn every_pre_rendered_count_is_its_decimal_text() {
+        for n in 0..SMALL_COUNTS as u64 + 2 {
+            let expected = n.to_string();
+            match static_count(n) {
+                Some(text) => assert_eq!(text, expected.as_bytes(), "count {n}"),
+                None => assert!(n >= SMALL_COUNTS as u64, "count {n} has static text"),
+            }
+        }
+    }
+
+    #[test]
+    fn reused_headers_match_fresh_ones_for_every_reason_and_count() {
+        let reasons = [
+            EmitReason::Complete,
+            EmitReason::Size,
+            EmitReason::Latency,
+            EmitReason::TtlExpired,
+            EmitReason::Watermark,
+            EmitReason::Evicted,
+            EmitReason::EndOfStream,
+        ];
+        let scores = [Completeness::EMPTY, Completeness::COMPLETE, Completeness::new(0.5), Completeness::new(0.0625)];
+        let mut arena = TextArena::new();
+        // Twice over, so the second pass reads the cache the first filled,
+        // with counts that share cache slots.
+        for _ in 0..2 {
+            for n in [0_u64, 1, 9, 10, 64, 65, 99, 100, 128, 999, 1000, 4096, u64::MAX] {
+                for reason in reasons {
+                    for score in scores {
+                        let headers = arena.headers(score, reason, n);
+                        let names: Vec<_> = headers.iter().map(|(name, _)| name).collect();
+                        assert_eq!(names, [COMPLETENESS_HEADER, REASON_HEADER, FRAGMENTS_HEADER]);
+                        let expected_score = format!("{:.3}", score.score());
+                        assert_eq!(&headers.get(COMPLETENESS_HEADER).unwrap()[..], expected_score.as_bytes());
+                        assert_eq!(&headers.get(REASON_HEADER).unwrap()[..], reason.as_str().as_bytes());
+                        assert_eq!(&headers.get(FRAGMENTS_HEADER).unwrap()[..], n.to_string().as_bytes());
+                    }
+                }
+            }
+        }
     }
 
     #[test]
