@@ -115,30 +115,17 @@ where
 
     /// End of input: every open group, by deadline then first arrival.
     ///
-    /// The table is drained in one sequential pass and only a small index
-    /// is sorted; each group is then emitted from the drained list, never
-    /// looked up again.
+    /// The table is drained in one sequential pass; each group is then
+    /// emitted from the drained list, never looked up again.
     pub(super) fn flush_at_end(&mut self, cx: &mut Context<'_>) {
-        let mut open: Vec<Option<_>> = self.groups.drain().map(Some).collect();
-        let mut order: Vec<(Instant, u64, u32)> = open
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(index, (_, g))| {
-                let deadline = [g.fire.map(|f| f.0), g.info.window_due].into_iter().flatten().min();
-                // The table holds fewer than 2^32 groups: its slots would not fit in memory.
-                (deadline.unwrap_or(Instant::from_nanos(u64::MAX)), g.serial, index as u32)
-            })
-            .collect();
-        sort_by_deadline(&mut order, self.next_serial);
+        let open = self.drain_in_order();
         self.timers.clear();
         self.windows.clear();
         self.resident_bytes = 0;
         self.spilled_bytes = 0;
         self.spilled_groups = 0;
         self.stats.set_spilled(0, 0);
-        for (_, _, index) in order {
-            let Some((key, group)) = open[index as usize].take() else { continue };
+        for (key, group) in open.into_iter().flatten() {
             let timer = group.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
                 (AtEnd::Drop, _) => self.count_discarded(&group),
@@ -154,6 +141,37 @@ where
         self.arrival.iter_mut().chain(&mut self.lru_evict).chain(&mut self.lru_spill).for_each(|q| q.clear());
     }
 
+    /// Takes every group out of the table, in emission order (`None` marks
+    /// a place no group takes).
+    ///
+    /// When no timer or window is pending and nearly every serial handed
+    /// out is still open (the common end of a plain run), each group is
+    /// moved straight to its serial's place: serials are distinct and
+    /// order first arrival, so this is the sorted order, found in one pass
+    /// without an index to build and sort (which cost as much as the rest
+    /// of a plain flush). Otherwise a small index is sorted.
+    #[allow(clippy::type_complexity, reason = "the table's own entries, named by their parts")]
+    fn drain_in_order(&mut self) -> Vec<Option<(GroupKey, Group<A::State, R::Kept>)>> {
+        let len = self.groups.len();
+        let nearly_dense = usize::try_from(self.next_serial).is_ok_and(|n| n <= len + len / 4);
+        if nearly_dense && self.timers.is_empty() && self.windows.is_empty() {
+            let mut by_serial: Vec<Option<_>> = Vec::new();
+            by_serial.resize_with(self.next_serial as usize, || None);
+            let mut timed = false;
+            for (key, group) in self.groups.drain() {
+                timed |= deadline(&group).is_some();
+                // Every serial is below `next_serial`, the length.
+                let place = group.serial as usize;
+                by_serial[place] = Some((key, group));
+            }
+            if !timed {
+                return by_serial;
+            }
+            // A deadline the timer maps did not list: sort after all.
+            return sorted_by_deadline(by_serial.into_iter().flatten().map(Some).collect(), self.next_serial);
+        }
+        sorted_by_deadline(self.groups.drain().map(Some).collect(), self.next_serial)
+    }
     /// Removes a group and everything that indexes it.
     #[allow(clippy::type_complexity, reason = "the table's own entry, named by its parts")]
     fn take_group<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<A::State, R::Kept>)>
@@ -176,6 +194,27 @@ where
         }
         Some((key, group))
     }
+}
+
+/// When a group must be emitted by: its timer or its window, the earlier.
+fn deadline<S, K>(group: &Group<S, K>) -> Option<Instant> {
+    [group.fire.map(|f| f.0), group.info.window_due].into_iter().flatten().min()
+}
+
+/// `open` in emission order: by deadline (none last), then first arrival.
+fn sorted_by_deadline<S, K>(
+    mut open: Vec<Option<(GroupKey, Group<S, K>)>>,
+    serials: u64,
+) -> Vec<Option<(GroupKey, Group<S, K>)>> {
+    let mut order: Vec<(Instant, u64, u32)> = open
+        .iter()
+        .flatten()
+        .enumerate()
+        // The table holds fewer than 2^32 groups: its slots would not fit in memory.
+        .map(|(index, (_, g))| (deadline(g).unwrap_or(Instant::from_nanos(u64::MAX)), g.serial, index as u32))
+        .collect();
+    sort_by_deadline(&mut order, serials);
+    order.into_iter().map(|(_, _, index)| open[index as usize].take()).collect()
 }
 
 /// Sorts groups by (deadline, serial). When no group has a deadline and
