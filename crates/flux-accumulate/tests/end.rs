@@ -42,6 +42,30 @@ fn groups_without_a_deadline_follow_in_arrival_order() {
     assert_eq!(keys, ["c", "a", "b"]);
 }
 
+/// The end of input orders groups by serial in place when nearly every
+/// serial is still open, and by sorting otherwise: both give arrival order,
+/// whatever groups left before the end.
+#[test]
+fn groups_left_open_after_earlier_emits_end_in_arrival_order() {
+    const KEYS: [&str; 10] = ["k9", "k3", "k7", "k0", "k5", "k1", "k8", "k2", "k6", "k4"];
+    for emitted_early in [&["k7"][..], &["k9", "k4"], &["k3", "k0", "k8", "k2", "k6"], &KEYS[..9]] {
+        let mut h = Harness::new(Parts::default(), Policy::builder().max_items(2).build().unwrap());
+        for key in KEYS {
+            h.push(frag(key, 0, 1));
+        }
+        for &key in emitted_early {
+            h.push(frag(key, 1, 1)); // full at two: emitted now, by size
+        }
+        let early: Vec<_> = h.take().iter().map(|(_, r)| r.payload().key.clone()).collect();
+        assert_eq!(early, emitted_early);
+        h.finish();
+        let at_end: Vec<_> = h.take().iter().map(|(_, r)| r.payload().key.clone()).collect();
+        let expected: Vec<_> = KEYS.iter().filter(|key| !emitted_early.contains(key)).collect();
+        assert_eq!(at_end, expected, "after {emitted_early:?} left early");
+        h.assert_balanced(true);
+    }
+}
+
 #[test]
 fn drop_discards_open_groups_and_counts_them() {
     let mut h = Harness::new(Parts::default(), at_end(AtEnd::Drop, false));
