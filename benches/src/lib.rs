@@ -20,6 +20,7 @@
 #![allow(clippy::disallowed_methods, reason = "benchmarks measure wall time, the one thing Flux stages never read")]
 
 pub mod compare;
+pub mod data;
 mod harness;
 
 pub use harness::{Comparison, Outcome, Variant, run_comparison};

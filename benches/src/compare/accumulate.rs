@@ -48,12 +48,9 @@ fn fragments() -> &'static [(Bytes, u64)] {
     DATA.get_or_init(|| {
         let text: &'static str = (0..KEYS).map(|k| format!("customer-{k:06}")).collect::<String>().leak();
         let width = text.len() / KEYS;
-        let mut state = 0x2545_F491_4F6C_DD1D_u64;
-        (0..FRAGMENTS)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+        crate::data::xorshift(0x2545_F491_4F6C_DD1D)
+            .take(FRAGMENTS)
+            .map(|state| {
                 let k = (state % KEYS as u64) as usize;
                 (Bytes::from_static(&text.as_bytes()[k * width..(k + 1) * width]), state % 1000)
             })

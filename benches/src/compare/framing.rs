@@ -161,13 +161,11 @@ fn write_log_lines(path: &Path) -> std::io::Result<()> {
     const LEVELS: [&str; 4] = ["info", "warn", "debug", "error"];
     const WORDS: [&str; 8] = ["request", "served", "cache", "miss", "retry", "upstream", "timeout", "ok"];
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut states = crate::data::xorshift(0x9e37_79b9_7f4a_7c15);
     let mut written = 0u64;
     let mut line = String::with_capacity(256);
     while written < FILE_BYTES {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        let state = states.next().expect("the sequence is endless");
         line.clear();
         let level = LEVELS[(state & 3) as usize];
         line.push_str(&format!("ts={} level={level} user={} msg=", written, (state >> 8) % 10_000));

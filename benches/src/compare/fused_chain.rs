@@ -181,16 +181,7 @@ fn hand_for<const FNV: bool, const META: bool>(data: &[u64], passes: usize) -> u
 }
 
 fn data(len: usize) -> Arc<[u64]> {
-    // A fixed xorshift sequence: same data every run, no pattern to exploit.
-    let mut state = 0x2545_F491_4F6C_DD1D_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        })
-        .collect()
+    crate::data::xorshift(0x2545_F491_4F6C_DD1D).take(len).collect()
 }
 
 fn workload<const FNV: bool, const META: bool>(name: &'static str, values: usize) -> Comparison {

@@ -143,7 +143,7 @@ proptest! {
             prop_assert_eq!(n as usize, r.payload().values.len());
             Ok(n)
         }).sum::<Result<u64, TestCaseError>>()?;
-        let diverted = (h.diverted.dead.len() + h.diverted.side.len()) as u64;
+        let diverted = (h.diverted.dead_letters.len() + h.diverted.side_outputs.len()) as u64;
         prop_assert_eq!(in_records + diverted + h.ledger().discarded, h.pushed);
         prop_assert_eq!(h.stats.pressure().pending_keys, 0);
     }

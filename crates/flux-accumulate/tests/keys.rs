@@ -18,8 +18,8 @@ fn closing(capacity: usize, remember_secs: u64, include_expired: bool) -> Closed
 fn a_fragment_with_no_key_is_a_dead_letter_by_default() {
     let mut h = Harness::new(Parts::default(), Policy::default());
     h.push(Envelope::new((0, 1)).with_sequence(3));
-    assert_eq!(h.diverted.dead.len(), 1);
-    assert_eq!(h.diverted.dead[0].meta.sequence, 3);
+    assert_eq!(h.diverted.dead_letters.len(), 1);
+    assert_eq!(h.diverted.dead_letters[0].meta.sequence, 3);
     h.finish();
     assert_eq!(h.records(), 0);
     h.assert_balanced(true);
@@ -48,10 +48,10 @@ fn a_fragment_for_a_closed_key_goes_to_the_side_output() {
     h.push(frag("k", 1, 2));
     h.push(frag("k", 0, 3).with_sequence(7));
     assert_eq!(h.take().len(), 1);
-    assert_eq!(h.diverted.side.len(), 1);
-    assert_eq!(h.diverted.side[0].reason, SideReason::ClosedKey);
-    assert_eq!(h.diverted.side[0].meta.sequence, 7);
-    assert_eq!(h.diverted.side[0].meta.key.as_deref(), Some(&b"k"[..]));
+    assert_eq!(h.diverted.side_outputs.len(), 1);
+    assert_eq!(h.diverted.side_outputs[0].reason, SideReason::ClosedKey);
+    assert_eq!(h.diverted.side_outputs[0].meta.sequence, 7);
+    assert_eq!(h.diverted.side_outputs[0].meta.key.as_deref(), Some(&b"k"[..]));
     h.assert_balanced(true);
 }
 
@@ -62,7 +62,7 @@ fn a_completed_key_starts_a_new_group_by_default() {
     h.push(frag("k", 0, 1));
     h.push(frag("k", 0, 2));
     assert_eq!(h.take().len(), 2);
-    assert!(h.diverted.side.is_empty());
+    assert!(h.diverted.side_outputs.is_empty());
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_closed_key_is_forgotten_after_its_time() {
     h.push(frag("k", 0, 1));
     h.advance_to(secs(59));
     h.push(frag("k", 0, 2));
-    assert_eq!(h.diverted.side.len(), 1);
+    assert_eq!(h.diverted.side_outputs.len(), 1);
     h.advance_to(secs(60));
     h.push(frag("k", 0, 3));
     assert_eq!(h.take().len(), 2, "forgotten: the fragment opened a new group");
@@ -88,7 +88,7 @@ fn closed_keys_beyond_capacity_are_forgotten_oldest_first() {
     h.push(frag("b", 0, 2)); // remembered: side output
     h.push(frag("a", 0, 2)); // forgotten when c closed: a new group
     assert_eq!(h.take().len(), 4);
-    assert_eq!(h.diverted.side.len(), 1);
+    assert_eq!(h.diverted.side_outputs.len(), 1);
     assert_eq!(h.stats.snapshot().forgotten_closed_keys, 2, "a, then b when a closed again");
 }
 
@@ -104,7 +104,7 @@ fn expired_groups_close_their_key_only_when_asked() {
         h.push(frag("k", 0, 1));
         h.advance_to(secs(5));
         h.push(frag("k", 0, 2));
-        assert_eq!(h.diverted.side.len(), usize::from(include_expired));
+        assert_eq!(h.diverted.side_outputs.len(), usize::from(include_expired));
     }
 }
 
@@ -116,9 +116,9 @@ fn a_merge_error_skips_the_fragment_and_keeps_the_group() {
     h.push(frag("k", 0, 2));
     h.finish();
     assert_eq!(h.take()[0].1.payload().values, [1, 2]);
-    assert_eq!(h.diverted.dead.len(), 1);
-    assert_eq!(h.diverted.dead[0].meta.sequence, 9);
-    assert_eq!(h.diverted.dead[0].meta.key.as_deref(), Some(&b"k"[..]));
+    assert_eq!(h.diverted.dead_letters.len(), 1);
+    assert_eq!(h.diverted.dead_letters[0].meta.sequence, 9);
+    assert_eq!(h.diverted.dead_letters[0].meta.key.as_deref(), Some(&b"k"[..]));
     h.assert_balanced(true);
 }
 
@@ -140,7 +140,7 @@ fn a_merge_error_can_stop_the_run() {
     let policy = Policy::builder().on_merge_error(OnMergeError::StopRun).build().unwrap();
     let mut h = Harness::new(Parts::default(), policy);
     h.push(frag("k", 0, u32::MAX));
-    assert_eq!(h.diverted.dead.len(), 1);
+    assert_eq!(h.diverted.dead_letters.len(), 1);
     assert_eq!(h.diverted.failures.len(), 1);
     h.assert_balanced(true);
 }

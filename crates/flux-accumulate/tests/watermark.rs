@@ -55,9 +55,9 @@ fn late_data_goes_to_the_side_output() {
     h.push(at("k", 12));
     h.push(at("k", 3)); // its window was emitted
     assert_eq!(h.take().len(), 1);
-    assert_eq!(h.diverted.side.len(), 1);
-    assert_eq!(h.diverted.side[0].reason, SideReason::Late);
-    assert_eq!(h.diverted.side[0].meta.event_time, Some(secs(3)));
+    assert_eq!(h.diverted.side_outputs.len(), 1);
+    assert_eq!(h.diverted.side_outputs[0].reason, SideReason::Late);
+    assert_eq!(h.diverted.side_outputs[0].meta.event_time, Some(secs(3)));
     h.finish();
     h.assert_balanced(true);
 }
@@ -72,7 +72,7 @@ fn allowed_lateness_keeps_a_window_open_past_its_end() {
     h.push(at("k", 15));
     let out = h.take();
     assert_eq!(out[0].1.payload().values, [2, 3]);
-    assert!(h.diverted.side.is_empty());
+    assert!(h.diverted.side_outputs.is_empty());
 }
 
 #[test]
@@ -101,9 +101,9 @@ fn windows_of_one_watermark_step_are_emitted_by_end_then_arrival() {
 fn a_fragment_without_event_time_is_a_dead_letter() {
     let mut h = Harness::new(Parts::default(), windows(0, 0, Expiry::AtDeadline));
     h.push(frag("k", 0, 1).with_sequence(4));
-    assert_eq!(h.diverted.dead.len(), 1);
-    assert_eq!(h.diverted.dead[0].meta.sequence, 4);
-    assert_eq!(h.diverted.dead[0].error.to_string(), "stage `accumulate` failed at sequence 4");
+    assert_eq!(h.diverted.dead_letters.len(), 1);
+    assert_eq!(h.diverted.dead_letters[0].meta.sequence, 4);
+    assert_eq!(h.diverted.dead_letters[0].error.to_string(), "stage `accumulate` failed at sequence 4");
     h.assert_balanced(true);
 }
 

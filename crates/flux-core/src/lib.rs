@@ -36,13 +36,6 @@
 //! ```
 //! use flux_core::*;
 //!
-//! #[derive(Default)]
-//! struct Collected(Vec<ErrorEnvelope>);
-//! impl Diversions for Collected {
-//!     fn dead_letter(&mut self, letter: ErrorEnvelope) { self.0.push(letter) }
-//!     fn side_output(&mut self, _: SideEnvelope) {}
-//!     fn fail(&mut self, error: StageError) { panic!("{error}") }
-//! }
 //! struct NoChannels;
 //! impl Channels for NoChannels {
 //!     fn open<T: Send + 'static>(&mut self, _: usize, _: &EdgeSpec)
@@ -58,15 +51,16 @@
 //!
 //! let plan = ExecutionPlan::draft(pipeline.describe()); // all fused
 //! let mut segments = pipeline.assemble(&plan, &mut NoChannels).unwrap();
-//! let mut dead = Collected::default();
+//! let mut dead = Diverted::default();
 //! let mut cx = Context::new(Instant::ZERO, &mut dead);
 //! while !matches!(segments[0].step(&mut cx), Step::Exhausted) {}
 //! segments[0].finish(&mut cx);
 //!
 //! assert_eq!(out.payloads(), vec![10, 20, 40]);
-//! assert_eq!(dead.0.len(), 1);
-//! assert_eq!(dead.0[0].meta.sequence, 2);
-//! assert_eq!(dead.0[0].error.stage().as_str(), "parse");
+//! assert_eq!(dead.dead_letters.len(), 1);
+//! assert_eq!(dead.dead_letters[0].meta.sequence, 2);
+//! assert_eq!(dead.dead_letters[0].error.stage().as_str(), "parse");
+//! assert!(dead.failures.is_empty());
 //! ```
 //!
 //! # What comes next
@@ -112,7 +106,7 @@ pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, Pressure};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
 pub use chain::{Assembler, Chain, Continuation, Identity, Stack};
-pub use context::{Context, Diversions};
+pub use context::{Context, Diversions, Diverted};
 pub use cost::Cost;
 pub use descriptor::{EngineHint, Purity, StageDescriptor, StageId, StageKind};
 pub use engine::Engine;

@@ -69,13 +69,7 @@ pub trait Sink<T>: Send {
 ///
 /// ```
 /// use flux_core::{Context, Envelope, Sink, VecSink};
-/// # struct Nothing;
-/// # impl flux_core::Diversions for Nothing {
-/// #     fn dead_letter(&mut self, _: flux_core::ErrorEnvelope) {}
-/// #     fn side_output(&mut self, _: flux_core::SideEnvelope) {}
-/// #     fn fail(&mut self, _: flux_core::StageError) {}
-/// # }
-/// # let mut outputs = Nothing;
+/// # let mut outputs = flux_core::Diverted::default();
 /// # let mut cx = Context::new(flux_core::Instant::ZERO, &mut outputs);
 ///
 /// let sink = VecSink::new();

@@ -12,10 +12,7 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use flux_core::{
-    Context, Diversions, Envelope, ErrorEnvelope, Instant, Pipeline, Runnable, SideEnvelope, Sink, StageError,
-    WriteError,
-};
+use flux_core::{Context, Diverted, Envelope, Instant, Pipeline, Runnable, Sink, WriteError};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_memory::assert_no_leaks;
 use flux_memory::{AsyncWriteSink, Delimit, FlushPolicy, FramedSource, NewlineDelimited, PoolConfig, SlabPool};
@@ -168,25 +165,18 @@ fn a_pipe_smaller_than_a_flush_parks_the_sink_until_another_thread_drains_it() {
     assert_eq!(String::from_utf8(drain.join().unwrap()).unwrap(), input);
 }
 
-struct Ignore;
-impl Diversions for Ignore {
-    fn dead_letter(&mut self, _: ErrorEnvelope) {}
-    fn side_output(&mut self, _: SideEnvelope) {}
-    fn fail(&mut self, error: StageError) {
-        panic!("{error}")
-    }
-}
-
 fn write_at(sink: &mut AsyncWriteSink<Stubborn>, at: Instant, frame: &'static [u8]) -> Result<(), WriteError> {
-    let mut ignore = Ignore;
-    let mut cx = Context::new(at, &mut ignore);
-    sink.write(Envelope::new(Bytes::from_static(frame)), &mut cx)
+    let mut diverted = Diverted::default();
+    let written = sink.write(Envelope::new(Bytes::from_static(frame)), &mut Context::new(at, &mut diverted));
+    assert!(diverted.failures.is_empty(), "{:?}", diverted.failures);
+    written
 }
 
 fn close(sink: &mut AsyncWriteSink<Stubborn>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut ignore = Ignore;
-    let mut cx = Context::new(Instant::ZERO, &mut ignore);
-    Sink::<Bytes>::close(sink, &mut cx)
+    let mut diverted = Diverted::default();
+    let closed = Sink::<Bytes>::close(sink, &mut Context::new(Instant::ZERO, &mut diverted));
+    assert!(diverted.failures.is_empty(), "{:?}", diverted.failures);
+    closed
 }
 
 #[test]

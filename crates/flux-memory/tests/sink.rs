@@ -5,17 +5,8 @@ use core::time::Duration;
 use std::io::{self, Write};
 
 use bytes::Bytes;
-use flux_core::{Context, Diversions, Envelope, ErrorEnvelope, Instant, SideEnvelope, Sink, StageError};
+use flux_core::{Context, Diverted, Envelope, Instant, Sink};
 use flux_memory::{Delimit, FlushPolicy, WriteSink};
-
-struct Ignore;
-impl Diversions for Ignore {
-    fn dead_letter(&mut self, _: ErrorEnvelope) {}
-    fn side_output(&mut self, _: SideEnvelope) {}
-    fn fail(&mut self, error: StageError) {
-        panic!("{error}")
-    }
-}
 
 /// A writer that records each flush as one chunk.
 #[derive(Default)]
@@ -42,15 +33,16 @@ impl Write for Chunks {
 }
 
 fn write_at(sink: &mut WriteSink<Chunks>, at: Instant, frame: &'static [u8]) -> Result<(), flux_core::WriteError> {
-    let mut ignore = Ignore;
-    let mut cx = Context::new(at, &mut ignore);
-    sink.write(Envelope::new(Bytes::from_static(frame)), &mut cx)
+    let mut diverted = Diverted::default();
+    let written = sink.write(Envelope::new(Bytes::from_static(frame)), &mut Context::new(at, &mut diverted));
+    assert!(diverted.failures.is_empty(), "{:?}", diverted.failures);
+    written
 }
 
 fn close(sink: &mut WriteSink<Chunks>) {
-    let mut ignore = Ignore;
-    let mut cx = Context::new(Instant::ZERO, &mut ignore);
-    Sink::<Bytes>::close(sink, &mut cx).unwrap();
+    let mut diverted = Diverted::default();
+    Sink::<Bytes>::close(sink, &mut Context::new(Instant::ZERO, &mut diverted)).unwrap();
+    assert!(diverted.failures.is_empty(), "{:?}", diverted.failures);
 }
 
 #[test]

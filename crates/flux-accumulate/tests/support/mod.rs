@@ -14,32 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use flux_accumulate::{Accumulate, AccumulateNode, AccumulatorStats, Policy};
-use flux_core::{
-    Accumulator, Context, Diversions, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Push, SideEnvelope,
-    StageError, StageLedger,
-};
+use flux_core::{Accumulator, Context, Diverted, Envelope, Instant, Layer, LedgerVisitor, Push, StageLedger};
 
 pub use parts::{Parts, Record, State};
-
-/// Where diverted envelopes and failures land.
-#[derive(Default)]
-pub struct Diverted {
-    pub dead: Vec<ErrorEnvelope>,
-    pub side: Vec<SideEnvelope>,
-    pub failures: Vec<StageError>,
-}
-
-impl Diversions for Diverted {
-    fn dead_letter(&mut self, letter: ErrorEnvelope) {
-        self.dead.push(letter);
-    }
-    fn side_output(&mut self, side: SideEnvelope) {
-        self.side.push(side);
-    }
-    fn fail(&mut self, error: StageError) {
-        self.failures.push(error);
-    }
-}
 
 /// Records with the engine time they were emitted at, shared with the test.
 pub type Emitted<T> = Arc<Mutex<Vec<(Instant, Envelope<T>)>>>;
@@ -143,7 +120,7 @@ where
     pub fn assert_balanced(&self, finished: bool) {
         let l = self.ledger();
         let emitted = self.records() as u64 + self.taken;
-        let diverted = (self.diverted.dead.len() + self.diverted.side.len()) as u64;
+        let diverted = (self.diverted.dead_letters.len() + self.diverted.side_outputs.len()) as u64;
         assert_eq!(self.pushed + l.created, emitted + l.dropped + l.merged + diverted, "conservation: {l:?}");
         assert_eq!(l.merged, l.released + l.discarded + l.pending, "merge balance: {l:?}");
         if finished {

@@ -30,13 +30,7 @@ use super::{Delimit, FlushPolicy, SinkStats};
 /// use bytes::Bytes;
 /// use flux_core::{Context, Envelope, Instant, Sink};
 /// use flux_memory::WriteSink;
-/// # struct Nothing;
-/// # impl flux_core::Diversions for Nothing {
-/// #     fn dead_letter(&mut self, _: flux_core::ErrorEnvelope) {}
-/// #     fn side_output(&mut self, _: flux_core::SideEnvelope) {}
-/// #     fn fail(&mut self, _: flux_core::StageError) {}
-/// # }
-/// # let mut nothing = Nothing;
+/// # let mut nothing = flux_core::Diverted::default();
 /// # let mut cx = Context::new(Instant::ZERO, &mut nothing);
 ///
 /// let mut sink = WriteSink::new(Vec::new());
