@@ -38,12 +38,6 @@ impl<'a> Context<'a> {
         self.now
     }
 
-    /// Sets the engine time; for engines only.
-    #[inline]
-    pub fn set_now(&mut self, now: Instant) {
-        self.now = now;
-    }
-
     /// Sends a failed input to the dead-letter output.
     pub fn dead_letter(&mut self, letter: ErrorEnvelope) {
         self.outputs.dead_letter(letter);
