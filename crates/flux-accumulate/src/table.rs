@@ -29,6 +29,21 @@ impl<S, K> GroupTable<S, K> {
         self.hasher.hash_one(key)
     }
 
+    /// The group under `key`, whose hash is `hash`.
+    #[inline(always)]
+    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<&Group<S, K>>
+    where
+        Q: Equivalent<GroupKey> + ?Sized,
+    {
+        self.table.find(hash, |(stored, _)| key.equivalent(stored)).map(|(_, group)| group)
+    }
+
+    /// Room for `additional` more groups without growing.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let hasher = self.hasher;
+        self.table.reserve(additional, move |(stored, _)| hasher.hash_one(stored));
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.table.len()
     }

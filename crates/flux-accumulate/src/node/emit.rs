@@ -126,7 +126,7 @@ where
         self.spilled_groups = 0;
         self.stats.set_spilled(0, 0);
         for (key, group) in open.into_iter().flatten() {
-            let timer = group.fire.map(|f| f.1);
+            let timer = group.info.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
                 (AtEnd::Drop, _) => self.count_discarded(&group),
                 (AtEnd::WaitForTimers, Some(reason)) => {
@@ -161,7 +161,7 @@ where
             for (key, group) in self.groups.drain() {
                 timed |= deadline(&group).is_some();
                 // Every serial is below `next_serial`, the length.
-                let place = group.serial as usize;
+                let place = group.info.serial as usize;
                 by_serial[place] = Some((key, group));
             }
             if !timed {
@@ -179,18 +179,20 @@ where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
         let (key, group) = self.groups.remove_entry(key)?;
-        if let Some((at, _)) = group.fire {
-            self.timers.remove(&(at, group.serial));
+        if let Some((at, _)) = group.info.fire {
+            self.timers.remove(&(at, group.info.serial));
         }
         if let Some(due) = group.info.window_due {
-            self.windows.remove(&(due, group.serial));
+            self.windows.remove(&(due, group.info.serial));
         }
-        if group.is_spilled() {
-            self.spilled_bytes -= group.state_bytes;
-            self.spilled_groups -= 1;
-            self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
-        } else {
-            self.resident_bytes -= group.state_bytes;
+        match &group.state {
+            Slot::Resident(state) => self.resident_bytes -= self.acc.state_bytes(state) as u64,
+            Slot::Spilled(stored) => {
+                self.spilled_bytes -= stored.len() as u64;
+                self.spilled_groups -= 1;
+                self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
+            }
+            Slot::Vacant => {}
         }
         Some((key, group))
     }
@@ -198,7 +200,7 @@ where
 
 /// When a group must be emitted by: its timer or its window, the earlier.
 fn deadline<S, K>(group: &Group<S, K>) -> Option<Instant> {
-    [group.fire.map(|f| f.0), group.info.window_due].into_iter().flatten().min()
+    [group.info.fire.map(|f| f.0), group.info.window_due].into_iter().flatten().min()
 }
 
 /// `open` in emission order: by deadline (none last), then first arrival.
@@ -211,7 +213,7 @@ fn sorted_by_deadline<S, K>(
         .flatten()
         .enumerate()
         // The table holds fewer than 2^32 groups: its slots would not fit in memory.
-        .map(|(index, (_, g))| (deadline(g).unwrap_or(Instant::from_nanos(u64::MAX)), g.serial, index as u32))
+        .map(|(index, (_, g))| (deadline(g).unwrap_or(Instant::from_nanos(u64::MAX)), g.info.serial, index as u32))
         .collect();
     sort_by_deadline(&mut order, serials);
     order.into_iter().map(|(_, _, index)| open[index as usize].take()).collect()

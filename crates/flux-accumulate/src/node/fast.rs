@@ -43,26 +43,28 @@ where
         let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
         let sequence = meta.sequence;
         let hash = hash.unwrap_or_else(|| self.groups.hash(&probe));
-        let (acc, next_serial) = (&mut self.acc, &mut self.next_serial);
+        let (acc, next_serial, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
         let (group, _) = self.groups.find_or_open(hash, &probe, || {
             let serial = *next_serial;
             *next_serial += 1;
-            (GroupKey::from(&probe), Group::new(acc.open(&key), serial, now, Origin::of(&meta)))
+            let state = acc.open(&key);
+            *resident += acc.state_bytes(&state) as u64;
+            (GroupKey::from(&probe), Group::new(state, serial, now, Origin::of(&meta)))
         });
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
-        if let Err(cause) = self.acc.merge(state, Envelope::from_parts(payload, meta, cost)) {
+        let before = self.acc.state_bytes(state) as u64;
+        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+        if let Err(cause) = merged {
             return self.merge_failed(key, true, 0, origin, cause, cx);
         }
+        // `last_at` is not kept: no timer of a plain policy starts from it.
         group.fragments += 1;
         group.bytes += u64::from(cost.bytes);
-        group.last_at = now;
         R::keep(&mut group.info.kept, copy);
         self.ledger.merged += 1;
         self.ledger.pending += 1;
-        let measured = self.acc.state_bytes(state) as u64;
-        self.resident_bytes = self.resident_bytes - group.state_bytes + measured;
-        group.state_bytes = measured;
         let policy = &self.policy;
         let reason = if closes || self.acc.completeness(state).score() >= policy.complete_at {
             Some(EmitReason::Complete)
@@ -78,9 +80,9 @@ where
         // A per-group TTL from the state: the first timer of the stage
         // (with one set, fragments take the general way).
         if let Some(ttl) = self.acc.ttl_for(state) {
-            let fire = Some((expiry_at(group.first_at + ttl, policy.expiry), EmitReason::TtlExpired));
-            group.fire = fire;
-            let serial = group.serial;
+            let fire = Some((expiry_at(group.info.first_at + ttl, policy.expiry), EmitReason::TtlExpired));
+            group.info.fire = fire;
+            let serial = group.info.serial;
             self.reschedule(&probe, serial, None, fire);
         }
     }
@@ -97,6 +99,19 @@ where
             Some(key) => self.groups.hash(&GroupKeyRef { key, window: 0, storage }),
             None => 0,
         }));
+    }
+
+    /// How many fragments of `batch` join a group that is open already.
+    pub(super) fn read_ahead(&self, batch: &[Envelope<A::Fragment>], hashes: &[u64]) -> usize {
+        let storage = self.policy.key_storage;
+        batch
+            .iter()
+            .zip(hashes)
+            .filter(|(item, hash)| match &item.meta().key {
+                Some(key) => self.groups.find(**hash, &GroupKeyRef { key, window: 0, storage }).is_some(),
+                None => false,
+            })
+            .count()
     }
 }
 

@@ -65,26 +65,28 @@ where
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
-        let (acc, next_serial) = (&mut self.acc, &mut self.next_serial);
+        let (acc, next_serial, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
         let (group, opened) = self.groups.find_or_open(hash, &probe, || {
             let serial = *next_serial;
             *next_serial += 1;
-            (GroupKey::from(&probe), Group::new(acc.open(&key), serial, now, origin))
+            let state = acc.open(&key);
+            *resident += acc.state_bytes(&state) as u64;
+            (GroupKey::from(&probe), Group::new(state, serial, now, origin))
         });
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
-        let verdict = match self.acc.merge(state, Envelope::from_parts(payload, meta, cost)) {
+        let before = self.acc.state_bytes(state) as u64;
+        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+        let verdict = match merged {
             Ok(()) => {
                 group.fragments += 1;
                 group.bytes += u64::from(cost.bytes);
-                group.last_at = now;
+                group.info.last_at = now;
                 R::keep(&mut group.info.kept, copy);
                 self.ledger.merged += 1;
                 self.ledger.pending += 1;
-                let measured = self.acc.state_bytes(state) as u64;
-                self.resident_bytes = self.resident_bytes - group.state_bytes + measured;
-                group.state_bytes = measured;
                 judge(&self.acc, &self.policy, group, closes)
             }
             Err(cause) => return self.merge_failed(key, keyed, window, origin, cause, cx),
@@ -96,12 +98,12 @@ where
                 return self.emit(&probe, reason, close, cx);
             }
         };
-        let serial = group.serial;
-        let old_fire = core::mem::replace(&mut group.fire, fire);
+        let serial = group.info.serial;
+        let old_fire = core::mem::replace(&mut group.info.fire, fire);
         let recency = self.lru_evict.is_some() || self.lru_spill.is_some();
         if recency {
             self.touch += 1;
-            group.touched = self.touch;
+            group.info.touched = self.touch;
         }
         if fire != old_fire {
             self.reschedule(&probe, serial, old_fire, fire);
@@ -177,7 +179,7 @@ where
     fn prepare_group(&mut self, key: &Bytes, window: u64, starts: bool, now: Instant, cx: &mut Context<'_>) {
         let probe = GroupKeyRef { key, window, storage: self.policy.key_storage };
         let Some(group) = self.groups.get(&probe) else { return };
-        let due = group.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
+        let due = group.info.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
         if let Some(reason) = due {
             let close = self.closes_key(reason);
             self.emit(&probe, reason, close, cx);
@@ -262,7 +264,7 @@ pub(super) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
 /// timer fires.
 #[inline]
 fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>, closes: bool) -> Verdict {
-    let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.fire } };
+    let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.info.fire } };
     if closes || acc.completeness(state).score() >= policy.complete_at {
         return Verdict::Emit(EmitReason::Complete);
     }
@@ -270,12 +272,12 @@ fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>
     if max_items.is_some_and(|max| group.fragments >= max) || policy.max_bytes.is_some_and(|max| group.bytes >= max) {
         return Verdict::Emit(EmitReason::Size);
     }
-    let latency = policy.max_latency.map(|d| (group.first_at + d, EmitReason::Latency));
+    let latency = policy.max_latency.map(|d| (group.info.first_at + d, EmitReason::Latency));
     let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
         let at = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
-            TimerStart::FirstFragment => group.first_at + after,
-            TimerStart::LastFragment => group.last_at + after,
-            TimerStart::FixedInterval => next_tick(group.first_at, after),
+            TimerStart::FirstFragment => group.info.first_at + after,
+            TimerStart::LastFragment => group.info.last_at + after,
+            TimerStart::FixedInterval => next_tick(group.info.first_at, after),
         };
         (at, EmitReason::TtlExpired)
     });

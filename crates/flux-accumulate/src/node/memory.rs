@@ -47,11 +47,11 @@ where
                 Eviction::OldestFirst => self
                     .arrival
                     .as_mut()
-                    .and_then(|q| q.pop_valid(|k, serial| groups.get(k).is_some_and(|g| g.serial == serial))),
+                    .and_then(|q| q.pop_valid(|k, serial| groups.get(k).is_some_and(|g| g.info.serial == serial))),
                 Eviction::LeastRecentlyUsed => self
                     .lru_evict
                     .as_mut()
-                    .and_then(|q| q.pop_valid(|k, touched| groups.get(k).is_some_and(|g| g.touched == touched))),
+                    .and_then(|q| q.pop_valid(|k, touched| groups.get(k).is_some_and(|g| g.info.touched == touched))),
             };
             let Some(victim) = victim else { break };
             self.stats.count_eviction();
@@ -60,10 +60,10 @@ where
         let groups = &self.groups;
         let live = groups.len();
         if let Some(q) = &mut self.arrival {
-            q.compact(live, |k, serial| groups.get(k).is_some_and(|g| g.serial == serial));
+            q.compact(live, |k, serial| groups.get(k).is_some_and(|g| g.info.serial == serial));
         }
         if let Some(q) = &mut self.lru_evict {
-            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.touched == touched));
+            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.info.touched == touched));
         }
     }
 
@@ -74,7 +74,7 @@ where
         while !self.spill_declined && self.resident_bytes > limit.resident_bytes {
             let groups = &self.groups;
             let cold = |k: &GroupKey, touched: u64| {
-                groups.get(k).is_some_and(|g: &Group<A::State, R::Kept>| g.touched == touched && !g.is_spilled())
+                groups.get(k).is_some_and(|g: &Group<A::State, R::Kept>| g.info.touched == touched && !g.is_spilled())
             };
             let Some(victim) = self.lru_spill.as_mut().and_then(|q| q.pop_valid(cold)) else { break };
             let Some(group) = self.groups.get_mut(&victim) else { break };
@@ -85,9 +85,8 @@ where
                 break;
             }
             let stored = self.strategy.spill(victim.key.as_slice(), &self.scratch);
-            self.resident_bytes -= group.state_bytes;
-            group.state_bytes = stored.len() as u64;
-            self.spilled_bytes += group.state_bytes;
+            self.resident_bytes -= self.acc.state_bytes(state) as u64;
+            self.spilled_bytes += stored.len() as u64;
             self.spilled_groups += 1;
             group.state = Slot::Spilled(stored);
             self.stats.count_spill();
@@ -96,7 +95,7 @@ where
         let groups = &self.groups;
         let live = groups.len();
         if let Some(q) = &mut self.lru_spill {
-            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.touched == touched && !g.is_spilled()));
+            q.compact(live, |k, touched| groups.get(k).is_some_and(|g| g.info.touched == touched && !g.is_spilled()));
         }
     }
 
@@ -108,11 +107,9 @@ where
         let Some(group) = self.groups.get_mut(key) else { return };
         match decoded {
             Ok(state) => {
-                self.spilled_bytes -= group.state_bytes;
+                self.spilled_bytes -= stored.len() as u64;
                 self.spilled_groups -= 1;
-                let measured = self.acc.state_bytes(&state) as u64;
-                self.resident_bytes += measured;
-                group.state_bytes = measured;
+                self.resident_bytes += self.acc.state_bytes(&state) as u64;
                 group.state = Slot::Resident(state);
                 self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
             }

@@ -144,6 +144,8 @@ where
         if self.plain {
             let mut hashes = core::mem::take(&mut self.hashes);
             self.plain_hashes(&batch, &mut hashes);
+            let known = self.read_ahead(&batch, &hashes);
+            self.groups.reserve(batch.len() - known);
             for (item, &hash) in batch.into_iter().zip(&hashes) {
                 self.accept_plain(item, Some(hash), cx);
             }
