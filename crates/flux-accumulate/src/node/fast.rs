@@ -101,14 +101,26 @@ where
         }));
     }
 
-    /// How many fragments of `batch` join a group that is open already.
+    /// How many fragments of `batch` join a group that holds fragments
+    /// already: an upper bound on the groups the batch opens, reserved
+    /// before merging so that no merge waits for the table to grow.
+    ///
+    /// Run before the merges, this pass is what lets the cache misses of
+    /// many lookups overlap: a short loop of independent lookups keeps
+    /// several in flight, where the merging loop, with its hundreds of
+    /// instructions per fragment, waited for each in turn. It reads the
+    /// group's key and its fragment count, the first and last words of
+    /// the table slot, so that every line the merge touches is fetched.
     pub(super) fn read_ahead(&self, batch: &[Envelope<A::Fragment>], hashes: &[u64]) -> usize {
         let storage = self.policy.key_storage;
         batch
             .iter()
             .zip(hashes)
             .filter(|(item, hash)| match &item.meta().key {
-                Some(key) => self.groups.find(**hash, &GroupKeyRef { key, window: 0, storage }).is_some(),
+                Some(key) => self
+                    .groups
+                    .find(**hash, &GroupKeyRef { key, window: 0, storage })
+                    .is_some_and(|group| group.fragments > 0),
                 None => false,
             })
             .count()
