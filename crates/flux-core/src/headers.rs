@@ -1,13 +1,17 @@
 //! Envelope headers that cost nothing when empty.
 
+use std::sync::Arc;
 use bytes::Bytes;
 
 /// An ordered list of `(name, value)` headers.
 ///
 /// Empty headers are a null pointer: an envelope without headers costs no
-/// heap allocation and two words of the envelope. Names are `&'static str`
-/// because header names are part of a stage's vocabulary (for example
-/// `acc.completeness`), not data.
+/// heap allocation and two words of the envelope. A list is shared, not
+/// copied, when headers are cloned (a reference count, no allocation), so
+/// a stage that stamps the same headers on many records makes them once;
+/// [`insert`](Headers::insert) copies a shared list before changing it.
+/// Names are `&'static str` because header names are part of a stage's
+/// vocabulary (for example `acc.completeness`), not data.
 ///
 /// # Examples
 ///
@@ -23,7 +27,7 @@ use bytes::Bytes;
 /// assert_eq!(headers.len(), 1);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Option<Box<[(&'static str, Bytes)]>>);
+pub struct Headers(Option<Arc<[(&'static str, Bytes)]>>);
 
 impl Headers {
     /// Creates empty headers without allocating.
@@ -33,15 +37,20 @@ impl Headers {
 
     /// Sets `name` to `value`, replacing an earlier value of the same name.
     pub fn insert(&mut self, name: &'static str, value: Bytes) {
-        if let Some(slot) = self.0.as_deref_mut().and_then(|list| list.iter_mut().find(|(n, _)| *n == name)) {
+        let unique = self.0.as_mut().and_then(Arc::get_mut);
+        if let Some(slot) = unique.and_then(|list| list.iter_mut().find(|(n, _)| *n == name)) {
             slot.1 = value;
             return;
         }
-        // Headers are few and set once, so the list is a boxed slice (two
-        // words in the envelope) regrown by one on each new name.
-        let mut list = self.0.take().map(Vec::from).unwrap_or_default();
-        list.push((name, value));
-        self.0 = Some(list.into_boxed_slice());
+        // Headers are few and set once, so the list is a shared slice (two
+        // words in the envelope) copied, and regrown by one on a new name,
+        // whenever it changes while shared or grows.
+        let mut list = self.0.take().map(|list| list.to_vec()).unwrap_or_default();
+        match list.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => list.push((name, value)),
+        }
+        self.0 = Some(list.into());
     }
 
     /// The value of `name`, if set.
@@ -66,5 +75,53 @@ impl Headers {
 
     fn entries(&self) -> &[(&'static str, Bytes)] {
         self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl FromIterator<(&'static str, Bytes)> for Headers {
+    /// Headers from `(name, value)` pairs, a later value of a name replacing
+    /// an earlier one; one allocation when the names are distinct and the
+    /// iterator knows its length (an array, say).
+    fn from_iter<I: IntoIterator<Item = (&'static str, Bytes)>>(pairs: I) -> Self {
+        let list: Arc<[(&'static str, Bytes)]> = pairs.into_iter().collect();
+        let distinct = list.iter().enumerate().all(|(i, (name, _))| list[..i].iter().all(|(n, _)| n != name));
+        if distinct {
+            return Headers((!list.is_empty()).then_some(list));
+        }
+        let mut headers = Headers::new();
+        list.iter().for_each(|(name, value)| headers.insert(name, value.clone()));
+        headers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_shares_the_list_and_an_insert_copies_it() {
+        let mut first = Headers::new();
+        first.insert("a", Bytes::from_static(b"1"));
+        let mut second = first.clone();
+        second.insert("a", Bytes::from_static(b"2"));
+        second.insert("b", Bytes::from_static(b"3"));
+        assert_eq!(first.get("a").unwrap(), &b"1"[..], "the original keeps its value");
+        assert_eq!(first.len(), 1);
+        assert_eq!(second.get("a").unwrap(), &b"2"[..]);
+        assert_eq!(second.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["a", "b"]);
+        let mut alone = second.clone();
+        drop(second);
+        alone.insert("b", Bytes::from_static(b"4"));
+        assert_eq!(alone.get("b").unwrap(), &b"4"[..], "a list no longer shared changes in place");
+    }
+
+    #[test]
+    fn collected_headers_keep_the_last_value_of_a_name() {
+        let pairs = [("a", Bytes::from_static(b"1")), ("b", Bytes::from_static(b"2")), ("a", Bytes::from_static(b"3"))];
+        let headers: Headers = pairs.into_iter().collect();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers.get("a").unwrap(), &b"3"[..]);
+        assert!(Headers::from_iter([]).is_empty());
+        assert_eq!(Headers::from_iter([]), Headers::new(), "no pairs is the empty, unallocated list");
     }
 }

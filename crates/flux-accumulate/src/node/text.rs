@@ -25,13 +25,10 @@ const CACHED: usize = 64;
 /// it is dropped; it is the stage's own memory, never a pool's.
 pub(super) struct TextArena {
     chunk: BytesMut,
-    /// The three `acc.*` headers with placeholder values: cloning it costs
-    /// one allocation per record, and each value is then replaced in place.
-    template: Headers,
     /// Finished header sets whose values are all static text, by fragment
     /// count: most records repeat a recent (score, reason, count), and
-    /// cloning a finished set costs one allocation and nothing else. Only
-    /// static values are kept, so the cache never pins a shared buffer.
+    /// a finished set is shared by reference count, with no allocation.
+    /// Only static values are kept, so the cache never pins a shared buffer.
     cache: Vec<Option<CachedHeaders>>,
 }
 
@@ -45,11 +42,7 @@ struct CachedHeaders {
 
 impl TextArena {
     pub(super) fn new() -> Self {
-        let mut template = Headers::new();
-        for name in [COMPLETENESS_HEADER, REASON_HEADER, FRAGMENTS_HEADER] {
-            template.insert(name, Bytes::new());
-        }
-        TextArena { chunk: BytesMut::new(), template, cache: (0..CACHED).map(|_| None).collect() }
+        TextArena { chunk: BytesMut::new(), cache: (0..CACHED).map(|_| None).collect() }
     }
 
     /// `bytes` as a slice of the shared buffer.
@@ -77,10 +70,7 @@ impl TextArena {
         {
             return hit.headers.clone();
         }
-        let mut headers = self.template.clone();
-        headers.insert(COMPLETENESS_HEADER, Bytes::from_static(score));
-        headers.insert(REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes()));
-        headers.insert(FRAGMENTS_HEADER, Bytes::from_static(count));
+        let headers = record_headers(Bytes::from_static(score), reason, Bytes::from_static(count));
         *slot = Some(CachedHeaders { score, reason, fragments, headers: headers.clone() });
         headers
     }
@@ -88,7 +78,6 @@ impl TextArena {
     /// Headers with a value that has no static text, formatted now.
     #[cold]
     fn render(&mut self, completeness: Completeness, reason: EmitReason, fragments: u64) -> Headers {
-        let mut headers = self.template.clone();
         let score = match static_score(completeness) {
             Some(score) => Bytes::from_static(score),
             None => self.score(completeness),
@@ -97,10 +86,7 @@ impl TextArena {
             Some(count) => Bytes::from_static(count),
             None => self.decimal(fragments),
         };
-        headers.insert(COMPLETENESS_HEADER, score);
-        headers.insert(REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes()));
-        headers.insert(FRAGMENTS_HEADER, count);
-        headers
+        record_headers(score, reason, count)
     }
 
     /// The score with three decimals, formatted into the shared buffer.
@@ -115,6 +101,15 @@ impl TextArena {
         let len = format_into(&mut text, format_args!("{n}"));
         self.copy(&text[..len])
     }
+}
+
+/// A record's three headers, in one allocation.
+fn record_headers(score: Bytes, reason: EmitReason, count: Bytes) -> Headers {
+    Headers::from_iter([
+        (COMPLETENESS_HEADER, score),
+        (REASON_HEADER, Bytes::from_static(reason.as_str().as_bytes())),
+        (FRAGMENTS_HEADER, count),
+    ])
 }
 
 /// The text of a score of exactly none or all: the complete records' and
