@@ -66,3 +66,28 @@ fn pending_keys_and_bytes_are_reported_for_backpressure() {
     assert_eq!(h.stats.pressure().pending_keys, 0);
     assert_eq!(h.stats.pressure().pending_bytes, 0);
 }
+
+#[test]
+fn pending_bytes_follow_each_state_as_it_grows_fails_and_leaves() {
+    // The size the accumulator reports for a state holding `n` values.
+    let size_with = |n: u32| {
+        let mut values = Vec::new();
+        (0..n).for_each(|v| values.push(v));
+        std::mem::size_of::<support::State>() as u64 + values.capacity() as u64 * 4
+    };
+    let mut h = Harness::new(Parts { required: 0b11, ..Parts::default() }, Policy::default());
+    h.push(frag("a", 0, 1));
+    h.push(frag("b", 0, 1));
+    h.push(frag("b", 2, 2));
+    h.push(frag("b", 2, 3));
+    h.push(frag("b", 2, 4));
+    h.push(frag("b", 2, 5));
+    assert_eq!(h.stats.pressure().pending_bytes, size_with(1) + size_with(5), "the states as they grew");
+    h.push(frag("b", 2, u32::MAX));
+    assert_eq!(h.stats.pressure().pending_bytes, size_with(1) + size_with(5), "a failed merge changes nothing");
+    h.push(frag("a", 1, 2));
+    assert_eq!(h.take().len(), 1, "a is complete");
+    assert_eq!(h.stats.pressure().pending_bytes, size_with(5), "an emitted group's state is no longer pending");
+    h.finish();
+    assert_eq!(h.stats.pressure().pending_bytes, 0);
+}
