@@ -292,7 +292,9 @@ fn hand_envelope_batches() -> u64 {
             let meta = Meta { sequence: (start * 512 + i) as u64, key: Some(key.clone()), ..Meta::default() };
             Envelope::from_parts(*value, meta, Cost::ZERO)
         }));
-        hashes.extend(batch.iter().map(|e: &Envelope<u64>| e.meta().key.as_ref().map_or(0, |k| FxBuildHasher.hash_one(k))));
+        hashes.extend(
+            batch.iter().map(|e: &Envelope<u64>| e.meta().key.as_ref().map_or(0, |k| FxBuildHasher.hash_one(k))),
+        );
         for (envelope, &hash) in batch.iter().zip(&hashes) {
             let key = envelope.meta().key.as_ref();
             known += usize::from(key.is_some_and(|k| groups.find(hash, |(stored, _)| stored == k).is_some()));

@@ -1,7 +1,7 @@
 //! Envelope headers that cost nothing when empty.
 
-use std::sync::Arc;
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// An ordered list of `(name, value)` headers.
 ///
