@@ -91,9 +91,10 @@ impl Origin {
 }
 
 /// An open group. Only what a plain fragment's merge reads or writes is
-/// inline in the hash table (the slot is 80 bytes for a 16-byte state,
-/// from 144 when all bookkeeping was inline: a smaller table misses the
-/// cache and the TLB less on every lookup); the rest sits behind a box
+/// inline in the hash table (a table entry, key included, is 88 bytes for
+/// a 16-byte state, from 144 when all bookkeeping was inline: a smaller
+/// table misses the cache and the TLB less on every lookup); the rest sits
+/// behind a box
 /// that a group's opening, timers and emission touch.
 ///
 /// The state's size is not stored: it is measured when needed
