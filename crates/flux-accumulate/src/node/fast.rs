@@ -7,8 +7,8 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, Push};
 
 use super::AccumulateNode;
-use super::fragment::expiry_at;
-use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
+use super::fragment::{expiry_at, open_group};
+use crate::group::{GroupKeyRef, Origin, Slot};
 use crate::policy::Policy;
 use crate::release::Release;
 
@@ -43,14 +43,10 @@ where
         let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
         let sequence = meta.sequence;
         let hash = hash.unwrap_or_else(|| self.groups.hash(&probe));
-        let (acc, next_serial, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
-        let (group, _) = self.groups.find_or_open(hash, &probe, || {
-            let serial = *next_serial;
-            *next_serial += 1;
-            let state = acc.open(&key);
-            *resident += acc.state_bytes(&state) as u64;
-            (GroupKey::from(&probe), Group::new(state, serial, now, Origin::of(&meta)))
-        });
+        let (acc, serials, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
+        let (group, _) = self
+            .groups
+            .find_or_open(hash, &probe, || open_group(acc, serials, resident, &probe, now, Origin::of(&meta)));
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let before = self.acc.state_bytes(state) as u64;
@@ -102,15 +98,16 @@ where
     }
 
     /// How many fragments of `batch` join a group that holds fragments
-    /// already: an upper bound on the groups the batch opens, reserved
-    /// before merging so that no merge waits for the table to grow.
+    /// already. The others bound the groups the batch opens, which the
+    /// caller reserves before merging, so that no merge waits for the
+    /// table to grow.
     ///
     /// Run before the merges, this pass is what lets the cache misses of
     /// many lookups overlap: a short loop of independent lookups keeps
     /// several in flight, where the merging loop, with its hundreds of
     /// instructions per fragment, waited for each in turn. It reads the
-    /// group's key and its fragment count, the first and last words of
-    /// the table slot, so that every line the merge touches is fetched.
+    /// group's fragment count as well as its key, so that the slot's
+    /// other cache line, which the merge writes, is fetched too.
     pub(super) fn read_ahead(&self, batch: &[Envelope<A::Fragment>], hashes: &[u64]) -> usize {
         let storage = self.policy.key_storage;
         batch

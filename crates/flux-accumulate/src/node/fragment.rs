@@ -65,14 +65,9 @@ where
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
-        let (acc, next_serial, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
-        let (group, opened) = self.groups.find_or_open(hash, &probe, || {
-            let serial = *next_serial;
-            *next_serial += 1;
-            let state = acc.open(&key);
-            *resident += acc.state_bytes(&state) as u64;
-            (GroupKey::from(&probe), Group::new(state, serial, now, origin))
-        });
+        let (acc, serials, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
+        let (group, opened) =
+            self.groups.find_or_open(hash, &probe, || open_group(acc, serials, resident, &probe, now, origin));
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
@@ -305,3 +300,20 @@ fn group_key_of<S, K>(groups: &Groups<S, K>, probe: &GroupKeyRef<'_>) -> GroupKe
 }
 
 type Groups<S, K> = crate::table::GroupTable<S, K>;
+
+/// A new group for `probe`'s key: the accumulator's fresh state (its size
+/// added to `resident`), the next arrival serial, and the table's own key.
+pub(super) fn open_group<A: Accumulator, K: Default>(
+    acc: &mut A,
+    serials: &mut u64,
+    resident: &mut u64,
+    probe: &GroupKeyRef<'_>,
+    now: Instant,
+    origin: Origin,
+) -> (GroupKey, Group<A::State, K>) {
+    let serial = *serials;
+    *serials += 1;
+    let state = acc.open(probe.key);
+    *resident += acc.state_bytes(&state) as u64;
+    (GroupKey::from(probe), Group::new(state, serial, now, origin))
+}
