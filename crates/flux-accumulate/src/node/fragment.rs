@@ -1,7 +1,6 @@
 //! One fragment's way in: event time, key, closed keys, merge, verdict.
 
 use core::time::Duration;
-use std::error::Error;
 
 use bytes::Bytes;
 use flux_core::{
@@ -9,7 +8,7 @@ use flux_core::{
     StageError,
 };
 
-use super::AccumulateNode;
+use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
 use crate::policy::{Expiry, NoKey, OnMergeError, Policy, TimerStart, Watermark};
@@ -20,8 +19,6 @@ enum Verdict {
     Open { fire: Option<(Instant, EmitReason)> },
     Emit(EmitReason),
 }
-
-type Cause = Box<dyn Error + Send + Sync>;
 
 impl<A, D, R> AccumulateNode<A, D, R>
 where

@@ -1,20 +1,16 @@
 //! Keeping memory bounded: the soft limit on live keys (eviction flushes)
 //! and the spill tier (cold state compressed, restored on demand).
 
-use std::error::Error;
-
 use bytes::Bytes;
 
 use flux_core::{Accumulator, Context, EmitReason, Position, Push, StageError};
 
-use super::AccumulateNode;
 use super::fragment::window_due;
+use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Slot};
 use crate::policy::Eviction;
 use crate::release::Release;
-
-type Cause = Box<dyn Error + Send + Sync>;
 
 impl<A, D, R> AccumulateNode<A, D, R>
 where

@@ -21,6 +21,9 @@ use crate::table::GroupTable;
 use crate::{AccumulatorStats, SpillStrategy};
 use text::TextArena;
 
+/// Why a merge or a restore failed, as the accumulator or spill strategy said.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// The node an [`Accumulate`](crate::Accumulate) layer becomes: it merges
 /// each fragment into its key's group, emits groups as the policy says, and
 /// fires their timers on the engine's clock.
