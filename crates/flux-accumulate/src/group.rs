@@ -94,8 +94,7 @@ impl Origin {
 /// inline in the hash table (a table entry, key included, is 88 bytes for
 /// a 16-byte state, from 144 when all bookkeeping was inline: a smaller
 /// table misses the cache and the TLB less on every lookup); the rest sits
-/// behind a box
-/// that a group's opening, timers and emission touch.
+/// behind a box that a group's opening, timers and emission touch.
 ///
 /// The state's size is not stored: it is measured when needed
 /// ([`Accumulator::state_bytes`](flux_core::Accumulator::state_bytes) for a
