@@ -9,14 +9,17 @@ pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
     // Benches are compiled by clippy above; running them belongs to `xtask bench`.
-    cargo(&["test", "--workspace", "--locked", "--lib", "--bins", "--tests", "--examples"], &[])?;
+    // nextest runs each test in its own process under the time limits of
+    // `.config/nextest.toml`: a test that hangs fails instead of stalling CI.
+    cargo(&["nextest", "run", "--workspace", "--locked", "--lib", "--bins", "--tests", "--examples"], &[])?;
     cargo(&["test", "--workspace", "--locked", "--doc"], &[])?;
     // Optional features are off in the workspace run; test each one too.
     cargo(
         &["clippy", "--locked", "-p", "flux-memory", "--all-targets", "--features", "tokio", "--", "-D", "warnings"],
         &[],
     )?;
-    cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
+    cargo(&["nextest", "run", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
+    cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio", "--doc"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     // The README's first command, small: the demo fails if its run's ledger
     // does not balance or its input pool leaks.
