@@ -86,7 +86,7 @@ fn frame_lines(path: &Path) -> u64 {
             lines += 1;
         });
         match scanned.expect("the data file reads") {
-            Scanned::End => break,
+            Scanned::End | Scanned::WouldBlock => break,
             Scanned::Limit => {}
             Scanned::Bad(error) => panic!("the generated file has no bad lines: {error}"),
         }

@@ -1,5 +1,6 @@
 //! File and stdin sources that emit one zero-copy frame per envelope.
 
+use core::time::Duration;
 use std::fs::File;
 use std::io::{self, Read, Stdin};
 use std::path::Path;
@@ -31,6 +32,18 @@ pub enum OnBadFrame {
 /// zero in input order; a bad frame takes a number too, so sequence numbers
 /// count every piece of input. The cost of an envelope is its frame's length.
 ///
+/// # When the input fails
+///
+/// - A read that fails mid-slab: every frame completed before the failing
+///   byte is delivered first; then the run stops with a
+///   [`SourceError`] whose position is the first byte not delivered.
+/// - A read that returns `WouldBlock`: the frames already read are
+///   delivered, then the source asks the engine to pull again after
+///   [`FramedSource::retry_after`] of engine time (1 ms by default).
+/// - `Interrupted` is retried at once. A bad frame is a dead letter at its
+///   byte offset, or stops the run ([`OnBadFrame`]).
+/// - The framing counts ([`FramedSource::stats`]) are true after any of these.
+///
 /// # Examples
 ///
 /// ```
@@ -49,6 +62,7 @@ pub struct FramedSource<R, F> {
     on_bad: OnBadFrame,
     next_sequence: u64,
     stats: FramingStatsHandle,
+    retry_after: Duration,
 }
 
 impl<R: Read, F: Framer> FramedSource<R, F> {
@@ -60,7 +74,21 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     pub fn new(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         let stats = FramingStatsHandle::default();
         let reader = FrameReader::new(input, pool, framer)?.publish_to(stats.clone());
-        Ok(FramedSource { reader, on_bad: OnBadFrame::DeadLetter, next_sequence: 0, stats })
+        Ok(FramedSource {
+            reader,
+            on_bad: OnBadFrame::DeadLetter,
+            next_sequence: 0,
+            stats,
+            retry_after: Duration::from_millis(1),
+        })
+    }
+
+    /// Sets how long, in engine time, the source waits before reading again
+    /// after its input returned `WouldBlock` (default 1 ms, at least 1 ns).
+    #[must_use]
+    pub fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = wait.max(Duration::from_nanos(1));
+        self
     }
 
     /// Sets what happens to a bad frame.
@@ -111,7 +139,7 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
     type Item = Bytes;
 
     #[inline]
-    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<Bytes>, SourceError> {
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Bytes>, SourceError> {
         let sequence = self.next_sequence;
         let event = self
             .reader
@@ -120,10 +148,16 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         let Some(event) = event else {
             return Ok(Pull::End);
         };
-        self.next_sequence += 1;
         match event {
-            Event::Frame(frame) => Ok(Pull::Item(envelope(frame, sequence))),
-            Event::Bad(error) => self.on_bad.apply(error, sequence).map(Pull::Rejected),
+            Event::Frame(frame) => {
+                self.next_sequence += 1;
+                Ok(Pull::Item(envelope(frame, sequence)))
+            }
+            Event::Bad(error) => {
+                self.next_sequence += 1;
+                self.on_bad.apply(error, sequence).map(Pull::Rejected)
+            }
+            Event::WouldBlock => Ok(Pull::Wait(cx.now() + self.retry_after)),
         }
     }
 
@@ -146,6 +180,7 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         match scanned {
             Scanned::Limit => Ok(Pulled::More),
             Scanned::End => Ok(Pulled::End),
+            Scanned::WouldBlock => Ok(Pulled::Wait(out.now() + self.retry_after)),
             Scanned::Bad(error) => {
                 self.next_sequence += 1;
                 out.reject(self.on_bad.apply(error, sequence)?);
@@ -182,6 +217,7 @@ impl<R, F: core::fmt::Debug> core::fmt::Debug for FramedSource<R, F> {
             .field("reader", &self.reader)
             .field("on_bad", &self.on_bad)
             .field("next_sequence", &self.next_sequence)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }

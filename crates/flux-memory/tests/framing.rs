@@ -28,6 +28,7 @@ fn read_with<F: Framer>(input: &[u8], slab_size: usize, framer: F, mode: ReadMod
                 seen.frames.push((frame.offset(), String::from_utf8(frame.as_slice().to_vec()).unwrap()))
             }
             Event::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
+            Event::WouldBlock => unreachable!("an in-memory input never blocks"),
         }
     }
     let stats = reader.stats();
@@ -215,6 +216,7 @@ fn the_scanning_fast_path_agrees_with_event_by_event_reading() {
                 Scanned::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
                 Scanned::Limit => {}
                 Scanned::End => break,
+                Scanned::WouldBlock => unreachable!("an in-memory input never blocks"),
             }
         }
         assert_eq!(seen, expected, "limit {limit}");

@@ -150,3 +150,18 @@ fn slices_dropped_on_other_threads_all_come_back() {
     assert_no_leaks(&pool);
     assert_eq!(pool.stats().returned, 4);
 }
+
+#[test]
+fn extreme_pool_limits_are_errors_not_panics_or_aborts() {
+    let unbounded = SlabPool::new("unbounded", PoolConfig::default().slab_size(64).max_slabs(usize::MAX));
+    let slabs: Vec<_> = (0..3).map(|_| unbounded.rent().unwrap()).collect();
+    assert_eq!(unbounded.stats().in_use, 3);
+    drop(slabs);
+    for size in [usize::MAX, usize::MAX / 2, 1 << 62] {
+        let huge = SlabPool::new("huge", PoolConfig::default().slab_size(size).max_slabs(2));
+        let error = huge.rent().unwrap_err();
+        assert_eq!(error.pool, "huge");
+        let stats = huge.stats();
+        assert_eq!((stats.rented, stats.in_use, stats.high_water), (0, 0, 0), "a failed rental leaves no trace");
+    }
+}

@@ -4,7 +4,9 @@
 use std::error::Error;
 
 use bytes::Bytes;
-use flux_core::{Accumulator, Completeness, Context, EmitReason, Envelope, Pull, Sink, Source, SourceError, WriteError};
+use flux_core::{
+    Accumulator, Completeness, Context, EmitReason, Envelope, Pull, Sink, Source, SourceError, WriteError,
+};
 
 /// Counts calls and panics at a chosen one: put it in any closure.
 ///

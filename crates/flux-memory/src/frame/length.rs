@@ -73,10 +73,12 @@ impl Framer for LengthPrefixed {
             let kind = FrameErrorKind::Oversize { limit: self.max_frame, length: Some(u64::from(length)) };
             return Framed::Bad { at: start, kind };
         }
-        let end = start + PREFIX + body;
-        if end > window.len() {
+        // `window.len() - start >= PREFIX` here, so this cannot overflow,
+        // whatever the limit.
+        if body > window.len() - start - PREFIX {
             return Framed::NeedMore;
         }
+        let end = start + PREFIX + body;
         *pos = end;
         Framed::Frame(start + PREFIX..end)
     }
@@ -105,8 +107,20 @@ impl Framer for LengthPrefixed {
         Some(Framed::Bad { at: start, kind })
     }
 
+    /// A prefix and a body of `max_frame` bytes (`usize::MAX` when that
+    /// does not fit in a `usize`: no slab can carry it).
     fn max_carry(&self) -> usize {
-        PREFIX + self.max_frame
+        PREFIX.saturating_add(self.max_frame)
+    }
+
+    /// A whole prefix, and either a whole body or a length past the limit.
+    fn may_frame(&self, unconsumed: &[u8], _new_from: usize) -> bool {
+        if self.skip_remaining > 0 {
+            return true;
+        }
+        let Some(prefix) = unconsumed.first_chunk::<PREFIX>() else { return false };
+        let body = u32::from_be_bytes(*prefix) as usize;
+        body > self.max_frame || unconsumed.len() - PREFIX >= body
     }
 
     fn skipped_bytes(&self) -> u64 {

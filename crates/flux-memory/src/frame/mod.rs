@@ -66,6 +66,20 @@ pub trait Framer: Send {
     /// drops it here.
     fn new_window(&mut self) {}
 
+    /// Whether `unconsumed` (the bytes from where the framer stopped, of
+    /// which only `unconsumed[new_from..]` arrived since it last answered
+    /// `false`) may now yield a frame or a bad frame.
+    ///
+    /// In [`ReadMode::Eager`](crate::ReadMode::Eager) the reader keeps
+    /// reading into the same slab until it may, so a frame that arrives a
+    /// few bytes per read is copied once, not once per read. Look only at
+    /// `unconsumed[new_from..]` where you can: it is what keeps the reader
+    /// linear. The default, `true`, frames after every read.
+    fn may_frame(&self, unconsumed: &[u8], new_from: usize) -> bool {
+        let _ = (unconsumed, new_from);
+        true
+    }
+
     /// Hands every frame in `window[*pos..]` to `each`, up to `limit`
     /// frames, and returns what stopped it: `Frame` at the limit (that
     /// frame not yet handed out), `Bad` or `NeedMore`.

@@ -168,9 +168,10 @@ impl Framer for NewlineDelimited {
         }
     }
 
-    /// A line of `max_frame` bytes and its `\r`, still waiting for the `\n`.
+    /// A line of `max_frame` bytes and its `\r`, still waiting for the `\n`
+    /// (`usize::MAX` for a limit of `usize::MAX`: no slab can carry that).
     fn max_carry(&self) -> usize {
-        self.max_frame + 1
+        self.max_frame.saturating_add(1)
     }
 
     fn skipped_bytes(&self) -> u64 {
@@ -179,6 +180,14 @@ impl Framer for NewlineDelimited {
 
     fn new_window(&mut self) {
         self.index = NewlineIndex::default();
+    }
+
+    /// A newline among the new bytes ends a line; a partial line past the
+    /// limit is reported; a skip in progress drops what it can at once.
+    fn may_frame(&self, unconsumed: &[u8], new_from: usize) -> bool {
+        self.skipping
+            || unconsumed.len() > self.max_carry()
+            || unconsumed.get(new_from..).is_some_and(|new| memchr::memchr(b'\n', new).is_some())
     }
 }
 

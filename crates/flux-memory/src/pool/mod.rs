@@ -65,7 +65,8 @@ impl SlabPool {
     ///
     /// # Errors
     ///
-    /// Every slab is out.
+    /// Every slab is out, or a fresh slab could not be allocated (a slab
+    /// size larger than memory).
     pub fn try_rent(&self) -> Result<Slab, PoolExhausted> {
         Shared::rent(&self.shared, Exhaustion::Fail)
     }

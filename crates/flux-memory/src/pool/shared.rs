@@ -29,7 +29,9 @@ struct State {
 impl Shared {
     pub(crate) fn new(name: String, config: PoolConfig) -> Self {
         let stats = PoolStats { capacity: config.max_slabs as u64, ..PoolStats::default() };
-        let state = State { free: Vec::with_capacity(config.max_slabs), stats, waits: 0 };
+        // The free list grows as slabs come back: a bound of `usize::MAX`
+        // slabs must not reserve room for them up front.
+        let state = State { free: Vec::new(), stats, waits: 0 };
         Shared { name, config, state: Mutex::new(state), returned: Condvar::new() }
     }
 
@@ -53,19 +55,27 @@ impl Shared {
                 return Err(this.exhausted());
             }
         }
-        let stats = &mut state.stats;
-        stats.rented += 1;
-        stats.in_use += 1;
-        stats.high_water = stats.high_water.max(stats.in_use);
         let reused = state.free.pop();
-        if reused.is_some() {
-            state.stats.allocations_avoided += 1;
-        }
+        // The slot is held while a fresh slab is allocated outside the lock.
+        state.stats.in_use += 1;
         drop(state);
         // A fresh slab is zeroed once here (so reads can fill it without
         // unsafe code) and never again: reused slabs keep their old bytes,
         // which are overwritten before they are part of any frame.
-        let buf = reused.unwrap_or_else(|| vec![0; this.config.slab_size]);
+        let avoided = reused.is_some();
+        let buf = reused.or_else(|| fresh_slab(this.config.slab_size));
+        let mut state = this.lock();
+        let Some(buf) = buf else {
+            state.stats.in_use -= 1;
+            drop(state);
+            this.returned.notify_one();
+            return Err(this.exhausted());
+        };
+        let stats = &mut state.stats;
+        stats.rented += 1;
+        stats.allocations_avoided += u64::from(avoided);
+        stats.high_water = stats.high_water.max(stats.in_use);
+        drop(state);
         Ok(Slab::new(buf, Arc::clone(this)))
     }
 
@@ -90,7 +100,17 @@ impl Shared {
         self.lock().waits
     }
 
+    /// The error for a rental that found no slab (or could not allocate one).
     fn exhausted(&self) -> PoolExhausted {
         PoolExhausted { pool: self.name.clone(), capacity: self.config.max_slabs as u64 }
     }
+}
+
+/// A zeroed slab of `size` bytes, or `None` when the allocator cannot give
+/// one (a size no machine has is an error to report, not a panic).
+fn fresh_slab(size: usize) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(size).ok()?;
+    buf.resize(size, 0);
+    Some(buf)
 }

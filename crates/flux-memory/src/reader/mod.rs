@@ -1,13 +1,16 @@
 //! Reading input straight into pooled slabs and cutting it into frames.
 
+mod error;
+mod fill;
+
 use core::fmt;
-use std::error::Error;
 use std::io::{self, Read};
 
 use bytes::Bytes;
-use flux_core::{BufferPool, PoolExhausted};
 
-use crate::{FrameError, Framed, Framer, FramingStats, FramingStatsHandle, SlabPool};
+use crate::{FrameError, Framed, Framer, FramingStats, FramingStatsHandle, Slab, SlabPool};
+pub use error::{CarryTooLarge, ReadError};
+use fill::Refilled;
 
 /// How a reader fills each slab.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -15,8 +18,11 @@ pub enum ReadMode {
     /// Read until the slab is full or the input ends (files; default).
     #[default]
     Fill,
-    /// Frame whatever one read returned (pipes and terminals, where waiting
-    /// for a full slab would hold back lines that have already arrived).
+    /// Frame as soon as the bytes read may hold a frame (pipes and
+    /// terminals, where waiting for a full slab would hold back lines that
+    /// have already arrived). Reads that cannot complete a frame (a long
+    /// line trickling in) go on into the same slab, so each byte is copied
+    /// at most once per slab, however small the reads.
     Eager,
 }
 
@@ -27,6 +33,10 @@ pub enum Scanned {
     Limit,
     /// A bad frame; the reader has moved past it.
     Bad(FrameError),
+    /// The input has nothing more right now (a read returned
+    /// `WouldBlock`); scan again later. Nothing is lost: the bytes read so
+    /// far wait in the reader.
+    WouldBlock,
     /// The input ended; every slab the reader held is back in its pool.
     End,
 }
@@ -38,6 +48,9 @@ pub enum Event<'a> {
     Frame(Frame<'a>),
     /// A bad frame; the reader has moved past it.
     Bad(FrameError),
+    /// The input has nothing more right now (a read returned
+    /// `WouldBlock`); ask again later.
+    WouldBlock,
 }
 
 /// A frame borrowed from the slab it was read into.
@@ -72,70 +85,6 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// A failure reading input into slabs.
-#[derive(Debug)]
-pub enum ReadError {
-    /// Reading the input failed.
-    Io {
-        /// Byte offset the read started at.
-        offset: u64,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// No slab could be rented.
-    Exhausted {
-        /// Byte offset the next slab would have started at.
-        offset: u64,
-        /// The pool's error.
-        source: PoolExhausted,
-    },
-}
-
-impl ReadError {
-    /// Where in the input it happened.
-    pub fn offset(&self) -> u64 {
-        match self {
-            ReadError::Io { offset, .. } | ReadError::Exhausted { offset, .. } => *offset,
-        }
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Io { offset, .. } => write!(f, "reading input failed at byte {offset}"),
-            ReadError::Exhausted { offset, .. } => write!(f, "no slab to read into at byte {offset}"),
-        }
-    }
-}
-
-impl Error for ReadError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            ReadError::Io { source, .. } => Some(source),
-            ReadError::Exhausted { source, .. } => Some(source),
-        }
-    }
-}
-
-/// A framer's carry is as large as a slab, so a partial frame could never
-/// be completed in the next one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CarryTooLarge {
-    /// The framer's maximum carry in bytes.
-    pub max_carry: usize,
-    /// The pool's slab size in bytes.
-    pub slab_size: usize,
-}
-
-impl fmt::Display for CarryTooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a framer that may carry {} bytes needs slabs larger than {} bytes", self.max_carry, self.slab_size)
-    }
-}
-
-impl Error for CarryTooLarge {}
-
 /// Reads input straight into pooled slabs and cuts it into frames.
 ///
 /// Each slab is filled by `read` calls into its own memory, frozen into one
@@ -144,6 +93,19 @@ impl Error for CarryTooLarge {}
 /// counted in [`FramingStats::spanning_copies`]; no other byte is copied.
 /// The reader drops its hold on a slab before renting the next, so even a
 /// pool of one slab works when frames do not outlive the next read.
+///
+/// # When the input fails
+///
+/// - `Interrupted` reads are retried.
+/// - `WouldBlock` hands out the frames already read, then
+///   [`Event::WouldBlock`] / [`Scanned::WouldBlock`]: nothing is lost, and
+///   the next call reads on from where the input stopped.
+/// - Any other error hands out every frame completed before the failing
+///   byte first; only when the framer needs bytes past them does the call
+///   fail, with a [`ReadError::Io`] whose offset is the first byte not
+///   delivered (the start of the partial frame, if any). The error is
+///   final: the bytes after it were never read.
+/// - [`FrameReader::stats`] are true at every point, errors included.
 ///
 /// # Examples
 ///
@@ -171,10 +133,26 @@ pub struct FrameReader<R, F> {
     pos: usize,
     window_offset: u64,
     carry: Vec<u8>,
+    /// A slab being filled when the input would block: the next refill
+    /// goes on into it, so the bytes already in it are not copied again.
+    filling: Option<Filling>,
+    /// An error met after the last slab got some bytes: raised when the
+    /// framer needs bytes past them, so every frame before it is delivered.
+    deferred: Option<io::Error>,
     eof: bool,
     finished: bool,
     stats: FramingStats,
     published: Option<FramingStatsHandle>,
+}
+
+/// A slab that is being filled, where it starts in the input, and how many
+/// of its bytes were carried over from the slab before.
+struct Filling {
+    slab: Slab,
+    offset: u64,
+    carried: usize,
+    /// Bytes the framer has already been asked about ([`Framer::may_frame`]).
+    checked: usize,
 }
 
 impl<R: Read, F: Framer> FrameReader<R, F> {
@@ -182,7 +160,8 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     ///
     /// # Errors
     ///
-    /// The framer may carry a partial frame as large as a slab.
+    /// The framer may carry a partial frame as large as a slab (a limit of
+    /// `usize::MAX` always does).
     pub fn new(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         let (max_carry, slab_size) = (framer.max_carry(), pool.slab_size());
         if max_carry >= slab_size {
@@ -196,7 +175,9 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             window: Bytes::new(),
             pos: 0,
             window_offset: 0,
-            carry: Vec::with_capacity(max_carry),
+            carry: Vec::new(),
+            filling: None,
+            deferred: None,
             eof: false,
             finished: false,
             stats: FramingStats::default(),
@@ -223,8 +204,8 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
         FramingStats { skipped_bytes: self.framer.skipped_bytes(), ..self.stats }
     }
 
-    /// The next frame or bad frame; `None` at end of input, when every slab
-    /// the reader held has gone back to its pool.
+    /// The next frame or bad frame, or [`Event::WouldBlock`]; `None` at end
+    /// of input, when every slab the reader held has gone back to its pool.
     ///
     /// # Errors
     ///
@@ -233,7 +214,11 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ReadError> {
         loop {
             match self.framer.next_frame(&self.window, &mut self.pos) {
-                Framed::NeedMore if !self.eof => self.refill()?,
+                Framed::NeedMore if !self.eof => {
+                    if let Refilled::WouldBlock = self.refill()? {
+                        return Ok(Some(Event::WouldBlock));
+                    }
+                }
                 found => return Ok(self.settle(found)),
             }
         }
@@ -308,7 +293,11 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                     self.stats.frames += 1;
                 }
                 Framed::Bad { at, kind } => return Ok(Scanned::Bad(self.bad_frame(at, kind))),
-                Framed::NeedMore if !self.eof => self.refill()?,
+                Framed::NeedMore if !self.eof => {
+                    if let Refilled::WouldBlock = self.refill()? {
+                        return Ok(Scanned::WouldBlock);
+                    }
+                }
                 Framed::NeedMore if !self.finished => {}
                 Framed::NeedMore => {
                     self.window = Bytes::new();
@@ -357,41 +346,6 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     fn bad_frame(&mut self, at: usize, kind: crate::FrameErrorKind) -> FrameError {
         self.stats.bad_frames += 1;
         FrameError::new(self.window_offset + at as u64, kind)
-    }
-
-    /// Moves the unconsumed tail to a fresh slab and fills the rest of it.
-    fn refill(&mut self) -> Result<(), ReadError> {
-        let tail = &self.window[self.pos..];
-        let offset = self.window_offset + self.pos as u64;
-        self.carry.clear();
-        self.carry.extend_from_slice(tail);
-        // Let go of the old slab before renting: it may be the pool's last.
-        self.window = Bytes::new();
-        self.pos = 0;
-        let mut slab = self.pool.rent().map_err(|source| ReadError::Exhausted { offset, source })?;
-        if !self.carry.is_empty() {
-            slab.extend_from_slice(&self.carry);
-            self.stats.spanning_copies += 1;
-            self.stats.copied_bytes += self.carry.len() as u64;
-        }
-        while !slab.is_full() {
-            let read_at = offset + slab.len() as u64;
-            let n = slab.fill_from(&mut self.input).map_err(|source| ReadError::Io { offset: read_at, source })?;
-            self.stats.bytes_read += n as u64;
-            if n == 0 {
-                self.eof = true;
-                break;
-            }
-            if self.mode == ReadMode::Eager {
-                break;
-            }
-        }
-        self.stats.slabs += 1;
-        self.window = slab.freeze();
-        self.window_offset = offset;
-        self.framer.new_window();
-        self.publish();
-        Ok(())
     }
 
     fn publish(&self) {
