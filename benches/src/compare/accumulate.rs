@@ -211,7 +211,8 @@ fn run_planned<A: Accumulator<Fragment = u64, Output = (u64, u64)>>(layer: Accum
     let source = FragmentSource { data: fragments(), index: 0 };
     let pipeline = Pipeline::from_source(source).accumulate_with(layer).sink(ChecksumSink(0, result.clone()));
     let plan = planner.plan(pipeline.describe()).expect("valid pipeline");
-    SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
+    let report = SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
+    assert!(report.dead_letters.is_empty(), "the bench's data has no bad input");
     result.load(Ordering::Relaxed)
 }
 

@@ -132,7 +132,8 @@ fn source_pipeline_bytes_per_sec(path: &Path) -> f64 {
             .sink(Count(Arc::clone(&total)));
         let plan = Planner::new().plan(pipeline.describe()).expect("the pipeline plans");
         let start = Instant::now();
-        SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("the pipeline runs");
+        let report = SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("the pipeline runs");
+        assert!(report.dead_letters.is_empty(), "the bench's data has no bad input");
         best = best.min(start.elapsed().as_secs_f64());
         black_box(total.load(Ordering::Relaxed));
     }

@@ -142,7 +142,8 @@ fn flux_run<const FNV: bool, const META: bool>(data: &Arc<[u64]>, passes: usize)
         result: result.clone(),
     });
     let plan = Planner::new().plan(pipeline.describe()).expect("valid pipeline");
-    SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
+    let report = SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
+    assert!(report.dead_letters.is_empty(), "the bench's data has no bad input");
     result.load(Ordering::Relaxed)
 }
 

@@ -84,7 +84,8 @@ impl<A: Accumulator> Accumulate<A> {
     ///     .accumulate_with(Accumulate::new(Pair, Policy::default()).reemit_fragments())
     ///     .sink(out.clone());
     /// let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    /// SyncEngine::new().run(&plan, pipeline).unwrap();
+    /// let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    /// assert_eq!(report.row("accumulate-1").unwrap().counts.released, 3);
     ///
     /// let got = out.payloads();
     /// assert_eq!(got[0], Emitted::Record("a1+a2".to_owned()));

@@ -105,7 +105,8 @@ fn spilled_groups_re_emit_their_fragments_without_restoring_state() {
     let input: Vec<_> = (0..6).map(|i| at(0, ["a", "b", "c"][i % 3], 0, i as u32, i as u64)).collect();
     let pipeline = Pipeline::from_source(TimedSource::new(input)).accumulate_with(layer).sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    SyncEngine::new().run(&plan, pipeline).expect("the ledger balances");
+    let report = SyncEngine::new().run(&plan, pipeline).expect("the ledger balances");
+    assert_eq!(report.row("accumulate-1").unwrap().counts.released, 6);
     let values: Vec<u32> = out.take().iter().map(|e| fragment_of(e).0.1).collect();
     assert_eq!(values, [0, 3, 1, 4, 2, 5], "by group in first-arrival order, each in arrival order");
     assert!(stats.snapshot().spills > 0);

@@ -1,6 +1,6 @@
 //! What a stage may ask of the engine while it runs.
 
-use crate::{ErrorEnvelope, Instant, SideEnvelope, StageError};
+use crate::{ErrorEnvelope, Instant, Meta, Panicked, Position, SideEnvelope, StageError, StageId};
 
 /// The engine's services, passed to every call into a stage.
 ///
@@ -51,6 +51,17 @@ impl<'a> Context<'a> {
     /// Reports an error that stops the run.
     pub fn fail(&mut self, error: StageError) {
         self.outputs.fail(error);
+    }
+
+    /// An input whose processing panicked in `stage`: it goes to the
+    /// dead-letter output, and the run stops; both name the stage and the
+    /// input's sequence.
+    #[cold]
+    #[inline(never)]
+    pub fn divert_panic(&mut self, stage: &StageId, meta: Meta, panic: Panicked) {
+        let position = Position::Sequence(meta.sequence);
+        self.outputs.fail(StageError::new(stage.clone(), position, panic.clone()));
+        self.outputs.dead_letter(ErrorEnvelope { meta, error: StageError::new(stage.clone(), position, panic) });
     }
 }
 

@@ -50,6 +50,23 @@ pub struct Meta {
     pub headers: Headers,
 }
 
+impl Meta {
+    /// The parts of the metadata that are plain values (sequence, event
+    /// time, trace), without the key or headers: what a node keeps, at no
+    /// cost, to name an input whose envelope it has handed on, should the
+    /// call it handed it to panic.
+    #[inline(always)]
+    pub(crate) fn correlation(&self) -> Meta {
+        Meta {
+            sequence: self.sequence,
+            key: None,
+            event_time: self.event_time,
+            trace: self.trace,
+            headers: Headers::default(),
+        }
+    }
+}
+
 /// A W3C-style trace context: which trace an envelope belongs to and its parent span.
 ///
 /// Zero means "no trace"; the kernel only carries it, observers interpret it.

@@ -100,10 +100,19 @@ pub trait LeakCheck: Send + Sync {
     ///
     /// Some buffers are still out.
     fn check(&self) -> Result<(), LeakError>;
+
+    /// The pool's name and figures, for a run's report. The default has none.
+    fn figures(&self) -> Option<(&str, PoolStats)> {
+        None
+    }
 }
 
 impl<P: BufferPool> LeakCheck for P {
     fn check(&self) -> Result<(), LeakError> {
         self.check_leaks()
+    }
+
+    fn figures(&self) -> Option<(&str, PoolStats)> {
+        Some((self.name(), self.stats()))
     }
 }

@@ -2,7 +2,6 @@
 //! assembled into segments against a plan.
 
 use core::fmt;
-use core::marker::PhantomData;
 use std::error::Error;
 
 use crate::chain::{Assembler, Continuation};
@@ -66,7 +65,7 @@ where
     ) -> Result<Vec<Box<dyn Segment>>, AssemblyError> {
         check_plan_matches(plan, &self.describe())?;
         let mut assembler = Assembler::new(plan, channels);
-        let sink = SinkNode { sink: self.sink, id: self.sink_id, ledger: StageLedger::default(), _t: PhantomData };
+        let sink = SinkNode::new(self.sink, self.sink_id);
         let start = StartAtSource { source: self.pipeline.source, id: self.pipeline.source_id };
         let chain = self.pipeline.chain;
         let source_segment = match assembler.boundary(C::LEN) {

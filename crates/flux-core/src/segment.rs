@@ -1,8 +1,8 @@
 //! A typed run of stages behind one object-safe face.
 
 use crate::{
-    BatchReceiver, Context, Instant, LedgerVisitor, Pulled, Push, Received, Source, SourceOutput, StageError, StageId,
-    StageLedger,
+    BatchReceiver, Context, Instant, LedgerVisitor, Position, Pulled, Push, Received, Source, SourceOutput, StageError,
+    StageId, StageLedger, catch_panic,
 };
 
 /// What a segment did in one step.
@@ -72,14 +72,17 @@ where
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         let (mut source, mut head) = self.parked.take().expect("a segment is not stepped re-entrantly");
         let mut out = SourceOutput::new(&mut head, cx, &self.id);
-        let pulled = source.pull_into(STEP_BUDGET, &mut out);
+        // The nodes catch panics in their own user code, so a panic that
+        // reaches here is the source's.
+        let pulled = catch_panic(|| source.pull_into(STEP_BUDGET, &mut out));
         self.ledger.created += out.created();
         self.parked = Some((source, head));
         match pulled {
-            Ok(Pulled::More) => Step::Progress,
-            Ok(Pulled::Wait(until)) => Step::Wait(until),
-            Ok(Pulled::End) => Step::Exhausted,
-            Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
+            Ok(Ok(Pulled::More)) => Step::Progress,
+            Ok(Ok(Pulled::Wait(until))) => Step::Wait(until),
+            Ok(Ok(Pulled::End)) => Step::Exhausted,
+            Ok(Err(e)) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
+            Err(panic) => Step::Failed(StageError::new(self.id.clone(), Position::None, panic)),
         }
     }
 

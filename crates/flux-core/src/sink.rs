@@ -3,15 +3,98 @@
 use std::error::Error;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::{Context, Envelope, Meta};
+use crate::{Context, Envelope, Meta, Position};
 
 /// A failed write: the envelope's metadata, so the dead letter keeps its
-/// correlation, and the cause.
+/// correlation, the cause, and whether the sink can go on.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Meta, Position, WriteError};
+///
+/// let meta = Meta { sequence: 7, ..Meta::default() };
+/// let refused = WriteError::new(meta.clone(), "payload too large");
+/// assert_eq!(refused.position(), Position::Sequence(7));
+/// assert!(!refused.stops_run());
+///
+/// let disk_full = WriteError::new(meta, "no space left").at(Position::ByteOffset(4096)).stop_run("no space left");
+/// assert_eq!(disk_full.position(), Position::ByteOffset(4096));
+/// assert!(disk_full.stops_run());
+/// ```
 #[derive(Debug)]
 pub struct WriteError {
     /// The metadata of the envelope that could not be written.
     pub meta: Meta,
     /// Why it could not be written.
+    pub cause: Box<dyn Error + Send + Sync>,
+    /// What few refusals carry: a place other than the sequence, a stop.
+    /// Boxed, so that `Result<(), WriteError>` stays small.
+    rare: Option<Box<Rare>>,
+}
+
+#[derive(Debug, Default)]
+struct Rare {
+    position: Option<Position>,
+    stop: Option<Box<dyn Error + Send + Sync>>,
+}
+
+impl WriteError {
+    /// The envelope described by `meta` could not be written, because of
+    /// `cause`; the sink goes on.
+    pub fn new(meta: Meta, cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        WriteError { meta, cause: cause.into(), rare: None }
+    }
+
+    /// Places the failure (an offset in the sink's output, say); by
+    /// default it is placed at the envelope's sequence.
+    #[must_use]
+    pub fn at(mut self, position: Position) -> Self {
+        self.rare.get_or_insert_default().position = Some(position);
+        self
+    }
+
+    /// The sink cannot go on (a full disk, a closed pipe): the run stops
+    /// with `reason`, after the engine closes every sink.
+    #[must_use]
+    pub fn stop_run(mut self, reason: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        self.rare.get_or_insert_default().stop = Some(reason.into());
+        self
+    }
+
+    /// Where the failure was.
+    pub fn position(&self) -> Position {
+        self.rare.as_ref().and_then(|rare| rare.position).unwrap_or(Position::Sequence(self.meta.sequence))
+    }
+
+    /// Whether the run must stop.
+    pub fn stops_run(&self) -> bool {
+        self.rare.as_ref().is_some_and(|rare| rare.stop.is_some())
+    }
+
+    /// The parts: metadata, cause, position, and the reason to stop.
+    #[allow(clippy::type_complexity, reason = "the parts, named by their types")]
+    pub(crate) fn into_parts(
+        self,
+    ) -> (Meta, Box<dyn Error + Send + Sync>, Position, Option<Box<dyn Error + Send + Sync>>) {
+        let position = self.position();
+        let stop = self.rare.and_then(|rare| rare.stop);
+        (self.meta, self.cause, position, stop)
+    }
+}
+
+/// An envelope a sink had accepted and then could not write: a buffered
+/// frame lost in a failed flush, a row in a rolled-back batch.
+///
+/// The engine turns each into a dead letter naming the sink, so no
+/// envelope is ever counted as written and then lost silently.
+#[derive(Debug)]
+pub struct Undelivered {
+    /// The metadata of the envelope.
+    pub meta: Meta,
+    /// Where it was to be written (an offset in the output, or its sequence).
+    pub position: Position,
+    /// Why it was not written.
     pub cause: Box<dyn Error + Send + Sync>,
 }
 
@@ -19,9 +102,20 @@ pub struct WriteError {
 ///
 /// # Contract
 ///
+/// - `Ok` from `write` means the sink accepted the envelope. It counts as
+///   written once the sink no longer [holds](Sink::held) it; a sink that
+///   buffers and then fails to write an accepted envelope hands it back
+///   through [`Sink::take_undelivered`], and the engine makes it a dead
+///   letter. The ledger's `consumed` is what was accepted, minus what was
+///   handed back, minus what is still held.
 /// - A `write` error fails only that envelope: the engine sends it to the
-///   dead-letter output, naming the sink and the envelope's sequence.
-/// - `close` is called once at end of input; its error stops the run.
+///   dead-letter output, naming the sink and the error's position. If the
+///   error says [`WriteError::stop_run`], or [`Sink::take_stop`] gives a
+///   reason, the run stops (and every sink is still closed).
+/// - `close` is called once, at end of input or when the run stops; it
+///   writes what is held. Its error stops the run.
+/// - A panic in `write` or `close` is caught by the engine: the envelope
+///   becomes a dead letter and the run stops, naming the sink.
 ///
 /// # Examples
 ///
@@ -57,6 +151,31 @@ pub trait Sink<T>: Send {
     fn close(&mut self, cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
         let _ = cx;
         Ok(())
+    }
+
+    /// Moves into `into` every accepted envelope the sink has since failed
+    /// to write, and forgets them. The engine asks after each `write` and
+    /// after `close`. The default has none.
+    #[inline(always)]
+    fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
+        let _ = into;
+    }
+
+    /// The reason the sink cannot go on, once, when it has stopped since
+    /// the last call (a buffered sink whose flush failed for good). The
+    /// engine asks after each `write` and after `close`, and stops the run.
+    /// The default never stops.
+    #[inline(always)]
+    fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
+        None
+    }
+
+    /// How many accepted envelopes the sink holds, not yet written (a
+    /// buffer). Zero after a `close` that returned `Ok`. The default holds
+    /// none.
+    #[inline(always)]
+    fn held(&self) -> u64 {
+        0
     }
 }
 

@@ -1,29 +1,80 @@
-//! The last node of a pipeline: hands envelopes to the sink.
+//! The last node of a pipeline: hands envelopes to the sink, and accounts
+//! for every one it gave it.
 
 use crate::{
     Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, Position, Push, Sink, StageError, StageId, StageLedger,
+    Undelivered, WriteError, catch_panic,
 };
 use core::marker::PhantomData;
 
-/// Writes each envelope to a [`Sink`]; a failed write becomes a dead letter.
+/// Writes each envelope to a [`Sink`]. A refused write, an accepted
+/// envelope the sink later failed to write, and a write that panicked each
+/// become a dead letter naming the sink; a sink that cannot go on stops the
+/// run.
 pub(crate) struct SinkNode<K, T> {
     pub(crate) sink: K,
     pub(crate) id: StageId,
-    pub(crate) ledger: StageLedger,
+    /// Envelopes the sink accepted.
+    pub(crate) accepted: u64,
+    /// Accepted envelopes the sink handed back as not written.
+    pub(crate) undelivered: u64,
+    /// Where handed-back envelopes are collected (reused).
+    pub(crate) returned: Vec<Undelivered>,
     pub(crate) _t: PhantomData<fn(T)>,
+}
+
+impl<K, T> SinkNode<K, T> {
+    pub(crate) fn new(sink: K, id: StageId) -> Self {
+        SinkNode { sink, id, accepted: 0, undelivered: 0, returned: Vec::new(), _t: PhantomData }
+    }
+}
+
+impl<K: Sink<T>, T> SinkNode<K, T> {
+    /// Turns what the sink handed back into dead letters, and its stop
+    /// into the run's.
+    #[inline(always)]
+    fn collect_undelivered(&mut self, cx: &mut Context<'_>) {
+        self.sink.take_undelivered(&mut self.returned);
+        if !self.returned.is_empty() {
+            self.divert_undelivered(cx);
+        }
+        if let Some(reason) = self.sink.take_stop() {
+            cx.fail(StageError::new(self.id.clone(), Position::None, reason));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn divert_undelivered(&mut self, cx: &mut Context<'_>) {
+        for Undelivered { meta, position, cause } in self.returned.drain(..) {
+            self.undelivered += 1;
+            cx.dead_letter(ErrorEnvelope { meta, error: StageError::new(self.id.clone(), position, cause) });
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refused(&mut self, failed: WriteError, cx: &mut Context<'_>) {
+        let (meta, cause, position, stop) = failed.into_parts();
+        if let Some(reason) = stop {
+            cx.fail(StageError::new(self.id.clone(), position, reason));
+        }
+        cx.dead_letter(ErrorEnvelope { meta, error: StageError::new(self.id.clone(), position, cause) });
+    }
 }
 
 impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        match self.sink.write(item, cx) {
-            Ok(()) => self.ledger.consumed += 1,
-            Err(failed) => {
-                let position = Position::Sequence(failed.meta.sequence);
-                let error = StageError::new(self.id.clone(), position, failed.cause);
-                cx.dead_letter(ErrorEnvelope { meta: failed.meta, error });
-            }
+        let correlation = item.meta().correlation();
+        let written = catch_panic(|| self.sink.write(item, cx));
+        // Envelopes handed back came before this one: their dead letters first.
+        self.collect_undelivered(cx);
+        match written {
+            Ok(Ok(())) => self.accepted += 1,
+            Ok(Err(failed)) => self.refused(failed, cx),
+            Err(panic) => cx.divert_panic(&self.id, correlation, panic),
         }
     }
 
@@ -34,12 +85,21 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {
-        if let Err(cause) = self.sink.close(cx) {
-            cx.fail(StageError::new(self.id.clone(), Position::None, cause));
+        let closed = match catch_panic(|| self.sink.close(cx)) {
+            Ok(closed) => closed.map_err(|cause| StageError::new(self.id.clone(), Position::None, cause)),
+            Err(panic) => Err(StageError::new(self.id.clone(), Position::None, panic)),
+        };
+        if let Err(error) = closed {
+            cx.fail(error);
         }
+        self.collect_undelivered(cx);
     }
 
+    /// `consumed` is what the sink accepted, less what it handed back and
+    /// what it still holds: an envelope counts as written only once the
+    /// sink no longer holds it.
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
-        visitor.stage(&self.id, &self.ledger);
+        let consumed = self.accepted.saturating_sub(self.undelivered).saturating_sub(self.sink.held());
+        visitor.stage(&self.id, &StageLedger { consumed, ..StageLedger::default() });
     }
 }

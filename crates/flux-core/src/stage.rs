@@ -2,7 +2,7 @@
 
 use crate::{
     Context, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Meta, Position, Purity, Push, SideEnvelope,
-    SideReason, StageDescriptor, StageError, StageId, StageKind, StageLedger,
+    SideReason, StageDescriptor, StageError, StageId, StageKind, StageLedger, catch_panic,
 };
 use std::error::Error;
 use std::marker::PhantomData;
@@ -172,6 +172,10 @@ struct Emitter<'n, 'c, 'a, D> {
     /// This stage's own diversions (the nodes after it divert through the
     /// same context, and must not count here).
     diverted: u64,
+    /// Merged inputs this call said left the stage's state.
+    released: u64,
+    /// Merged inputs this call said it released beyond those it held.
+    overdrawn: u64,
 }
 
 impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
@@ -203,15 +207,41 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
     }
 
     fn released(&mut self, count: u64) {
+        self.released += count;
+        self.take_pending(count);
         self.ledger.released += count;
-        self.ledger.pending -= count.min(self.ledger.pending);
     }
 
     fn discarded(&mut self, count: u64) {
+        self.take_pending(count);
         self.ledger.discarded += count;
-        self.ledger.pending -= count.min(self.ledger.pending);
     }
 }
+
+impl<D> Emitter<'_, '_, '_, D> {
+    /// Takes `count` inputs out of the held ones; what is not held is
+    /// noted, and the call fails the run when it returns.
+    fn take_pending(&mut self, count: u64) {
+        let held = count.min(self.ledger.pending);
+        self.ledger.pending -= held;
+        self.overdrawn += count - held;
+    }
+}
+
+/// A stage broke the ledger's rules: the run stops, naming it.
+#[derive(Debug)]
+struct LedgerBroken {
+    what: &'static str,
+    count: u64,
+}
+
+impl core::fmt::Display for LedgerBroken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "the stage {} {} merged inputs", self.what, self.count)
+    }
+}
+
+impl Error for LedgerBroken {}
 
 impl<S, D> StageNode<S, D> {
     fn emitter<'n, 'c, 'a>(&'n mut self, cx: &'c mut Context<'a>) -> (&'n mut S, Emitter<'n, 'c, 'a, D>) {
@@ -223,8 +253,37 @@ impl<S, D> StageNode<S, D> {
             emitted: 0,
             merged: false,
             diverted: 0,
+            released: 0,
+            overdrawn: 0,
         };
         (&mut self.stage, emitter)
+    }
+
+    /// Checks one call into the stage: merged inputs it released must
+    /// leave inside an output made by the same call (`made` beyond the one
+    /// that accounts for the input), and it cannot release or discard more
+    /// than it holds. A panic in the call has already stopped the run.
+    fn settle(&mut self, cx: &mut Context<'_>, position: Position, released: u64, overdrawn: u64, made: u64) {
+        let broken = if overdrawn > 0 {
+            Some(LedgerBroken { what: "released or discarded more than it held, by", count: overdrawn })
+        } else if released > 0 && made == 0 {
+            Some(LedgerBroken { what: "emitted nothing that could carry", count: released })
+        } else {
+            None
+        };
+        if let Some(broken) = broken {
+            cx.fail(StageError::new(self.id.clone(), position, broken));
+        }
+    }
+
+    /// A panic in `on_time` or `finish`: the run stops, and what the stage
+    /// held is counted as discarded, since it cannot be trusted to release
+    /// it.
+    #[cold]
+    fn panicked_holding(&mut self, panic: crate::Panicked, cx: &mut Context<'_>) {
+        self.ledger.discarded += self.ledger.pending;
+        self.ledger.pending = 0;
+        cx.fail(StageError::new(self.id.clone(), Position::None, panic));
     }
 }
 
@@ -234,24 +293,41 @@ where
     D: Push<S::Out>,
 {
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let correlation = item.meta().correlation();
+        let position = Position::Sequence(correlation.sequence);
         let (stage, mut out) = self.emitter(cx);
-        stage.process(item, &mut out);
+        let run = catch_panic(|| stage.process(item, &mut out));
         let (emitted, merged, diverted) = (out.emitted, out.merged, out.diverted);
+        let (released, overdrawn) = (out.released, out.overdrawn);
         // One input ends exactly once: the first output, a merge or a
         // diversion accounts for it; anything beyond that was created here.
-        let accounted = u64::from(merged) + diverted;
-        if emitted + accounted == 0 {
+        let accounted = emitted + u64::from(merged) + diverted;
+        if let Err(panic) = run {
+            if accounted == 0 {
+                // Nothing accounts for the input: it is a dead letter.
+                return cx.divert_panic(&self.id, correlation, panic);
+            }
+            cx.fail(StageError::new(self.id.clone(), position, panic));
+        }
+        if accounted == 0 {
             self.ledger.dropped += 1;
         } else {
-            self.ledger.created += (emitted + accounted).saturating_sub(1);
+            self.ledger.created += accounted - 1;
         }
+        self.settle(cx, position, released, overdrawn, accounted.saturating_sub(1));
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {
         let (stage, mut out) = self.emitter(cx);
-        stage.on_time(&mut out);
+        let run = catch_panic(|| stage.on_time(&mut out));
         // Everything leaving from a timer comes out of state: it is made here.
-        self.ledger.created += out.emitted + out.diverted;
+        let made = out.emitted + out.diverted;
+        let (released, overdrawn) = (out.released, out.overdrawn);
+        self.ledger.created += made;
+        match run {
+            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
+            Err(panic) => self.panicked_holding(panic, cx),
+        }
         self.next.on_time(cx);
     }
 
@@ -261,8 +337,14 @@ where
 
     fn finish(&mut self, cx: &mut Context<'_>) {
         let (stage, mut out) = self.emitter(cx);
-        stage.finish(&mut out);
-        self.ledger.created += out.emitted + out.diverted;
+        let run = catch_panic(|| stage.finish(&mut out));
+        let made = out.emitted + out.diverted;
+        let (released, overdrawn) = (out.released, out.overdrawn);
+        self.ledger.created += made;
+        match run {
+            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
+            Err(panic) => self.panicked_holding(panic, cx),
+        }
         self.next.finish(cx);
     }
 

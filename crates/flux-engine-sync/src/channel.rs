@@ -24,10 +24,16 @@ pub struct EdgeStats {
     pub envelopes_received: u64,
     /// Most batches queued at once.
     pub max_depth: usize,
-    /// Sends made while the queue was already at capacity: in a threaded
-    /// engine each would have made the sender wait. The same counter the
-    /// async engine reports as backpressure.
+    /// Sends made while the queue was already at capacity. The engine does
+    /// not step a segment whose output is full, so these are only the
+    /// batches one step makes past the capacity (a source step of 1,024
+    /// envelopes into batches of 16, a timer's flush).
     pub backpressured_sends: u64,
+    /// Times the engine passed over the segment before this boundary,
+    /// ready to run, because the boundary was full: the waits a threaded
+    /// engine's sender would have had. The same counter the async engine
+    /// reports as backpressure.
+    pub held_back: u64,
 }
 
 /// The decisions made inside channels, and the time to stamp them with.
@@ -55,6 +61,9 @@ struct Queue<T> {
 pub(crate) trait Probe: Send + Sync {
     /// True when a receive would find a batch or the close.
     fn ready(&self) -> bool;
+    /// True when the queue holds as many batches as its capacity: the
+    /// segment that sends into it must wait. Counts the wait.
+    fn hold_back(&self) -> bool;
     /// What the queue carried.
     fn stats(&self) -> EdgeStats;
 }
@@ -63,6 +72,14 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
     fn ready(&self) -> bool {
         let q = lock(self);
         !q.batches.is_empty() || q.closed
+    }
+
+    fn hold_back(&self) -> bool {
+        let mut q = lock(self);
+        // A capacity of zero would hold back forever: it means one.
+        let full = q.batches.len() >= q.stats.capacity.max(1);
+        q.stats.held_back += u64::from(full);
+        full
     }
 
     fn stats(&self) -> EdgeStats {

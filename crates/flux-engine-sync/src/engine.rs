@@ -1,16 +1,17 @@
 //! The run loop.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use flux_core::{
-    Clock, Context, Engine, ExecutionPlan, Instant, LeakCheck, Runnable, Segment, StageId, StageLedger, Step, earliest,
-};
+use flux_core::{Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Runnable};
 
-use crate::channel::{SharedJournal, SyncChannels, lock};
-use crate::collector::Collector;
-use crate::ledger::balance;
-use crate::{Decision, DownstreamFirst, RunError, RunReport, ScheduleHook, VirtualClock};
+use crate::channel::{SharedJournal, SyncChannels};
+use crate::collector::{Collector, DeadLetterSink};
+use crate::report::RunErrorKind;
+use crate::run::{Phase, Run};
+use crate::{DownstreamFirst, RunError, RunReport, ScheduleHook, VirtualClock};
+
+/// Dead letters (and side outputs) a report keeps whole by default.
+pub const DEFAULT_KEPT: usize = 10_000;
 
 /// Runs a planned pipeline on the calling thread, deterministically.
 ///
@@ -23,6 +24,31 @@ use crate::{Decision, DownstreamFirst, RunError, RunReport, ScheduleHook, Virtua
 ///
 /// At stop the engine checks the ledger (every envelope accounted for) and
 /// every watched buffer pool (every buffer back); either failing fails the run.
+///
+/// # Bounded, whatever the schedule
+///
+/// A segment whose output channel is full is not stepped until the next
+/// segment has taken a batch, so no schedule can grow a queue past its
+/// capacity by more than one step's output. The report keeps the first
+/// [`DEFAULT_KEPT`] dead letters and side outputs whole and counts the rest
+/// by stage and cause ([`SyncEngine::keep_dead_letters`],
+/// [`SyncEngine::on_dead_letter`]).
+///
+/// # When a run fails
+///
+/// A source error, a stage or sink that cannot go on, or a panic in user
+/// code (caught at the stage that called it) stops the run:
+///
+/// 1. the source is not pulled again, and time stands still;
+/// 2. what is already inside the pipeline drains: each segment takes what
+///    is queued for it, then finishes, so accumulators apply their `AtEnd`
+///    policy (without waiting for timers) and every sink is closed;
+/// 3. the run returns a [`RunError`] naming the stage, carrying the report
+///    as it then stood ([`RunError::report`]): ledger, dead letters,
+///    channels, pools.
+///
+/// Nothing is left unaccounted: the report's ledger balances after a
+/// failed run too, and [`RunReport::problems`] says so when it does not.
 ///
 /// # Examples
 ///
@@ -49,6 +75,19 @@ pub struct SyncEngine {
     hook: Box<dyn ScheduleHook>,
     pools: Vec<Arc<dyn LeakCheck>>,
     trace: bool,
+    keep: usize,
+    dead_letter_sink: Option<DeadLetterSink>,
+}
+
+impl core::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("watched_pools", &self.pools.len())
+            .field("trace", &self.trace)
+            .field("keep", &self.keep)
+            .field("dead_letter_sink", &self.dead_letter_sink.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SyncEngine {
@@ -60,7 +99,52 @@ impl Default for SyncEngine {
 impl SyncEngine {
     /// An engine that steps downstream segments first and records its trace.
     pub fn new() -> Self {
-        SyncEngine { hook: Box::new(DownstreamFirst), pools: Vec::new(), trace: true }
+        SyncEngine {
+            hook: Box::new(DownstreamFirst),
+            pools: Vec::new(),
+            trace: true,
+            keep: DEFAULT_KEPT,
+            dead_letter_sink: None,
+        }
+    }
+
+    /// Keeps the first `count` dead letters and side outputs whole in the
+    /// report (default [`DEFAULT_KEPT`]); the rest are counted by stage
+    /// and cause in [`RunReport::not_kept`], so memory stays bounded however
+    /// many inputs fail.
+    #[must_use]
+    pub fn keep_dead_letters(mut self, count: usize) -> Self {
+        self.keep = count;
+        self
+    }
+
+    /// Hands every dead letter to `sink` as it happens, instead of keeping
+    /// any in the report (the ledger still counts each one). For a run that
+    /// writes its dead letters somewhere of its own.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+    /// use flux_engine_sync::SyncEngine;
+    ///
+    /// let failed = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = failed.clone();
+    /// let pipeline = Pipeline::from_source(IterSource::new(["1", "x", "3", "y"]))
+    ///     .try_map(|s: &str| s.parse::<u32>())
+    ///     .sink(VecSink::new());
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    /// let report = SyncEngine::new()
+    ///     .on_dead_letter(move |letter| seen.lock().unwrap().push(letter.meta.sequence))
+    ///     .run(&plan, pipeline)
+    ///     .unwrap();
+    /// assert_eq!(*failed.lock().unwrap(), [1, 3]);
+    /// assert!(report.dead_letters.is_empty());
+    /// assert_eq!(report.row("try_map-1").unwrap().dead_letters, 2);
+    /// ```
+    #[must_use]
+    pub fn on_dead_letter(mut self, sink: impl FnMut(ErrorEnvelope) + Send + 'static) -> Self {
+        self.dead_letter_sink = Some(Box::new(sink));
+        self
     }
 
     /// Uses `hook` to choose between runnable segments.
@@ -93,26 +177,34 @@ impl SyncEngine {
     pub fn run<P: Runnable>(&mut self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
         let journal: SharedJournal = Arc::default();
         let mut channels = SyncChannels::new(journal.clone());
-        let segments = pipeline.assemble(plan, &mut channels).map_err(RunError::Assembly)?;
-        let phases = vec![Phase::Live; segments.len()];
+        let segments = match pipeline.assemble(plan, &mut channels) {
+            Ok(segments) => segments,
+            Err(error) => return Err(RunError::new(RunErrorKind::Assembly(error), None)),
+        };
+        let spans = plan.segments();
+        let outputs = (0..segments.len()).map(|i| (i + 1 < spans.len()).then(|| spans[i].1)).collect();
+        let names = segments.iter().map(|s| plan.stages[s.first_stage()].id.clone()).collect();
         let mut run = Run {
+            phases: vec![Phase::Live; segments.len()],
             segments,
-            phases,
+            outputs,
+            names,
             waiting_until: None,
+            stalled_waits: 0,
             clock: VirtualClock::new(),
-            collector: Collector::default(),
+            collector: Collector::new(self.keep, self.dead_letter_sink.take()),
             channels,
             journal,
             hook: &mut *self.hook,
             trace: Vec::new(),
             keep_trace: self.trace,
+            stopping: false,
+            error: None,
         };
-        run.drive()?;
-        let report = run.finish(plan)?;
-        for pool in &self.pools {
-            pool.check().map_err(RunError::Leak)?;
-        }
-        Ok(report)
+        run.drive();
+        // Every dead letter has been made: the sink goes back for the next run.
+        self.dead_letter_sink = run.collector.sink.take();
+        run.finish(plan, &self.pools)
     }
 }
 
@@ -122,218 +214,5 @@ impl Engine for SyncEngine {
 
     fn run<P: Runnable>(&mut self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
         SyncEngine::run(self, plan, pipeline)
-    }
-}
-
-/// Where a segment is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Its input is open: it can be stepped.
-    Live,
-    /// Its input ended; it is waiting for the deadlines its stages asked to
-    /// wait for at the end (`next_deadline(true)`), then it finishes.
-    Draining,
-    /// It finished and closed its output.
-    Done,
-}
-
-/// The state of one run.
-struct Run<'h> {
-    segments: Vec<Box<dyn Segment>>,
-    phases: Vec<Phase>,
-    /// The source asked to be pulled again no earlier than this.
-    waiting_until: Option<Instant>,
-    clock: VirtualClock,
-    collector: Collector,
-    channels: SyncChannels,
-    journal: SharedJournal,
-    hook: &'h mut dyn ScheduleHook,
-    trace: Vec<Decision>,
-    keep_trace: bool,
-}
-
-impl Run<'_> {
-    /// Steps segments until every one is done. Time moves only when nothing
-    /// can run, and only to the next event (a timer, an end-of-input
-    /// deadline, the source's next item); after each move the loop goes
-    /// back to stepping, so what a timer emits reaches the next segment at
-    /// the instant it was emitted.
-    fn drive(&mut self) -> Result<(), RunError> {
-        let mut runnable = Vec::with_capacity(self.segments.len());
-        let mut flushed_since_step = false;
-        let mut fired_since_step: Option<Instant> = None;
-        loop {
-            if let Some(error) = self.collector.failure.take() {
-                return Err(RunError::Stage(error));
-            }
-            self.runnable(&mut runnable);
-            if !runnable.is_empty() {
-                flushed_since_step = false;
-                fired_since_step = None;
-                let chosen = self.hook.choose(&runnable, self.clock.now());
-                if !runnable.contains(&chosen) {
-                    return Err(RunError::InvalidChoice { chosen, runnable: runnable.clone() });
-                }
-                self.step(chosen)?;
-                continue;
-            }
-            // Before time moves, half-full batches go downstream: what a
-            // segment produced at this instant must arrive at this instant.
-            if !flushed_since_step {
-                flushed_since_step = true;
-                self.flush_idle();
-                continue;
-            }
-            if self.finish_drained() {
-                flushed_since_step = false;
-                continue;
-            }
-            let Some((next, timer)) = self.next_event() else {
-                return Ok(());
-            };
-            // Firing twice at one instant with nothing run in between means
-            // a stage reports a deadline its `on_time` does not clear.
-            if fired_since_step == Some(next) {
-                return Err(RunError::StuckTimer { at: next });
-            }
-            fired_since_step = Some(next);
-            self.clock.advance_to(next);
-            if self.waiting_until.is_some_and(|until| until <= next) {
-                self.waiting_until = None;
-            }
-            self.decide(if timer { Decision::Timer { at: next } } else { Decision::Wake { at: next } });
-            self.call_on_time(next);
-            flushed_since_step = false;
-        }
-    }
-
-    fn step(&mut self, chosen: usize) -> Result<(), RunError> {
-        let now = self.clock.now();
-        self.decide(match self.segments[chosen].first_stage() {
-            0 => Decision::Pull { at: now },
-            first => Decision::Receive { junction: first - 1, at: now },
-        });
-        let step = {
-            let mut cx = Context::new(now, &mut self.collector);
-            self.segments[chosen].step(&mut cx)
-        };
-        match step {
-            Step::Progress | Step::Starved => {}
-            Step::Wait(until) => self.waiting_until = Some(until),
-            Step::Exhausted => {
-                if chosen == 0 {
-                    self.waiting_until = None;
-                }
-                self.phases[chosen] = Phase::Draining;
-            }
-            Step::Failed(error) => return Err(RunError::Stage(error)),
-        }
-        self.flush_journal();
-        Ok(())
-    }
-
-    /// Live segments that can make progress now, in pipeline order.
-    fn runnable(&self, out: &mut Vec<usize>) {
-        out.clear();
-        for (i, segment) in self.segments.iter().enumerate() {
-            if self.phases[i] != Phase::Live {
-                continue;
-            }
-            let ready = match segment.first_stage() {
-                0 => self.waiting_until.is_none_or(|until| until <= self.clock.now()),
-                first => self.channels.probes[&(first - 1)].ready(),
-            };
-            if ready {
-                out.push(i);
-            }
-        }
-    }
-
-    /// Finishes every draining segment with no end-of-input deadline left,
-    /// which closes its channel and lets the next segment drain. True when
-    /// one finished.
-    fn finish_drained(&mut self) -> bool {
-        let mut finished = false;
-        for i in 0..self.segments.len() {
-            if self.phases[i] == Phase::Draining && self.segments[i].next_deadline(true).is_none() {
-                let mut cx = Context::new(self.clock.now(), &mut self.collector);
-                self.segments[i].finish(&mut cx);
-                self.phases[i] = Phase::Done;
-                finished = true;
-            }
-        }
-        self.flush_journal();
-        finished
-    }
-
-    /// The next instant anything happens: a live segment's timer, a
-    /// draining segment's end-of-input deadline, or the source's next item;
-    /// and whether a timer is due then.
-    fn next_event(&self) -> Option<(Instant, bool)> {
-        let deadlines = self.segments.iter().zip(&self.phases).filter_map(|(segment, phase)| match phase {
-            Phase::Live => segment.next_deadline(false),
-            Phase::Draining => earliest(segment.next_deadline(false), segment.next_deadline(true)),
-            Phase::Done => None,
-        });
-        let timer = deadlines.min();
-        let next = earliest(timer, self.waiting_until)?;
-        Some((next, timer == Some(next)))
-    }
-
-    /// Nothing can run at this instant: let every segment fire what is due
-    /// now and send its half-full batches on.
-    fn flush_idle(&mut self) {
-        let now = self.clock.now();
-        self.decide(Decision::Idle { at: now });
-        self.call_on_time(now);
-    }
-
-    fn call_on_time(&mut self, now: Instant) {
-        lock(&self.journal).now = now;
-        let mut cx = Context::new(now, &mut self.collector);
-        for (segment, phase) in self.segments.iter_mut().zip(&self.phases) {
-            if *phase != Phase::Done {
-                segment.on_time(&mut cx);
-            }
-        }
-        self.flush_journal();
-    }
-
-    fn decide(&mut self, decision: Decision) {
-        self.hook.observe(&decision);
-        if self.keep_trace {
-            self.trace.push(decision);
-        }
-    }
-
-    /// Hands the sends recorded inside channels to the hook and the trace.
-    fn flush_journal(&mut self) {
-        let sends = std::mem::take(&mut lock(&self.journal).decisions);
-        for decision in sends {
-            self.decide(decision);
-        }
-    }
-
-    fn finish(mut self, plan: &ExecutionPlan) -> Result<RunReport, RunError> {
-        let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
-        for segment in &self.segments {
-            segment.visit(&mut |id: &StageId, ledger: &StageLedger| {
-                counted.entry(id.clone()).or_default().absorb(ledger);
-            });
-        }
-        let edges: Vec<_> = self.channels.probes.values().map(|p| p.stats()).collect();
-        let (ledger, problems) = balance(plan, &counted, &self.collector.per_stage, &edges);
-        if !problems.is_empty() {
-            return Err(RunError::Unbalanced(problems));
-        }
-        let collector = std::mem::take(&mut self.collector);
-        Ok(RunReport {
-            ledger,
-            dead_letters: collector.dead_letters,
-            side_outputs: collector.side_outputs,
-            edges,
-            trace: self.trace,
-            end_time: self.clock.now(),
-        })
     }
 }

@@ -26,13 +26,14 @@ mod collector;
 mod engine;
 mod ledger;
 mod report;
+mod run;
 mod schedule;
 
 pub use channel::EdgeStats;
 pub use clock::VirtualClock;
-pub use engine::SyncEngine;
+pub use engine::{DEFAULT_KEPT, SyncEngine};
 pub use ledger::{Imbalance, LedgerRow};
-pub use report::{RunError, RunReport};
+pub use report::{PoolFigures, RunError, RunErrorKind, RunReport, Tally};
 pub use schedule::{Decision, DownstreamFirst, ScheduleHook, Seeded, UpstreamFirst};
 
 /// The README's example, compiled and run as a doc test.

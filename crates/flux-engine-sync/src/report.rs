@@ -3,25 +3,43 @@
 use core::fmt;
 use std::error::Error;
 
-use flux_core::{AssemblyError, ErrorEnvelope, Instant, LeakError, SideEnvelope, StageError};
+use flux_core::{AssemblyError, ErrorEnvelope, Instant, LeakError, PoolStats, SideEnvelope, StageError, StageId};
 
 use crate::{Decision, EdgeStats, Imbalance, LedgerRow};
 
-/// Everything a successful run produced besides its sink's output.
+/// Everything a run produced besides its sink's output: where every
+/// envelope went, what was diverted, and what the channels and pools did.
+///
+/// A successful run returns it; a failed run carries it in its
+/// [`RunError`] ([`RunError::report`]), as it stood once the engine had
+/// stopped the run and closed every sink.
 #[derive(Debug)]
+#[must_use = "a report says where every envelope went: read it, or at least its dead letters"]
 pub struct RunReport {
     /// One row per stage, source first: where every envelope went.
     pub ledger: Vec<LedgerRow>,
-    /// Inputs that failed, with their metadata and the stage that failed them.
+    /// Inputs that failed, with their metadata and the stage that failed
+    /// them: the first ones, whole (see [`SyncEngine::keep_dead_letters`](crate::SyncEngine::keep_dead_letters)).
     pub dead_letters: Vec<ErrorEnvelope>,
-    /// Inputs routed aside (late data, closed keys).
+    /// Inputs routed aside (late data, closed keys): the first ones, whole.
     pub side_outputs: Vec<SideEnvelope>,
+    /// Dead letters and side outputs beyond those kept, counted by stage
+    /// and cause. The ledger counts every one of them too.
+    pub not_kept: Vec<Tally>,
     /// Every boundary channel's counters.
     pub edges: Vec<EdgeStats>,
+    /// Every watched pool's figures at stop.
+    pub pools: Vec<PoolFigures>,
     /// Every decision, in order, when tracing was on (it is by default).
     pub trace: Vec<Decision>,
     /// The virtual time when the run ended.
     pub end_time: Instant,
+    /// Failures after the one that stopped the run (a sink that also failed
+    /// to close, say), up to sixteen. Empty after a successful run.
+    pub later_failures: Vec<StageError>,
+    /// What did not balance. A successful run has none (an imbalance fails
+    /// it); a failed run lists them here.
+    pub problems: Vec<Imbalance>,
 }
 
 impl RunReport {
@@ -31,13 +49,72 @@ impl RunReport {
     }
 }
 
-/// Why a run failed.
+/// Diversions not kept whole: how many, from which stage, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// The stage that diverted them.
+    pub stage: StageId,
+    /// `"dead letter"` or `"side output"`.
+    pub kind: &'static str,
+    /// The cause's text (cut at 160 bytes), or the side output's reason;
+    /// `"(other causes)"` past 32 causes for one stage.
+    pub cause: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// A watched pool's name and figures when the run stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolFigures {
+    /// The pool's name.
+    pub name: String,
+    /// Its counts (`in_use` is what was still out at stop).
+    pub stats: PoolStats,
+}
+
+/// Why a run failed, and what it had done by then.
+///
+/// Its message names the stage that stopped the run (and the position,
+/// when there is one); [`Error::source`] is the underlying cause.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_engine_sync::{RunErrorKind, SyncEngine};
+///
+/// let out = VecSink::new();
+/// let pipeline = Pipeline::from_source(IterSource::new(0..5u32))
+///     .map(|n| if n == 3 { panic!("three is not allowed") } else { n })
+///     .named("check")
+///     .sink(out.clone());
+/// let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+/// let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+///
+/// assert_eq!(error.to_string(), "stage `check` stopped the run at sequence 3");
+/// assert!(matches!(error.kind(), RunErrorKind::Stage(_)));
+/// let report = error.report().unwrap();
+/// // The source is not pulled again, but what it had already pulled (4,
+/// // in the same step) goes on to the sink.
+/// assert_eq!(out.payloads(), [0, 1, 2, 4]);
+/// assert_eq!(report.dead_letters[0].meta.sequence, 3);
+/// assert!(report.problems.is_empty(), "every envelope is accounted for");
+/// ```
+#[derive(Debug)]
+pub struct RunError {
+    kind: RunErrorKind,
+    report: Option<Box<RunReport>>,
+}
+
+/// What made a run fail.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum RunError {
+pub enum RunErrorKind {
     /// The plan was made for another pipeline.
     Assembly(AssemblyError),
-    /// A stage failed in a way that stops the run.
+    /// A stage failed in a way that stops the run (a source error, a sink
+    /// that cannot go on, a panic in user code, a bad frame under a stop
+    /// policy).
     Stage(StageError),
     /// The run ended but its ledger does not balance: something was lost.
     Unbalanced(Vec<Imbalance>),
@@ -56,14 +133,60 @@ pub enum RunError {
         /// The deadline that would not clear.
         at: Instant,
     },
+    /// The source kept asking to wait until an instant that had already
+    /// come, making no progress.
+    StuckSource {
+        /// The source.
+        stage: StageId,
+        /// The engine time it was stuck at.
+        at: Instant,
+    },
+}
+
+impl RunError {
+    pub(crate) fn new(kind: RunErrorKind, report: Option<RunReport>) -> Self {
+        RunError { kind, report: report.map(Box::new) }
+    }
+
+    /// What made the run fail.
+    pub fn kind(&self) -> &RunErrorKind {
+        &self.kind
+    }
+
+    /// The report as it stood when the run stopped: ledger, dead letters,
+    /// channel and pool figures. `None` only when the run never started
+    /// (the plan did not fit the pipeline).
+    pub fn report(&self) -> Option<&RunReport> {
+        self.report.as_deref()
+    }
+
+    /// Takes the report out of the error.
+    pub fn into_report(self) -> Option<RunReport> {
+        self.report.map(|report| *report)
+    }
+
+    /// The stage that stopped the run, when one did.
+    pub fn stage(&self) -> Option<&StageId> {
+        match &self.kind {
+            RunErrorKind::Stage(error) => Some(error.stage()),
+            RunErrorKind::StuckSource { stage, .. } => Some(stage),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Assembly(_) => f.write_str("the plan does not fit the pipeline"),
-            RunError::Stage(_) => f.write_str("a stage stopped the run"),
-            RunError::Unbalanced(problems) => {
+        match &self.kind {
+            RunErrorKind::Assembly(_) => f.write_str("the plan does not fit the pipeline"),
+            RunErrorKind::Stage(error) => {
+                write!(f, "stage `{}` stopped the run", error.stage())?;
+                match error.position() {
+                    flux_core::Position::None => Ok(()),
+                    position => write!(f, " {position}"),
+                }
+            }
+            RunErrorKind::Unbalanced(problems) => {
                 write!(f, "the run's ledger does not balance: ")?;
                 for (i, problem) in problems.iter().enumerate() {
                     if i > 0 {
@@ -73,12 +196,15 @@ impl fmt::Display for RunError {
                 }
                 Ok(())
             }
-            RunError::Leak(_) => f.write_str("a buffer pool leaked"),
-            RunError::InvalidChoice { chosen, runnable } => {
+            RunErrorKind::Leak(_) => f.write_str("a buffer pool leaked"),
+            RunErrorKind::InvalidChoice { chosen, runnable } => {
                 write!(f, "the schedule hook chose segment {chosen}, which cannot run (runnable: {runnable:?})")
             }
-            RunError::StuckTimer { at } => {
+            RunErrorKind::StuckTimer { at } => {
                 write!(f, "a stage's timer at {at} still reports itself due after firing")
+            }
+            RunErrorKind::StuckSource { stage, at } => {
+                write!(f, "source `{stage}` keeps asking to wait until {at}, which has already come")
             }
         }
     }
@@ -108,12 +234,17 @@ impl fmt::Display for Imbalance {
 }
 
 impl Error for RunError {
+    /// The underlying cause: a stage's own cause (not the stage error,
+    /// whose stage and position this error's message already names).
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            RunError::Assembly(e) => Some(e),
-            RunError::Stage(e) => Some(e),
-            RunError::Leak(e) => Some(e),
-            RunError::Unbalanced(_) | RunError::InvalidChoice { .. } | RunError::StuckTimer { .. } => None,
+        match &self.kind {
+            RunErrorKind::Assembly(e) => Some(e),
+            RunErrorKind::Stage(e) => Some(e.cause()),
+            RunErrorKind::Leak(e) => Some(e),
+            RunErrorKind::Unbalanced(_)
+            | RunErrorKind::InvalidChoice { .. }
+            | RunErrorKind::StuckTimer { .. }
+            | RunErrorKind::StuckSource { .. } => None,
         }
     }
 }

@@ -45,6 +45,12 @@ pub enum Decision {
         /// The deadline that fired (the engine time).
         at: Instant,
     },
+    /// The run began to stop (a failure): the source is not pulled again,
+    /// and what is inside the pipeline drains to the sinks.
+    Stop {
+        /// Engine time.
+        at: Instant,
+    },
 }
 
 /// Chooses which runnable segment steps next, and sees every decision.

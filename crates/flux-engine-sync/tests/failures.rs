@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flux_core::{
     Context, Envelope, IterSource, LeakCheck, LeakError, Pipeline, Position, Runnable, Sink, StageId, WriteError,
 };
-use flux_engine_sync::{RunError, SyncEngine};
+use flux_engine_sync::{RunErrorKind, SyncEngine};
 use flux_plan::Planner;
 
 /// Fails to write odd payloads, and fails to close if asked to.
@@ -18,7 +18,7 @@ impl Sink<u32> for Picky {
     fn write(&mut self, item: Envelope<u32>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
         if item.payload() % 2 == 1 {
             let (_, meta, _) = item.into_parts();
-            return Err(WriteError { meta, cause: "odd payloads are refused".into() });
+            return Err(WriteError::new(meta, "odd payloads are refused"));
         }
         Ok(())
     }
@@ -45,7 +45,7 @@ fn a_failed_close_stops_the_run_with_an_error_naming_the_sink() {
     let p = Pipeline::from_source(IterSource::new(0..4u32)).sink(Picky { fail_close: true }).named("db");
     let plan = Planner::new().plan(p.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, p).unwrap_err();
-    let RunError::Stage(stage_error) = &err else { panic!("{err}") };
+    let RunErrorKind::Stage(stage_error) = err.kind() else { panic!("{err}") };
     assert_eq!(stage_error.stage(), &StageId::from_static("db"));
     assert_eq!(stage_error.position(), Position::None);
     assert_eq!(stage_error.cause().to_string(), "disk full");
@@ -74,7 +74,7 @@ fn a_watched_pool_with_buffers_out_at_stop_fails_the_run() {
     assert!(run(&pool).is_ok());
     pool.0.store(2, Ordering::SeqCst);
     let err = run(&pool).unwrap_err();
-    assert!(matches!(&err, RunError::Leak(LeakError { outstanding: 2, .. })));
+    assert!(matches!(err.kind(), RunErrorKind::Leak(LeakError { outstanding: 2, .. })));
     assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "buffer pool `slabs` leaked 2 buffers");
 }
 

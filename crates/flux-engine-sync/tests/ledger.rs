@@ -8,7 +8,7 @@ use flux_core::{
     Context, Envelope, Instant, IterSource, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor,
     StageId, StageKind, TraceContext, VecSink,
 };
-use flux_engine_sync::{Imbalance, RunError, SyncEngine};
+use flux_engine_sync::{Imbalance, RunErrorKind, SyncEngine};
 use flux_plan::Planner;
 
 #[test]
@@ -124,7 +124,7 @@ fn a_stage_that_loses_envelopes_fails_the_run() {
         .sink(VecSink::new());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
-    let RunError::Unbalanced(problems) = &err else { panic!("expected an imbalance, got {err}") };
+    let RunErrorKind::Unbalanced(problems) = err.kind() else { panic!("expected an imbalance, got {err}") };
     assert_eq!(problems, &[Imbalance::Vanished { stage: StageId::from_static("sink"), count: 10 }]);
     assert_eq!(err.to_string(), "the run's ledger does not balance: 10 envelopes reached `sink` and were not consumed");
 }
@@ -167,7 +167,7 @@ fn a_loss_before_a_boundary_is_located_at_that_boundary() {
         .sink(VecSink::new());
     let plan = Planner::new().with_pass(CutAfterSwallow).plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
-    let RunError::Unbalanced(problems) = &err else { panic!("expected an imbalance, got {err}") };
+    let RunErrorKind::Unbalanced(problems) = err.kind() else { panic!("expected an imbalance, got {err}") };
     // `swallow` lost 10 of 30 before the boundary; `duplicate` then made 6
     // uncounted copies of the 20 it got, so the end is off by 4 only.
     assert_eq!(

@@ -73,7 +73,8 @@ fn what_a_timer_emits_reaches_the_next_segment_at_the_timers_instant() {
         .sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     assert_eq!(plan.diagnostics.segment_count, 4, "each stateful stage runs as its own segment");
-    SyncEngine::new().run(&plan, pipeline).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(report.end_time, secs(500));
     // Windows close at 10 s and 110 s, while the source waits for its next
     // item; the last one is flushed at end of input (500 s).
     assert_eq!(out.payloads(), vec![(1, secs(10)), (2, secs(110)), (4, secs(500))]);

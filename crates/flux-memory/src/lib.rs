@@ -85,6 +85,6 @@ pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
 pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, Scanned};
 #[cfg(feature = "tokio")]
 pub use sink::AsyncWriteSink;
-pub use sink::{Delimit, FlushFailed, FlushPolicy, SinkStats, WriteSink};
+pub use sink::{Delimit, FlushPolicy, FrameLost, Loss, OnWriteError, SinkStats, WriteSink, WriterFailed};
 pub use source::{FramedSource, OnBadFrame};
 pub use stats::{FramingStats, FramingStatsHandle};

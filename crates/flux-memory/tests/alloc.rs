@@ -95,7 +95,8 @@ fn allocations_per_envelope(name: &str, sink: impl Sink<Bytes> + 'static) -> f64
 
     let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
     let mut engine = SyncEngine::new().with_trace(false).watch_pool(Arc::new(pool.clone()));
-    engine.run(&plan, pipeline).unwrap();
+    let report = engine.run(&plan, pipeline).unwrap();
+    assert!(report.dead_letters.is_empty());
     assert_no_leaks(&pool);
     std::fs::remove_file(&path).unwrap();
 

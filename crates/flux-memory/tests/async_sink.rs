@@ -13,9 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use flux_core::{Context, Diverted, Envelope, Instant, Pipeline, Runnable, Sink, WriteError};
-use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_engine_sync::{RunError, RunErrorKind, RunReport, SyncEngine};
 use flux_memory::assert_no_leaks;
-use flux_memory::{AsyncWriteSink, Delimit, FlushPolicy, FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+use flux_memory::{
+    AsyncWriteSink, Delimit, FlushPolicy, FramedSource, NewlineDelimited, OnWriteError, PoolConfig, SlabPool,
+};
+use flux_test::Conservation;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What a [`Stubborn`] writer saw, readable after the sink is gone.
@@ -158,7 +161,8 @@ fn a_pipe_smaller_than_a_flush_parks_the_sink_until_another_thread_drains_it() {
             .unwrap();
     let pipeline = Pipeline::from_source(source).sink(AsyncWriteSink::new(writer));
 
-    run(pipeline, &pool).unwrap();
+    let report = run(pipeline, &pool).unwrap();
+    assert!(report.dead_letters.is_empty());
 
     // The run dropped the sink and its half of the pipe: the reader sees
     // the end of it.
@@ -208,22 +212,28 @@ fn the_buffer_is_flushed_after_the_interval_of_engine_time() {
 }
 
 #[test]
-fn a_failed_flush_dead_letters_the_frame_and_says_how_many_were_lost() {
+fn a_failed_flush_hands_back_each_frame_it_lost_and_a_lasting_failure_stops_the_sink() {
     let writer = Stubborn::failing_after(0);
     let policy = FlushPolicy { bytes: 8, interval: None };
     let mut sink = AsyncWriteSink::with_policy(writer, Delimit::Newline, policy);
     write_at(&mut sink, Instant::ZERO, b"one").unwrap();
-    let failed = write_at(&mut sink, Instant::ZERO, b"two-two").unwrap_err();
-    assert_eq!(failed.cause.to_string(), "flushing 1 buffered frames failed");
-    let io = std::error::Error::source(&*failed.cause).unwrap().to_string();
+    // "two-two" would overflow the buffer: the flush of "one" fails first.
+    let refused = write_at(&mut sink, Instant::ZERO, b"two-two").unwrap_err();
+    assert_eq!(refused.cause.to_string(), "the writer failed after 0 bytes of output; the sink stopped");
+    let mut lost = Vec::new();
+    Sink::<Bytes>::take_undelivered(&mut sink, &mut lost);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].cause.to_string(), "frame at output byte 0 was not written");
+    let io = std::error::Error::source(&*lost[0].cause).unwrap().to_string();
     assert_eq!(io, "connection reset");
+    assert!(Sink::<Bytes>::take_stop(&mut sink).is_some(), "an error of unknown kind is taken as lasting");
 }
 
 #[test]
-fn a_writer_that_fails_mid_run_keeps_what_was_flushed_and_close_fails_the_run_with_what_was_lost() {
+fn a_writer_that_fails_mid_run_stops_it_and_every_line_is_written_or_a_dead_letter() {
     let input = lines(40);
     let pool = SlabPool::new("async-fail", PoolConfig::default().slab_size(256).max_slabs(2));
-    // Two 8-byte writes succeed: the first flush (16 bytes) gets through.
+    // Two 8-byte writes succeed: the first flush (14 bytes) gets through.
     let writer = Stubborn::failing_after(2);
     let policy = FlushPolicy { bytes: 16, interval: None };
     let source =
@@ -232,19 +242,29 @@ fn a_writer_that_fails_mid_run_keeps_what_was_flushed_and_close_fails_the_run_wi
     let pipeline =
         Pipeline::from_source(source).sink(AsyncWriteSink::with_policy(writer.clone(), Delimit::Newline, policy));
 
-    let outcome = run(pipeline, &pool);
+    let error = run(pipeline, &pool).unwrap_err();
 
-    // Once the writer fails, every flush fails: each write that flushes
-    // dead-letters its frame, and close fails the run with what was left
-    // in the buffer.
-    let Err(RunError::Stage(error)) = outcome else { panic!("close must fail the run: {outcome:?}") };
-    let closing = error.cause().to_string();
-    assert!(closing.starts_with("flushing ") && closing.ends_with(" buffered frames failed"), "{closing}");
+    assert_eq!(error.to_string(), "stage `sink` stopped the run");
+    assert!(matches!(error.kind(), RunErrorKind::Stage(_)));
+    assert_eq!(
+        std::error::Error::source(&error).unwrap().to_string(),
+        "the writer failed after 14 bytes of output; the sink stopped"
+    );
     assert_eq!(writer.log().flushed, [b"line 0\nline 1\n".to_vec()]);
+    let report = error.report().unwrap();
+    let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
+    Conservation::of(0..40).output([0, 1]).dead_letters(dead).assert();
+    // Lines 2 and 3 were in the failed flush, at their own offsets; the
+    // rest were refused by the stopped sink.
+    assert_eq!(report.dead_letters[0].error.cause().to_string(), "frame at output byte 14 was not written");
+    assert_eq!(report.dead_letters[1].error.cause().to_string(), "frame at output byte 21 was not written");
+    assert_eq!(report.dead_letters[1].error.position(), flux_core::Position::ByteOffset(21));
+    assert!(report.problems.is_empty());
+    assert_eq!(report.row("sink").unwrap().counts.consumed, 2);
 }
 
 #[test]
-fn a_failed_write_on_the_sync_engine_is_a_dead_letter_naming_the_sink() {
+fn with_dead_letter_on_error_each_failed_write_is_a_dead_letter_and_the_run_goes_on() {
     let input = lines(3);
     let pool = SlabPool::new("async-dead", PoolConfig::default().slab_size(256).max_slabs(2));
     let writer = Stubborn::failing_after(0);
@@ -254,7 +274,8 @@ fn a_failed_write_on_the_sync_engine_is_a_dead_letter_naming_the_sink() {
     let source =
         FramedSource::new(io::Cursor::new(input.clone().into_bytes()), pool.clone(), NewlineDelimited::new(64))
             .unwrap();
-    let pipeline = Pipeline::from_source(source).sink(AsyncWriteSink::with_policy(writer, Delimit::Newline, policy));
+    let sink = AsyncWriteSink::with_policy(writer, Delimit::Newline, policy).on_error(OnWriteError::DeadLetter);
+    let pipeline = Pipeline::from_source(source).sink(sink);
 
     let report = run(pipeline, &pool).unwrap();
 
@@ -262,5 +283,6 @@ fn a_failed_write_on_the_sync_engine_is_a_dead_letter_naming_the_sink() {
     let letter = &report.dead_letters[1];
     assert_eq!(letter.meta.sequence, 1);
     assert_eq!(letter.error.stage().as_str(), "sink");
-    assert_eq!(letter.error.cause().to_string(), "flushing 0 buffered frames failed");
+    assert_eq!(letter.error.cause().to_string(), "frame at output byte 0 was not written");
+    assert_eq!(report.row("sink").unwrap().counts.consumed, 0);
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use flux_core::{Pipeline, Position, Runnable, VecSink};
-use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_engine_sync::{RunError, RunErrorKind, RunReport, SyncEngine};
 use flux_memory::{
     CopyOnWrite, FramedSource, LengthPrefixed, NewlineDelimited, OnBadFrame, PoolConfig, SlabPool, WriteSink,
     assert_no_leaks,
@@ -103,7 +103,8 @@ fn the_stop_policy_ends_the_run_at_the_bad_frame_offset() {
     // The sink keeps copies: a frame kept past the run would hold its slab.
     let pipeline = Pipeline::from_source(source).map(|line: Bytes| line.to_vec()).sink(out.clone());
 
-    let Err(RunError::Stage(error)) = run(pipeline, &pool) else { panic!("the run must stop") };
+    let outcome = run(pipeline, &pool);
+    let Err(RunErrorKind::Stage(error)) = outcome.as_ref().map_err(RunError::kind) else { panic!("the run must stop") };
     assert_eq!(error.stage().as_str(), "source");
     assert_eq!(error.position(), Position::ByteOffset(5));
     assert_eq!(error.cause().to_string(), "frame at byte 5 is 17 bytes, over the limit of 8");
@@ -120,7 +121,10 @@ fn an_exhausted_pool_fails_the_run_clearly_when_a_stage_keeps_every_frame() {
     let pipeline = Pipeline::from_source(source).sink(kept.clone());
 
     let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
-    let Err(RunError::Stage(error)) = SyncEngine::new().run(&plan, pipeline) else { panic!("the pool must run out") };
+    let outcome = SyncEngine::new().run(&plan, pipeline);
+    let Err(RunErrorKind::Stage(error)) = outcome.as_ref().map_err(RunError::kind) else {
+        panic!("the pool must run out")
+    };
     assert_eq!(error.stage().as_str(), "source");
     assert_eq!(error.cause().to_string(), "no slab to read into at byte 120");
     let exhausted = std::error::Error::source(error.cause()).unwrap().to_string();
@@ -168,7 +172,8 @@ fn a_branch_that_changes_bytes_copies_them_and_the_copy_is_counted() {
             own.freeze()
         })
         .sink(out.clone());
-    run(pipeline, &pool).unwrap();
+    let report = run(pipeline, &pool).unwrap();
+    assert!(report.dead_letters.is_empty());
 
     assert_eq!(out.payloads(), [&b"ONE"[..], b"TWO", b"THREE"]);
     assert_eq!((cow.copies(), cow.copied_bytes()), (3, 11));

@@ -9,7 +9,7 @@ use flux_core::{Context, Diverted, Envelope, Instant, Sink};
 use flux_memory::{Delimit, FlushPolicy, WriteSink};
 
 /// A writer that records each flush as one chunk.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Chunks {
     pending: Vec<u8>,
     flushed: Vec<Vec<u8>>,
@@ -79,21 +79,27 @@ fn length_prefixed_output_and_large_frames_written_straight_through() {
     write_at(&mut sink, Instant::ZERO, b"ab").unwrap();
     write_at(&mut sink, Instant::ZERO, b"a-large-frame").unwrap();
     close(&mut sink);
-    let written: Vec<u8> = sink.into_inner().flushed.concat();
+    let written: Vec<u8> = sink.into_inner().expect("every frame was written").flushed.concat();
     let mut expected = vec![0, 0, 0, 2, b'a', b'b', 0, 0, 0, 13];
     expected.extend_from_slice(b"a-large-frame");
     assert_eq!(written, expected);
 }
 
 #[test]
-fn a_failed_flush_dead_letters_the_frame_and_says_how_many_were_lost() {
+fn a_failed_flush_hands_back_the_frames_it_lost_and_the_sink_stops() {
     let policy = FlushPolicy { bytes: 8, interval: None };
     let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::Newline, policy);
     write_at(&mut sink, Instant::ZERO, b"one").unwrap();
     sink.get_mut().fail = true;
-    let failed = write_at(&mut sink, Instant::ZERO, b"two-two").unwrap_err();
-    let cause = failed.cause.to_string();
-    assert_eq!(cause, "flushing 1 buffered frames failed");
-    let io = std::error::Error::source(&*failed.cause).unwrap().to_string();
+    let refused = write_at(&mut sink, Instant::ZERO, b"two-two").unwrap_err();
+    assert_eq!(refused.cause.to_string(), "the writer failed after 0 bytes of output; the sink stopped");
+    let mut lost = Vec::new();
+    Sink::<Bytes>::take_undelivered(&mut sink, &mut lost);
+    assert_eq!(
+        lost.iter().map(|u| u.cause.to_string()).collect::<Vec<_>>(),
+        ["frame at output byte 0 was not written"]
+    );
+    let io = std::error::Error::source(&*lost[0].cause).unwrap().to_string();
     assert_eq!(io, "disk full");
+    assert_eq!(Sink::<Bytes>::held(&sink), 0);
 }

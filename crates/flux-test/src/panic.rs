@@ -5,7 +5,7 @@ use std::error::Error;
 
 use bytes::Bytes;
 use flux_core::{
-    Accumulator, Completeness, Context, EmitReason, Envelope, Pull, Sink, Source, SourceError, WriteError,
+    Accumulator, Completeness, Context, EmitReason, Envelope, Pull, Sink, Source, SourceError, Undelivered, WriteError,
 };
 
 /// Counts calls and panics at a chosen one: put it in any closure.
@@ -98,6 +98,18 @@ impl<T, K: Sink<T>> Sink<T> for PanicOnWrite<K> {
 
     fn close(&mut self, cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
         self.sink.close(cx)
+    }
+
+    fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
+        self.sink.take_undelivered(into);
+    }
+
+    fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
+        self.sink.take_stop()
+    }
+
+    fn held(&self) -> u64 {
+        self.sink.held()
     }
 }
 

@@ -110,7 +110,7 @@ impl<T: Send> Sink<T> for CountingSink<T> {
         let mut written = self.lock();
         if let Some(limit) = self.limit.filter(|limit| written.kept.len() >= *limit) {
             written.refused += 1;
-            return Err(WriteError { meta: item.meta().clone(), cause: Box::new(SinkFull { limit }) });
+            return Err(WriteError::new(item.meta().clone(), SinkFull { limit }));
         }
         written.kept.push(item);
         Ok(())

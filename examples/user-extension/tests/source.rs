@@ -15,7 +15,8 @@ use flux_user_extension::{CountingSink, LineSource};
 fn lines_carry_their_number_and_byte_cost() {
     let sink = CountingSink::new();
     let pipeline = Pipeline::from_source(LineSource::new("ada login\r\n\nbob view\nlast", 80)).sink(sink.clone());
-    support::run(pipeline);
+    let report = support::run(pipeline);
+    assert!(report.dead_letters.is_empty());
 
     let lines: Vec<_> =
         sink.take().into_iter().map(|e| (e.meta().sequence, e.cost().bytes, e.into_payload())).collect();

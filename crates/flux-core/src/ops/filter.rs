@@ -2,7 +2,10 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
+use crate::{
+    Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+    catch_panic,
+};
 
 /// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
 pub struct Filter<F, T> {
@@ -39,7 +42,9 @@ where
     }
 }
 
-/// The node of a `filter` stage: a rejected envelope is a counted policy drop.
+/// The node of a `filter` stage: a rejected envelope is a counted policy
+/// drop. A panic in the predicate is caught: the input is a dead letter
+/// and the run stops.
 pub struct FilterNode<F, D> {
     f: F,
     id: StageId,
@@ -55,10 +60,10 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        if (self.f)(item.payload()) {
-            self.next.push(item, cx);
-        } else {
-            self.ledger.dropped += 1;
+        match catch_panic(|| (self.f)(item.payload())) {
+            Ok(true) => self.next.push(item, cx),
+            Ok(false) => self.ledger.dropped += 1,
+            Err(panic) => cx.divert_panic(&self.id, item.into_parts().1, panic),
         }
     }
 

@@ -2,7 +2,10 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
+use crate::{
+    Context, Envelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError, StageId, StageKind,
+    StageLedger, catch_panic,
+};
 
 /// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
 pub struct FlatMap<F, In> {
@@ -43,6 +46,11 @@ where
 /// The node of a `flat_map` stage. Every output keeps the input's metadata;
 /// an input with no output is a counted drop, each output past the first a
 /// counted creation.
+///
+/// A panic in the closure or its iterator is caught and stops the run.
+/// Before the first output, the input becomes a dead letter; after it, the
+/// input is accounted for by the outputs already made, and those are sent
+/// on.
 pub struct FlatMapNode<F, D> {
     f: F,
     id: StageId,
@@ -60,16 +68,33 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        let mut outputs = (self.f)(payload).into_iter();
-        let Some(mut current) = outputs.next() else {
-            self.ledger.dropped += 1;
-            return;
+        let f = &mut self.f;
+        let first = catch_panic(|| {
+            let mut outputs = f(payload).into_iter();
+            outputs.next().map(|first| (first, outputs))
+        });
+        let (mut current, mut outputs) = match first {
+            Ok(Some(first)) => first,
+            Ok(None) => {
+                self.ledger.dropped += 1;
+                return;
+            }
+            Err(panic) => return cx.divert_panic(&self.id, meta, panic),
         };
         // Clone the metadata for every output but the last, which takes it.
-        for following in outputs {
-            let out = core::mem::replace(&mut current, following);
-            self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
-            self.ledger.created += 1;
+        loop {
+            match catch_panic(|| outputs.next()) {
+                Ok(Some(following)) => {
+                    let out = core::mem::replace(&mut current, following);
+                    self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
+                    self.ledger.created += 1;
+                }
+                Ok(None) => break,
+                Err(panic) => {
+                    cx.fail(StageError::new(self.id.clone(), Position::Sequence(meta.sequence), panic));
+                    break;
+                }
+            }
         }
         self.next.push(Envelope::from_parts(current, meta, cost), cx);
     }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, catch_panic};
 
 /// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
 pub struct Inspect<F, T> {
@@ -35,13 +35,15 @@ where
     }
 
     fn into_node<D: Push<T> + 'static>(self, next: D) -> InspectNode<F, D> {
-        InspectNode { f: self.f, next }
+        InspectNode { f: self.f, id: self.id, next }
     }
 }
 
-/// The node of an `inspect` stage.
+/// The node of an `inspect` stage. A panic in the closure is caught: the
+/// input is a dead letter and the run stops.
 pub struct InspectNode<F, D> {
     f: F,
+    id: StageId,
     next: D,
 }
 
@@ -53,8 +55,10 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        (self.f)(&item);
-        self.next.push(item, cx);
+        match catch_panic(|| (self.f)(&item)) {
+            Ok(()) => self.next.push(item, cx),
+            Err(panic) => cx.divert_panic(&self.id, item.into_parts().1, panic),
+        }
     }
 
     forward_to_next!();

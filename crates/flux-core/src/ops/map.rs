@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, catch_panic};
 
 /// The layer built by [`Pipeline::map`](crate::Pipeline::map).
 pub struct Map<F, In> {
@@ -35,13 +35,15 @@ where
     }
 
     fn into_node<D: Push<Out> + 'static>(self, next: D) -> MapNode<F, D> {
-        MapNode { f: self.f, next }
+        MapNode { f: self.f, id: self.id, next }
     }
 }
 
-/// The node of a `map` stage. It counts nothing: one in, one out.
+/// The node of a `map` stage. It counts nothing: one in, one out. A panic
+/// in the closure is caught: the input is a dead letter and the run stops.
 pub struct MapNode<F, D> {
     f: F,
+    id: StageId,
     next: D,
 }
 
@@ -53,8 +55,11 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
-        let f = &mut self.f;
-        self.next.push(item.map(f), cx);
+        let (payload, meta, cost) = item.into_parts();
+        match catch_panic(|| (self.f)(payload)) {
+            Ok(out) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
+            Err(panic) => cx.divert_panic(&self.id, meta, panic),
+        }
     }
 
     forward_to_next!();

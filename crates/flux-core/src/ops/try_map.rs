@@ -5,7 +5,7 @@ use std::error::Error;
 
 use crate::{
     Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError,
-    StageId, StageKind,
+    StageId, StageKind, catch_panic,
 };
 
 /// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
@@ -45,7 +45,8 @@ where
 }
 
 /// The node of a `try_map` stage: an `Err` goes to the dead-letter output
-/// with the input's metadata (sequence, key, trace) and the stage's id.
+/// with the input's metadata (sequence, key, trace) and the stage's id. A
+/// panic goes there too, and stops the run.
 pub struct TryMapNode<F, D> {
     f: F,
     id: StageId,
@@ -62,12 +63,13 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        match (self.f)(payload) {
-            Ok(out) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
-            Err(cause) => {
+        match catch_panic(|| (self.f)(payload)) {
+            Ok(Ok(out)) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
+            Ok(Err(cause)) => {
                 let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
                 cx.dead_letter(ErrorEnvelope { meta, error });
             }
+            Err(panic) => cx.divert_panic(&self.id, meta, panic),
         }
     }
 

@@ -249,7 +249,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     /// loop {
     ///     match reader.scan(usize::MAX, |frame| lengths.push(frame.as_slice().len()))? {
     ///         Scanned::Bad(error) => bad.push(error.offset()),
-    ///         Scanned::Limit => {}
+    ///         Scanned::Limit | Scanned::WouldBlock => {}
     ///         Scanned::End => break,
     ///     }
     /// }

@@ -3,24 +3,24 @@
 use std::error::Error;
 use std::io;
 
-use flux_core::{Context, Envelope, Sink, WriteError};
+use flux_core::{Context, Envelope, Sink, Undelivered, WriteError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::buffer::{FrameBuffer, Output};
 use super::in_place::InPlace;
-use super::{Delimit, FlushPolicy, SinkStats};
+use super::{Delimit, FlushPolicy, OnWriteError, SinkStats};
 
 /// Writes each frame, delimited, into a tokio [`AsyncWrite`], through one
 /// reused buffer. Requires the `tokio` feature.
 ///
-/// It buffers and flushes exactly as [`WriteSink`](crate::WriteSink) does
-/// (the two share that code): the buffer is written out when it reaches
-/// [`FlushPolicy::bytes`], when [`FlushPolicy::interval`] of engine time has
-/// passed since the last flush (checked at each write), and at close; a
-/// frame as large as the buffer goes straight through; a failed flush makes
-/// the frame being written a dead letter whose cause
-/// ([`FlushFailed`](crate::FlushFailed)) says how many buffered frames were
-/// lost with it.
+/// It buffers, flushes and fails exactly as [`WriteSink`](crate::WriteSink)
+/// does (the two share that code): the buffer is written out when it
+/// reaches [`FlushPolicy::bytes`], when [`FlushPolicy::interval`] of engine
+/// time has passed since the last flush (checked at each write), and at
+/// close; a frame as large as the buffer goes straight through; every frame
+/// a failure loses is a dead letter of its own
+/// ([`FrameLost`](crate::FrameLost)), and [`OnWriteError`] decides whether
+/// the run stops.
 ///
 /// # How the writer is driven
 ///
@@ -59,8 +59,9 @@ use super::{Delimit, FlushPolicy, SinkStats};
 /// assert_eq!(sink.get_ref(), b"a\nb\n");
 /// ```
 #[derive(Debug)]
-pub struct AsyncWriteSink<W> {
-    out: W,
+pub struct AsyncWriteSink<W: AsyncWrite + Unpin> {
+    /// Always `Some`, but for `into_inner`, which takes it.
+    out: Option<W>,
     buffer: FrameBuffer,
     in_place: InPlace,
 }
@@ -73,7 +74,15 @@ impl<W: AsyncWrite + Unpin> AsyncWriteSink<W> {
 
     /// A sink into `out` with the given delimiting and flush policy.
     pub fn with_policy(out: W, delimit: Delimit, policy: FlushPolicy) -> Self {
-        AsyncWriteSink { out, buffer: FrameBuffer::new(delimit, policy), in_place: InPlace::default() }
+        let buffer = FrameBuffer::new(delimit, policy, OnWriteError::default());
+        AsyncWriteSink { out: Some(out), buffer, in_place: InPlace::default() }
+    }
+
+    /// Sets what a failure of the writer does.
+    #[must_use]
+    pub fn on_error(mut self, on_error: OnWriteError) -> Self {
+        self.buffer.set_on_error(on_error);
+        self
     }
 
     /// What the sink has done so far.
@@ -83,23 +92,34 @@ impl<W: AsyncWrite + Unpin> AsyncWriteSink<W> {
 
     /// The writer.
     pub fn get_ref(&self) -> &W {
-        &self.out
+        self.out.as_ref().expect("only into_inner takes the writer")
     }
 
     /// The writer, mutably (writing to it directly bypasses the buffer).
     pub fn get_mut(&mut self) -> &mut W {
-        &mut self.out
+        self.out.as_mut().expect("only into_inner takes the writer")
     }
 
-    /// The writer; anything still buffered is dropped, so close first.
-    pub fn into_inner(self) -> W {
-        self.out
+    /// The writer, after writing what the sink holds.
+    ///
+    /// # Errors
+    ///
+    /// Some frames could not be written: the error hands them back, with
+    /// the writer.
+    pub fn into_inner(mut self) -> Result<W, (W, Vec<Undelivered>)> {
+        let (buffer, mut out) = self.output();
+        buffer.close(&mut out);
+        let mut lost = Vec::new();
+        self.buffer.take_undelivered(&mut lost);
+        let out = self.out.take().expect("only into_inner takes the writer");
+        if lost.is_empty() { Ok(out) } else { Err((out, lost)) }
     }
 
     /// The writer, as the buffer's output: each write runs to completion
     /// before the call returns.
     fn output(&mut self) -> (&mut FrameBuffer, Driven<'_, W>) {
-        (&mut self.buffer, Driven { out: &mut self.out, in_place: &mut self.in_place })
+        let out = self.out.as_mut().expect("only into_inner takes the writer");
+        (&mut self.buffer, Driven { out, in_place: &mut self.in_place })
     }
 }
 
@@ -110,8 +130,8 @@ struct Driven<'a, W> {
 }
 
 impl<W: AsyncWrite + Unpin> Output for Driven<'_, W> {
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.in_place.block_on(self.out.write_all(bytes))
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.in_place.block_on(self.out.write(bytes))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -127,6 +147,30 @@ impl<W: AsyncWrite + Unpin + Send, T: AsRef<[u8]>> Sink<T> for AsyncWriteSink<W>
 
     fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
         let (buffer, mut out) = self.output();
-        Ok(buffer.close(&mut out)?)
+        buffer.close(&mut out);
+        Ok(())
+    }
+
+    fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
+        self.buffer.take_undelivered(into);
+    }
+
+    fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
+        self.buffer.take_stop().map(|stop| Box::new(stop) as _)
+    }
+
+    fn held(&self) -> u64 {
+        self.buffer.held()
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Drop for AsyncWriteSink<W> {
+    /// Writes what the sink still holds; names on standard error what it
+    /// could not, since nothing else will.
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let (buffer, mut out) = self.output();
+            buffer.drop_loudly(&mut out, "AsyncWriteSink");
+        }
     }
 }

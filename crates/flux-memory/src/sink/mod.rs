@@ -9,17 +9,17 @@
 #[cfg(feature = "tokio")]
 mod async_write;
 mod buffer;
+mod error;
 #[cfg(feature = "tokio")]
 mod in_place;
 mod write;
 
-use core::fmt;
 use core::time::Duration;
-use std::error::Error;
 use std::io;
 
 #[cfg(feature = "tokio")]
 pub use async_write::AsyncWriteSink;
+pub use error::{FrameLost, Loss, WriterFailed};
 pub use write::WriteSink;
 
 /// How each frame is marked in the output.
@@ -61,22 +61,35 @@ pub struct SinkStats {
     pub flushes: u64,
 }
 
-/// A flush failed; the frames buffered since the last flush are lost.
-#[derive(Debug)]
-pub struct FlushFailed {
-    /// How many frames the failed flush carried.
-    pub frames_lost: u64,
-    source: io::Error,
+/// What a frame sink does when its writer fails.
+///
+/// Whatever the setting, no frame is lost silently: each frame a failure
+/// loses becomes a dead letter with its own sequence and output offset
+/// ([`FrameLost`]). The setting decides whether the run stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnWriteError {
+    /// Stop the run on a persistent error (a full disk, a closed pipe,
+    /// a refused permission, a writer that accepts nothing, any error of
+    /// an unknown kind); after a transient one (timed out, busy, still
+    /// would block after retries), dead-letter the frames it lost and go
+    /// on. The default.
+    #[default]
+    StopIfPersistent,
+    /// Stop the run on any failure.
+    Stop,
+    /// Dead-letter what each failure lost, and go on.
+    DeadLetter,
 }
 
-impl fmt::Display for FlushFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "flushing {} buffered frames failed", self.frames_lost)
-    }
-}
-
-impl Error for FlushFailed {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&self.source)
+impl OnWriteError {
+    /// Whether a failure of `kind` stops the sink.
+    pub fn stops_on(self, kind: io::ErrorKind) -> bool {
+        match self {
+            OnWriteError::Stop => true,
+            OnWriteError::DeadLetter => false,
+            OnWriteError::StopIfPersistent => {
+                !matches!(kind, io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::ResourceBusy)
+            }
+        }
     }
 }

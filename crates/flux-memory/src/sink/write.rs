@@ -3,10 +3,10 @@
 use std::error::Error;
 use std::io::Write;
 
-use flux_core::{Context, Envelope, Sink, WriteError};
+use flux_core::{Context, Envelope, Sink, Undelivered, WriteError};
 
 use super::buffer::FrameBuffer;
-use super::{Delimit, FlushPolicy, SinkStats};
+use super::{Delimit, FlushPolicy, OnWriteError, SinkStats};
 
 /// Writes each frame, delimited, into a writer, through one reused buffer.
 ///
@@ -17,9 +17,26 @@ use super::{Delimit, FlushPolicy, SinkStats};
 /// buffer skips it and is written straight through. The buffer is allocated
 /// once, so the steady state allocates nothing.
 ///
-/// If a flush fails, the envelope being written becomes a dead letter whose
-/// cause ([`FlushFailed`](crate::FlushFailed)) says how many buffered
-/// frames were lost with it.
+/// # When the writer fails
+///
+/// A frame counts as written only once all its bytes are out and the
+/// writer has flushed them. `Interrupted` is retried, and `WouldBlock`
+/// retried a bounded number of times. Then:
+///
+/// - every frame a failure loses becomes a dead letter with its own
+///   sequence and output offset ([`FrameLost`](crate::FrameLost)): never a
+///   count inside another's error;
+/// - a frame cut by a short write keeps its rest, which is written before
+///   anything else, so the output never holds two records fused; if it
+///   still cannot be written at close, its dead letter says it is torn and
+///   where it starts;
+/// - [`OnWriteError`] decides whether the run stops (by default, on a
+///   persistent error such as a full disk or a broken pipe) or the sink
+///   goes on; a stopped sink refuses every later frame as a dead letter.
+///
+/// Dropped without being closed (outside an engine, which always closes
+/// it), the sink writes what it holds; what it cannot write it names on
+/// standard error, since nothing else would know.
 ///
 /// For a tokio `AsyncWrite`, `AsyncWriteSink` (feature `tokio`) does the
 /// same with the same code.
@@ -40,8 +57,10 @@ use super::{Delimit, FlushPolicy, SinkStats};
 /// assert_eq!(sink.get_ref(), b"a\nb\n");
 /// ```
 #[derive(Debug)]
-pub struct WriteSink<W> {
-    out: W,
+pub struct WriteSink<W: Write> {
+    /// Always `Some`, but for `into_inner`, which takes it (a type with a
+    /// `Drop` cannot be taken apart otherwise).
+    out: Option<W>,
     buffer: FrameBuffer,
 }
 
@@ -53,7 +72,14 @@ impl<W: Write> WriteSink<W> {
 
     /// A sink into `out` with the given delimiting and flush policy.
     pub fn with_policy(out: W, delimit: Delimit, policy: FlushPolicy) -> Self {
-        WriteSink { out, buffer: FrameBuffer::new(delimit, policy) }
+        WriteSink { out: Some(out), buffer: FrameBuffer::new(delimit, policy, OnWriteError::default()) }
+    }
+
+    /// Sets what a failure of the writer does.
+    #[must_use]
+    pub fn on_error(mut self, on_error: OnWriteError) -> Self {
+        self.buffer.set_on_error(on_error);
+        self
     }
 
     /// What the sink has done so far.
@@ -63,26 +89,60 @@ impl<W: Write> WriteSink<W> {
 
     /// The writer.
     pub fn get_ref(&self) -> &W {
-        &self.out
+        self.out.as_ref().expect("only into_inner takes the writer")
     }
 
     /// The writer, mutably (writing to it directly bypasses the buffer).
     pub fn get_mut(&mut self) -> &mut W {
-        &mut self.out
+        self.out.as_mut().expect("only into_inner takes the writer")
     }
 
-    /// The writer; anything still buffered is dropped, so close first.
-    pub fn into_inner(self) -> W {
-        self.out
+    /// The writer, after writing what the sink holds.
+    ///
+    /// # Errors
+    ///
+    /// Some frames could not be written: the error hands them back, with
+    /// the writer.
+    pub fn into_inner(mut self) -> Result<W, (W, Vec<Undelivered>)> {
+        let mut out = self.out.take().expect("only into_inner takes the writer");
+        self.buffer.close(&mut out);
+        let mut lost = Vec::new();
+        self.buffer.take_undelivered(&mut lost);
+        if lost.is_empty() { Ok(out) } else { Err((out, lost)) }
     }
 }
 
 impl<W: Write + Send, T: AsRef<[u8]>> Sink<T> for WriteSink<W> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
-        self.buffer.write(&mut self.out, item, cx.now())
+        let out = self.out.as_mut().expect("only into_inner takes the writer");
+        self.buffer.write(out, item, cx.now())
     }
 
     fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        Ok(self.buffer.close(&mut self.out)?)
+        let out = self.out.as_mut().expect("only into_inner takes the writer");
+        self.buffer.close(out);
+        Ok(())
+    }
+
+    fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
+        self.buffer.take_undelivered(into);
+    }
+
+    fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
+        self.buffer.take_stop().map(|stop| Box::new(stop) as _)
+    }
+
+    fn held(&self) -> u64 {
+        self.buffer.held()
+    }
+}
+
+impl<W: Write> Drop for WriteSink<W> {
+    /// Writes what the sink still holds; names on standard error what it
+    /// could not, since nothing else will.
+    fn drop(&mut self) {
+        if let Some(out) = &mut self.out {
+            self.buffer.drop_loudly(out, "WriteSink");
+        }
     }
 }

@@ -1,0 +1,345 @@
+//! One run: the loop that steps segments, moves time, and stops cleanly.
+
+use std::collections::HashMap;
+
+use flux_core::{
+    Clock, Context, ExecutionPlan, Instant, LeakCheck, Position, Segment, StageError, StageId, StageLedger, Step,
+    catch_panic, earliest,
+};
+
+use crate::channel::{SharedJournal, SyncChannels, lock};
+use crate::collector::Collector;
+use crate::ledger::balance;
+use crate::report::{PoolFigures, RunErrorKind};
+use crate::{Decision, RunError, RunReport, ScheduleHook, VirtualClock};
+
+/// Where a segment is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Its input is open: it can be stepped.
+    Live,
+    /// Its input ended; it is waiting for the deadlines its stages asked to
+    /// wait for at the end (`next_deadline(true)`), then it finishes.
+    Draining,
+    /// It finished and closed its output (or panicked, and is left alone).
+    Done,
+}
+
+/// The state of one run.
+pub(crate) struct Run<'h> {
+    pub(crate) segments: Vec<Box<dyn Segment>>,
+    pub(crate) phases: Vec<Phase>,
+    /// The junction each segment sends into; `None` for the last.
+    pub(crate) outputs: Vec<Option<usize>>,
+    /// The id of each segment's first stage, to name a segment that panics.
+    pub(crate) names: Vec<StageId>,
+    /// The source asked to be pulled again no earlier than this.
+    pub(crate) waiting_until: Option<Instant>,
+    /// Source steps in a row that asked to wait until an instant already come.
+    pub(crate) stalled_waits: u32,
+    pub(crate) clock: VirtualClock,
+    pub(crate) collector: Collector,
+    pub(crate) channels: SyncChannels,
+    pub(crate) journal: SharedJournal,
+    pub(crate) hook: &'h mut dyn ScheduleHook,
+    pub(crate) trace: Vec<Decision>,
+    pub(crate) keep_trace: bool,
+    /// Set once the run must stop: the source is not pulled again, and
+    /// what is inside the pipeline drains to the sinks.
+    pub(crate) stopping: bool,
+    /// Why the run stops: the first failure.
+    pub(crate) error: Option<RunErrorKind>,
+}
+
+impl Run<'_> {
+    /// Steps segments until every one is done. Time moves only when nothing
+    /// can run, and only to the next event (a timer, an end-of-input
+    /// deadline, the source's next item); after each move the loop goes
+    /// back to stepping, so what a timer emits reaches the next segment at
+    /// the instant it was emitted.
+    ///
+    /// A failure does not end the loop: it stops the run, and the loop goes
+    /// on until what is inside the pipeline has drained and every segment
+    /// has finished (closing the sinks), with time standing still.
+    pub(crate) fn drive(&mut self) {
+        let mut runnable = Vec::with_capacity(self.segments.len());
+        let mut flushed_since_step = false;
+        let mut fired_since_step: Option<Instant> = None;
+        loop {
+            if let Some(error) = self.collector.failure.take() {
+                self.stop(RunErrorKind::Stage(error));
+            }
+            self.runnable(&mut runnable);
+            if !runnable.is_empty() {
+                flushed_since_step = false;
+                fired_since_step = None;
+                // A stopping run drains downstream first, asking no hook.
+                let chosen = match self.stopping {
+                    true => runnable[runnable.len() - 1],
+                    false => self.hook.choose(&runnable, self.clock.now()),
+                };
+                if runnable.contains(&chosen) {
+                    self.step(chosen);
+                } else {
+                    self.stop(RunErrorKind::InvalidChoice { chosen, runnable: runnable.clone() });
+                }
+                continue;
+            }
+            // Before time moves, half-full batches go downstream: what a
+            // segment produced at this instant must arrive at this instant.
+            if !flushed_since_step {
+                flushed_since_step = true;
+                self.flush_idle();
+                continue;
+            }
+            if self.finish_drained() || (self.stopping && self.finish_stranded()) {
+                flushed_since_step = false;
+                continue;
+            }
+            if self.stopping {
+                return;
+            }
+            let Some((next, timer)) = self.next_event() else {
+                return;
+            };
+            // Firing twice at one instant with nothing run in between means
+            // a stage reports a deadline its `on_time` does not clear.
+            if fired_since_step == Some(next) {
+                self.stop(RunErrorKind::StuckTimer { at: next });
+                continue;
+            }
+            fired_since_step = Some(next);
+            self.clock.advance_to(next);
+            if self.waiting_until.is_some_and(|until| until <= next) {
+                self.waiting_until = None;
+            }
+            self.decide(if timer { Decision::Timer { at: next } } else { Decision::Wake { at: next } });
+            self.call_on_time(next);
+            flushed_since_step = false;
+        }
+    }
+
+    /// Stops the run for `why`, unless it is already stopping (then a
+    /// stage's failure is kept as a later one): the source is not pulled
+    /// again.
+    fn stop(&mut self, why: RunErrorKind) {
+        if self.error.is_some() {
+            if let RunErrorKind::Stage(error) = why {
+                self.collector.later(error);
+            }
+            return;
+        }
+        self.error = Some(why);
+        self.stopping = true;
+        self.waiting_until = None;
+        if self.phases[0] == Phase::Live {
+            self.phases[0] = Phase::Draining;
+        }
+        self.decide(Decision::Stop { at: self.clock.now() });
+    }
+
+    /// A segment panicked outside the nodes that catch their own panics (a
+    /// `Push` node of a user's that does not): it is left alone from now
+    /// on, and the run stops naming its first stage.
+    fn poison(&mut self, segment: usize, panic: flux_core::Panicked) {
+        self.phases[segment] = Phase::Done;
+        let error = StageError::new(self.names[segment].clone(), Position::None, panic);
+        self.stop(RunErrorKind::Stage(error));
+    }
+
+    fn step(&mut self, chosen: usize) {
+        let now = self.clock.now();
+        self.decide(match self.segments[chosen].first_stage() {
+            0 => Decision::Pull { at: now },
+            first => Decision::Receive { junction: first - 1, at: now },
+        });
+        let step = {
+            let mut cx = Context::new(now, &mut self.collector);
+            let segment = &mut self.segments[chosen];
+            catch_panic(|| segment.step(&mut cx))
+        };
+        match step {
+            Ok(Step::Progress) => self.stalled_waits = 0,
+            Ok(Step::Starved) => {}
+            Ok(Step::Wait(until)) if until <= now => {
+                // A source that asks to wait until now, twice running,
+                // would be pulled again and again at this instant.
+                self.stalled_waits += 1;
+                self.waiting_until = Some(until);
+                if self.stalled_waits >= 2 {
+                    self.stop(RunErrorKind::StuckSource { stage: self.names[chosen].clone(), at: now });
+                }
+            }
+            Ok(Step::Wait(until)) => {
+                self.stalled_waits = 0;
+                self.waiting_until = Some(until);
+            }
+            Ok(Step::Exhausted) => {
+                if chosen == 0 {
+                    self.waiting_until = None;
+                }
+                self.phases[chosen] = Phase::Draining;
+            }
+            Ok(Step::Failed(error)) => {
+                self.stop(RunErrorKind::Stage(error));
+                self.phases[chosen] = Phase::Draining;
+            }
+            Err(panic) => self.poison(chosen, panic),
+        }
+        self.flush_journal();
+    }
+
+    /// Live segments that can make progress now, in pipeline order: input
+    /// ready, and room in the channel they send into.
+    fn runnable(&self, out: &mut Vec<usize>) {
+        out.clear();
+        for (i, segment) in self.segments.iter().enumerate() {
+            if self.phases[i] != Phase::Live {
+                continue;
+            }
+            let ready = match segment.first_stage() {
+                0 => self.waiting_until.is_none_or(|until| until <= self.clock.now()),
+                first => self.channels.probes[&(first - 1)].ready(),
+            };
+            let held_back = || self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back());
+            if ready && !held_back() {
+                out.push(i);
+            }
+        }
+    }
+
+    /// Finishes every draining segment with no end-of-input deadline left
+    /// (or every one, when the run is stopping), which closes its channel
+    /// and lets the next segment drain. True when one finished.
+    fn finish_drained(&mut self) -> bool {
+        let mut finished = false;
+        for i in 0..self.segments.len() {
+            let due = self.stopping || self.segments[i].next_deadline(true).is_none();
+            if self.phases[i] == Phase::Draining && due {
+                self.finish_segment(i);
+                finished = true;
+            }
+        }
+        self.flush_journal();
+        finished
+    }
+
+    /// A stopping run where nothing can run and nothing drains: the first
+    /// unfinished segment waits for an input that will never close (the
+    /// segment before it panicked). It is finished as it stands. True when
+    /// one was.
+    fn finish_stranded(&mut self) -> bool {
+        let Some(i) = self.phases.iter().position(|phase| *phase != Phase::Done) else {
+            return false;
+        };
+        self.finish_segment(i);
+        self.flush_journal();
+        true
+    }
+
+    fn finish_segment(&mut self, i: usize) {
+        self.phases[i] = Phase::Done;
+        let mut cx = Context::new(self.clock.now(), &mut self.collector);
+        let segment = &mut self.segments[i];
+        if let Err(panic) = catch_panic(|| segment.finish(&mut cx)) {
+            self.poison(i, panic);
+        }
+    }
+
+    /// The next instant anything happens: a live segment's timer, a
+    /// draining segment's end-of-input deadline, or the source's next item;
+    /// and whether a timer is due then.
+    fn next_event(&self) -> Option<(Instant, bool)> {
+        let deadlines = self.segments.iter().zip(&self.phases).filter_map(|(segment, phase)| match phase {
+            Phase::Live => segment.next_deadline(false),
+            Phase::Draining => earliest(segment.next_deadline(false), segment.next_deadline(true)),
+            Phase::Done => None,
+        });
+        let timer = deadlines.min();
+        let next = earliest(timer, self.waiting_until)?;
+        Some((next, timer == Some(next)))
+    }
+
+    /// Nothing can run at this instant: let every segment fire what is due
+    /// now and send its half-full batches on.
+    fn flush_idle(&mut self) {
+        let now = self.clock.now();
+        self.decide(Decision::Idle { at: now });
+        self.call_on_time(now);
+    }
+
+    fn call_on_time(&mut self, now: Instant) {
+        lock(&self.journal).now = now;
+        for i in 0..self.segments.len() {
+            if self.phases[i] == Phase::Done {
+                continue;
+            }
+            let mut cx = Context::new(now, &mut self.collector);
+            let segment = &mut self.segments[i];
+            if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
+                self.poison(i, panic);
+            }
+        }
+        self.flush_journal();
+    }
+
+    fn decide(&mut self, decision: Decision) {
+        self.hook.observe(&decision);
+        if self.keep_trace {
+            self.trace.push(decision);
+        }
+    }
+
+    /// Hands the sends recorded inside channels to the hook and the trace.
+    fn flush_journal(&mut self) {
+        let sends = std::mem::take(&mut lock(&self.journal).decisions);
+        for decision in sends {
+            self.decide(decision);
+        }
+    }
+
+    /// The run's report, and its outcome: the first failure, an imbalance,
+    /// or a leak, in that order; the report either way.
+    pub(crate) fn finish(
+        mut self,
+        plan: &ExecutionPlan,
+        pools: &[std::sync::Arc<dyn LeakCheck>],
+    ) -> Result<RunReport, RunError> {
+        if let Some(error) = self.collector.failure.take() {
+            self.stop(RunErrorKind::Stage(error));
+        }
+        let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
+        for segment in &self.segments {
+            segment.visit(&mut |id: &StageId, ledger: &StageLedger| {
+                counted.entry(id.clone()).or_default().absorb(ledger);
+            });
+        }
+        let edges: Vec<_> = self.channels.probes.values().map(|p| p.stats()).collect();
+        let (ledger, problems) = balance(plan, &counted, &self.collector.per_stage, &edges);
+        let figures = pools
+            .iter()
+            .filter_map(|pool| pool.figures().map(|(name, stats)| PoolFigures { name: name.to_owned(), stats }))
+            .collect();
+        let leak = pools.iter().find_map(|pool| pool.check().err());
+        let collector = &mut self.collector;
+        let report = RunReport {
+            ledger,
+            dead_letters: std::mem::take(&mut collector.dead_letters),
+            side_outputs: std::mem::take(&mut collector.side_outputs),
+            not_kept: std::mem::take(&mut collector.not_kept),
+            edges,
+            pools: figures,
+            trace: std::mem::take(&mut self.trace),
+            end_time: self.clock.now(),
+            later_failures: std::mem::take(&mut collector.later_failures),
+            problems,
+        };
+        let kind = match (self.error, leak) {
+            (Some(kind), _) => kind,
+            (None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
+            (None, Some(leak)) => RunErrorKind::Leak(leak),
+            (None, None) => return Ok(report),
+        };
+        Err(RunError::new(kind, Some(report)))
+    }
+}
