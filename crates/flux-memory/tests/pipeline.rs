@@ -178,3 +178,52 @@ fn a_branch_that_changes_bytes_copies_them_and_the_copy_is_counted() {
     assert_eq!(out.payloads(), [&b"ONE"[..], b"TWO", b"THREE"]);
     assert_eq!((cow.copies(), cow.copied_bytes()), (3, 11));
 }
+
+/// Cuts every junction with small channels.
+struct CutAll;
+
+impl flux_core::PlannerPass for CutAll {
+    fn name(&self) -> &'static str {
+        "cut-all"
+    }
+    fn run(&self, plan: &mut flux_core::ExecutionPlan) -> Result<(), flux_core::PlanError> {
+        for junction in &mut plan.junctions {
+            *junction = flux_core::Junction::Boundary(flux_core::EdgeSpec { capacity: 2, batch_size: 64 });
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_small_pool_is_enough_for_a_large_file_under_every_schedule() {
+    // 2 MB of lines through 4 KiB slabs, at most 16 out: only queues that
+    // honour their capacity keep the slabs in them few.
+    let input: String = (0..40_000).map(|i| format!("line {i:09} of the file\n")).collect();
+    let hooks: [fn() -> Box<dyn flux_engine_sync::ScheduleHook>; 4] = [
+        || Box::new(flux_engine_sync::DownstreamFirst),
+        || Box::new(flux_engine_sync::UpstreamFirst),
+        || Box::new(flux_engine_sync::Seeded::new(5)),
+        || Box::new(flux_engine_sync::Seeded::new(23)),
+    ];
+    for hook in hooks {
+        let pool = SlabPool::new("schedules", PoolConfig::default().slab_size(4096).max_slabs(16));
+        let bytes = std::io::Cursor::new(input.clone().into_bytes());
+        let source = FramedSource::new(bytes, pool.clone(), NewlineDelimited::new(64)).unwrap();
+        let out = Shared::default();
+        let pipeline =
+            Pipeline::from_source(source).map(|line: Bytes| line.slice(5..)).sink(WriteSink::new(out.clone()));
+        let plan = flux_plan::Planner::new().with_pass(CutAll).plan(pipeline.describe()).unwrap();
+        struct Boxed(Box<dyn flux_engine_sync::ScheduleHook>);
+        impl flux_engine_sync::ScheduleHook for Boxed {
+            fn choose(&mut self, runnable: &[usize], now: flux_core::Instant) -> usize {
+                self.0.choose(runnable, now)
+            }
+        }
+        let report = SyncEngine::new().with_hook(Boxed(hook())).watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
+        let report = report.unwrap_or_else(|e| panic!("{e}: {:?}", e.report().map(|r| &r.dead_letters)));
+        assert!(report.dead_letters.is_empty());
+        assert_eq!(out.text().lines().count(), 40_000);
+        assert!(report.pools[0].stats.high_water <= 16);
+        assert_no_leaks(&pool);
+    }
+}

@@ -1,0 +1,139 @@
+//! Memory stays bounded whatever the schedule: channels honour their
+//! capacity, and dead letters past the kept ones are counted, not kept.
+//! Measured with a counting allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use flux_core::{
+    EdgeSpec, Envelope, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Runnable, Sink,
+};
+use flux_engine_sync::{DownstreamFirst, ScheduleHook, Seeded, SyncEngine, UpstreamFirst};
+use flux_plan::Planner;
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; the
+// counters are plain atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract for `dealloc` is passed on as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// One measurement at a time: the counters are global.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+/// Peak heap bytes above what was live when `f` started.
+fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let start = LIVE.load(Ordering::Relaxed);
+    PEAK.store(start, Ordering::Relaxed);
+    let result = f();
+    (result, PEAK.load(Ordering::Relaxed) - start)
+}
+
+/// Cuts every junction with the default edge (8 batches of 512).
+struct CutAll;
+
+impl PlannerPass for CutAll {
+    fn name(&self) -> &'static str {
+        "cut-all"
+    }
+    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
+        for junction in &mut plan.junctions {
+            *junction = Junction::Boundary(EdgeSpec::default());
+        }
+        Ok(())
+    }
+}
+
+/// Counts what it is given and keeps nothing.
+#[derive(Default)]
+struct Discard(u64);
+
+impl Sink<u64> for Discard {
+    fn write(&mut self, _item: Envelope<u64>, _cx: &mut flux_core::Context<'_>) -> Result<(), flux_core::WriteError> {
+        self.0 += 1;
+        Ok(())
+    }
+}
+
+fn queued_peak(envelopes: u64, hook: impl ScheduleHook + 'static) -> usize {
+    let pipeline = Pipeline::from_source(IterSource::new(0..envelopes)).map(|n| n + 1).map(|n| n * 2).sink(Discard(0));
+    let plan = Planner::new().with_pass(CutAll).plan(pipeline.describe()).unwrap();
+    let mut engine = SyncEngine::new().with_trace(false).with_hook(hook);
+    let (report, peak) = peak_during(|| engine.run(&plan, pipeline).unwrap());
+    for edge in &report.edges {
+        // One source step (1,024 envelopes, two batches) past the capacity at most.
+        assert!(edge.max_depth <= edge.capacity + 2, "{edge:?}");
+    }
+    peak
+}
+
+#[test]
+fn queues_stay_within_their_capacity_under_every_schedule_hook() {
+    let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // 20 times the input must not take more memory under any schedule.
+    let hooks: [(&str, fn() -> Box<dyn ScheduleHook>); 4] = [
+        ("downstream first", || Box::new(DownstreamFirst)),
+        ("upstream first", || Box::new(UpstreamFirst)),
+        ("seeded 3", || Box::new(Seeded::new(3))),
+        ("seeded 11", || Box::new(Seeded::new(11))),
+    ];
+    for (name, hook) in hooks {
+        let small = queued_peak(50_000, BoxedHook(hook()));
+        let large = queued_peak(1_000_000, BoxedHook(hook()));
+        // An envelope of u64 is 128 bytes: a million queued would be 128 MB.
+        assert!(large < 4 << 20, "{name}: peak {large} bytes for a million envelopes");
+        assert!(large < small * 2 + (256 << 10), "{name}: {small} bytes for 50k, {large} for 1M");
+    }
+}
+
+/// A boxed hook, so the hooks can be listed together.
+struct BoxedHook(Box<dyn ScheduleHook>);
+
+impl ScheduleHook for BoxedHook {
+    fn choose(&mut self, runnable: &[usize], now: flux_core::Instant) -> usize {
+        self.0.choose(runnable, now)
+    }
+}
+
+#[test]
+fn a_million_failures_keep_only_the_first_dead_letters_and_count_the_rest() {
+    let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let run = |count: u32| {
+        let pipeline = Pipeline::from_source(IterSource::new(0..count))
+            .try_map(|n| Err::<u32, _>(format!("bad input {}", n % 3)))
+            .named("parse")
+            .sink(flux_core::VecSink::new());
+        let plan = Planner::new().plan(pipeline.describe()).unwrap();
+        peak_during(|| SyncEngine::new().with_trace(false).keep_dead_letters(1_000).run(&plan, pipeline).unwrap())
+    };
+    let (report, peak) = run(1_000_000);
+    assert_eq!(report.dead_letters.len(), 1_000);
+    assert_eq!(report.row("parse").unwrap().dead_letters, 1_000_000);
+    let counted: u64 = report.not_kept.iter().map(|t| t.count).sum();
+    assert_eq!(counted, 999_000);
+    assert_eq!(report.not_kept.len(), 3, "one line per cause");
+    // A dead letter kept whole is about 200 bytes with its cause: a million
+    // would be 200 MB.
+    let (_, small_peak) = run(10_000);
+    assert!(peak < small_peak * 2 + (1 << 20), "peak {peak} bytes for a million, {small_peak} for ten thousand");
+}

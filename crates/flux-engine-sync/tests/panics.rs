@@ -1,0 +1,236 @@
+//! A panic in user code is caught at the stage that called it: the input
+//! is a dead letter, the run stops naming the stage and the sequence, and
+//! nothing is left unaccounted.
+
+use std::error::Error;
+
+use flux_core::{
+    Context, Emit, Envelope, Instant, IterSource, LedgerVisitor, Panicked, Pipeline, Push, Runnable, Stage,
+    StageDescriptor, StageId, StageKind, VecSink,
+};
+use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_plan::Planner;
+use flux_test::{Conservation, PanicOnPull, PanicOnWrite, Tripwire};
+
+fn run(pipeline: impl Runnable) -> RunError {
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    SyncEngine::new().run(&plan, pipeline).expect_err("a panic stops the run")
+}
+
+fn dead(report: &RunReport) -> Vec<u64> {
+    report.dead_letters.iter().map(|l| l.meta.sequence).collect()
+}
+
+fn written(out: &VecSink<u64>) -> Vec<u64> {
+    out.envelopes().iter().map(|e| e.meta().sequence).collect()
+}
+
+/// Checks what every panic test checks: the message names the stage and
+/// the input, the cause is the panic, and every input ended exactly once.
+fn assert_caught(error: &RunError, stage: &str, sequence: u64, out: &VecSink<u64>, inputs: u64) {
+    assert_eq!(error.to_string(), format!("stage `{stage}` stopped the run at sequence {sequence}"));
+    let cause = Error::source(error).unwrap();
+    assert!(cause.is::<Panicked>(), "{cause}");
+    let report = error.report().unwrap();
+    assert_eq!(dead(report), [sequence]);
+    Conservation::of(0..inputs).output(written(out)).dead_letters(dead(report)).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_panic_in_each_builder_closure_stops_the_run_at_its_input() {
+    let out = VecSink::new();
+    let mut trip = Tripwire::at(4);
+    let p = Pipeline::from_source(IterSource::new(0..10u64))
+        .map(move |n| {
+            trip.check();
+            n
+        })
+        .named("m")
+        .sink(out.clone());
+    assert_caught(&run(p), "m", 4, &out, 10);
+
+    let out = VecSink::new();
+    let mut trip = Tripwire::at(5);
+    let p = Pipeline::from_source(IterSource::new(0..10u64))
+        .filter(move |_| {
+            trip.check();
+            true
+        })
+        .named("f")
+        .sink(out.clone());
+    assert_caught(&run(p), "f", 5, &out, 10);
+
+    let out = VecSink::new();
+    let mut trip = Tripwire::at(6);
+    let p = Pipeline::from_source(IterSource::new(0..10u64))
+        .try_map(move |n| {
+            trip.check();
+            Ok::<_, std::io::Error>(n)
+        })
+        .named("t")
+        .sink(out.clone());
+    assert_caught(&run(p), "t", 6, &out, 10);
+
+    let out = VecSink::new();
+    let mut trip = Tripwire::at(7);
+    let p =
+        Pipeline::from_source(IterSource::new(0..10u64)).inspect(move |_| trip.check()).named("i").sink(out.clone());
+    assert_caught(&run(p), "i", 7, &out, 10);
+
+    let out = VecSink::new();
+    let mut trip = Tripwire::at(3);
+    let p = Pipeline::from_source(IterSource::new(0..10u64))
+        .flat_map(move |n| {
+            trip.check();
+            Some(n)
+        })
+        .named("fm")
+        .sink(out.clone());
+    assert_caught(&run(p), "fm", 3, &out, 10);
+}
+
+#[test]
+fn a_flat_map_iterator_that_panics_after_its_first_output_keeps_what_it_made() {
+    let out = VecSink::new();
+    let p = Pipeline::from_source(IterSource::new(0..4u64))
+        .flat_map(|n| (0..3).map(move |i| if n == 2 && i == 1 { panic!("half way") } else { n * 10 + i }))
+        .named("split")
+        .sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `split` stopped the run at sequence 2");
+    assert!(out.payloads().contains(&20), "the output made before the panic went on");
+    let report = error.report().unwrap();
+    assert!(report.dead_letters.is_empty(), "the input is accounted for by its first output");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// A stateful stage that sums its inputs and panics where it is told.
+struct Summing {
+    sum: u64,
+    held: u64,
+    panic_on: Option<u64>,
+    panic_in_finish: bool,
+}
+
+impl Stage<u64> for Summing {
+    type Out = u64;
+    fn purity(&self) -> flux_core::Purity {
+        flux_core::Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
+        if Some(input.meta().sequence) == self.panic_on {
+            panic!("cannot add {}", input.payload());
+        }
+        self.sum += input.payload();
+        self.held += 1;
+        out.merged();
+    }
+    fn finish(&mut self, out: &mut impl Emit<u64>) {
+        if self.panic_in_finish {
+            panic!("cannot finish");
+        }
+        out.emit(Envelope::new(self.sum));
+        out.released(self.held);
+    }
+}
+
+#[test]
+fn a_panicking_stage_is_named_and_what_it_holds_is_still_flushed() {
+    let out = VecSink::new();
+    let stage = Summing { sum: 0, held: 0, panic_on: Some(5), panic_in_finish: false };
+    let p = Pipeline::from_source(IterSource::new(0..10u64)).stage(stage).named("sum").sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `sum` stopped the run at sequence 5");
+    // 0..10 but 5, all in one source step: the stop drains them, then finishes.
+    assert_eq!(out.payloads(), [40]);
+    let report = error.report().unwrap();
+    assert_eq!(dead(report), [5]);
+    assert_eq!(report.row("sum").unwrap().counts.released, 9);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_stage_that_panics_in_finish_has_what_it_held_counted_as_discarded() {
+    let stage = Summing { sum: 0, held: 0, panic_on: None, panic_in_finish: true };
+    let p = Pipeline::from_source(IterSource::new(0..10u64)).stage(stage).named("sum").sink(VecSink::new());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `sum` stopped the run");
+    let report = error.report().unwrap();
+    assert_eq!(report.row("sum").unwrap().counts.discarded, 10);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_panicking_source_is_named_and_what_it_made_before_is_written() {
+    let out = VecSink::new();
+    let p = Pipeline::from_source(PanicOnPull::new(IterSource::new(0..10u64), 6)).sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `source` stopped the run");
+    assert_eq!(written(&out), [0, 1, 2, 3, 4, 5]);
+    assert!(error.report().unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_panicking_sink_dead_letters_its_input_and_is_still_closed() {
+    let out = VecSink::new();
+    let p = Pipeline::from_source(IterSource::new(0..10u64)).sink(PanicOnWrite::new(out.clone(), 2)).named("db");
+    let error = run(p);
+    assert_caught(&error, "db", 2, &out, 10);
+    assert_eq!(error.report().unwrap().row("db").unwrap().counts.consumed, 9);
+}
+
+/// A user `Push` node that does not catch its own panics.
+struct Careless<D> {
+    next: D,
+    calls: u64,
+}
+
+impl<D: Push<u64>> Push<u64> for Careless<D> {
+    fn push(&mut self, item: Envelope<u64>, cx: &mut Context<'_>) {
+        self.calls += 1;
+        if self.calls == 3 {
+            panic!("careless");
+        }
+        self.next.push(item, cx);
+    }
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}
+
+struct CarelessLayer;
+
+impl flux_core::Layer<u64> for CarelessLayer {
+    type Out = u64;
+    type Node<D: Push<u64> + 'static> = Careless<D>;
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new("careless", StageKind::Transform, flux_core::Purity::Stateful).with_types("u64", "u64")
+    }
+    fn set_id(&mut self, _id: StageId) {}
+    fn into_node<D: Push<u64> + 'static>(self, next: D) -> Careless<D> {
+        Careless { next, calls: 0 }
+    }
+}
+
+#[test]
+fn a_panic_that_escapes_a_node_stops_the_run_naming_its_segment_and_the_report_shows_the_loss() {
+    let out = VecSink::new();
+    let p = Pipeline::from_source(IterSource::new(0..10u64)).layer(CarelessLayer).sink(out.clone());
+    let error = run(p);
+    // A stateful user stage runs in a segment of its own, which it starts.
+    assert_eq!(error.to_string(), "stage `careless` stopped the run");
+    assert_eq!(error.report().unwrap().row("careless").unwrap().received, 10);
+    let report = error.report().unwrap();
+    assert!(!report.problems.is_empty(), "a node that loses its input is caught by the ledger");
+    assert_eq!(report.later_failures.len(), 0);
+}
