@@ -91,7 +91,7 @@ fn queued_peak(envelopes: u64, hook: impl ScheduleHook + 'static) -> usize {
 fn queues_stay_within_their_capacity_under_every_schedule_hook() {
     let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // 20 times the input must not take more memory under any schedule.
-    let hooks: [(&str, fn() -> Box<dyn ScheduleHook>); 4] = [
+    let hooks: [(&str, MakeHook); 4] = [
         ("downstream first", || Box::new(DownstreamFirst)),
         ("upstream first", || Box::new(UpstreamFirst)),
         ("seeded 3", || Box::new(Seeded::new(3))),
@@ -105,6 +105,9 @@ fn queues_stay_within_their_capacity_under_every_schedule_hook() {
         assert!(large < small * 2 + (256 << 10), "{name}: {small} bytes for 50k, {large} for 1M");
     }
 }
+
+/// Makes a fresh hook for each run.
+type MakeHook = fn() -> Box<dyn ScheduleHook>;
 
 /// A boxed hook, so the hooks can be listed together.
 struct BoxedHook(Box<dyn ScheduleHook>);
