@@ -1,9 +1,12 @@
 //! Panics in user code, caught where they happen and turned into values.
 
 use core::any::Any;
+use core::cell::RefCell;
 use core::fmt;
 use std::error::Error;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use crate::{Context, Envelope, Meta, Position, Push, StageError, StageId};
 
 /// User code panicked (a closure, a stage, a source, a sink, an
 /// accumulator), and the panic was caught at the stage that called it.
@@ -56,16 +59,121 @@ impl Error for Panicked {}
 /// Runs `f`, returning its panic as a [`Panicked`] value instead of
 /// unwinding.
 ///
-/// Nodes wrap every call into user code with it, so a panic stops at the
-/// stage that made the call. On the path that does not panic it costs no
-/// more than the call itself.
+/// Stateful nodes wrap their calls into user code with it (a user stage's
+/// `process`, an accumulator's `merge`), so a panic stops at the stage that
+/// made the call, with its state still whole. Call only user code inside it:
+/// to push downstream, use [`push_isolated`].
 ///
 /// # Errors
 ///
 /// `f` panicked.
-#[inline(always)]
+#[inline]
 pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Panicked> {
     // The caller decides what state it trusts after a panic: every node
     // that catches one stops the run and accounts for its input.
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| Panicked::from_payload(&*payload))
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        // A site left by a guard inside `f` is this panic's; `f` was the
+        // caller's user code, so the caller names it.
+        let _ = take_site();
+        Panicked::from_payload(&*payload)
+    })
+}
+
+/// Where an unwinding panic left user code: the stage, the input's
+/// sequence, and whether the input was already accounted for (a
+/// `flat_map` that had emitted its first output).
+#[derive(Debug)]
+pub(crate) struct Site {
+    pub(crate) stage: StageId,
+    pub(crate) sequence: u64,
+    pub(crate) accounted: bool,
+}
+
+thread_local! {
+    /// The site of the panic unwinding on this thread, set by the guard it
+    /// left and taken by the catch that stops it.
+    static SITE: RefCell<Option<Site>> = const { RefCell::new(None) };
+}
+
+/// Guards a call into user code in a node on the fused path: dropped while
+/// unwinding, it records the stage and input the panic left. A call that
+/// returns disarms it, so on the path that does not panic it costs nothing
+/// (no `catch_unwind`, which would keep the segment's values in memory).
+pub(crate) struct Guard<'a> {
+    stage: &'a StageId,
+    sequence: u64,
+    accounted: bool,
+}
+
+impl<'a> Guard<'a> {
+    /// Guards a call made for input `sequence` of `stage`.
+    #[inline(always)]
+    pub(crate) fn new(stage: &'a StageId, sequence: u64) -> Self {
+        Guard { stage, sequence, accounted: false }
+    }
+
+    /// The same, saying whether an output already accounts for the input.
+    #[inline(always)]
+    pub(crate) fn accounted(stage: &'a StageId, sequence: u64, accounted: bool) -> Self {
+        Guard { stage, sequence, accounted }
+    }
+
+    /// The call returned.
+    #[inline(always)]
+    pub(crate) fn disarm(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Guard<'_> {
+    /// Reached only while unwinding: a disarmed guard is forgotten.
+    #[cold]
+    fn drop(&mut self) {
+        let site = Site { stage: self.stage.clone(), sequence: self.sequence, accounted: self.accounted };
+        SITE.with(|slot| {
+            slot.borrow_mut().get_or_insert(site);
+        });
+    }
+}
+
+/// What unwound out of a call: the payload, and the site a guard recorded.
+pub(crate) type Unwound = (Box<dyn Any + Send>, Option<Site>);
+
+/// Runs `f`; a panic that unwinds out of it comes back with its site.
+#[inline(always)]
+pub(crate) fn catch_unwound<R>(f: impl FnOnce() -> R) -> Result<R, Unwound> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| (payload, take_site()))
+}
+
+fn take_site() -> Option<Site> {
+    SITE.with(|slot| slot.borrow_mut().take())
+}
+
+/// Settles a panic that a guarded node's user code raised: the input is a
+/// dead letter (unless an output already accounts for it), and the run
+/// stops, naming the stage and the input's sequence.
+#[cold]
+pub(crate) fn settle(site: Site, payload: &(dyn Any + Send), cx: &mut Context<'_>) {
+    let panic = Panicked::from_payload(payload);
+    if site.accounted {
+        cx.fail(StageError::new(site.stage, Position::Sequence(site.sequence), panic));
+    } else {
+        cx.divert_panic(&site.stage, Meta { sequence: site.sequence, ..Meta::default() }, panic);
+    }
+}
+
+/// Pushes `item` into `next`, so that a panic in a node after it cannot
+/// unwind into the caller: the panic is settled at the node it came from
+/// (that input a dead letter, the run stopped), and the caller's state
+/// stays whole. Stateful nodes push their outputs this way.
+///
+/// A panic from a node that guards nothing (a user's `Push` node that does
+/// not catch its own) carries on unwinding, to the engine.
+#[inline]
+pub fn push_isolated<T, D: Push<T>>(next: &mut D, item: Envelope<T>, cx: &mut Context<'_>) {
+    match catch_unwound(|| next.push(item, cx)) {
+        Ok(()) => {}
+        Err((payload, Some(site))) => settle(site, &*payload, cx),
+        Err((payload, None)) => resume_unwind(payload),
+    }
 }

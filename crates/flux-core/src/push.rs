@@ -1,5 +1,7 @@
 //! The one trait every node of an assembled pipeline implements.
 
+use std::collections::VecDeque;
+
 use crate::{Context, Envelope, Instant, LedgerVisitor};
 
 /// A node that receives envelopes pushed from upstream.
@@ -25,16 +27,19 @@ pub trait Push<T>: Send {
     /// Handles one envelope, pushing any outputs downstream before returning.
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>);
 
-    /// Handles a batch of envelopes received together, in order.
+    /// Handles a batch of envelopes received together, taking them from
+    /// the front, in order.
     ///
     /// Segments fed by a channel hand each received batch to their first
     /// node here. The effect must be that of pushing the envelopes one by
     /// one, in order (the default does exactly that); a node may override
     /// it to work on the batch as a whole, for instance reading every
-    /// envelope's key before looking any up.
+    /// envelope's key before looking any up. Envelopes not yet taken when
+    /// a panic unwinds out of it stay in `batch`, so the segment can go on
+    /// with them: nothing received is dropped unaccounted.
     #[inline]
-    fn push_batch(&mut self, batch: Vec<Envelope<T>>, cx: &mut Context<'_>) {
-        for item in batch {
+    fn push_batch(&mut self, batch: &mut VecDeque<Envelope<T>>, cx: &mut Context<'_>) {
+        while let Some(item) = batch.pop_front() {
             self.push(item, cx);
         }
     }

@@ -1,8 +1,12 @@
 //! A typed run of stages behind one object-safe face.
 
+use std::collections::VecDeque;
+use std::panic::resume_unwind;
+
+use crate::panic::{catch_unwound, settle};
 use crate::{
-    BatchReceiver, Context, Instant, LedgerVisitor, Position, Pulled, Push, Received, Source, SourceOutput, StageError,
-    StageId, StageLedger, catch_panic,
+    BatchReceiver, Context, Instant, LedgerVisitor, Panicked, Position, Pulled, Push, Received, Source, SourceOutput,
+    StageError, StageId, StageLedger,
 };
 
 /// What a segment did in one step.
@@ -72,17 +76,24 @@ where
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         let (mut source, mut head) = self.parked.take().expect("a segment is not stepped re-entrantly");
         let mut out = SourceOutput::new(&mut head, cx, &self.id);
-        // The nodes catch panics in their own user code, so a panic that
-        // reaches here is the source's.
-        let pulled = catch_panic(|| source.pull_into(STEP_BUDGET, &mut out));
-        self.ledger.created += out.created();
+        let pulled = catch_unwound(|| source.pull_into(STEP_BUDGET, &mut out));
+        let created = out.created();
+        self.ledger.created += created;
         self.parked = Some((source, head));
         match pulled {
             Ok(Ok(Pulled::More)) => Step::Progress,
             Ok(Ok(Pulled::Wait(until))) => Step::Wait(until),
             Ok(Ok(Pulled::End)) => Step::Exhausted,
             Ok(Err(e)) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
-            Err(panic) => Step::Failed(StageError::new(self.id.clone(), Position::None, panic)),
+            // A node's user code panicked: settled at that node.
+            Err((payload, Some(site))) => {
+                settle(site, &*payload, cx);
+                Step::Progress
+            }
+            // No node claimed it: the source's own.
+            Err((payload, None)) => {
+                Step::Failed(StageError::new(self.id.clone(), Position::None, Panicked::from_payload(&*payload)))
+            }
         }
     }
 
@@ -131,7 +142,20 @@ where
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         match self.rx.recv() {
             Received::Batch(batch) => {
-                self.head.push_batch(batch, cx);
+                let mut batch = VecDeque::from(batch);
+                loop {
+                    match catch_unwound(|| self.head.push_batch(&mut batch, cx)) {
+                        Ok(()) => break,
+                        // Settled at the node whose user code panicked;
+                        // the rest of the batch goes on, as a stopping run
+                        // drains what is inside it.
+                        Err((payload, Some(site))) => settle(site, &*payload, cx),
+                        Err((payload, None)) => resume_unwind(payload),
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
+                }
                 Step::Progress
             }
             Received::Empty => Step::Starved,

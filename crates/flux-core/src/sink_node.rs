@@ -1,6 +1,7 @@
 //! The last node of a pipeline: hands envelopes to the sink, and accounts
 //! for every one it gave it.
 
+use crate::panic::Guard;
 use crate::{
     Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, Position, Push, Sink, StageError, StageId, StageLedger,
     Undelivered, WriteError, catch_panic,
@@ -8,9 +9,9 @@ use crate::{
 use core::marker::PhantomData;
 
 /// Writes each envelope to a [`Sink`]. A refused write, an accepted
-/// envelope the sink later failed to write, and a write that panicked each
-/// become a dead letter naming the sink; a sink that cannot go on stops the
-/// run.
+/// envelope the sink later failed to write, and a write that panicked (where
+/// the segment catches it) each become a dead letter naming the sink; a
+/// sink that cannot go on stops the run.
 pub(crate) struct SinkNode<K, T> {
     pub(crate) sink: K,
     pub(crate) id: StageId,
@@ -67,14 +68,14 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        let correlation = item.meta().correlation();
-        let written = catch_panic(|| self.sink.write(item, cx));
+        let guard = Guard::new(&self.id, item.meta().sequence);
+        let written = self.sink.write(item, cx);
+        guard.disarm();
         // Envelopes handed back came before this one: their dead letters first.
         self.collect_undelivered(cx);
         match written {
-            Ok(Ok(())) => self.accepted += 1,
-            Ok(Err(failed)) => self.refused(failed, cx),
-            Err(panic) => cx.divert_panic(&self.id, correlation, panic),
+            Ok(()) => self.accepted += 1,
+            Err(failed) => self.refused(failed, cx),
         }
     }
 

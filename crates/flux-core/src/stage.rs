@@ -182,7 +182,9 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
     #[inline]
     fn emit(&mut self, item: Envelope<T>) {
         self.emitted += 1;
-        self.next.push(item, self.cx);
+        // A panic downstream is settled there; it must not unwind into
+        // this stage, whose own counts are taken when it returns.
+        crate::push_isolated(self.next, item, self.cx);
     }
 
     fn now(&self) -> Instant {

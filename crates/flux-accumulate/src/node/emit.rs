@@ -49,7 +49,7 @@ where
         if R::reemits(reason) {
             let info = *group.info;
             let next = &mut self.next;
-            let count = R::reemit(info.kept, reason, |fragment| next.push(fragment, cx));
+            let count = R::reemit(info.kept, reason, |fragment| flux_core::push_isolated(next, fragment, cx));
             self.ledger.created += count;
             self.ledger.released += count;
             self.ledger.pending -= count;
@@ -73,12 +73,22 @@ where
                 trace: origin.trace,
                 headers: self.text.headers(completeness, reason, fragments),
             };
-            let output = R::record(self.acc.close(record_key, state, reason));
+            let acc = &mut self.acc;
+            let output = match flux_core::catch_panic(|| R::record(acc.close(record_key, state, reason))) {
+                Ok(output) => output,
+                Err(panic) => {
+                    // The record cannot be made: its fragments are counted
+                    // as discarded, and the run stops.
+                    self.count_discarded(&group);
+                    let position = flux_core::Position::Sequence(origin.sequence);
+                    return cx.fail(flux_core::StageError::new(self.id.clone(), position, panic));
+                }
+            };
             self.ledger.created += 1;
             self.ledger.released += fragments;
             self.ledger.pending -= fragments;
             let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
-            self.next.push(Envelope::from_parts(output, meta, cost), cx);
+            flux_core::push_isolated(&mut self.next, Envelope::from_parts(output, meta, cost), cx);
         }
         if close_key && let Some(closed) = &mut self.closed {
             closed.close(key, cx.now());

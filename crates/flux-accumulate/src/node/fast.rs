@@ -4,7 +4,7 @@
 //! registers instead of being written out for a call (which measured
 //! several times slower than the merge itself).
 
-use flux_core::{Accumulator, Context, EmitReason, Envelope, Push};
+use flux_core::{Accumulator, Context, EmitReason, Envelope, Push, catch_panic};
 
 use super::AccumulateNode;
 use super::fragment::{expiry_at, open_group};
@@ -50,10 +50,13 @@ where
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let before = self.acc.state_bytes(state) as u64;
-        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        let acc = &mut self.acc;
+        let merged = catch_panic(|| acc.merge(state, Envelope::from_parts(payload, meta, cost)));
         self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
-        if let Err(cause) = merged {
-            return self.merge_failed(key, true, 0, origin, cause, cx);
+        match merged {
+            Ok(Ok(())) => {}
+            Ok(Err(cause)) => return self.merge_failed(key, true, 0, origin, cause, cx),
+            Err(panic) => return self.merge_panicked(key, true, 0, origin, panic, cx),
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
         group.fragments += 1;
@@ -88,10 +91,13 @@ where
     /// which hashes for itself). Hashing a whole batch before probing lets
     /// the fetches of many keys' bytes overlap in one short loop, where one
     /// fragment at a time waited for its key, then for its table slot.
-    pub(super) fn plain_hashes(&self, batch: &[Envelope<A::Fragment>], hashes: &mut Vec<u64>) {
+    pub(super) fn plain_hashes<'b>(&self, batch: impl Iterator<Item = &'b Envelope<A::Fragment>>, hashes: &mut Vec<u64>)
+    where
+        A::Fragment: 'b,
+    {
         let storage = self.policy.key_storage;
         hashes.clear();
-        hashes.extend(batch.iter().map(|item| match &item.meta().key {
+        hashes.extend(batch.map(|item| match &item.meta().key {
             Some(key) => self.groups.hash(&GroupKeyRef { key, window: 0, storage }),
             None => 0,
         }));
@@ -108,10 +114,12 @@ where
     /// instructions per fragment, waited for each in turn. It reads the
     /// group's fragment count as well as its key, so that the slot's
     /// other cache line, which the merge writes, is fetched too.
-    pub(super) fn read_ahead(&self, batch: &[Envelope<A::Fragment>], hashes: &[u64]) -> usize {
+    pub(super) fn read_ahead<'b>(&self, batch: impl Iterator<Item = &'b Envelope<A::Fragment>>, hashes: &[u64]) -> usize
+    where
+        A::Fragment: 'b,
+    {
         let storage = self.policy.key_storage;
         batch
-            .iter()
             .zip(hashes)
             .filter(|(item, hash)| match &item.meta().key {
                 Some(key) => self

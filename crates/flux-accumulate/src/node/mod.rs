@@ -8,7 +8,7 @@ mod memory;
 mod text;
 mod timers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use flux_core::{Accumulator, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
 
@@ -143,18 +143,19 @@ where
     /// Under a plain policy, hashes every key of the batch first, then
     /// merges the fragments in order; otherwise pushes them one by one.
     /// The figures are published once, after the batch.
-    fn push_batch(&mut self, batch: Vec<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
+    fn push_batch(&mut self, batch: &mut VecDeque<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
         if self.plain {
             let mut hashes = core::mem::take(&mut self.hashes);
-            self.plain_hashes(&batch, &mut hashes);
-            let known = self.read_ahead(&batch, &hashes);
+            self.plain_hashes(batch.iter(), &mut hashes);
+            let known = self.read_ahead(batch.iter(), &hashes);
             self.groups.reserve(batch.len() - known);
-            for (item, &hash) in batch.into_iter().zip(&hashes) {
+            for &hash in &hashes {
+                let Some(item) = batch.pop_front() else { break };
                 self.accept_plain(item, Some(hash), cx);
             }
             self.hashes = hashes;
         } else {
-            for item in batch {
+            while let Some(item) = batch.pop_front() {
                 self.accept(item, cx);
             }
         }

@@ -2,10 +2,8 @@
 
 use core::marker::PhantomData;
 
-use crate::{
-    Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
-    catch_panic,
-};
+use crate::panic::Guard;
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
 
 /// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
 pub struct Filter<F, T> {
@@ -60,10 +58,13 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        match catch_panic(|| (self.f)(item.payload())) {
-            Ok(true) => self.next.push(item, cx),
-            Ok(false) => self.ledger.dropped += 1,
-            Err(panic) => cx.divert_panic(&self.id, item.into_parts().1, panic),
+        let guard = Guard::new(&self.id, item.meta().sequence);
+        let keep = (self.f)(item.payload());
+        guard.disarm();
+        if keep {
+            self.next.push(item, cx);
+        } else {
+            self.ledger.dropped += 1;
         }
     }
 

@@ -2,10 +2,8 @@
 
 use core::marker::PhantomData;
 
-use crate::{
-    Context, Envelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError, StageId, StageKind,
-    StageLedger, catch_panic,
-};
+use crate::panic::Guard;
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
 
 /// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
 pub struct FlatMap<F, In> {
@@ -47,10 +45,9 @@ where
 /// an input with no output is a counted drop, each output past the first a
 /// counted creation.
 ///
-/// A panic in the closure or its iterator is caught and stops the run.
-/// Before the first output, the input becomes a dead letter; after it, the
-/// input is accounted for by the outputs already made, and those are sent
-/// on.
+/// A panic in the closure or its iterator stops the run. Before the first
+/// output, the input becomes a dead letter; after it, the input is
+/// accounted for by the outputs already made.
 pub struct FlatMapNode<F, D> {
     f: F,
     id: StageId,
@@ -68,34 +65,29 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        let f = &mut self.f;
-        let first = catch_panic(|| {
-            let mut outputs = f(payload).into_iter();
-            outputs.next().map(|first| (first, outputs))
-        });
-        let (mut current, mut outputs) = match first {
-            Ok(Some(first)) => first,
-            Ok(None) => {
-                self.ledger.dropped += 1;
-                return;
-            }
-            Err(panic) => return cx.divert_panic(&self.id, meta, panic),
+        let guard = Guard::new(&self.id, meta.sequence);
+        let mut outputs = (self.f)(payload).into_iter();
+        let first = outputs.next();
+        guard.disarm();
+        let Some(mut current) = first else {
+            self.ledger.dropped += 1;
+            return;
         };
         // Clone the metadata for every output but the last, which takes it.
+        // The first output pushed accounts for the input; each one after it
+        // is counted as made here.
+        let mut pushed = 0u64;
         loop {
-            match catch_panic(|| outputs.next()) {
-                Ok(Some(following)) => {
-                    let out = core::mem::replace(&mut current, following);
-                    self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
-                    self.ledger.created += 1;
-                }
-                Ok(None) => break,
-                Err(panic) => {
-                    cx.fail(StageError::new(self.id.clone(), Position::Sequence(meta.sequence), panic));
-                    break;
-                }
-            }
+            let guard = Guard::accounted(&self.id, meta.sequence, pushed > 0);
+            let following = outputs.next();
+            guard.disarm();
+            let Some(following) = following else { break };
+            let out = core::mem::replace(&mut current, following);
+            self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
+            self.ledger.created += u64::from(pushed > 0);
+            pushed += 1;
         }
+        self.ledger.created += u64::from(pushed > 0);
         self.next.push(Envelope::from_parts(current, meta, cost), cx);
     }
 

@@ -2,7 +2,8 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, catch_panic};
+use crate::panic::Guard;
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
 
 /// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
 pub struct Inspect<F, T> {
@@ -55,10 +56,10 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        match catch_panic(|| (self.f)(&item)) {
-            Ok(()) => self.next.push(item, cx),
-            Err(panic) => cx.divert_panic(&self.id, item.into_parts().1, panic),
-        }
+        let guard = Guard::new(&self.id, item.meta().sequence);
+        (self.f)(&item);
+        guard.disarm();
+        self.next.push(item, cx);
     }
 
     forward_to_next!();

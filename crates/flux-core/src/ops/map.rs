@@ -2,7 +2,8 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, catch_panic};
+use crate::panic::Guard;
+use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
 
 /// The layer built by [`Pipeline::map`](crate::Pipeline::map).
 pub struct Map<F, In> {
@@ -40,7 +41,8 @@ where
 }
 
 /// The node of a `map` stage. It counts nothing: one in, one out. A panic
-/// in the closure is caught: the input is a dead letter and the run stops.
+/// in the closure is settled where the segment catches it: the input is a
+/// dead letter and the run stops.
 pub struct MapNode<F, D> {
     f: F,
     id: StageId,
@@ -56,10 +58,10 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        match catch_panic(|| (self.f)(payload)) {
-            Ok(out) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
-            Err(panic) => cx.divert_panic(&self.id, meta, panic),
-        }
+        let guard = Guard::new(&self.id, meta.sequence);
+        let out = (self.f)(payload);
+        guard.disarm();
+        self.next.push(Envelope::from_parts(out, meta, cost), cx);
     }
 
     forward_to_next!();

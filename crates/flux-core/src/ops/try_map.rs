@@ -3,9 +3,10 @@
 use core::marker::PhantomData;
 use std::error::Error;
 
+use crate::panic::Guard;
 use crate::{
     Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError,
-    StageId, StageKind, catch_panic,
+    StageId, StageKind,
 };
 
 /// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
@@ -63,13 +64,15 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        match catch_panic(|| (self.f)(payload)) {
-            Ok(Ok(out)) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
-            Ok(Err(cause)) => {
+        let guard = Guard::new(&self.id, meta.sequence);
+        let made = (self.f)(payload);
+        guard.disarm();
+        match made {
+            Ok(out) => self.next.push(Envelope::from_parts(out, meta, cost), cx),
+            Err(cause) => {
                 let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
                 cx.dead_letter(ErrorEnvelope { meta, error });
             }
-            Err(panic) => cx.divert_panic(&self.id, meta, panic),
         }
     }
 
