@@ -47,6 +47,12 @@ pub enum Expiry {
 }
 
 /// What happens to open groups when the input ends or the run stops.
+///
+/// A run that fails stops the same way its input would end, with time
+/// standing still: the engine does not wait for any timer, so under
+/// [`AtEnd::WaitForTimers`] the groups with a timer are emitted at once
+/// with their timer's reason. Records emitted at a stop still reach the
+/// sink, which the engine closes last.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AtEnd {
     /// Emit every open group with reason `end-of-stream`. The default.
@@ -56,8 +62,9 @@ pub enum AtEnd {
     Drop,
     /// Let groups with a timer run until it fires on the engine's clock
     /// (reported through `next_deadline(true)`); groups with no timer are
-    /// flushed. If the engine finishes the stage before those timers, the
-    /// groups are emitted with their timer's reason, in deadline order.
+    /// flushed. If the engine finishes the stage before those timers (a
+    /// stopped run), the groups are emitted with their timer's reason, in
+    /// deadline order.
     WaitForTimers,
 }
 
