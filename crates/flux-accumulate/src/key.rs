@@ -35,6 +35,16 @@ impl StoredKey {
         }
     }
 
+    /// Heap bytes this key holds of its own, stored by `storage`: a long
+    /// copied key's bytes (a shared slice belongs to the input, and an
+    /// inline key to the table).
+    pub(crate) fn heap_bytes(&self, storage: KeyStorage) -> u64 {
+        match (self, storage) {
+            (StoredKey::Heap(key), KeyStorage::Copy) => key.len() as u64,
+            (StoredKey::Inline { .. } | StoredKey::Heap(_), _) => 0,
+        }
+    }
+
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {

@@ -7,10 +7,11 @@ use flux_core::{
     Accumulator, Chain, Layer, Pipeline, Purity, Push, Source, Stack, StageDescriptor, StageId, StageKind,
 };
 
-use crate::{AccumulateNode, AccumulatorStats, Fragments, Lz4Spill, Policy, Records, Release, SpillStrategy};
+use crate::{AccumulateNode, AccumulatorStats, FileSpill, Fragments, Policy, Records, Release, SpillStrategy};
 
 /// The [`Layer`] of an accumulating stage: an [`Accumulator`], a [`Policy`]
-/// and a spill strategy ([`Lz4Spill`] unless replaced).
+/// and a spill strategy ([`FileSpill`] unless replaced; it makes no file
+/// until a group spills).
 ///
 /// Build one to set a spill strategy or keep a [`AccumulatorStats`] handle,
 /// then add it with [`AccumulateExt::accumulate_with`]; for the common case
@@ -30,7 +31,7 @@ impl<A: Accumulator> Accumulate<A> {
         Accumulate {
             acc,
             policy,
-            strategy: Box::new(Lz4Spill::new()),
+            strategy: Box::new(FileSpill::new()),
             id: StageId::from_static("accumulate"),
             stats: AccumulatorStats::default(),
             _release: PhantomData,

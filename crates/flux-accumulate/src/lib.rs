@@ -187,5 +187,5 @@ pub use policy::{
     SpillAt, TimerStart, Ttl, Watermark,
 };
 pub use release::{Emitted, Fragments, Keep, Records, Release};
-pub use spill::{Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};
+pub use spill::{FileSpill, Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};
 pub use stats::{AccumulatorStats, StatsSnapshot};

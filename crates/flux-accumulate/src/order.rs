@@ -39,4 +39,9 @@ impl OrderQueue {
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
+
+    /// Heap bytes the queue holds (its allocation, full or not).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * core::mem::size_of::<(u64, GroupKey)>()
+    }
 }

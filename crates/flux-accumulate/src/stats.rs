@@ -30,11 +30,13 @@ pub struct AccumulatorStats {
 struct Counters {
     pending_keys: AtomicU64,
     pending_bytes: AtomicU64,
+    state_bytes: AtomicU64,
     peak_keys: AtomicU64,
     peak_bytes: AtomicU64,
     spilled_groups: AtomicU64,
     spilled_bytes: AtomicU64,
     spills: AtomicU64,
+    spill_failures: AtomicU64,
     restores: AtomicU64,
     evictions: AtomicU64,
     forgotten_closed_keys: AtomicU64,
@@ -45,9 +47,14 @@ struct Counters {
 pub struct StatsSnapshot {
     /// Open groups, resident or spilled.
     pub pending_keys: u64,
-    /// Bytes of state held: resident state as the accumulator measures it,
-    /// plus spilled groups at their compressed size.
+    /// Heap bytes held for the open groups, as an allocator counts them
+    /// (within a factor of two): their states, plus each group's share of
+    /// the table, its bookkeeping, a long key's copy and its timer entries.
     pub pending_bytes: u64,
+    /// Of which the groups' states: resident as the accumulator measures
+    /// them ([`Accumulator::state_bytes`](flux_core::Accumulator::state_bytes)),
+    /// spilled as the spill tier keeps them in the table.
+    pub state_bytes: u64,
     /// The most open groups at once.
     pub peak_keys: u64,
     /// The most state bytes held at once.
@@ -58,6 +65,9 @@ pub struct StatsSnapshot {
     pub spilled_bytes: u64,
     /// Groups moved into the spill tier, in total.
     pub spills: u64,
+    /// Spills the tier could not take (its disk full, say): the group
+    /// stayed in memory, and the stage stopped spilling.
+    pub spill_failures: u64,
     /// Groups brought back from it, in total.
     pub restores: u64,
     /// Groups flushed to keep live keys under their soft limit.
@@ -82,21 +92,24 @@ impl AccumulatorStats {
         StatsSnapshot {
             pending_keys: c.pending_keys.load(Relaxed),
             pending_bytes: c.pending_bytes.load(Relaxed),
+            state_bytes: c.state_bytes.load(Relaxed),
             peak_keys: c.peak_keys.load(Relaxed),
             peak_bytes: c.peak_bytes.load(Relaxed),
             spilled_groups: c.spilled_groups.load(Relaxed),
             spilled_bytes: c.spilled_bytes.load(Relaxed),
             spills: c.spills.load(Relaxed),
+            spill_failures: c.spill_failures.load(Relaxed),
             restores: c.restores.load(Relaxed),
             evictions: c.evictions.load(Relaxed),
             forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
         }
     }
 
-    pub(crate) fn set_pending(&self, keys: u64, bytes: u64) {
+    pub(crate) fn set_pending(&self, keys: u64, bytes: u64, state_bytes: u64) {
         let c = &self.inner;
         c.pending_keys.store(keys, Relaxed);
         c.pending_bytes.store(bytes, Relaxed);
+        c.state_bytes.store(state_bytes, Relaxed);
         if keys > c.peak_keys.load(Relaxed) {
             c.peak_keys.store(keys, Relaxed);
         }
@@ -112,6 +125,10 @@ impl AccumulatorStats {
 
     pub(crate) fn count_spill(&self) {
         self.inner.spills.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_spill_failure(&self) {
+        self.inner.spill_failures.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn count_restore(&self) {

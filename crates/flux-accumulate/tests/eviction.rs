@@ -17,9 +17,18 @@ fn a_million_distinct_keys_with_a_soft_limit_of_ten_thousand_stay_within_bounds(
     }
     let stats = h.stats.snapshot();
     assert_eq!(stats.peak_keys, 10_000);
-    // Each state is the struct plus one u32 of capacity rounded up by Vec (4 items).
+    // Each state is the struct plus one u32 of capacity rounded up by Vec
+    // (4 items).
     let per_state = (std::mem::size_of::<support::State>() + 16) as u64;
-    assert!(stats.peak_bytes <= 10_000 * per_state, "peak {} bytes", stats.peak_bytes);
+    assert_eq!(stats.state_bytes, 10_000 * per_state);
+    // What the stage holds never grew past what ten thousand groups hold
+    // (give or take the eviction queue's growth between compactions).
+    assert!(
+        stats.peak_bytes <= stats.pending_bytes * 3 / 2,
+        "peak {} bytes, now {}",
+        stats.peak_bytes,
+        stats.pending_bytes
+    );
     assert_eq!(stats.evictions, 990_000);
     assert_eq!(h.records(), 990_000, "evicted groups are flushed, not dropped");
     h.finish();
@@ -76,18 +85,25 @@ fn pending_bytes_follow_each_state_as_it_grows_fails_and_leaves() {
         std::mem::size_of::<support::State>() as u64 + values.capacity() as u64 * 4
     };
     let mut h = Harness::new(Parts { required: 0b11, ..Parts::default() }, Policy::default());
+    let state_bytes = |h: &Harness<Parts>| h.stats.snapshot().state_bytes;
     h.push(frag("a", 0, 1));
+    // What a group costs beyond its state: the same for every group here.
+    let per_group = h.stats.pressure().pending_bytes - state_bytes(&h);
+    assert!(per_group > 0, "the table and the group's bookkeeping count");
     h.push(frag("b", 0, 1));
     h.push(frag("b", 2, 2));
     h.push(frag("b", 2, 3));
     h.push(frag("b", 2, 4));
     h.push(frag("b", 2, 5));
-    assert_eq!(h.stats.pressure().pending_bytes, size_with(1) + size_with(5), "the states as they grew");
+    assert_eq!(state_bytes(&h), size_with(1) + size_with(5), "the states as they grew");
+    assert_eq!(h.stats.pressure().pending_bytes, state_bytes(&h) + 2 * per_group);
     h.push(frag("b", 2, u32::MAX));
-    assert_eq!(h.stats.pressure().pending_bytes, size_with(1) + size_with(5), "a failed merge changes nothing");
+    assert_eq!(state_bytes(&h), size_with(1) + size_with(5), "a failed merge changes nothing");
     h.push(frag("a", 1, 2));
     assert_eq!(h.take().len(), 1, "a is complete");
-    assert_eq!(h.stats.pressure().pending_bytes, size_with(5), "an emitted group's state is no longer pending");
+    assert_eq!(state_bytes(&h), size_with(5), "an emitted group's state is no longer pending");
+    assert_eq!(h.stats.pressure().pending_bytes, size_with(5) + per_group);
     h.finish();
     assert_eq!(h.stats.pressure().pending_bytes, 0);
+    assert_eq!(state_bytes(&h), 0);
 }

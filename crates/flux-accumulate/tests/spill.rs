@@ -93,8 +93,8 @@ fn the_encryption_hook_seals_and_opens_every_spilled_block() {
 struct Corrupting;
 
 impl SpillStrategy for Corrupting {
-    fn spill(&mut self, _key: &[u8], state: &[u8]) -> Box<[u8]> {
-        state.into()
+    fn spill(&mut self, _key: &[u8], state: &[u8]) -> Result<Box<[u8]>, SpillError> {
+        Ok(state.into())
     }
     fn restore(&mut self, _key: &[u8], _stored: &[u8]) -> Result<Vec<u8>, SpillError> {
         Err(SpillError::new("block damaged"))
@@ -111,4 +111,56 @@ fn a_group_that_cannot_be_restored_is_counted_and_stops_the_run() {
     assert!(!h.diverted.failures.is_empty());
     assert!(h.ledger().discarded > 0);
     h.assert_balanced(true);
+}
+
+/// Takes the first `room` spills, then fails like a full disk.
+struct FillsUp {
+    room: usize,
+    inner: Lz4Spill,
+}
+
+impl SpillStrategy for FillsUp {
+    fn spill(&mut self, key: &[u8], state: &[u8]) -> Result<Box<[u8]>, SpillError> {
+        if self.room == 0 {
+            return Err(SpillError::new("no space left"));
+        }
+        self.room -= 1;
+        self.inner.spill(key, state)
+    }
+    fn restore(&mut self, key: &[u8], stored: &[u8]) -> Result<Vec<u8>, SpillError> {
+        self.inner.restore(key, stored)
+    }
+}
+
+#[test]
+fn a_tier_that_cannot_take_more_keeps_groups_in_memory_and_says_so() {
+    let acc = Parts { spillable: true, ..Parts::default() };
+    let layer = Accumulate::new(acc.clone(), Policy::builder().spill_above(512).build().unwrap())
+        .spill_strategy(FillsUp { room: 5, inner: Lz4Spill::new() });
+    let mut h = Harness::with_layer(layer);
+    let mut plain = Harness::new(acc, Policy::default());
+    feed(&mut h, 100, 3);
+    feed(&mut plain, 100, 3);
+    let stats = h.stats.snapshot();
+    assert_eq!((stats.spills, stats.spill_failures), (5, 1), "spilling stopped at the first failure");
+    h.finish();
+    plain.finish();
+    assert_eq!(sorted_records(&mut h), sorted_records(&mut plain), "nothing was lost");
+    h.assert_balanced(true);
+}
+
+#[test]
+fn the_default_tier_is_a_file_and_restores_what_it_spilled() {
+    let spillable = Parts { spillable: true, ..Parts::default() };
+    let mut plain = Harness::new(spillable.clone(), Policy::default());
+    let mut spilled = Harness::new(spillable, Policy::builder().spill_above(2048).build().unwrap());
+    feed(&mut plain, 500, 12);
+    feed(&mut spilled, 500, 12);
+    let stats = spilled.stats.snapshot();
+    assert!(stats.spilled_groups > 400, "{stats:?}");
+    assert_eq!(stats.spilled_bytes, stats.spilled_groups * 4, "the table keeps a 4-byte handle per spilled group");
+    plain.finish();
+    spilled.finish();
+    assert_eq!(sorted_records(&mut spilled), sorted_records(&mut plain));
+    spilled.assert_balanced(true);
 }

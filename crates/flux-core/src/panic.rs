@@ -6,7 +6,7 @@ use core::fmt;
 use std::error::Error;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use crate::{Context, Envelope, Meta, Position, Push, StageError, StageId};
+use crate::{Context, Envelope, Meta, Position, Push, Segment, StageError, StageId, Step};
 
 /// User code panicked (a closure, a stage, a source, a sink, an
 /// accumulator), and the panic was caught at the stage that called it.
@@ -159,6 +159,30 @@ pub(crate) fn settle(site: Site, payload: &(dyn Any + Send), cx: &mut Context<'_
         cx.fail(StageError::new(site.stage, Position::Sequence(site.sequence), panic));
     } else {
         cx.divert_panic(&site.stage, Meta { sequence: site.sequence, ..Meta::default() }, panic);
+    }
+}
+
+/// Steps `segment`, catching a panic that unwinds out of it.
+///
+/// Engines step every segment through it. A panic in a node's user code
+/// is settled at that node (the input a dead letter, the run stopped,
+/// naming the stage and the sequence) and the step counts as progress; the
+/// segment is whole and can go on draining. A panic no node claims comes
+/// back as its payload: in the segment that starts at the source, it is the
+/// source's own (the segment is whole); in another, a node that guards
+/// nothing lost what it held.
+///
+/// # Errors
+///
+/// A panic no node claimed.
+pub fn catch_step(segment: &mut dyn Segment, cx: &mut Context<'_>) -> Result<Step, Box<dyn Any + Send>> {
+    match catch_unwound(|| segment.step(cx)) {
+        Ok(step) => Ok(step),
+        Err((payload, Some(site))) => {
+            settle(site, &*payload, cx);
+            Ok(Step::Progress)
+        }
+        Err((payload, None)) => Err(payload),
     }
 }
 

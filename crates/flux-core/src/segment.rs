@@ -5,8 +5,8 @@ use std::panic::resume_unwind;
 
 use crate::panic::{catch_unwound, settle};
 use crate::{
-    BatchReceiver, Context, Instant, LedgerVisitor, Panicked, Position, Pulled, Push, Received, Source, SourceOutput,
-    StageError, StageId, StageLedger,
+    BatchReceiver, Context, Instant, LedgerVisitor, Pulled, Push, Received, Source, SourceOutput, StageError, StageId,
+    StageLedger,
 };
 
 /// What a segment did in one step.
@@ -74,26 +74,22 @@ where
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        let (mut source, mut head) = self.parked.take().expect("a segment is not stepped re-entrantly");
-        let mut out = SourceOutput::new(&mut head, cx, &self.id);
-        let pulled = catch_unwound(|| source.pull_into(STEP_BUDGET, &mut out));
-        let created = out.created();
-        self.ledger.created += created;
-        self.parked = Some((source, head));
+        let held = self.parked.take().expect("a segment is not stepped re-entrantly");
+        // Parks the source and nodes back however the step ends: a panic
+        // unwinds to the engine's catch (see `catch_step`), which must find
+        // the segment whole. No `catch_unwind` here: it would keep the
+        // source and nodes in memory for the whole step.
+        let mut parked = ParkOnExit { home: &mut self.parked, held: Some(held) };
+        let (source, head) = parked.held.as_mut().expect("just parked");
+        let mut out = SourceOutput::tallied(head, cx, &self.id, &mut self.ledger.created);
+        let pulled = source.pull_into(STEP_BUDGET, &mut out);
+        drop(out);
+        drop(parked);
         match pulled {
-            Ok(Ok(Pulled::More)) => Step::Progress,
-            Ok(Ok(Pulled::Wait(until))) => Step::Wait(until),
-            Ok(Ok(Pulled::End)) => Step::Exhausted,
-            Ok(Err(e)) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
-            // A node's user code panicked: settled at that node.
-            Err((payload, Some(site))) => {
-                settle(site, &*payload, cx);
-                Step::Progress
-            }
-            // No node claimed it: the source's own.
-            Err((payload, None)) => {
-                Step::Failed(StageError::new(self.id.clone(), Position::None, Panicked::from_payload(&*payload)))
-            }
+            Ok(Pulled::More) => Step::Progress,
+            Ok(Pulled::Wait(until)) => Step::Wait(until),
+            Ok(Pulled::End) => Step::Exhausted,
+            Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
         }
     }
 
@@ -114,6 +110,20 @@ where
         if let Some((_, head)) = &self.parked {
             head.visit(visitor);
         }
+    }
+}
+
+/// Puts a step's source and nodes back into their segment when dropped:
+/// at the end of the step, or while a panic unwinds through it.
+struct ParkOnExit<'a, S, D> {
+    home: &'a mut Option<(S, D)>,
+    held: Option<(S, D)>,
+}
+
+impl<S, D> Drop for ParkOnExit<'_, S, D> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        *self.home = self.held.take();
     }
 }
 

@@ -133,13 +133,21 @@ pub struct SourceOutput<'n, 'c, 'a, D> {
     /// Counted here, in what is usually a register, and added to the
     /// source's ledger once per step.
     created: u64,
+    /// The source's ledger count, which the output adds to when it is
+    /// dropped: at the end of a step, or while a panic unwinds through it.
+    tally: Option<&'n mut u64>,
 }
 
 impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
     /// An output into `next`, for a source named `id`. Engines make one per
     /// step; a test can make one to drive a `pull_into` override directly.
     pub fn new(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId) -> Self {
-        SourceOutput { next, cx, id, created: 0 }
+        SourceOutput { next, cx, id, created: 0, tally: None }
+    }
+
+    /// The same, adding what it makes to `tally` when it is dropped.
+    pub(crate) fn tallied(next: &'n mut D, cx: &'c mut Context<'a>, id: &'n StageId, tally: &'n mut u64) -> Self {
+        SourceOutput { next, cx, id, created: 0, tally: Some(tally) }
     }
 
     /// Envelopes made so far (emitted or rejected).
@@ -169,6 +177,15 @@ impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
     /// The engine's current time.
     pub fn now(&self) -> Instant {
         self.cx.now()
+    }
+}
+
+impl<D> Drop for SourceOutput<'_, '_, '_, D> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(tally) = self.tally.take() {
+            *tally += self.created;
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use flux_core::{
     Clock, Context, ExecutionPlan, Instant, LeakCheck, Position, Segment, StageError, StageId, StageLedger, Step,
-    catch_panic, earliest,
+    catch_panic, catch_step, earliest,
 };
 
 use crate::channel::{SharedJournal, SyncChannels, lock};
@@ -155,8 +155,7 @@ impl Run<'_> {
         });
         let step = {
             let mut cx = Context::new(now, &mut self.collector);
-            let segment = &mut self.segments[chosen];
-            catch_panic(|| segment.step(&mut cx))
+            catch_step(&mut *self.segments[chosen], &mut cx)
         };
         match step {
             Ok(Step::Progress) => self.stalled_waits = 0,
@@ -184,7 +183,12 @@ impl Run<'_> {
                 self.stop(RunErrorKind::Stage(error));
                 self.phases[chosen] = Phase::Draining;
             }
-            Err(panic) => self.poison(chosen, panic),
+            // The source's own panic: its segment is whole, and drains.
+            Err(payload) if chosen == 0 => {
+                let panic = flux_core::Panicked::from_payload(&*payload);
+                self.stop(RunErrorKind::Stage(StageError::new(self.names[0].clone(), Position::None, panic)));
+            }
+            Err(payload) => self.poison(chosen, flux_core::Panicked::from_payload(&*payload)),
         }
         self.flush_journal();
     }

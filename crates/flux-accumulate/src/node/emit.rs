@@ -47,6 +47,10 @@ where
     ) {
         let fragments = group.fragments;
         if R::reemits(reason) {
+            // The fragments go out as they came: a spilled state is not needed.
+            if let Slot::Spilled(stored) = &group.state {
+                self.strategy.forget(stored);
+            }
             let info = *group.info;
             let next = &mut self.next;
             let count = R::reemit(info.kept, reason, |fragment| flux_core::push_isolated(next, fragment, cx));
@@ -60,7 +64,10 @@ where
                 Slot::Resident(state) => state,
                 Slot::Spilled(stored) => match self.decode(&record_key, &stored) {
                     Ok(state) => state,
-                    Err(cause) => return self.fail_restore(&group, cause, cx),
+                    Err(cause) => {
+                        self.strategy.forget(&stored);
+                        return self.fail_restore(&group, cause, cx);
+                    }
                 },
                 Slot::Vacant => unreachable!("a group's state is only vacant while it is moved"),
             };
@@ -107,6 +114,9 @@ where
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {
+        if let Slot::Spilled(stored) = &group.state {
+            self.strategy.forget(stored);
+        }
         self.ledger.discarded += group.fragments;
         self.ledger.pending -= group.fragments;
     }
@@ -132,6 +142,7 @@ where
         self.timers.clear();
         self.windows.clear();
         self.resident_bytes = 0;
+        self.key_heap = 0;
         self.spilled_bytes = 0;
         self.spilled_groups = 0;
         self.stats.set_spilled(0, 0);
@@ -189,6 +200,7 @@ where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
         let (key, group) = self.groups.remove_entry(key)?;
+        self.key_heap -= key.key.heap_bytes(self.policy.key_storage);
         if let Some((at, _)) = group.info.fire {
             self.timers.remove(&(at, group.info.serial));
         }

@@ -7,7 +7,7 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, Push, catch_panic};
 
 use super::AccumulateNode;
-use super::fragment::{expiry_at, open_group};
+use super::fragment::{Opening, expiry_at, open_group};
 use crate::group::{GroupKeyRef, Origin, Slot};
 use crate::policy::Policy;
 use crate::release::Release;
@@ -43,10 +43,14 @@ where
         let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
         let sequence = meta.sequence;
         let hash = hash.unwrap_or_else(|| self.groups.hash(&probe));
-        let (acc, serials, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
-        let (group, _) = self
-            .groups
-            .find_or_open(hash, &probe, || open_group(acc, serials, resident, &probe, now, Origin::of(&meta)));
+        let acc = &mut self.acc;
+        let opening = Opening {
+            serials: &mut self.next_serial,
+            resident: &mut self.resident_bytes,
+            key_heap: &mut self.key_heap,
+        };
+        let (group, _) =
+            self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, Origin::of(&meta)));
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let before = self.acc.state_bytes(state) as u64;

@@ -62,9 +62,13 @@ where
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
-        let (acc, serials, resident) = (&mut self.acc, &mut self.next_serial, &mut self.resident_bytes);
-        let (group, opened) =
-            self.groups.find_or_open(hash, &probe, || open_group(acc, serials, resident, &probe, now, origin));
+        let acc = &mut self.acc;
+        let opening = Opening {
+            serials: &mut self.next_serial,
+            resident: &mut self.resident_bytes,
+            key_heap: &mut self.key_heap,
+        };
+        let (group, opened) = self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, origin));
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
@@ -129,15 +133,24 @@ where
         }
     }
 
-    /// Records the latest use of a group in the recency queues.
+    /// Records the latest use of a group in the recency queues, and drops
+    /// their stale entries once these outnumber the live ones: a queue
+    /// grows by one entry per fragment, so it is compacted here, whether or
+    /// not anything is spilled or evicted (it once grew to ten times the
+    /// state it was meant to bound).
     #[inline(never)]
     fn touched(&mut self, probe: &GroupKeyRef<'_>) {
         let entry = group_key_of(&self.groups, probe);
+        let groups = &self.groups;
+        let live = groups.len();
+        let fresh = |k: &GroupKey, touched: u64| groups.get(k).is_some_and(|g| g.info.touched == touched);
         if let Some(queue) = &mut self.lru_spill {
             queue.push(self.touch, entry.clone());
+            queue.compact(live, |k, touched| fresh(k, touched) && groups.get(k).is_some_and(|g| !g.is_spilled()));
         }
         if let Some(queue) = &mut self.lru_evict {
             queue.push(self.touch, entry);
+            queue.compact(live, fresh);
         }
     }
 
@@ -327,19 +340,29 @@ fn group_key_of<S, K>(groups: &Groups<S, K>, probe: &GroupKeyRef<'_>) -> GroupKe
 
 type Groups<S, K> = crate::table::GroupTable<S, K>;
 
+/// What opening a group changes: the serials handed out, the resident
+/// state bytes, the heap bytes of stored keys.
+pub(super) struct Opening<'a> {
+    pub(super) serials: &'a mut u64,
+    pub(super) resident: &'a mut u64,
+    pub(super) key_heap: &'a mut u64,
+}
+
 /// A new group for `probe`'s key: the accumulator's fresh state (its size
-/// added to `resident`), the next arrival serial, and the table's own key.
+/// added to the resident bytes), the next arrival serial, and the table's
+/// own key (its heap bytes counted).
 pub(super) fn open_group<A: Accumulator, K: Default>(
     acc: &mut A,
-    serials: &mut u64,
-    resident: &mut u64,
+    opening: Opening<'_>,
     probe: &GroupKeyRef<'_>,
     now: Instant,
     origin: Origin,
 ) -> (GroupKey, Group<A::State, K>) {
-    let serial = *serials;
-    *serials += 1;
+    let serial = *opening.serials;
+    *opening.serials += 1;
     let state = acc.open(probe.key);
-    *resident += acc.state_bytes(&state) as u64;
-    (GroupKey::from(probe), Group::new(state, serial, now, origin))
+    *opening.resident += acc.state_bytes(&state) as u64;
+    let key = GroupKey::from(probe);
+    *opening.key_heap += key.key.heap_bytes(probe.storage);
+    (key, Group::new(state, serial, now, origin))
 }

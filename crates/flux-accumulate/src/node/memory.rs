@@ -80,7 +80,16 @@ where
                 self.spill_declined = true;
                 break;
             }
-            let stored = self.strategy.spill(victim.key.as_slice(), &self.scratch);
+            let stored = match self.strategy.spill(victim.key.as_slice(), &self.scratch) {
+                Ok(stored) => stored,
+                Err(_) => {
+                    // The tier cannot take more (its disk is full): the
+                    // group stays in memory, and spilling stops, counted.
+                    self.spill_declined = true;
+                    self.stats.count_spill_failure();
+                    break;
+                }
+            };
             self.resident_bytes -= self.acc.state_bytes(state) as u64;
             self.spilled_bytes += stored.len() as u64;
             self.spilled_groups += 1;

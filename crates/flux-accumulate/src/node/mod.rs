@@ -57,6 +57,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     /// Set once the accumulator declines to encode a state: spilling stops.
     spill_declined: bool,
     resident_bytes: u64,
+    /// Heap bytes of the open groups' stored keys.
+    key_heap: u64,
     spilled_bytes: u64,
     spilled_groups: u64,
     scratch: Vec<u8>,
@@ -103,6 +105,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             strategy,
             spill_declined: false,
             resident_bytes: 0,
+            key_heap: 0,
             spilled_bytes: 0,
             spilled_groups: 0,
             scratch: Vec::new(),
@@ -116,11 +119,36 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     /// Publishes the pending figures for backpressure and observers.
     #[inline]
     fn publish(&mut self) {
-        let now = (self.groups.len() as u64, self.resident_bytes + self.spilled_bytes);
+        let now = (self.groups.len() as u64, self.held_bytes());
         if now != self.published {
             self.published = now;
-            self.stats.set_pending(now.0, now.1);
+            self.stats.set_pending(now.0, now.1, self.state_bytes());
         }
+    }
+}
+
+impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
+    /// The heap bytes the stage holds for its open groups, as an allocator
+    /// would count them: the states (as the accumulator measures them, or
+    /// their spilled blocks), plus each group's share of the table (its
+    /// bucket, at the table's highest load), its bookkeeping box, a long
+    /// key's copy, and its entries in the timer and window indexes.
+    fn held_bytes(&self) -> u64 {
+        use core::mem::size_of;
+        let bucket = (size_of::<(GroupKey, crate::group::Group<A::State, R::Kept>)>() + 1) * 8 / 7;
+        let info = size_of::<crate::group::GroupInfo<R::Kept>>();
+        // A B-tree entry, with the room its nodes leave free.
+        let indexed = (size_of::<((Instant, u64), GroupKey)>() * 3 / 2) * (self.timers.len() + self.windows.len());
+        let queues: usize =
+            [&self.arrival, &self.lru_evict, &self.lru_spill].into_iter().flatten().map(OrderQueue::heap_bytes).sum();
+        let overhead = self.groups.len() * (bucket + info) + indexed + queues;
+        self.state_bytes() + self.key_heap + overhead as u64
+    }
+
+    /// The states' bytes: resident as the accumulator measures them,
+    /// spilled as the spill tier keeps them in the table.
+    fn state_bytes(&self) -> u64 {
+        self.resident_bytes + self.spilled_bytes
     }
 }
 

@@ -1,26 +1,55 @@
 //! The spill tier: cold group state, encoded by the accumulator, then
-//! compressed (and optionally encrypted) by a strategy.
+//! compressed (and optionally encrypted) and kept out of the way by a
+//! strategy: in a file ([`FileSpill`], the default) or in memory
+//! ([`Lz4Spill`]).
+
+mod file;
+mod lz4;
 
 use core::fmt;
 use std::error::Error;
 
+pub use file::FileSpill;
+pub use lz4::Lz4Spill;
+
 /// Turns an encoded group state into what the spill tier holds, and back.
 ///
-/// The accumulating stage keeps the returned bytes in its group table in
-/// place of the state (an in-memory tier) and gives them back to
+/// The accumulating stage keeps the bytes `spill` returns in its group
+/// table in place of the state (the block itself for an in-memory tier, a
+/// small handle for a file tier) and gives them back to
 /// [`SpillStrategy::restore`] on the next fragment for that key, or when
 /// the group is emitted. The state's encoding is the accumulator's own
 /// ([`flux_core::Accumulator::encode_state`]); a strategy only sees bytes.
+///
+/// # Contract
+///
+/// - Each value `spill` returns is given back exactly once: to `restore`,
+///   which frees it when it succeeds, or to `forget` (a group dropped by
+///   policy, or one that could not be restored).
+/// - The bytes `spill` returns count as the group's resident size in the
+///   stage's pending bytes: keep them small when the state lives elsewhere.
 pub trait SpillStrategy: Send {
     /// What the tier keeps for `state`, the encoded state of group `key`.
-    fn spill(&mut self, key: &[u8], state: &[u8]) -> Box<[u8]>;
+    ///
+    /// # Errors
+    ///
+    /// The tier could not take it (its disk is full): the group stays in
+    /// memory, and the stage stops spilling (see `spill_failures` in its
+    /// stats).
+    fn spill(&mut self, key: &[u8], state: &[u8]) -> Result<Box<[u8]>, SpillError>;
 
     /// The encoded state back from what [`SpillStrategy::spill`] returned.
     ///
     /// # Errors
     ///
-    /// The stored bytes are corrupt or cannot be decrypted.
+    /// The stored bytes are corrupt, cannot be read or cannot be decrypted.
     fn restore(&mut self, key: &[u8], stored: &[u8]) -> Result<Vec<u8>, SpillError>;
+
+    /// A spilled group that will not be restored: the tier may free what
+    /// it keeps for it. The default does nothing.
+    fn forget(&mut self, stored: &[u8]) {
+        let _ = stored;
+    }
 }
 
 /// The encryption hook of [`Lz4Spill`]: seals a compressed block before it
@@ -48,53 +77,6 @@ pub struct NoEncryption;
 
 impl SpillCipher for NoEncryption {}
 
-/// The default spill strategy: LZ4 block compression (with the size
-/// prepended), then the cipher's seal.
-///
-/// # Examples
-///
-/// ```
-/// use flux_accumulate::{Lz4Spill, SpillStrategy};
-///
-/// let mut spill = Lz4Spill::new();
-/// let state = vec![7u8; 4096];
-/// let stored = spill.spill(b"customer-1", &state);
-/// assert!(stored.len() < 100);
-/// assert_eq!(spill.restore(b"customer-1", &stored).unwrap(), state);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct Lz4Spill<C = NoEncryption> {
-    cipher: C,
-}
-
-impl Lz4Spill<NoEncryption> {
-    /// LZ4 compression, unencrypted.
-    pub fn new() -> Self {
-        Lz4Spill { cipher: NoEncryption }
-    }
-}
-
-impl<C: SpillCipher> Lz4Spill<C> {
-    /// LZ4 compression followed by `cipher`.
-    pub fn with_cipher(cipher: C) -> Self {
-        Lz4Spill { cipher }
-    }
-}
-
-impl<C: SpillCipher> SpillStrategy for Lz4Spill<C> {
-    fn spill(&mut self, key: &[u8], state: &[u8]) -> Box<[u8]> {
-        let mut block = lz4_flex::block::compress_prepend_size(state);
-        self.cipher.seal(key, &mut block);
-        block.into_boxed_slice()
-    }
-
-    fn restore(&mut self, key: &[u8], stored: &[u8]) -> Result<Vec<u8>, SpillError> {
-        let mut block = stored.to_vec();
-        self.cipher.open(key, &mut block)?;
-        lz4_flex::block::decompress_size_prepended(&block).map_err(|e| SpillError::new(e.to_string()))
-    }
-}
-
 /// A spilled block that could not be brought back.
 #[derive(Debug)]
 pub struct SpillError {
@@ -115,3 +97,16 @@ impl fmt::Display for SpillError {
 }
 
 impl Error for SpillError {}
+
+/// LZ4-compresses an encoded state (its size prepended) and seals it.
+fn seal(cipher: &mut impl SpillCipher, key: &[u8], state: &[u8]) -> Vec<u8> {
+    let mut block = lz4_flex::block::compress_prepend_size(state);
+    cipher.seal(key, &mut block);
+    block
+}
+
+/// Opens a sealed block and decompresses it.
+fn open(cipher: &mut impl SpillCipher, key: &[u8], mut block: Vec<u8>) -> Result<Vec<u8>, SpillError> {
+    cipher.open(key, &mut block)?;
+    lz4_flex::block::decompress_size_prepended(&block).map_err(|e| SpillError::new(e.to_string()))
+}
