@@ -65,4 +65,20 @@ fn a_seed_replays_its_schedule_and_other_schedules_give_the_same_records() {
     assert_eq!(seeded_a, baseline, "the records do not depend on the schedule");
     assert_eq!(upstream, baseline);
     assert_ne!(upstream_trace, downstream_trace, "the schedules really differ");
+    assert_ne!(trace_a, upstream_trace, "a seed is not upstream-first");
+    assert_ne!(trace_a, downstream_trace, "a seed is not downstream-first");
+    let (_, trace_c) = run_on(SyncEngine::new().with_hook(Seeded::new(7)), bursts());
+    assert_ne!(trace_a, trace_c, "another seed, another schedule");
+}
+
+#[test]
+fn a_seeded_hook_chooses_every_runnable_segment_in_proportion() {
+    use flux_engine_sync::ScheduleHook;
+    let mut hook = Seeded::new(3);
+    let mut chosen = [0u32; 3];
+    for _ in 0..3_000 {
+        chosen[hook.choose(&[4, 5, 6], flux_core::Instant::ZERO) - 4] += 1;
+    }
+    assert!(chosen.iter().all(|&n| (800..1_200).contains(&n)), "{chosen:?}");
+    assert_eq!(hook.choose(&[9], flux_core::Instant::ZERO), 9);
 }

@@ -238,3 +238,85 @@ fn a_user_stage_can_emit_divert_and_discard_what_it_held() {
     assert_eq!((row.counts.merged, row.counts.released, row.counts.discarded, row.counts.pending), (5, 2, 3, 0));
     assert_eq!((row.received, row.emitted, row.dead_letters), (5, 1, 1));
 }
+
+/// Merges each input and says it released it, without an output to carry it.
+struct Vanishing {
+    over_release: bool,
+}
+
+impl flux_core::Stage<u32> for Vanishing {
+    type Out = u32;
+    fn purity(&self) -> Purity {
+        Purity::Stateful
+    }
+    fn process(&mut self, _input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        out.merged();
+        out.released(if self.over_release { 2 } else { 1 });
+    }
+}
+
+#[test]
+fn a_stage_that_releases_merged_inputs_without_an_output_fails_the_run_at_that_input() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..5u32))
+        .stage(Vanishing { over_release: false })
+        .named("vanish")
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(err.to_string(), "stage `vanish` stopped the run at sequence 0");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the stage emitted nothing that could carry 1 merged inputs"
+    );
+}
+
+#[test]
+fn a_stage_that_releases_more_than_it_holds_fails_the_run() {
+    let pipeline = Pipeline::from_source(IterSource::new(0..5u32))
+        .stage(Vanishing { over_release: true })
+        .named("vanish")
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the stage released or discarded more than it held, by 1 merged inputs"
+    );
+    assert!(!err.report().unwrap().problems.is_empty(), "the ledger does not balance either");
+}
+
+/// Refuses each odd input, then also hands it back as undelivered, as if it
+/// had accepted it: the same envelope counted twice.
+struct DoubleCounting {
+    refused: Vec<flux_core::Meta>,
+}
+
+impl flux_core::Sink<u32> for DoubleCounting {
+    fn write(&mut self, item: Envelope<u32>, _cx: &mut Context<'_>) -> Result<(), flux_core::WriteError> {
+        if item.payload() % 2 == 1 {
+            let meta = item.into_parts().1;
+            self.refused.push(meta.clone());
+            return Err(flux_core::WriteError::new(meta, "odd"));
+        }
+        Ok(())
+    }
+    fn take_undelivered(&mut self, into: &mut Vec<flux_core::Undelivered>) {
+        into.extend(self.refused.drain(..).map(|meta| flux_core::Undelivered {
+            meta,
+            position: flux_core::Position::None,
+            cause: "odd, again".into(),
+        }));
+    }
+}
+
+#[test]
+fn a_sink_that_hands_back_more_than_it_accepted_is_an_imbalance() {
+    // Inputs 1, 3, 5 and 7 are refused and handed back; only 0 and 2 were
+    // accepted, so two of the handed-back envelopes were never the sink's.
+    let pipeline =
+        Pipeline::from_source(IterSource::new([0u32, 1, 2, 3, 5, 7])).sink(DoubleCounting { refused: Vec::new() });
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let RunErrorKind::Unbalanced(problems) = err.kind() else { panic!("expected an imbalance, got {err}") };
+    assert_eq!(problems, &[Imbalance::Overdrawn { stage: StageId::from_static("sink"), received: 6, accounted: 8 }]);
+}
