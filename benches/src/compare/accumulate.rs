@@ -6,8 +6,8 @@
 //! `accumulate` on the sync engine; the baselines are hand loops doing the
 //! same merges with the same hasher, FxHash (rustc-hash), on hashbrown and
 //! on std's `HashMap` over the fragment slice, and on hashbrown fed one
-//! owned envelope per fragment as a stage is (BRIEF section 5: name the
-//! hasher, use the same one). The harness compares with the fastest.
+//! owned envelope per fragment as a stage is (a baseline names its
+//! hasher, and uses the same one). The harness compares with the fastest.
 //! Keys are `Bytes` over one static buffer, so neither side pays a
 //! reference count per fragment. The checksum folds every group's count and
 //! sum, independent of emission order.

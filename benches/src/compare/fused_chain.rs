@@ -1,8 +1,8 @@
 //! A fused chain of four pure stages on the sync engine against hand loops.
 //!
 //! The chain is `map(x * 3) -> filter(x % 5 != 0) -> map(x ^ (x >> 7)) ->
-//! map(x + 1)` into a sink that folds the payloads. Five workloads (BRIEF
-//! section 5): data in DRAM (10 M values read once) and in L2 (64 Ki values
+//! map(x + 1)` into a sink that folds the payloads. Five workloads
+//! (`docs/BENCHMARKS.md` says why): data in DRAM (10 M values read once) and in L2 (64 Ki values
 //! read 160 times), each folded two ways: a sum the compiler can vectorise
 //! and an FNV-style fold it cannot; and one whose sink also reads each
 //! envelope's sequence number (its hand loops count the sequence, the fair

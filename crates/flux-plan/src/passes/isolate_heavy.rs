@@ -6,9 +6,9 @@ use flux_core::{EdgeSpec, EngineHint, ExecutionPlan, Junction, PlanError, Planne
 /// or [`EngineHint::Blocking`], or whose CPU hint per item is at least
 /// `min_cpu_ns`.
 ///
-/// Measured on a 2-core machine (BRIEF section 5): with trivial stages two
-/// threads lose to one fused thread, while about 1 µs of work per item makes
-/// two batched segments twice as fast as one. The default threshold of
+/// Measured on a 2-core machine (`docs/BENCHMARKS.md`): with trivial stages
+/// two threads lose to one fused thread (0.66 at best), while about 1 µs of
+/// work per item makes two batched segments twice as fast as one. The default threshold of
 /// 500 ns sits between the two.
 #[derive(Clone, Copy, Debug)]
 pub struct IsolateHeavy {
