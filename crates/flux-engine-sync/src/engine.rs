@@ -20,7 +20,7 @@ pub const DEFAULT_KEPT: usize = 10_000;
 /// queues that count the backpressure a threaded engine would have felt,
 /// and time is a [`VirtualClock`] that jumps to the next source item or
 /// timer. The same pipeline, plan and hook give the same output and the
-/// same [`Decision`] trace on every run.
+/// same [`Decision`](crate::Decision) trace on every run.
 ///
 /// At stop the engine checks the ledger (every envelope accounted for) and
 /// every watched buffer pool (every buffer back); either failing fails the run.
