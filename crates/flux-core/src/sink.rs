@@ -105,8 +105,8 @@ pub struct Undelivered {
 /// - `Ok` from `write` means the sink accepted the envelope. It counts as
 ///   written once the sink no longer [holds](Sink::held) it; a sink that
 ///   buffers and then fails to write an accepted envelope hands it back
-///   through [`Sink::take_undelivered`], and the engine makes it a dead
-///   letter. The ledger's `consumed` is what was accepted, minus what was
+///   through [`Sink::take_undelivered`] (saying so with
+///   [`Sink::has_news`]), and the engine makes it a dead letter. The ledger's `consumed` is what was accepted, minus what was
 ///   handed back, minus what is still held.
 /// - A `write` error fails only that envelope: the engine sends it to the
 ///   dead-letter output, naming the sink and the error's position. If the
@@ -159,6 +159,15 @@ pub trait Sink<T>: Send {
     #[inline(always)]
     fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
         let _ = into;
+    }
+
+    /// Whether [`Sink::take_undelivered`] or [`Sink::take_stop`] would give
+    /// anything: the engine asks after each `write`, and takes them only
+    /// then (and after `close`, always). A sink that overrides either must
+    /// override this too. The default, `false`, costs nothing per write.
+    #[inline(always)]
+    fn has_news(&self) -> bool {
+        false
     }
 
     /// The reason the sink cannot go on, once, when it has stopped since

@@ -33,23 +33,16 @@ impl<K, T> SinkNode<K, T> {
 impl<K: Sink<T>, T> SinkNode<K, T> {
     /// Turns what the sink handed back into dead letters, and its stop
     /// into the run's.
-    #[inline(always)]
-    fn collect_undelivered(&mut self, cx: &mut Context<'_>) {
-        self.sink.take_undelivered(&mut self.returned);
-        if !self.returned.is_empty() {
-            self.divert_undelivered(cx);
-        }
-        if let Some(reason) = self.sink.take_stop() {
-            cx.fail(StageError::new(self.id.clone(), Position::None, reason));
-        }
-    }
-
     #[cold]
     #[inline(never)]
-    fn divert_undelivered(&mut self, cx: &mut Context<'_>) {
+    fn collect_undelivered(&mut self, cx: &mut Context<'_>) {
+        self.sink.take_undelivered(&mut self.returned);
         for Undelivered { meta, position, cause } in self.returned.drain(..) {
             self.undelivered += 1;
             cx.dead_letter(ErrorEnvelope { meta, error: StageError::new(self.id.clone(), position, cause) });
+        }
+        if let Some(reason) = self.sink.take_stop() {
+            cx.fail(StageError::new(self.id.clone(), Position::None, reason));
         }
     }
 
@@ -72,7 +65,9 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
         let written = self.sink.write(item, cx);
         guard.disarm();
         // Envelopes handed back came before this one: their dead letters first.
-        self.collect_undelivered(cx);
+        if self.sink.has_news() {
+            self.collect_undelivered(cx);
+        }
         match written {
             Ok(()) => self.accepted += 1,
             Err(failed) => self.refused(failed, cx),

@@ -300,6 +300,9 @@ impl flux_core::Sink<u32> for DoubleCounting {
         }
         Ok(())
     }
+    fn has_news(&self) -> bool {
+        !self.refused.is_empty()
+    }
     fn take_undelivered(&mut self, into: &mut Vec<flux_core::Undelivered>) {
         into.extend(self.refused.drain(..).map(|meta| flux_core::Undelivered {
             meta,

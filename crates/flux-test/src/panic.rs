@@ -104,6 +104,10 @@ impl<T, K: Sink<T>> Sink<T> for PanicOnWrite<K> {
         self.sink.take_undelivered(into);
     }
 
+    fn has_news(&self) -> bool {
+        self.sink.has_news()
+    }
+
     fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
         self.sink.take_stop()
     }

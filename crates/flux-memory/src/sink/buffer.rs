@@ -142,6 +142,11 @@ impl FrameBuffer {
         into.append(&mut self.undelivered);
     }
 
+    /// Whether frames were handed back or the sink stopped, not yet taken.
+    pub(super) fn has_news(&self) -> bool {
+        !self.undelivered.is_empty() || self.stop.is_some()
+    }
+
     pub(super) fn take_stop(&mut self) -> Option<WriterFailed> {
         self.stop.take()
     }

@@ -128,6 +128,10 @@ impl<W: Write + Send, T: AsRef<[u8]>> Sink<T> for WriteSink<W> {
         self.buffer.take_undelivered(into);
     }
 
+    fn has_news(&self) -> bool {
+        self.buffer.has_news()
+    }
+
     fn take_stop(&mut self) -> Option<Box<dyn Error + Send + Sync>> {
         self.buffer.take_stop().map(|stop| Box::new(stop) as _)
     }
