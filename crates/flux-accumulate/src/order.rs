@@ -28,11 +28,17 @@ impl OrderQueue {
         None
     }
 
-    /// Drops stale entries once they are more than half the queue, so the
-    /// queue stays within twice the live groups (amortised O(1) per push).
+    /// Drops stale entries once they are a third of the queue, so the queue
+    /// stays within one and a half times the live groups (amortised O(1)
+    /// per push: a compaction follows at least `live / 2` pushes), and
+    /// gives back room a burst left.
     pub(crate) fn compact(&mut self, live: usize, mut valid: impl FnMut(&GroupKey, u64) -> bool) {
-        if self.entries.len() > 2 * live + 1024 {
+        if self.entries.len() > live + live / 2 + 1024 {
             self.entries.retain(|(stamp, key)| valid(key, *stamp));
+            let enough = 2 * self.entries.len().max(1024);
+            if self.entries.capacity() > 2 * enough {
+                self.entries.shrink_to(enough);
+            }
         }
     }
 
