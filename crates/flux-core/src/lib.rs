@@ -117,7 +117,7 @@ pub use headers::Headers;
 pub use layer::Layer;
 pub use ledger::{LedgerVisitor, StageLedger};
 pub use observe::{Observer, StageDecorator};
-pub use panic::{Panicked, catch_panic, catch_step, push_isolated};
+pub use panic::{PanicGuard, Panicked, catch_panic, catch_step, push_isolated};
 pub use pipeline::{CompletePipeline, Pipeline};
 pub use plan::{EdgeSpec, ExecutionPlan, Junction, PlanDiagnostics, PlanError, PlannerPass};
 pub use pool::{BufferPool, LeakCheck, LeakError, PoolExhausted, PoolStats};

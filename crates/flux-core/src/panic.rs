@@ -95,37 +95,58 @@ thread_local! {
     static SITE: RefCell<Option<Site>> = const { RefCell::new(None) };
 }
 
-/// Guards a call into user code in a node on the fused path: dropped while
-/// unwinding, it records the stage and input the panic left. A call that
-/// returns disarms it, so on the path that does not panic it costs nothing
-/// (no `catch_unwind`, which would keep the segment's values in memory).
-pub(crate) struct Guard<'a> {
+/// Names the stage and input a call into user code is handling, should the
+/// call panic: dropped while unwinding, it records them, and the engine's
+/// catch (`catch_step`) settles the panic at that stage: the input becomes
+/// a dead letter and the run stops, naming the stage and the sequence.
+///
+/// A call that returns disarms it, so on the path that does not panic it
+/// costs nothing. It is how Flux's own nodes guard their closures; a user's
+/// `Push` node can guard its calls the same way (a `catch_unwind` per call
+/// would keep the segment's values in memory).
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{PanicGuard, StageId};
+///
+/// let stage = StageId::from_static("parse");
+/// let guard = PanicGuard::new(&stage, 41);
+/// let parsed = "7".parse::<u32>();
+/// guard.disarm();
+/// assert_eq!(parsed, Ok(7));
+/// ```
+#[derive(Debug)]
+#[must_use = "a guard records nothing unless it is held across the call"]
+pub struct PanicGuard<'a> {
     stage: &'a StageId,
     sequence: u64,
     accounted: bool,
 }
 
-impl<'a> Guard<'a> {
+impl<'a> PanicGuard<'a> {
     /// Guards a call made for input `sequence` of `stage`.
     #[inline(always)]
-    pub(crate) fn new(stage: &'a StageId, sequence: u64) -> Self {
-        Guard { stage, sequence, accounted: false }
+    pub fn new(stage: &'a StageId, sequence: u64) -> Self {
+        PanicGuard { stage, sequence, accounted: false }
     }
 
-    /// The same, saying whether an output already accounts for the input.
+    /// The same, saying whether an output already accounts for the input
+    /// (a `flat_map` past its first output): then a panic stops the run,
+    /// and the input is not also a dead letter.
     #[inline(always)]
-    pub(crate) fn accounted(stage: &'a StageId, sequence: u64, accounted: bool) -> Self {
-        Guard { stage, sequence, accounted }
+    pub fn accounted(stage: &'a StageId, sequence: u64, accounted: bool) -> Self {
+        PanicGuard { stage, sequence, accounted }
     }
 
     /// The call returned.
     #[inline(always)]
-    pub(crate) fn disarm(self) {
+    pub fn disarm(self) {
         core::mem::forget(self);
     }
 }
 
-impl Drop for Guard<'_> {
+impl Drop for PanicGuard<'_> {
     /// Reached only while unwinding: a disarmed guard is forgotten.
     #[cold]
     fn drop(&mut self) {

@@ -1,10 +1,9 @@
 //! The last node of a pipeline: hands envelopes to the sink, and accounts
 //! for every one it gave it.
 
-use crate::panic::Guard;
 use crate::{
-    Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, Position, Push, Sink, StageError, StageId, StageLedger,
-    Undelivered, WriteError, catch_panic,
+    Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, PanicGuard, Position, Push, Sink, StageError, StageId,
+    StageLedger, Undelivered, WriteError, catch_panic,
 };
 use core::marker::PhantomData;
 
@@ -61,7 +60,7 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        let guard = Guard::new(&self.id, item.meta().sequence);
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let written = self.sink.write(item, cx);
         guard.disarm();
         // Envelopes handed back came before this one: their dead letters first.

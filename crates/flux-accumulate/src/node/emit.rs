@@ -46,6 +46,12 @@ where
         cx: &mut Context<'_>,
     ) {
         let fragments = group.fragments;
+        if fragments == 0 {
+            // Only a merge that panicked leaves a group holding nothing
+            // (its fragment became a dead letter): there is no record.
+            self.count_discarded(&group);
+            return;
+        }
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
             if let Slot::Spilled(stored) = &group.state {
@@ -208,7 +214,10 @@ where
             self.windows.remove(&(due, group.info.serial));
         }
         match &group.state {
-            Slot::Resident(state) => self.resident_bytes -= self.acc.state_bytes(state) as u64,
+            // Saturating: a merge that panicked leaves the count behind the state.
+            Slot::Resident(state) => {
+                self.resident_bytes = self.resident_bytes.saturating_sub(self.acc.state_bytes(state) as u64);
+            }
             Slot::Spilled(stored) => {
                 self.spilled_bytes -= stored.len() as u64;
                 self.spilled_groups -= 1;

@@ -4,7 +4,7 @@
 //! registers instead of being written out for a call (which measured
 //! several times slower than the merge itself).
 
-use flux_core::{Accumulator, Context, EmitReason, Envelope, Push, catch_panic};
+use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
 use super::fragment::{Opening, expiry_at, open_group};
@@ -54,13 +54,12 @@ where
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let before = self.acc.state_bytes(state) as u64;
-        let acc = &mut self.acc;
-        let merged = catch_panic(|| acc.merge(state, Envelope::from_parts(payload, meta, cost)));
+        let guard = PanicGuard::new(&self.id, sequence);
+        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        guard.disarm();
         self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
-        match merged {
-            Ok(Ok(())) => {}
-            Ok(Err(cause)) => return self.merge_failed(key, true, 0, origin, cause, cx),
-            Err(panic) => return self.merge_panicked(key, true, 0, origin, panic, cx),
+        if let Err(cause) = merged {
+            return self.merge_failed(key, true, 0, origin, cause, cx);
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
         group.fragments += 1;

@@ -4,8 +4,8 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use flux_core::{
-    Accumulator, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, Panicked, Position, Push, SideEnvelope,
-    SideReason, StageError, catch_panic,
+    Accumulator, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push, SideEnvelope,
+    SideReason, StageError,
 };
 
 use super::{AccumulateNode, Cause};
@@ -73,11 +73,12 @@ where
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
         let before = self.acc.state_bytes(state) as u64;
-        let acc = &mut self.acc;
-        let merged = catch_panic(|| acc.merge(state, Envelope::from_parts(payload, meta, cost)));
+        let guard = PanicGuard::new(&self.id, origin.sequence);
+        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        guard.disarm();
         self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
         let verdict = match merged {
-            Ok(Ok(())) => {
+            Ok(()) => {
                 group.fragments += 1;
                 group.bytes += u64::from(cost.bytes);
                 group.info.last_at = now;
@@ -86,8 +87,7 @@ where
                 self.ledger.pending += 1;
                 judge(&self.acc, &self.policy, group, closes)
             }
-            Ok(Err(cause)) => return self.merge_failed(key, keyed, window, origin, cause, cx),
-            Err(panic) => return self.merge_panicked(key, keyed, window, origin, panic, cx),
+            Err(cause) => return self.merge_failed(key, keyed, window, origin, cause, cx),
         };
         let fire = match verdict {
             Verdict::Open { fire } => fire,
@@ -171,28 +171,6 @@ where
         cx.dead_letter(ErrorEnvelope { meta: dead, error });
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.after_merge_error(&probe, origin.sequence, cx);
-    }
-
-    /// A merge panicked: the fragment is a dead letter, the group is
-    /// dropped (its state cannot be trusted; its fragments are counted as
-    /// discarded), and the run stops, whatever the merge-error policy.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn merge_panicked(
-        &mut self,
-        key: Bytes,
-        keyed: bool,
-        window: u64,
-        origin: Origin,
-        panic: Panicked,
-        cx: &mut Context<'_>,
-    ) {
-        let position = Position::Sequence(origin.sequence);
-        let cause = FragmentError::Merge(Box::new(panic.clone()));
-        let error = StageError::new(self.id.clone(), position, cause);
-        cx.dead_letter(ErrorEnvelope { meta: dead_fragment(&key, keyed, origin), error });
-        self.discard(&GroupKeyRef { key: &key, window, storage: self.policy.key_storage });
-        cx.fail(StageError::new(self.id.clone(), position, panic));
     }
 
     /// Before a fragment joins: a group whose timer is due expires first (so

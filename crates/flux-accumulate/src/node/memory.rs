@@ -90,7 +90,7 @@ where
                     break;
                 }
             };
-            self.resident_bytes -= self.acc.state_bytes(state) as u64;
+            self.resident_bytes = self.resident_bytes.saturating_sub(self.acc.state_bytes(state) as u64);
             self.spilled_bytes += stored.len() as u64;
             self.spilled_groups += 1;
             group.state = Slot::Spilled(stored);

@@ -2,8 +2,9 @@
 
 use core::marker::PhantomData;
 
-use crate::panic::Guard;
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
+use crate::{
+    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+};
 
 /// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
 pub struct Filter<F, T> {
@@ -58,7 +59,7 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        let guard = Guard::new(&self.id, item.meta().sequence);
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let keep = (self.f)(item.payload());
         guard.disarm();
         if keep {

@@ -2,8 +2,9 @@
 
 use core::marker::PhantomData;
 
-use crate::panic::Guard;
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger};
+use crate::{
+    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+};
 
 /// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
 pub struct FlatMap<F, In> {
@@ -65,7 +66,7 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        let guard = Guard::new(&self.id, meta.sequence);
+        let guard = PanicGuard::new(&self.id, meta.sequence);
         let mut outputs = (self.f)(payload).into_iter();
         let first = outputs.next();
         guard.disarm();
@@ -78,7 +79,7 @@ where
         // is counted as made here.
         let mut pushed = 0u64;
         loop {
-            let guard = Guard::accounted(&self.id, meta.sequence, pushed > 0);
+            let guard = PanicGuard::accounted(&self.id, meta.sequence, pushed > 0);
             let following = outputs.next();
             guard.disarm();
             let Some(following) = following else { break };

@@ -2,8 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::panic::Guard;
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind};
 
 /// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
 pub struct Inspect<F, T> {
@@ -56,7 +55,7 @@ where
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
-        let guard = Guard::new(&self.id, item.meta().sequence);
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
         (self.f)(&item);
         guard.disarm();
         self.next.push(item, cx);

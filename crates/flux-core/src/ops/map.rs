@@ -2,8 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::panic::Guard;
-use crate::{Context, Envelope, Layer, LedgerVisitor, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind};
 
 /// The layer built by [`Pipeline::map`](crate::Pipeline::map).
 pub struct Map<F, In> {
@@ -58,7 +57,7 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        let guard = Guard::new(&self.id, meta.sequence);
+        let guard = PanicGuard::new(&self.id, meta.sequence);
         let out = (self.f)(payload);
         guard.disarm();
         self.next.push(Envelope::from_parts(out, meta, cost), cx);

@@ -3,10 +3,9 @@
 use core::marker::PhantomData;
 use std::error::Error;
 
-use crate::panic::Guard;
 use crate::{
-    Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, Position, Purity, Push, StageDescriptor, StageError,
-    StageId, StageKind,
+    Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, PanicGuard, Position, Purity, Push, StageDescriptor,
+    StageError, StageId, StageKind,
 };
 
 /// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
@@ -64,7 +63,7 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
-        let guard = Guard::new(&self.id, meta.sequence);
+        let guard = PanicGuard::new(&self.id, meta.sequence);
         let made = (self.f)(payload);
         guard.disarm();
         match made {
