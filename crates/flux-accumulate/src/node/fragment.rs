@@ -329,6 +329,8 @@ pub(super) struct Opening<'a> {
 /// A new group for `probe`'s key: the accumulator's fresh state (its size
 /// added to the resident bytes), the next arrival serial, and the table's
 /// own key (its heap bytes counted).
+// Inlined: out of line it cost the plain path 3% of its instructions.
+#[inline]
 pub(super) fn open_group<A: Accumulator, K: Default>(
     acc: &mut A,
     opening: Opening<'_>,

@@ -10,7 +10,7 @@ mod timers;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use flux_core::{Accumulator, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
+use flux_core::{Accumulator, BatchRest, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
 
 use crate::closed::ClosedSet;
 use crate::group::GroupKey;
@@ -174,16 +174,17 @@ where
     fn push_batch(&mut self, batch: &mut VecDeque<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
         if self.plain {
             let mut hashes = core::mem::take(&mut self.hashes);
-            self.plain_hashes(batch.iter(), &mut hashes);
-            let known = self.read_ahead(batch.iter(), &hashes);
-            self.groups.reserve(batch.len() - known);
+            let mut rest = BatchRest::take(batch);
+            self.plain_hashes(rest.as_slice().iter(), &mut hashes);
+            let known = self.read_ahead(rest.as_slice().iter(), &hashes);
+            self.groups.reserve(rest.as_slice().len() - known);
             for &hash in &hashes {
-                let Some(item) = batch.pop_front() else { break };
+                let Some(item) = rest.next() else { break };
                 self.accept_plain(item, Some(hash), cx);
             }
             self.hashes = hashes;
         } else {
-            while let Some(item) = batch.pop_front() {
+            for item in BatchRest::take(batch) {
                 self.accept(item, cx);
             }
         }
