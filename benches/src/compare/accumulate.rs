@@ -216,6 +216,12 @@ fn run_planned<A: Accumulator<Fragment = u64, Output = (u64, u64)>>(layer: Accum
     result.load(Ordering::Relaxed)
 }
 
+/// The Flux side once, on the bench's data: what `instructions accumulate`
+/// runs under callgrind.
+pub fn flux_once() -> u64 {
+    flux()
+}
+
 fn flux() -> u64 {
     run_flux(Accumulate::new(CountSum, Policy::default()))
 }

@@ -202,6 +202,13 @@ fn workload<const FNV: bool, const META: bool>(name: &'static str, values: usize
     }
 }
 
+/// The Flux side of the `l2-sum` workload once: what `instructions
+/// fused_chain` runs under callgrind.
+pub fn flux_once() -> u64 {
+    let data = data(L2_VALUES);
+    flux_run::<false, false>(&data, TOTAL / L2_VALUES)
+}
+
 /// The workloads: DRAM and L2, sum and FNV folds, and one whose sink reads
 /// each envelope's sequence number.
 pub fn comparisons() -> Vec<Comparison> {
