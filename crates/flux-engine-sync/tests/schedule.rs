@@ -51,6 +51,14 @@ fn upstream_first_is_held_back_by_full_channels_and_the_waits_are_counted() {
             assert_eq!(edge.batches_sent, 5_000u64.div_ceil(16));
         }
     }
+    // Downstream first: each of four full source steps sends 64 batches
+    // into an empty channel, the last 62 onto a full one; the fifth (904
+    // envelopes) sends 56, 54 of them onto a full one.
+    assert_eq!((first_edge(&downstream).max_depth, first_edge(&downstream).backpressured_sends), (64, 4 * 62 + 54));
+    // Behind the first boundary, one batch at a time: never past capacity.
+    for edge in &upstream.edges[1..] {
+        assert_eq!((edge.max_depth, edge.backpressured_sends), (2, 0), "{edge:?}");
+    }
     assert!(first_edge(&upstream).backpressured_sends > 0, "a step's overshoot is counted");
 }
 
