@@ -4,39 +4,15 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flux_accumulate::Policy;
 use flux_core::Envelope;
+use flux_test::CountingAllocator;
 use support::{Harness, Parts};
 
-/// Counts live heap bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; the
-// counters are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract for `dealloc` is passed on as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 /// One measurement at a time: the counters are global.
 static MEASURING: Mutex<()> = Mutex::new(());
@@ -45,19 +21,19 @@ static MEASURING: Mutex<()> = Mutex::new(());
 /// as keys of a growing key space are); returns the harness, the heap
 /// bytes it holds, and the peak while feeding.
 fn explode(keys: u32, values: u32, policy: Policy) -> (Harness<Parts>, usize, usize) {
-    let start = LIVE.load(Ordering::Relaxed);
-    PEAK.store(start, Ordering::Relaxed);
-    let mut h = Harness::new(Parts { spillable: true, ..Parts::default() }, policy);
-    for key in 0..keys {
-        // Keys of 13 bytes: stored in the table, no allocation of their own.
-        let key = bytes::Bytes::from(format!("customer-{key:04}"));
-        for value in 0..values {
-            h.push(Envelope::new((0, value.wrapping_mul(2_654_435_761))).with_key(key.clone()));
+    let start = ALLOCATOR.live();
+    let (h, peak) = ALLOCATOR.peak_during(|| {
+        let mut h = Harness::new(Parts { spillable: true, ..Parts::default() }, policy);
+        for key in 0..keys {
+            // Keys of 13 bytes: stored in the table, no allocation of their own.
+            let key = bytes::Bytes::from(format!("customer-{key:04}"));
+            for value in 0..values {
+                h.push(Envelope::new((0, value.wrapping_mul(2_654_435_761))).with_key(key.clone()));
+            }
         }
-    }
-    let held = LIVE.load(Ordering::Relaxed) - start;
-    let peak = PEAK.load(Ordering::Relaxed) - start;
-    (h, held, peak)
+        h
+    });
+    (h, ALLOCATOR.live() - start, peak)
 }
 
 #[test]

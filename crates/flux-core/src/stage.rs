@@ -289,6 +289,36 @@ impl<S, D> StageNode<S, D> {
     }
 }
 
+/// A call into a stage that works on its state, not on an input.
+#[derive(Clone, Copy)]
+enum StateCall {
+    Timers,
+    Finish,
+}
+
+impl<S, D> StageNode<S, D> {
+    /// Calls the stage's `on_time` or `finish` and counts what it did:
+    /// everything leaving from state is made here.
+    fn call_on_state<In>(&mut self, call: StateCall, cx: &mut Context<'_>)
+    where
+        S: Stage<In>,
+        D: Push<S::Out>,
+    {
+        let (stage, mut out) = self.emitter(cx);
+        let run = catch_panic(|| match call {
+            StateCall::Timers => stage.on_time(&mut out),
+            StateCall::Finish => stage.finish(&mut out),
+        });
+        let made = out.emitted + out.diverted;
+        let (released, overdrawn) = (out.released, out.overdrawn);
+        self.ledger.created += made;
+        match run {
+            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
+            Err(panic) => self.panicked_holding(panic, cx),
+        }
+    }
+}
+
 impl<In, S, D> Push<In> for StageNode<S, D>
 where
     S: Stage<In>,
@@ -320,16 +350,7 @@ where
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {
-        let (stage, mut out) = self.emitter(cx);
-        let run = catch_panic(|| stage.on_time(&mut out));
-        // Everything leaving from a timer comes out of state: it is made here.
-        let made = out.emitted + out.diverted;
-        let (released, overdrawn) = (out.released, out.overdrawn);
-        self.ledger.created += made;
-        match run {
-            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
-            Err(panic) => self.panicked_holding(panic, cx),
-        }
+        self.call_on_state(StateCall::Timers, cx);
         self.next.on_time(cx);
     }
 
@@ -338,15 +359,7 @@ where
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {
-        let (stage, mut out) = self.emitter(cx);
-        let run = catch_panic(|| stage.finish(&mut out));
-        let made = out.emitted + out.diverted;
-        let (released, overdrawn) = (out.released, out.overdrawn);
-        self.ledger.created += made;
-        match run {
-            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
-            Err(panic) => self.panicked_holding(panic, cx),
-        }
+        self.call_on_state(StateCall::Finish, cx);
         self.next.finish(cx);
     }
 

@@ -2,67 +2,20 @@
 //! capacity, and dead letters past the kept ones are counted, not kept.
 //! Measured with a counting allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
-use flux_core::{
-    EdgeSpec, Envelope, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Runnable, Sink,
-};
+use std::sync::Mutex;
+
+use flux_core::{EdgeSpec, Envelope, IterSource, Pipeline, PlannerPass, Runnable, Sink};
 use flux_engine_sync::{DownstreamFirst, ScheduleHook, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
-
-/// Counts live heap bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; the
-// counters are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract for `dealloc` is passed on as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use flux_test::CountingAllocator;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 /// One measurement at a time: the counters are global.
 static MEASURING: Mutex<()> = Mutex::new(());
-
-/// Peak heap bytes above what was live when `f` started.
-fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    let start = LIVE.load(Ordering::Relaxed);
-    PEAK.store(start, Ordering::Relaxed);
-    let result = f();
-    (result, PEAK.load(Ordering::Relaxed) - start)
-}
-
-/// Cuts every junction with the default edge (8 batches of 512).
-struct CutAll;
-
-impl PlannerPass for CutAll {
-    fn name(&self) -> &'static str {
-        "cut-all"
-    }
-    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
-        for junction in &mut plan.junctions {
-            *junction = Junction::Boundary(EdgeSpec::default());
-        }
-        Ok(())
-    }
-}
 
 /// Counts what it is given and keeps nothing.
 #[derive(Default)]
@@ -77,9 +30,9 @@ impl Sink<u64> for Discard {
 
 fn queued_peak(envelopes: u64, hook: impl ScheduleHook + 'static) -> usize {
     let pipeline = Pipeline::from_source(IterSource::new(0..envelopes)).map(|n| n + 1).map(|n| n * 2).sink(Discard(0));
-    let plan = Planner::new().with_pass(CutAll).plan(pipeline.describe()).unwrap();
+    let plan = Planner::new().with_pass(support::CutAll(EdgeSpec::default())).plan(pipeline.describe()).unwrap();
     let mut engine = SyncEngine::new().with_trace(false).with_hook(hook);
-    let (report, peak) = peak_during(|| engine.run(&plan, pipeline).unwrap());
+    let (report, peak) = ALLOCATOR.peak_during(|| engine.run(&plan, pipeline).unwrap());
     for edge in &report.edges {
         // One source step (1,024 envelopes, two batches) past the capacity at most.
         assert!(edge.max_depth <= edge.capacity + 2, "{edge:?}");
@@ -127,7 +80,8 @@ fn a_million_failures_keep_only_the_first_dead_letters_and_count_the_rest() {
             .named("parse")
             .sink(flux_core::VecSink::new());
         let plan = Planner::new().plan(pipeline.describe()).unwrap();
-        peak_during(|| SyncEngine::new().with_trace(false).keep_dead_letters(1_000).run(&plan, pipeline).unwrap())
+        ALLOCATOR
+            .peak_during(|| SyncEngine::new().with_trace(false).keep_dead_letters(1_000).run(&plan, pipeline).unwrap())
     };
     let (report, peak) = run(1_000_000);
     assert_eq!(report.dead_letters.len(), 1_000);

@@ -2,32 +2,14 @@
 
 mod support;
 
-use flux_core::{
-    EdgeSpec, Emit, Envelope, ExecutionPlan, Instant, IterSource, Junction, Pipeline, PlanError, PlannerPass, Runnable,
-    Stage, VecSink,
-};
+use flux_core::{Emit, Envelope, Instant, IterSource, Pipeline, Runnable, Stage, VecSink};
 use flux_engine_sync::{DownstreamFirst, RunError, RunErrorKind, ScheduleHook, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
-
-/// Cuts every junction between transforms, with small channels.
-struct CutAll;
-
-impl PlannerPass for CutAll {
-    fn name(&self) -> &'static str {
-        "cut-all"
-    }
-    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
-        for junction in &mut plan.junctions {
-            *junction = Junction::Boundary(EdgeSpec { capacity: 2, batch_size: 16 });
-        }
-        Ok(())
-    }
-}
 
 fn run_with(hook: impl ScheduleHook + 'static) -> (Vec<u64>, flux_engine_sync::RunReport) {
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(IterSource::new(0..5_000u64)).map(|n| n + 1).map(|n| n * 2).sink(out.clone());
-    let plan = Planner::new().with_pass(CutAll).plan(pipeline.describe()).unwrap();
+    let plan = Planner::new().with_pass(support::small_edges()).plan(pipeline.describe()).unwrap();
     let report = SyncEngine::new().with_hook(hook).run(&plan, pipeline).unwrap();
     (out.payloads(), report)
 }

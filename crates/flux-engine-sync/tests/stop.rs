@@ -7,8 +7,8 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use flux_core::{
-    Context, EdgeSpec, Envelope, ExecutionPlan, Instant, IterSource, Junction, Pipeline, PlanError, PlannerPass,
-    Position, Pull, Runnable, Sink, Source, SourceError, VecSink, WriteError,
+    Context, Envelope, Instant, IterSource, Pipeline, Position, Pull, Runnable, Sink, Source, SourceError, VecSink,
+    WriteError,
 };
 use flux_engine_sync::{Decision, RunErrorKind, RunReport, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
@@ -53,25 +53,6 @@ impl Sink<u64> for Holding {
     }
 }
 
-/// Cuts every junction, with small channels.
-struct CutAll(EdgeSpec);
-
-impl PlannerPass for CutAll {
-    fn name(&self) -> &'static str {
-        "cut-all"
-    }
-    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
-        for junction in &mut plan.junctions {
-            *junction = Junction::Boundary(self.0);
-        }
-        Ok(())
-    }
-}
-
-fn small_edges() -> CutAll {
-    CutAll(EdgeSpec { capacity: 2, batch_size: 16 })
-}
-
 fn sequences(report: &RunReport) -> Vec<u64> {
     report.dead_letters.iter().map(|l| l.meta.sequence).collect()
 }
@@ -80,7 +61,7 @@ fn sequences(report: &RunReport) -> Vec<u64> {
 fn a_source_error_closes_the_sink_and_the_report_says_every_line_it_read_was_written() {
     let sink = Holding::default();
     let pipeline = Pipeline::from_source(FailsAt { next: 0, fail_at: 1_000 }).map(|n| n).sink(sink.clone());
-    let plan = Planner::new().with_pass(small_edges()).plan(pipeline.describe()).unwrap();
+    let plan = Planner::new().with_pass(support::small_edges()).plan(pipeline.describe()).unwrap();
     let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
 
     assert_eq!(error.to_string(), "stage `source` stopped the run at byte 10000");
@@ -109,7 +90,7 @@ fn a_failure_downstream_of_a_boundary_drains_what_is_queued_under_every_schedule
             })
             .named("check")
             .sink(out.clone());
-        let plan = Planner::new().with_pass(small_edges()).plan(pipeline.describe()).unwrap();
+        let plan = Planner::new().with_pass(support::small_edges()).plan(pipeline.describe()).unwrap();
         let engine = SyncEngine::new();
         let engine = match seed {
             Some(seed) => engine.with_hook(Seeded::new(seed)),

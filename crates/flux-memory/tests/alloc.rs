@@ -5,7 +5,6 @@
 //! which holds this one test so that no other test's allocations are counted.
 //! With the `tokio` feature it measures `AsyncWriteSink` too.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,41 +12,10 @@ use bytes::Bytes;
 use flux_core::{Pipeline, Runnable, Sink};
 use flux_engine_sync::SyncEngine;
 use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, WriteSink, assert_no_leaks};
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-struct Counting;
-
-// SAFETY: every method forwards its arguments unchanged to `System`, so the
-// allocator keeps `System`'s guarantees; counting is an atomic add that
-// neither allocates nor touches the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc_zeroed` is passed on as is.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by this allocator, that is by `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by this allocator, that is by `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use flux_test::CountingAllocator;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 const LINES: u64 = 200_000;
 /// Envelopes before measuring: the pool, the buffers and the engine's
@@ -82,8 +50,8 @@ fn allocations_per_envelope(name: &str, sink: impl Sink<Bytes> + 'static) -> f64
     let marker = Arc::clone(&marks);
     let pipeline = Pipeline::from_source(source)
         .inspect(move |envelope| match envelope.meta().sequence {
-            WARM_UP => marker[0].store(ALLOCATIONS.load(Ordering::Relaxed), Ordering::Relaxed),
-            MEASURED_TO => marker[1].store(ALLOCATIONS.load(Ordering::Relaxed), Ordering::Relaxed),
+            WARM_UP => marker[0].store(ALLOCATOR.allocations(), Ordering::Relaxed),
+            MEASURED_TO => marker[1].store(ALLOCATOR.allocations(), Ordering::Relaxed),
             _ => {}
         })
         .map(|line: Bytes| {

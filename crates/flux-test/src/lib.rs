@@ -14,6 +14,8 @@
 //!   accumulator.
 //! - [`Conservation`] checks, sequence by sequence, that each input ended
 //!   exactly once.
+//! - [`CountingAllocator`] counts live heap bytes and their peak, for memory
+//!   bounds shown by a test.
 //!
 //! **Depend on it** as a dev-dependency. It depends on `flux-core` only,
 //! so it works with any engine.
@@ -37,15 +39,18 @@
 //! assert_eq!(reader.read(&mut buf).unwrap(), 4); // a one-off error: the data flows again
 //! ```
 
-#![forbid(unsafe_code)]
+// `unsafe` lives in `alloc.rs` alone: a global allocator needs it.
+#![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod alloc;
 mod conservation;
 mod fault;
 mod panic;
 mod reader;
 mod writer;
 
+pub use alloc::CountingAllocator;
 pub use conservation::Conservation;
 pub use fault::Fault;
 pub use panic::{PanicOnMerge, PanicOnPull, PanicOnWrite, Tripwire};

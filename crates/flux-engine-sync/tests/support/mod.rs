@@ -2,7 +2,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
-use flux_core::{Emit, Envelope, Instant, Purity, Stage};
+use flux_core::{EdgeSpec, Emit, Envelope, ExecutionPlan, Instant, Junction, PlanError, PlannerPass, Purity, Stage};
 use std::time::Duration;
 
 /// A stateful stage that sums payloads per window of `window` engine time
@@ -63,4 +63,24 @@ impl Stage<u64> for WindowSum {
 
 pub(crate) fn secs(s: u64) -> Instant {
     Instant::from_secs(s)
+}
+
+/// A planner pass that cuts every junction with the given edge.
+pub(crate) struct CutAll(pub(crate) EdgeSpec);
+
+impl PlannerPass for CutAll {
+    fn name(&self) -> &'static str {
+        "cut-all"
+    }
+    fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
+        for junction in &mut plan.junctions {
+            *junction = Junction::Boundary(self.0);
+        }
+        Ok(())
+    }
+}
+
+/// Every junction cut, with channels of two batches of sixteen.
+pub(crate) fn small_edges() -> CutAll {
+    CutAll(EdgeSpec { capacity: 2, batch_size: 16 })
 }
