@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use flux_core::{EdgeSpec, Envelope, IterSource, Pipeline, PlannerPass, Runnable, Sink};
+use flux_core::{EdgeSpec, Envelope, IterSource, Pipeline, Runnable, Sink};
 use flux_engine_sync::{DownstreamFirst, ScheduleHook, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
 use flux_test::CountingAllocator;
