@@ -185,3 +185,97 @@ fn a_timer_is_not_waited_for_when_the_run_stops() {
     assert_eq!(out.payloads(), [45], "the open window was flushed at the stop");
     assert!(report.problems.is_empty());
 }
+
+/// Routes inputs aside or to the dead-letter output by their number.
+struct Router;
+
+impl flux_core::Stage<u64> for Router {
+    type Out = u64;
+    fn process(&mut self, input: Envelope<u64>, out: &mut impl flux_core::Emit<u64>) {
+        let n = *input.payload();
+        let meta = input.meta().clone();
+        if n % 3 == 0 {
+            out.side_output(meta, flux_core::SideReason::Late);
+        } else if n % 5 == 0 {
+            out.side_output(meta, flux_core::SideReason::Other("odd size"));
+        } else if n % 7 == 0 {
+            out.dead_letter(meta, Position::Sequence(n), "sevens are refused".into());
+        } else {
+            out.emit(input);
+        }
+    }
+}
+
+#[test]
+fn side_outputs_past_the_kept_ones_are_counted_by_stage_and_reason_apart_from_dead_letters() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..1_000u64)).stage(Router).named("router").sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().keep_dead_letters(10).run(&plan, pipeline).unwrap();
+    let late = (0..1_000).filter(|n| n % 3 == 0).count() as u64;
+    let odd = (0..1_000).filter(|n| n % 3 != 0 && n % 5 == 0).count() as u64;
+    let sevens = (0..1_000).filter(|n| n % 3 != 0 && n % 5 != 0 && n % 7 == 0).count() as u64;
+    let row = report.row("router").unwrap();
+    assert_eq!((row.side_outputs, row.dead_letters), (late + odd, sevens));
+    assert_eq!(row.emitted, 1_000 - late - odd - sevens);
+    assert_eq!((report.side_outputs.len(), report.dead_letters.len()), (10, 10));
+    let kept_late = report.side_outputs.iter().filter(|s| s.reason == flux_core::SideReason::Late).count() as u64;
+    let tallies: Vec<(&str, &str, u64)> = report.not_kept.iter().map(|t| (t.kind, t.cause.as_str(), t.count)).collect();
+    assert_eq!(
+        tallies,
+        [
+            ("side output", "late", late - kept_late),
+            ("side output", "odd size", odd - (10 - kept_late)),
+            ("dead letter", "sevens are refused", sevens - 10),
+        ]
+    );
+}
+
+#[test]
+fn past_thirty_two_causes_a_stage_s_dead_letters_share_one_line_and_long_causes_are_cut_on_a_character() {
+    let long = format!("x{}", "é".repeat(100));
+    let cause = long.clone();
+    let pipeline = Pipeline::from_source(IterSource::new(0..4_000u64))
+        .try_map(move |n| match n % 41 {
+            40 => Err(cause.clone()),
+            k => Err(format!("cause {k}")),
+        })
+        .named("parse")
+        .sink(VecSink::<u64>::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().keep_dead_letters(0).run(&plan, pipeline).unwrap();
+    assert_eq!(report.not_kept.len(), 33, "thirty-two causes and the rest");
+    let per_cause = |k: u64| (0..4_000u64).filter(|n| n % 41 == k).count() as u64;
+    assert_eq!(report.not_kept[0].cause, "cause 0");
+    assert_eq!(report.not_kept[0].count, per_cause(0));
+    let other = report.not_kept.iter().find(|t| t.cause == "(other causes)").unwrap();
+    assert_eq!(other.count, (32..41).map(per_cause).sum::<u64>());
+    let counted: u64 = report.not_kept.iter().map(|t| t.count).sum();
+    assert_eq!(counted, 4_000);
+    // The long cause (201 bytes) was met after 32 others: it is in the
+    // rest. Alone, it is cut at 160 bytes, back to a character's start.
+    let pipeline = Pipeline::from_source(IterSource::new(0..3u64))
+        .try_map(move |_| Err::<u64, _>(long.clone()))
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().keep_dead_letters(0).run(&plan, pipeline).unwrap();
+    assert_eq!(report.not_kept[0].cause, format!("x{}", "é".repeat(79)));
+    assert_eq!(report.not_kept[0].count, 3);
+}
+
+#[test]
+fn later_failures_are_kept_up_to_sixteen() {
+    /// Refuses everything, each time saying the run must stop.
+    struct Refusing;
+    impl Sink<u64> for Refusing {
+        fn write(&mut self, item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
+            Err(WriteError::new(item.into_parts().1, "no").stop_run("gone"))
+        }
+    }
+    let pipeline = Pipeline::from_source(IterSource::new(0..40u64)).sink(Refusing);
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let report = error.report().unwrap();
+    assert_eq!(report.dead_letters.len(), 40);
+    assert_eq!(report.later_failures.len(), 16);
+}
