@@ -194,11 +194,11 @@ impl flux_core::Stage<u64> for Router {
     fn process(&mut self, input: Envelope<u64>, out: &mut impl flux_core::Emit<u64>) {
         let n = *input.payload();
         let meta = input.meta().clone();
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             out.side_output(meta, flux_core::SideReason::Late);
-        } else if n % 5 == 0 {
+        } else if n.is_multiple_of(5) {
             out.side_output(meta, flux_core::SideReason::Other("odd size"));
-        } else if n % 7 == 0 {
+        } else if n.is_multiple_of(7) {
             out.dead_letter(meta, Position::Sequence(n), "sevens are refused".into());
         } else {
             out.emit(input);
