@@ -58,6 +58,14 @@ fn a_user_pass_that_adds_a_boundary_changes_how_the_engine_runs() {
     assert_eq!(stats.batches_sent, 1_000u64.div_ceil(64));
     let sends = cut.trace.iter().filter(|d| matches!(d, Decision::Send { junction: 1, .. })).count();
     assert_eq!(sends as u64, stats.batches_sent);
+    // Each batch is received once, and the close once more, all at junction 1.
+    let receives: Vec<usize> = cut
+        .trace
+        .iter()
+        .filter_map(|d| if let Decision::Receive { junction, .. } = d { Some(*junction) } else { None })
+        .collect();
+    assert_eq!(receives.len() as u64, stats.batches_sent + 1);
+    assert!(receives.iter().all(|&junction| junction == 1), "{receives:?}");
     assert_eq!(cut_out.payloads(), fused_out.payloads(), "same records either way");
 }
 

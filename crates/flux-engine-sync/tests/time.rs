@@ -79,3 +79,16 @@ fn what_a_timer_emits_reaches_the_next_segment_at_the_timers_instant() {
     // item; the last one is flushed at end of input (500 s).
     assert_eq!(out.payloads(), vec![(1, secs(10)), (2, secs(110)), (4, secs(500))]);
 }
+
+#[test]
+fn a_source_that_waits_for_later_instants_again_and_again_is_not_stuck() {
+    let out = VecSink::new();
+    let input: Vec<_> = (0..5u64).map(|i| (secs(i * 10), Envelope::new(i))).collect();
+    let pipeline = Pipeline::from_source(TimedSource::new(input)).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(out.payloads(), [0, 1, 2, 3, 4]);
+    assert_eq!(report.end_time, secs(40));
+    let wakes = report.trace.iter().filter(|d| matches!(d, flux_engine_sync::Decision::Wake { .. })).count();
+    assert_eq!(wakes, 4, "one wake per later instant");
+}
