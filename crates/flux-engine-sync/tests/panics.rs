@@ -177,13 +177,37 @@ fn a_stage_that_panics_in_finish_has_what_it_held_counted_as_discarded() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+/// Holds what it is given until it is closed.
+#[derive(Clone, Default)]
+struct Holding {
+    held: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+    closed: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl flux_core::Sink<u64> for Holding {
+    fn write(&mut self, item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), flux_core::WriteError> {
+        self.held.lock().unwrap().push(item.meta().sequence);
+        Ok(())
+    }
+    fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let held = std::mem::take(&mut *self.held.lock().unwrap());
+        self.closed.lock().unwrap().extend(held);
+        Ok(())
+    }
+    fn held(&self) -> u64 {
+        self.held.lock().unwrap().len() as u64
+    }
+}
+
 #[test]
 fn a_panicking_source_is_named_and_what_it_made_before_is_written() {
-    let out = VecSink::new();
-    let p = Pipeline::from_source(PanicOnPull::new(IterSource::new(0..10u64), 6)).sink(out.clone());
+    let sink = Holding::default();
+    let p = Pipeline::from_source(PanicOnPull::new(IterSource::new(0..10u64), 6)).sink(sink.clone());
     let error = run(p);
     assert_eq!(error.to_string(), "stage `source` stopped the run");
-    assert_eq!(written(&out), [0, 1, 2, 3, 4, 5]);
+    // The source's segment is whole after its panic: it finishes, and the
+    // sink in it is closed.
+    assert_eq!(*sink.closed.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
     assert!(error.report().unwrap().problems.is_empty());
 }
 
