@@ -118,6 +118,32 @@ impl Source for Stalls {
     }
 }
 
+/// Asks once to wait until now, then yields three numbers and ends.
+struct HesitatesOnce(u64);
+
+impl Source for HesitatesOnce {
+    type Item = u64;
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<u64>, SourceError> {
+        self.0 += 1;
+        Ok(match self.0 {
+            1 => Pull::Wait(cx.now()),
+            n @ 2..=4 => Pull::Item(Envelope::new(n - 2).with_sequence(n - 2)),
+            _ => Pull::End,
+        })
+    }
+}
+
+#[test]
+fn a_source_that_waits_until_now_once_is_pulled_again_and_ends_cleanly() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(HesitatesOnce(0)).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(out.payloads(), [0, 1, 2]);
+    assert_eq!(report.end_time, Instant::ZERO);
+    assert!(!report.trace.iter().any(|d| matches!(d, Decision::Wake { .. })), "no time passed");
+}
+
 #[test]
 fn a_source_that_keeps_waiting_at_the_current_instant_is_an_error_not_a_spin() {
     let pipeline = Pipeline::from_source(Stalls).named("clock").sink(VecSink::new());
