@@ -72,6 +72,9 @@ fn a_failure_at_a_slab_edge_is_raised_at_once_at_the_start_of_the_carried_bytes(
     assert_eq!(outcome.frames.len(), 6);
     assert_eq!(io_error(&outcome), (60, ErrorKind::BrokenPipe));
     assert_eq!(outcome.stats.bytes_read, 64);
+    // The failure came before the second slab read anything: it was not
+    // framed, and its carried bytes were copied once.
+    assert_eq!((outcome.stats.slabs, outcome.stats.spanning_copies, outcome.stats.copied_bytes), (1, 1, 4));
 }
 
 #[test]
