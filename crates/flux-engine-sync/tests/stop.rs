@@ -305,3 +305,31 @@ fn later_failures_are_kept_up_to_sixteen() {
     assert_eq!(report.dead_letters.len(), 40);
     assert_eq!(report.later_failures.len(), 16);
 }
+
+/// Refuses every input with one of forty causes, and routes every
+/// forty-first aside.
+struct ManyCauses;
+
+impl flux_core::Stage<u64> for ManyCauses {
+    type Out = u64;
+    fn process(&mut self, input: Envelope<u64>, out: &mut impl flux_core::Emit<u64>) {
+        let n = *input.payload();
+        let meta = input.meta().clone();
+        match n % 41 {
+            40 => out.side_output(meta, flux_core::SideReason::Other("aside")),
+            k => out.dead_letter(meta, Position::Sequence(n), format!("cause {k}").into()),
+        }
+    }
+}
+
+#[test]
+fn the_thirty_two_cause_cap_counts_dead_letters_and_side_outputs_apart() {
+    let pipeline =
+        Pipeline::from_source(IterSource::new(0..820u64)).stage(ManyCauses).named("many").sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().keep_dead_letters(0).run(&plan, pipeline).unwrap();
+    let aside = report.not_kept.iter().find(|t| t.kind == "side output").unwrap();
+    assert_eq!((aside.cause.as_str(), aside.count), ("aside", 20), "thirty-two dead-letter causes do not crowd it out");
+    let dead_lines = report.not_kept.iter().filter(|t| t.kind == "dead letter").count();
+    assert_eq!(dead_lines, 33);
+}

@@ -182,3 +182,26 @@ fn eager_mode_still_hands_out_each_line_as_soon_as_it_has_arrived() {
     }
     assert_eq!(seen, ["000000000", "(would block)", "000000001", "(would block)", "000000002"]);
 }
+
+#[test]
+fn a_would_block_while_an_oversize_line_is_skipped_is_reported_not_spun_on() {
+    // A 100-byte line over a limit of 8, skipped slab by slab; the input
+    // would block twice at byte 50, in the middle of the skip. The first
+    // ends a read that brought bytes to skip; the second, with nothing new,
+    // is reported.
+    let mut input = vec![b'x'; 100];
+    input.extend_from_slice(b"\nok\n");
+    let reader = FaultyReader::new(input).at(50, Fault::WouldBlock(2));
+    let pool = SlabPool::new("faults", PoolConfig::default().slab_size(32).max_slabs(1));
+    let mut frames = FrameReader::new(reader, pool, NewlineDelimited::new(8)).unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = frames.next_event().unwrap() {
+        seen.push(match event {
+            Event::Frame(frame) => String::from_utf8(frame.as_slice().to_vec()).unwrap(),
+            Event::Bad(error) => format!("bad at {}", error.offset()),
+            Event::WouldBlock => "(would block)".to_owned(),
+        });
+    }
+    assert_eq!(seen, ["bad at 0", "(would block)", "ok"]);
+    assert_eq!(frames.stats().skipped_bytes, 101);
+}
