@@ -79,6 +79,8 @@ fn length_prefixed_output_and_large_frames_written_straight_through() {
     write_at(&mut sink, Instant::ZERO, b"ab").unwrap();
     write_at(&mut sink, Instant::ZERO, b"a-large-frame").unwrap();
     close(&mut sink);
+    // One flush of the buffered frame, one write of the large one.
+    assert_eq!((sink.stats().flushes, sink.stats().frames, sink.stats().bytes), (2, 2, 23));
     let written: Vec<u8> = sink.into_inner().expect("every frame was written").flushed.concat();
     let mut expected = vec![0, 0, 0, 2, b'a', b'b', 0, 0, 0, 13];
     expected.extend_from_slice(b"a-large-frame");

@@ -143,6 +143,18 @@ fn a_writer_whose_flush_fails_cannot_confirm_its_lines_so_they_are_dead_letters(
 }
 
 #[test]
+fn after_an_unconfirmed_flush_the_next_lines_are_placed_after_its_bytes() {
+    // Lines of ten bytes, flushed ten at a time; flushes 1 and 2 fail.
+    let disk = FaultyWriter::new().fail_flush(1).fail_flush(2);
+    let report = run(40, &disk, 100, OnWriteError::DeadLetter).unwrap();
+    let offsets: Vec<(u64, Position)> =
+        report.dead_letters.iter().map(|l| (l.meta.sequence, l.error.position())).collect();
+    let expected: Vec<(u64, Position)> = (10..30).map(|s| (s, Position::ByteOffset(s * 10))).collect();
+    assert_eq!(offsets, expected, "each line at its own offset, the second failure after the first's bytes");
+    assert_eq!(report.row("sink").unwrap().counts.consumed, 20);
+}
+
+#[test]
 fn a_write_sink_dropped_without_a_close_writes_what_it_holds() {
     let disk = FaultyWriter::new();
     let mut sink = WriteSink::new(disk.clone());
