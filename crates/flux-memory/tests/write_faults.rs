@@ -155,6 +155,42 @@ fn after_an_unconfirmed_flush_the_next_lines_are_placed_after_its_bytes() {
 }
 
 #[test]
+fn a_large_frame_cut_by_a_short_write_is_completed_first_and_a_lasting_failure_reports_it_torn() {
+    // Every ten-byte line is larger than the 4-byte buffer: each is written
+    // straight through, three bytes per write. A one-off time-out at byte
+    // 25 cuts line 2; a full disk at byte 75 cuts line 7.
+    let disk = FaultyWriter::new()
+        .max_write(3)
+        .at(25, Fault::Error(ErrorKind::TimedOut))
+        .at(75, Fault::Persistent(ErrorKind::StorageFull));
+    let error = run(10, &disk, 4, OnWriteError::default()).unwrap_err();
+    let report = error.report().unwrap();
+    assert_eq!(lines_in(&disk), (0..7).collect::<Vec<_>>(), "line 2 was completed before line 3");
+    assert_eq!(disk.written().len(), 75);
+    // Lines 8 and 9 were refused by the stopped sink; line 7, held torn,
+    // is reported at close, when one last try at its rest fails too.
+    let torn = report.dead_letters.iter().find(|l| l.meta.sequence == 7).unwrap();
+    assert_eq!(torn.error.position(), Position::ByteOffset(70));
+    assert_eq!(torn.error.cause().downcast_ref::<FrameLost>().unwrap().kind(), Loss::Torn { written: 5, of: 10 });
+    Conservation::of(0..10).output(0..7).dead_letters(dead(report)).assert();
+}
+
+#[test]
+fn a_large_frame_the_writer_could_not_flush_still_moves_the_next_frames_offsets() {
+    // Line 2's flush fails (its bytes are in the writer, unconfirmed); a
+    // broken pipe at byte 55 then cuts line 5, which starts at byte 50. Each
+    // line after it is lost where it was to be written: right after line 5,
+    // at byte 60, since none of them got out.
+    let disk = FaultyWriter::new().fail_flush(2).at(55, Fault::Persistent(ErrorKind::BrokenPipe));
+    let report = run(10, &disk, 4, OnWriteError::DeadLetter).unwrap();
+    let mut letters: Vec<(u64, Position)> =
+        report.dead_letters.iter().map(|l| (l.meta.sequence, l.error.position())).collect();
+    letters.sort_by_key(|(sequence, _)| *sequence);
+    let at = |s: u64, offset: u64| (s, Position::ByteOffset(offset));
+    assert_eq!(letters, [at(2, 20), at(5, 50), at(6, 60), at(7, 60), at(8, 60), at(9, 60)]);
+}
+
+#[test]
 fn a_write_sink_dropped_without_a_close_writes_what_it_holds() {
     let disk = FaultyWriter::new();
     let mut sink = WriteSink::new(disk.clone());
