@@ -105,3 +105,29 @@ fn a_failed_flush_hands_back_the_frames_it_lost_and_the_sink_stops() {
     assert_eq!(io, "disk full");
     assert_eq!(Sink::<Bytes>::held(&sink), 0);
 }
+
+#[test]
+fn a_sink_says_what_it_holds_and_when_it_has_frames_to_hand_back() {
+    let policy = FlushPolicy { bytes: 8, interval: None };
+    let mut sink = WriteSink::with_policy(Chunks::default(), Delimit::Newline, policy)
+        .on_error(flux_memory::OnWriteError::DeadLetter);
+    assert!(!Sink::<Bytes>::has_news(&sink));
+    write_at(&mut sink, Instant::ZERO, b"one").unwrap();
+    write_at(&mut sink, Instant::ZERO, b"2").unwrap();
+    assert_eq!(Sink::<Bytes>::held(&sink), 2, "buffered, not yet written");
+    assert!(!Sink::<Bytes>::has_news(&sink));
+    sink.get_mut().fail = true;
+    // "three" overflows the buffer: the flush of the two held frames fails.
+    write_at(&mut sink, Instant::ZERO, b"three").unwrap();
+    assert!(Sink::<Bytes>::has_news(&sink), "two frames to hand back");
+    let mut lost = Vec::new();
+    Sink::<Bytes>::take_undelivered(&mut sink, &mut lost);
+    assert_eq!(lost.len(), 2);
+    assert!(!Sink::<Bytes>::has_news(&sink), "handed back, and no stop under DeadLetter");
+    assert!(Sink::<Bytes>::take_stop(&mut sink).is_none());
+    assert_eq!(Sink::<Bytes>::held(&sink), 1, "the frame that came after the failure");
+    sink.get_mut().fail = false;
+    close(&mut sink);
+    assert_eq!(Sink::<Bytes>::held(&sink), 0);
+    assert_eq!(sink.get_ref().flushed, [b"three\n".to_vec()]);
+}
