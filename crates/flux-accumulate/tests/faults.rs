@@ -7,7 +7,9 @@ mod support;
 use std::error::Error;
 
 use bytes::Bytes;
-use flux_accumulate::{AccumulateExt, AtEnd, OnMergeError, Policy};
+use flux_accumulate::{
+    Accumulate, AccumulateExt, AtEnd, FileSpill, FragmentError, OnMergeError, Policy, SpillCipher, SpillError,
+};
 use flux_core::{
     Context, EmitReason, Envelope, Panicked, Pipeline, Position, Pull, Runnable, Source, SourceError, VecSink,
 };
@@ -137,5 +139,215 @@ fn a_panicking_merge_is_caught_at_the_stage_and_its_group_is_dropped_counted() {
     );
     let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
     Conservation::of(0..5).output([0, 1, 2, 4]).dead_letters(dead).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// An accumulator callback a test makes panic.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Callback {
+    StartsGroup,
+    ClosesGroup,
+    Open,
+    Completeness,
+    MaxItemsFor,
+    TtlFor,
+}
+
+/// `Parts`, except that call number `at` of `callback` panics.
+struct PanicsIn {
+    acc: Parts,
+    callback: Callback,
+    at: u64,
+    calls: std::cell::Cell<u64>,
+}
+
+impl PanicsIn {
+    fn check(&self, callback: Callback) {
+        if callback != self.callback {
+            return;
+        }
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        assert_ne!(call, self.at, "{callback:?} panics at call {call}");
+    }
+}
+
+// Each call is counted before it is forwarded: the panic is the
+// callback's own, wherever the node made it.
+impl flux_core::Accumulator for PanicsIn {
+    type Fragment = (u8, u32);
+    type State = support::State;
+    type Output = Record;
+
+    fn open(&mut self, key: &Bytes) -> support::State {
+        self.check(Callback::Open);
+        self.acc.open(key)
+    }
+    fn merge(
+        &mut self,
+        state: &mut support::State,
+        fragment: Envelope<(u8, u32)>,
+    ) -> Result<(), Box<dyn Error + Send + Sync>> {
+        self.acc.merge(state, fragment)
+    }
+    fn completeness(&self, state: &support::State) -> flux_core::Completeness {
+        self.check(Callback::Completeness);
+        self.acc.completeness(state)
+    }
+    fn close(&mut self, key: Bytes, state: support::State, reason: EmitReason) -> Record {
+        self.acc.close(key, state, reason)
+    }
+    fn closes_group(&self, fragment: &Envelope<(u8, u32)>) -> bool {
+        self.check(Callback::ClosesGroup);
+        self.acc.closes_group(fragment)
+    }
+    fn starts_group(&self, fragment: &Envelope<(u8, u32)>) -> bool {
+        self.check(Callback::StartsGroup);
+        self.acc.starts_group(fragment)
+    }
+    fn max_items_for(&self, state: &support::State) -> Option<u64> {
+        self.check(Callback::MaxItemsFor);
+        self.acc.max_items_for(state)
+    }
+    fn ttl_for(&self, state: &support::State) -> Option<core::time::Duration> {
+        self.check(Callback::TtlFor);
+        self.acc.ttl_for(state)
+    }
+}
+
+fn timed(input: &[(&'static str, u8, u32)]) -> flux_core::TimedSource<(u8, u32)> {
+    flux_core::TimedSource::new(
+        input
+            .iter()
+            .enumerate()
+            .map(|(i, &(key, part, value))| {
+                let envelope =
+                    Envelope::new((part, value)).with_key(Bytes::from_static(key.as_bytes())).with_sequence(i as u64);
+                (flux_core::Instant::ZERO, envelope)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
+    // (callback, the call that panics, the sequence the error names,
+    // whether that input is merged by then, fragments discarded). The
+    // input: a0 b0 a1 c0 b0; "a" is complete at its second fragment. A
+    // callback made before the merge turns its input into a dead letter;
+    // one made after leaves the input in its group, which the stop
+    // flushes. Completeness call 3 is made for "a"'s record (named by its
+    // first fragment): the record cannot be made, and its two fragments
+    // are counted as discarded.
+    let cases = [
+        (Callback::StartsGroup, 3, 3, false, 0),
+        (Callback::ClosesGroup, 3, 3, false, 0),
+        (Callback::Open, 2, 3, false, 0),
+        (Callback::Completeness, 1, 1, true, 0),
+        (Callback::Completeness, 3, 0, true, 2),
+        (Callback::MaxItemsFor, 1, 1, true, 0),
+        (Callback::TtlFor, 1, 1, true, 0),
+    ];
+    // A default policy takes the plain path; a latency bound the general one.
+    let policies =
+        [Policy::default(), Policy::builder().max_latency(core::time::Duration::from_secs(60)).build().unwrap()];
+    for (callback, at, sequence, merged, discarded) in cases {
+        for policy in &policies {
+            let case = format!("{callback:?} with {policy:?}");
+            let out = VecSink::new();
+            let acc = PanicsIn { acc: Parts { required: 0b11, ..Parts::default() }, callback, at, calls: 0.into() };
+            let pipeline = Pipeline::from_source(timed(&fragments()))
+                .accumulate(acc, policy.clone())
+                .named("orders")
+                .sink(out.clone());
+            let plan = Planner::new().plan(pipeline.describe()).unwrap();
+            let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+            assert_eq!(error.to_string(), format!("stage `orders` stopped the run at sequence {sequence}"), "{case}");
+            assert!(Error::source(&error).unwrap().is::<Panicked>(), "{case}");
+            let report = error.report().unwrap();
+            let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
+            // A value is its input's sequence + 1.
+            let output: Vec<u64> =
+                records(&out).into_iter().flat_map(|(_, values, _)| values).map(|v| u64::from(v) - 1).collect();
+            if merged {
+                assert_eq!(dead, [] as [u64; 0], "{case}");
+            } else {
+                assert_eq!(dead, [sequence], "{case}");
+            }
+            assert_eq!(report.row("orders").unwrap().counts.discarded, discarded, "{case}");
+            Conservation::of(0..5).output(output).dead_letters(dead).dropped(discarded).assert();
+            assert!(report.problems.is_empty(), "{case}: {:?}", report.problems);
+        }
+    }
+}
+
+/// A cipher that panics on a chosen call to `seal` or to `open`.
+#[derive(Default)]
+struct PanickyCipher {
+    seal_at: Option<u64>,
+    open_at: Option<u64>,
+    seals: u64,
+    opens: u64,
+}
+
+impl SpillCipher for PanickyCipher {
+    fn seal(&mut self, _key: &[u8], _block: &mut Vec<u8>) {
+        self.seals += 1;
+        assert_ne!(Some(self.seals - 1), self.seal_at, "the cipher panics on seal");
+    }
+    fn open(&mut self, _key: &[u8], _block: &mut Vec<u8>) -> Result<(), SpillError> {
+        self.opens += 1;
+        assert_ne!(Some(self.opens - 1), self.open_at, "the cipher panics on open");
+        Ok(())
+    }
+}
+
+/// 20 keys, two rounds: 40 fragments that never complete, under a spill
+/// threshold low enough that the second round restores spilled groups.
+fn spilling_run(cipher: PanickyCipher) -> (flux_engine_sync::RunError, Vec<u64>) {
+    let keys: Vec<&'static str> = (0..20).map(|k| &*format!("key-{k:02}").leak()).collect();
+    let input: Vec<_> = (0..40u32).map(|i| (keys[i as usize % 20], 0, i + 1)).collect();
+    let layer = Accumulate::new(
+        Parts { spillable: true, ..Parts::default() },
+        Policy::builder().spill_above(256).build().unwrap(),
+    )
+    .spill_strategy(FileSpill::with_cipher(cipher));
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(timed(&input)).accumulate_with(layer).named("orders").sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let output = records(&out).into_iter().flat_map(|(_, values, _)| values).map(|v| u64::from(v) - 1).collect();
+    (error, output)
+}
+
+#[test]
+fn a_cipher_that_panics_while_spilling_stops_the_run_and_every_group_is_still_emitted() {
+    let (error, output) = spilling_run(PanickyCipher { seal_at: Some(2), ..PanickyCipher::default() });
+    // The third spill is made after fragment 5 is merged: the run stops
+    // there, and every group, spilled or not, is emitted at the stop.
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 5");
+    assert!(Error::source(&error).unwrap().is::<Panicked>());
+    let report = error.report().unwrap();
+    assert!(report.dead_letters.is_empty(), "the fragment was merged before its group spilled");
+    Conservation::of(0..40).output(output).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_cipher_that_panics_while_restoring_is_a_failed_restore_counted_as_discarded() {
+    let (error, output) = spilling_run(PanickyCipher { open_at: Some(1), ..PanickyCipher::default() });
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 1");
+    let Some(FragmentError::Restore(cause)) = Error::source(&error).unwrap().downcast_ref::<FragmentError>() else {
+        panic!("not a failed restore: {error:?}");
+    };
+    assert!(cause.is::<Panicked>(), "{cause:?}");
+    let report = error.report().unwrap();
+    let discarded = report.row("orders").unwrap().counts.discarded;
+    // The second restore is key-01's, at its second fragment (21): the
+    // group, holding fragment 1, is discarded and counted; 21 opens a new one.
+    assert_eq!(discarded, 1);
+    assert!(!output.contains(&1) && output.contains(&21), "{output:?}");
+    Conservation::of(0..40).output(output).dropped(discarded).assert();
+    assert!(report.dead_letters.is_empty());
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }

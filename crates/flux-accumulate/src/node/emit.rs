@@ -77,18 +77,15 @@ where
                 },
                 Slot::Vacant => unreachable!("a group's state is only vacant while it is moved"),
             };
-            let completeness = self.acc.completeness(&state);
             let origin = group.info.origin;
-            let meta = Meta {
-                sequence: origin.sequence,
-                key: Some(record_key.clone()),
-                event_time: origin.event_time,
-                trace: origin.trace,
-                headers: self.text.headers(completeness, reason, fragments),
-            };
             let acc = &mut self.acc;
-            let output = match flux_core::catch_panic(|| R::record(acc.close(record_key, state, reason))) {
-                Ok(output) => output,
+            let closing_key = record_key.clone();
+            let made = flux_core::catch_panic(|| {
+                let completeness = acc.completeness(&state);
+                (completeness, R::record(acc.close(closing_key, state, reason)))
+            });
+            let (completeness, output) = match made {
+                Ok(made) => made,
                 Err(panic) => {
                     // The record cannot be made: its fragments are counted
                     // as discarded, and the run stops.
@@ -96,6 +93,13 @@ where
                     let position = flux_core::Position::Sequence(origin.sequence);
                     return cx.fail(flux_core::StageError::new(self.id.clone(), position, panic));
                 }
+            };
+            let meta = Meta {
+                sequence: origin.sequence,
+                key: Some(record_key),
+                event_time: origin.event_time,
+                trace: origin.trace,
+                headers: self.text.headers(completeness, reason, fragments),
             };
             self.ledger.created += 1;
             self.ledger.released += fragments;

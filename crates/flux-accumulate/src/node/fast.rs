@@ -25,9 +25,12 @@ where
     /// already (see `plain_hashes`).
     #[inline(always)]
     pub(super) fn accept_plain(&mut self, item: Envelope<A::Fragment>, hash: Option<u64>, cx: &mut Context<'_>) {
+        // User code is guarded as on the general path (`accept`).
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let starts = self.acc.starts_group(&item);
         let closes = self.acc.closes_group(&item);
         let copy = R::copy(&item);
+        guard.disarm();
         // Taken apart before any branch: the envelope must never be passed
         // whole to a call that is not inlined, or it lives in memory on
         // every path (the general path gets a fresh one).
@@ -49,16 +52,16 @@ where
             resident: &mut self.resident_bytes,
             key_heap: &mut self.key_heap,
         };
+        let guard = PanicGuard::new(&self.id, sequence);
         let (group, _) =
             self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, Origin::of(&meta)));
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let before = self.acc.state_bytes(state) as u64;
-        let guard = PanicGuard::new(&self.id, sequence);
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
         guard.disarm();
-        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
         if let Err(cause) = merged {
+            self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
             return self.merge_failed(key, true, 0, origin, cause, cx);
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
@@ -67,6 +70,9 @@ where
         R::keep(&mut group.info.kept, copy);
         self.ledger.merged += 1;
         self.ledger.pending += 1;
+        // Merged: the group accounts for the fragment if user code panics now.
+        let guard = PanicGuard::accounted(&self.id, sequence, true);
+        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
         let policy = &self.policy;
         let reason = if closes || self.acc.completeness(state).score() >= policy.complete_at {
             Some(EmitReason::Complete)
@@ -76,12 +82,14 @@ where
                 || policy.max_bytes.is_some_and(|max| group.bytes >= max);
             full.then_some(EmitReason::Size)
         };
+        // A per-group TTL from the state: the first timer of the stage
+        // (with one set, fragments take the general way).
+        let ttl = if reason.is_none() { self.acc.ttl_for(state) } else { None };
+        guard.disarm();
         if let Some(reason) = reason {
             return self.emit(&probe, reason, false, cx);
         }
-        // A per-group TTL from the state: the first timer of the stage
-        // (with one set, fragments take the general way).
-        if let Some(ttl) = self.acc.ttl_for(state) {
+        if let Some(ttl) = ttl {
             let fire = Some((expiry_at(group.info.first_at + ttl, policy.expiry), EmitReason::TtlExpired));
             group.info.fire = fire;
             let serial = group.info.serial;

@@ -39,9 +39,14 @@ where
                 Admitted::Late => return self.divert_side(item.into_parts().1, SideReason::Late, cx),
             },
         };
+        // Each call into user code is guarded (see `PanicGuard`): a panic
+        // is settled at this stage, and the node, left whole, can still
+        // flush its groups when the run stops.
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let starts = self.acc.starts_group(&item);
         let closes = self.acc.closes_group(&item);
         let copy = R::copy(&item);
+        guard.disarm();
         let (payload, mut meta, cost) = item.into_parts();
         // The key is moved out of the fragment (no reference count per
         // fragment): `merge` sees the fragment without it.
@@ -68,27 +73,35 @@ where
             resident: &mut self.resident_bytes,
             key_heap: &mut self.key_heap,
         };
+        // `open` runs before the table inserts: a panic in it opens nothing.
+        let guard = PanicGuard::new(&self.id, origin.sequence);
         let (group, opened) = self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, origin));
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
         let before = self.acc.state_bytes(state) as u64;
-        let guard = PanicGuard::new(&self.id, origin.sequence);
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
         guard.disarm();
+        if merged.is_ok() {
+            group.fragments += 1;
+            group.bytes += u64::from(cost.bytes);
+            group.info.last_at = now;
+            R::keep(&mut group.info.kept, copy);
+            self.ledger.merged += 1;
+            self.ledger.pending += 1;
+        }
+        // Once merged, the fragment is accounted for by its group: a panic
+        // from here stops the run without a dead letter.
+        let guard = PanicGuard::accounted(&self.id, origin.sequence, merged.is_ok());
         self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
         let verdict = match merged {
-            Ok(()) => {
-                group.fragments += 1;
-                group.bytes += u64::from(cost.bytes);
-                group.info.last_at = now;
-                R::keep(&mut group.info.kept, copy);
-                self.ledger.merged += 1;
-                self.ledger.pending += 1;
-                judge(&self.acc, &self.policy, group, closes)
+            Ok(()) => judge(&self.acc, &self.policy, group, closes),
+            Err(cause) => {
+                guard.disarm();
+                return self.merge_failed(key, keyed, window, origin, cause, cx);
             }
-            Err(cause) => return self.merge_failed(key, keyed, window, origin, cause, cx),
         };
+        guard.disarm();
         let fire = match verdict {
             Verdict::Open { fire } => fire,
             Verdict::Emit(reason) => {
@@ -113,7 +126,12 @@ where
             self.after_open(group_key_of(&self.groups, &probe), serial, cx);
         }
         if self.policy.spill.is_some_and(|s| self.resident_bytes > s.resident_bytes) {
+            // `encode_state` and the tier's cipher are user code; the
+            // fragment is merged, so a panic there only stops the run.
+            let id = self.id.clone();
+            let guard = PanicGuard::accounted(&id, origin.sequence, true);
             self.spill_cold();
+            guard.disarm();
         }
     }
 

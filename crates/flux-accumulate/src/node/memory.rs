@@ -127,11 +127,18 @@ where
         }
     }
 
-    /// Decodes a spilled state (strategy, then accumulator), counting the restore.
+    /// Decodes a spilled state (strategy, then accumulator), counting the
+    /// restore. A panic in either (a cipher, `decode_state`) is a failed
+    /// restore like any other: the caller holds the group apart while it
+    /// decodes, and must not be unwound out of.
     pub(super) fn decode(&mut self, key: &Bytes, stored: &[u8]) -> Result<A::State, Cause> {
         self.stats.count_restore();
-        let encoded = self.strategy.restore(key, stored)?;
-        self.acc.decode_state(key, &encoded)
+        let (strategy, acc) = (&mut self.strategy, &mut self.acc);
+        let decoded = flux_core::catch_panic(|| {
+            let encoded = strategy.restore(key, stored)?;
+            acc.decode_state(key, &encoded)
+        });
+        decoded.unwrap_or_else(|panic| Err(panic.into()))
     }
 
     /// A group taken out for emission whose state could not be restored:
