@@ -42,8 +42,9 @@ impl OrderQueue {
         }
     }
 
+    /// Empties the queue and gives back its room (every group has left).
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = VecDeque::new();
     }
 
     /// Heap bytes the queue holds (its allocation, full or not).
@@ -77,17 +78,48 @@ mod tests {
         queue.compact(10, |_, stamp| stamp == 9_999);
         assert_eq!(queue.entries.len(), 1);
         let kept = 2048 * core::mem::size_of::<(u64, GroupKey)>();
-        assert!(burst > 2 * kept && queue.heap_bytes() <= kept, "the room a burst left is given back");
+        assert!(burst >= 10_000 * core::mem::size_of::<(u64, GroupKey)>(), "every entry is counted");
+        assert!(burst > 2 * kept, "{burst}");
+        assert!((kept..2 * kept).contains(&queue.heap_bytes()), "the room a burst left is given back, but for 2048");
         assert_eq!(queue.pop_valid(|_, _| true).map(|_| ()), Some(()));
     }
 
     #[test]
-    fn a_queue_within_its_bound_is_left_alone() {
+    fn a_queue_is_compacted_once_it_holds_more_than_half_again_its_live_groups_and_1024() {
+        // With 10 live groups the bound is 10 + 5 + 1024 = 1039 entries.
         let mut queue = OrderQueue::default();
-        for stamp in 0..1000 {
+        for stamp in 0..1039 {
             queue.push(stamp, key());
         }
-        queue.compact(0, |_, _| false);
-        assert_eq!(queue.entries.len(), 1000, "below live + live / 2 + 1024, nothing is dropped");
+        queue.compact(10, |_, _| false);
+        assert_eq!(queue.entries.len(), 1039, "at the bound, nothing is dropped");
+        queue.push(1039, key());
+        queue.compact(10, |_, stamp| stamp >= 1030);
+        assert_eq!(queue.entries.len(), 10, "one past it, the stale entries go");
+    }
+
+    #[test]
+    fn compaction_keeps_room_for_twice_what_is_left_and_shrinks_only_from_twice_that() {
+        let size = core::mem::size_of::<(u64, GroupKey)>();
+        let mut queue = OrderQueue::default();
+        for stamp in 0..3000 {
+            queue.push(stamp, key());
+        }
+        assert_eq!(queue.heap_bytes(), 4096 * size);
+        queue.compact(0, |_, stamp| stamp == 2999);
+        assert_eq!(queue.entries.len(), 1);
+        // Room for 2 * 1024 entries is kept: 4096 is not more than twice it.
+        assert_eq!(queue.heap_bytes(), 4096 * size, "no shrink at exactly twice the room kept");
+    }
+
+    #[test]
+    fn a_cleared_queue_holds_nothing() {
+        let mut queue = OrderQueue::default();
+        for stamp in 0..100 {
+            queue.push(stamp, key());
+        }
+        queue.clear();
+        assert_eq!(queue.heap_bytes(), 0);
+        assert!(queue.pop_valid(|_, _| true).is_none());
     }
 }

@@ -77,6 +77,22 @@ fn pending_keys_and_bytes_are_reported_for_backpressure() {
 }
 
 #[test]
+fn a_finished_stage_holds_nothing_even_with_recency_queues() {
+    // A least-recently-used key limit and a spill threshold each keep a
+    // recency queue, which grows by one entry per fragment.
+    let limit = KeyLimit { max_keys: 100_000, eviction: Eviction::LeastRecentlyUsed };
+    let policy = Policy::builder().key_limit(limit).spill_above(1 << 30).build().unwrap();
+    let mut h = Harness::new(Parts::default(), policy);
+    for i in 0..5_000 {
+        h.push(frag(if i % 2 == 0 { "a" } else { "b" }, 0, i));
+    }
+    // The two states hold about 32 KB; the rest is the queues.
+    assert!(h.stats.pressure().pending_bytes > 100_000, "{:?}", h.stats.pressure());
+    h.finish();
+    assert_eq!(h.stats.pressure().pending_bytes, 0, "the queues give back their room at the end");
+}
+
+#[test]
 fn pending_bytes_follow_each_state_as_it_grows_fails_and_leaves() {
     // The size the accumulator reports for a state holding `n` values.
     let size_with = |n: u32| {
