@@ -171,6 +171,10 @@ fn handle_of(stored: &[u8]) -> Result<u32, SpillError> {
 
 impl<C: SpillCipher> SpillStrategy for FileSpill<C> {
     fn spill(&mut self, key: &[u8], state: &[u8]) -> Result<Box<[u8]>, SpillError> {
+        // Here as well as on restore: groups that are forgotten (discarded,
+        // or re-emitted as fragments) are never restored, and their blocks
+        // would otherwise stay in the file for the whole run.
+        self.compact_if_due()?;
         let block = seal(&mut self.cipher, key, state);
         let len = u32::try_from(block.len()).map_err(|_| SpillError::new("a state over 4 GiB cannot spill"))?;
         if self.pending.len() + block.len() > WRITE_BUFFER {
@@ -289,6 +293,60 @@ mod tests {
         assert!(len < before / 4, "the file shrank from {before} to {len} bytes");
         assert_eq!(live, len);
         assert_eq!(spill.restore(b"k", &handles[10_000]).unwrap(), block(10_000));
+    }
+
+    /// Spills `count` incompressible blocks of 1 KiB.
+    fn spill_kib_blocks(spill: &mut FileSpill, count: u32) -> Vec<Box<[u8]>> {
+        (0..count).map(|i| spill.spill(b"k", &noise(i, 1024)).unwrap()).collect()
+    }
+
+    #[test]
+    fn blocks_are_gathered_into_one_write_of_up_to_64_kib() {
+        let mut spill = FileSpill::new();
+        for i in 0.. {
+            let before = spill.usage().1;
+            spill.spill(b"k", &noise(i, 1000)).unwrap();
+            let after = spill.usage().1;
+            if after > 64 * 1024 {
+                assert_eq!(spill.written, before, "everything gathered before the block that did not fit");
+                break;
+            }
+            assert_eq!(spill.written, 0, "gathered, not written, at {after} bytes");
+        }
+    }
+
+    #[test]
+    fn the_file_is_rewritten_when_blocks_are_only_forgotten() {
+        let mut spill = FileSpill::new();
+        let handles = spill_kib_blocks(&mut spill, 10_240);
+        handles[..9_000].iter().for_each(|handle| spill.forget(handle));
+        let again = spill.spill(b"k", &noise(7, 1024)).unwrap();
+        let (live, len) = spill.usage();
+        assert_eq!(live, len, "the next spill rewrote the file first");
+        assert_eq!(spill.restore(b"k", &again).unwrap(), noise(7, 1024));
+        assert_eq!(spill.restore(b"k", &handles[9_999]).unwrap(), noise(9_999, 1024));
+    }
+
+    #[test]
+    fn less_than_4_mib_dead_is_left_in_the_file() {
+        let mut spill = FileSpill::new();
+        let handles = spill_kib_blocks(&mut spill, 3_000);
+        let before = spill.usage().1;
+        handles[..2_999].iter().for_each(|handle| spill.forget(handle));
+        assert_eq!(spill.restore(b"k", &handles[2_999]).unwrap(), noise(2_999, 1024));
+        assert_eq!(spill.usage(), (0, before), "nearly all dead, but under 4 MiB: not rewritten");
+    }
+
+    #[test]
+    fn a_file_less_than_half_dead_is_left_as_it_is() {
+        let mut spill = FileSpill::new();
+        let handles = spill_kib_blocks(&mut spill, 10_240);
+        let before = spill.usage().1;
+        handles[..4_600].iter().for_each(|handle| spill.forget(handle));
+        let (live, _) = spill.usage();
+        assert!(before - live > COMPACT_AT && before - live < live, "over 4 MiB dead, but less than live");
+        assert_eq!(spill.restore(b"k", &handles[5_000]).unwrap(), noise(5_000, 1024));
+        assert_eq!(spill.usage().1, before, "not rewritten");
     }
 
     #[test]
