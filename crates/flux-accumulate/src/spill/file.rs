@@ -31,8 +31,8 @@ struct Extent {
 /// at once where the system allows it, so it disappears with the process
 /// whatever happens. Blocks are gathered in a 64 KiB buffer before each
 /// write. Space freed by restored or dropped groups is reclaimed by
-/// rewriting the file once more than half of it (and at least 4 MiB) is
-/// dead.
+/// rewriting the file, at the next spill or restore, once at least half
+/// of it (and at least 4 MiB) is dead.
 ///
 /// # Examples
 ///
