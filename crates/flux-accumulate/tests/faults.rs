@@ -38,6 +38,22 @@ fn fragments() -> Vec<(&'static str, u8, u32)> {
     vec![("a", 0, 1), ("b", 0, 2), ("a", 1, 3), ("c", 0, 4), ("b", 0, 5)]
 }
 
+/// `input` at time zero, each fragment with its index as its sequence.
+fn timed(input: &[(&'static str, u8, u32)]) -> flux_core::TimedSource<(u8, u32)> {
+    flux_core::TimedSource::new(
+        input
+            .iter()
+            .enumerate()
+            .map(|(i, &(key, part, value))| {
+                let envelope =
+                    Envelope::new((part, value)).with_key(Bytes::from_static(key.as_bytes())).with_sequence(i as u64);
+                (flux_core::Instant::ZERO, envelope)
+            })
+            .collect(),
+    )
+}
+
+/// Each record's key, values and reason.
 fn records(out: &VecSink<Record>) -> Vec<(String, Vec<u32>, EmitReason)> {
     out.payloads().into_iter().map(|r| (String::from_utf8(r.key.to_vec()).unwrap(), r.values, r.reason)).collect()
 }
@@ -85,19 +101,9 @@ fn a_merge_error_that_stops_the_run_still_emits_every_group_merged_so_far() {
     let policy = Policy::builder().on_merge_error(OnMergeError::StopRun).build().unwrap();
     let mut input = fragments();
     input.insert(3, ("a", 0, u32::MAX)); // fails to merge
-    let pipeline = Pipeline::from_source(flux_core::TimedSource::new(
-        input
-            .iter()
-            .enumerate()
-            .map(|(i, &(key, part, value))| {
-                let envelope =
-                    Envelope::new((part, value)).with_key(Bytes::from_static(key.as_bytes())).with_sequence(i as u64);
-                (flux_core::Instant::ZERO, envelope)
-            })
-            .collect(),
-    ))
-    .accumulate(Parts { required: 0b111, ..Parts::default() }, policy)
-    .sink(out.clone());
+    let pipeline = Pipeline::from_source(timed(&input))
+        .accumulate(Parts { required: 0b111, ..Parts::default() }, policy)
+        .sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert_eq!(error.to_string(), "stage `accumulate-1` stopped the run at sequence 3");
@@ -113,19 +119,8 @@ fn a_merge_error_that_stops_the_run_still_emits_every_group_merged_so_far() {
 fn a_panicking_merge_is_caught_at_the_stage_and_its_group_is_dropped_counted() {
     let out = VecSink::new();
     let acc = PanicOnMerge::new(Parts { required: 0b11, ..Parts::default() }, 3);
-    let input: Vec<_> = fragments()
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, part, value))| {
-            let envelope =
-                Envelope::new((part, value)).with_key(Bytes::from_static(key.as_bytes())).with_sequence(i as u64);
-            (flux_core::Instant::ZERO, envelope)
-        })
-        .collect();
-    let pipeline = Pipeline::from_source(flux_core::TimedSource::new(input))
-        .accumulate(acc, Policy::default())
-        .named("orders")
-        .sink(out.clone());
+    let pipeline =
+        Pipeline::from_source(timed(&fragments())).accumulate(acc, Policy::default()).named("orders").sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 3");
@@ -213,20 +208,6 @@ impl flux_core::Accumulator for PanicsIn {
         self.check(Callback::TtlFor);
         self.acc.ttl_for(state)
     }
-}
-
-fn timed(input: &[(&'static str, u8, u32)]) -> flux_core::TimedSource<(u8, u32)> {
-    flux_core::TimedSource::new(
-        input
-            .iter()
-            .enumerate()
-            .map(|(i, &(key, part, value))| {
-                let envelope =
-                    Envelope::new((part, value)).with_key(Bytes::from_static(key.as_bytes())).with_sequence(i as u64);
-                (flux_core::Instant::ZERO, envelope)
-            })
-            .collect(),
-    )
 }
 
 #[test]
