@@ -61,7 +61,9 @@ where
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
         guard.disarm();
         if let Err(cause) = merged {
+            let guard = PanicGuard::new(&self.id, sequence);
             self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+            guard.disarm();
             return self.merge_failed(key, true, 0, origin, cause, cx);
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
