@@ -74,6 +74,17 @@ pub(crate) enum Slot<S> {
     Vacant,
 }
 
+impl<S> Slot<S> {
+    /// Makes the slot hold `state` in memory, returning it.
+    pub(crate) fn insert_resident(&mut self, state: S) -> &mut S {
+        *self = Slot::Resident(state);
+        match self {
+            Slot::Resident(state) => state,
+            Slot::Spilled(_) | Slot::Vacant => unreachable!("the slot was just made resident"),
+        }
+    }
+}
+
 /// The correlation a record keeps from its group's first fragment: plain
 /// values, never a slice of the input, so a long-lived group pins no buffer.
 #[derive(Clone, Copy, Debug)]

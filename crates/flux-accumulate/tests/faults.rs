@@ -143,9 +143,15 @@ enum Callback {
     StartsGroup,
     ClosesGroup,
     Open,
+    /// Panics after the merge, which leaves the state half-written.
+    Merge,
+    StateBytes,
     Completeness,
     MaxItemsFor,
     TtlFor,
+    Close,
+    EncodeState,
+    DecodeState,
 }
 
 /// `Parts`, except that call number `at` of `callback` panics.
@@ -183,13 +189,28 @@ impl flux_core::Accumulator for PanicsIn {
         state: &mut support::State,
         fragment: Envelope<(u8, u32)>,
     ) -> Result<(), Box<dyn Error + Send + Sync>> {
-        self.acc.merge(state, fragment)
+        let merged = self.acc.merge(state, fragment);
+        self.check(Callback::Merge);
+        merged
+    }
+    fn state_bytes(&self, state: &support::State) -> usize {
+        self.check(Callback::StateBytes);
+        self.acc.state_bytes(state)
+    }
+    fn encode_state(&self, state: &support::State, out: &mut Vec<u8>) -> bool {
+        self.check(Callback::EncodeState);
+        self.acc.encode_state(state, out)
+    }
+    fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<support::State, Box<dyn Error + Send + Sync>> {
+        self.check(Callback::DecodeState);
+        self.acc.decode_state(key, encoded)
     }
     fn completeness(&self, state: &support::State) -> flux_core::Completeness {
         self.check(Callback::Completeness);
         self.acc.completeness(state)
     }
     fn close(&mut self, key: Bytes, state: support::State, reason: EmitReason) -> Record {
+        self.check(Callback::Close);
         self.acc.close(key, state, reason)
     }
     fn closes_group(&self, fragment: &Envelope<(u8, u32)>) -> bool {
@@ -219,15 +240,26 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
     // one made after leaves the input in its group, which the stop
     // flushes. Completeness call 3 is made for "a"'s record (named by its
     // first fragment): the record cannot be made, and its two fragments
-    // are counted as discarded.
+    // are counted as discarded, as when `close` panics. A panic as a
+    // fragment joins its group (`state_bytes` before the merge, or the
+    // merge) leaves the state in doubt: the group is discarded, its
+    // earlier fragments counted. `state_bytes` is called as a group opens,
+    // before and after each merge, and as a group leaves the table: a
+    // panic after the merge, or as "a" leaves (call 8), loses nothing.
     let cases = [
         (Callback::StartsGroup, 3, 3, false, 0),
         (Callback::ClosesGroup, 3, 3, false, 0),
         (Callback::Open, 2, 3, false, 0),
+        (Callback::Merge, 2, 2, false, 1),
+        (Callback::Merge, 3, 3, false, 0),
+        (Callback::StateBytes, 6, 2, false, 1),
+        (Callback::StateBytes, 2, 0, true, 0),
+        (Callback::StateBytes, 8, 0, true, 0),
         (Callback::Completeness, 1, 1, true, 0),
         (Callback::Completeness, 3, 0, true, 2),
         (Callback::MaxItemsFor, 1, 1, true, 0),
         (Callback::TtlFor, 1, 1, true, 0),
+        (Callback::Close, 0, 0, true, 2),
     ];
     // A default policy takes the plain path; a latency bound the general one.
     let policies =
@@ -283,16 +315,50 @@ impl SpillCipher for PanickyCipher {
     }
 }
 
+#[test]
+fn a_later_fragment_of_a_key_whose_merge_panicked_opens_a_fresh_group() {
+    // "c"'s first fragment (3) panics half-way through its merge; its
+    // second (5) must not inherit the half-written state or be named by 3.
+    let mut input = fragments();
+    input.push(("c", 1, 6));
+    let acc = PanicsIn {
+        acc: Parts { required: 0b11, ..Parts::default() },
+        callback: Callback::Merge,
+        at: 3,
+        calls: 0.into(),
+    };
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(timed(&input)).accumulate(acc, Policy::default()).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(error.to_string(), "stage `accumulate-1` stopped the run at sequence 3");
+    let c: Vec<(u64, Vec<u32>)> = out
+        .take()
+        .into_iter()
+        .filter(|record| record.payload().key == "c")
+        .map(|record| (record.meta().sequence, record.into_payload().values))
+        .collect();
+    assert_eq!(c, [(5, vec![6])]);
+    let report = error.report().unwrap();
+    assert_eq!(report.dead_letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>(), [3]);
+    assert_eq!(report.row("accumulate-1").unwrap().counts.discarded, 0, "the group 3 opened held nothing");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 /// 20 keys, two rounds: 40 fragments that never complete, under a spill
 /// threshold low enough that the second round restores spilled groups.
 fn spilling_run(cipher: PanickyCipher) -> (flux_engine_sync::RunError, Vec<u64>) {
+    spilling_run_of(Parts { spillable: true, ..Parts::default() }, cipher)
+}
+
+fn spilling_run_of<A>(acc: A, cipher: PanickyCipher) -> (flux_engine_sync::RunError, Vec<u64>)
+where
+    A: flux_core::Accumulator<Fragment = (u8, u32), Output = Record> + Send + 'static,
+{
     let keys: Vec<&'static str> = (0..20).map(|k| &*format!("key-{k:02}").leak()).collect();
     let input: Vec<_> = (0..40u32).map(|i| (keys[i as usize % 20], 0, i + 1)).collect();
-    let layer = Accumulate::new(
-        Parts { spillable: true, ..Parts::default() },
-        Policy::builder().spill_above(256).build().unwrap(),
-    )
-    .spill_strategy(FileSpill::with_cipher(cipher));
+    let layer = Accumulate::new(acc, Policy::builder().spill_above(256).build().unwrap())
+        .spill_strategy(FileSpill::with_cipher(cipher));
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(timed(&input)).accumulate_with(layer).named("orders").sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
@@ -330,5 +396,92 @@ fn a_cipher_that_panics_while_restoring_is_a_failed_restore_counted_as_discarded
     assert!(!output.contains(&1) && output.contains(&21), "{output:?}");
     Conservation::of(0..40).output(output).dropped(discarded).assert();
     assert!(report.dead_letters.is_empty());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// `Parts` that spill, with a panic at call `at` of `callback`.
+fn spilling_panics_in(callback: Callback, at: u64) -> PanicsIn {
+    PanicsIn { acc: Parts { spillable: true, ..Parts::default() }, callback, at, calls: 0.into() }
+}
+
+#[test]
+fn a_panic_in_encode_state_stops_the_run_and_every_group_is_still_emitted() {
+    let (error, output) = spilling_run_of(spilling_panics_in(Callback::EncodeState, 2), PanickyCipher::default());
+    // As when the cipher panics on its third seal: fragment 5 is merged.
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 5");
+    let report = error.report().unwrap();
+    assert!(report.dead_letters.is_empty());
+    Conservation::of(0..40).output(output).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_panic_in_decode_state_is_a_failed_restore_counted_as_discarded() {
+    let (error, output) = spilling_run_of(spilling_panics_in(Callback::DecodeState, 1), PanickyCipher::default());
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 1");
+    let Some(FragmentError::Restore(cause)) = Error::source(&error).unwrap().downcast_ref::<FragmentError>() else {
+        panic!("not a failed restore: {error:?}");
+    };
+    assert!(cause.is::<Panicked>(), "{cause:?}");
+    let report = error.report().unwrap();
+    assert_eq!(report.row("orders").unwrap().counts.discarded, 1);
+    assert!(!output.contains(&1) && output.contains(&21), "{output:?}");
+    Conservation::of(0..40).output(output).dropped(1).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// Spilling `Parts` whose `state_bytes` panics on the first state a
+/// restore decoded.
+struct PanicsMeasuringRestored {
+    acc: Parts,
+    decoded: std::cell::Cell<bool>,
+}
+
+impl flux_core::Accumulator for PanicsMeasuringRestored {
+    type Fragment = (u8, u32);
+    type State = support::State;
+    type Output = Record;
+
+    fn open(&mut self, key: &Bytes) -> support::State {
+        self.acc.open(key)
+    }
+    fn merge(
+        &mut self,
+        state: &mut support::State,
+        fragment: Envelope<(u8, u32)>,
+    ) -> Result<(), Box<dyn Error + Send + Sync>> {
+        self.acc.merge(state, fragment)
+    }
+    fn completeness(&self, state: &support::State) -> flux_core::Completeness {
+        self.acc.completeness(state)
+    }
+    fn close(&mut self, key: Bytes, state: support::State, reason: EmitReason) -> Record {
+        self.acc.close(key, state, reason)
+    }
+    fn state_bytes(&self, state: &support::State) -> usize {
+        assert!(!self.decoded.replace(false), "measuring a restored state");
+        self.acc.state_bytes(state)
+    }
+    fn encode_state(&self, state: &support::State, out: &mut Vec<u8>) -> bool {
+        self.acc.encode_state(state, out)
+    }
+    fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<support::State, Box<dyn Error + Send + Sync>> {
+        self.decoded.set(true);
+        self.acc.decode_state(key, encoded)
+    }
+}
+
+#[test]
+fn a_panic_in_state_bytes_as_a_spilled_group_is_restored_loses_nothing() {
+    let acc = PanicsMeasuringRestored { acc: Parts { spillable: true, ..Parts::default() }, decoded: false.into() };
+    let (error, output) = spilling_run_of(acc, PanickyCipher::default());
+    // The first restore is key-00's, named by its first fragment; the
+    // group is whole again before it is measured, and fragment 20 joins it.
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 0");
+    assert!(Error::source(&error).unwrap().is::<Panicked>());
+    let report = error.report().unwrap();
+    assert!(report.dead_letters.is_empty());
+    assert_eq!(report.row("orders").unwrap().counts.discarded, 0);
+    Conservation::of(0..40).output(output).assert();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }

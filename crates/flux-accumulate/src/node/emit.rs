@@ -30,7 +30,7 @@ where
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        if let Some((key, group)) = self.take_group(key) {
+        if let Some((key, group)) = self.take_group(key, cx) {
             self.release(key, group, reason, close_key, cx);
         }
     }
@@ -46,12 +46,6 @@ where
         cx: &mut Context<'_>,
     ) {
         let fragments = group.fragments;
-        if fragments == 0 {
-            // Only a merge that panicked leaves a group holding nothing
-            // (its fragment became a dead letter): there is no record.
-            self.count_discarded(&group);
-            return;
-        }
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
             if let Slot::Spilled(stored) = &group.state {
@@ -114,13 +108,31 @@ where
     }
 
     /// Drops the group under `key`; its fragments are counted as discarded.
-    pub(super) fn discard<Q>(&mut self, key: &Q)
+    pub(super) fn discard<Q>(&mut self, key: &Q, cx: &mut Context<'_>)
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        if let Some((_, group)) = self.take_group(key) {
+        if let Some((_, group)) = self.take_group(key, cx) {
             self.count_discarded(&group);
         }
+    }
+
+    /// Discards the group a panicking merge left half-written, if any: its
+    /// state cannot be trusted to make a record. Its earlier fragments are
+    /// counted as discarded; the one whose merge panicked is a dead letter.
+    #[inline(always)]
+    pub(super) fn discard_half_merged(&mut self, cx: &mut Context<'_>) {
+        if self.half_merged.is_some() {
+            self.discard_half_merged_now(cx);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn discard_half_merged_now(&mut self, cx: &mut Context<'_>) {
+        let Some((key, window)) = self.half_merged.take() else { return };
+        let probe = crate::group::GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
+        self.discard(&probe, cx);
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {
@@ -205,7 +217,7 @@ where
     }
     /// Removes a group and everything that indexes it.
     #[allow(clippy::type_complexity, reason = "the table's own entry, named by its parts")]
-    fn take_group<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<A::State, R::Kept>)>
+    fn take_group<Q>(&mut self, key: &Q, cx: &mut Context<'_>) -> Option<(GroupKey, Group<A::State, R::Kept>)>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
@@ -220,7 +232,8 @@ where
         match &group.state {
             // Saturating: a merge that panicked leaves the count behind the state.
             Slot::Resident(state) => {
-                self.resident_bytes = self.resident_bytes.saturating_sub(self.acc.state_bytes(state) as u64);
+                let size = super::memory::measure(&self.acc, &self.id, state, group.info.origin.sequence, cx);
+                self.resident_bytes = self.resident_bytes.saturating_sub(size);
             }
             Slot::Spilled(stored) => {
                 self.spilled_bytes -= stored.len() as u64;

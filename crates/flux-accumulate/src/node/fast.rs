@@ -7,7 +7,7 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
-use super::fragment::{Opening, expiry_at, open_group};
+use super::fragment::{MergeMark, Opening, expiry_at, open_group};
 use crate::group::{GroupKeyRef, Origin, Slot};
 use crate::policy::Policy;
 use crate::release::Release;
@@ -57,12 +57,14 @@ where
             self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, Origin::of(&meta)));
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
+        let mark = MergeMark { slot: &mut self.half_merged, key: &key, window: 0 };
         let before = self.acc.state_bytes(state) as u64;
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        mark.disarm();
         guard.disarm();
         if let Err(cause) = merged {
             let guard = PanicGuard::new(&self.id, sequence);
-            self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+            self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
             guard.disarm();
             return self.merge_failed(key, true, 0, origin, cause, cx);
         }
@@ -74,7 +76,7 @@ where
         self.ledger.pending += 1;
         // Merged: the group accounts for the fragment if user code panics now.
         let guard = PanicGuard::accounted(&self.id, sequence, true);
-        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+        self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
         let policy = &self.policy;
         let reason = if closes || self.acc.completeness(state).score() >= policy.complete_at {
             Some(EmitReason::Complete)

@@ -79,8 +79,10 @@ where
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
+        let mark = MergeMark { slot: &mut self.half_merged, key: &key, window };
         let before = self.acc.state_bytes(state) as u64;
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
+        mark.disarm();
         guard.disarm();
         if merged.is_ok() {
             group.fragments += 1;
@@ -93,7 +95,7 @@ where
         // Once merged, the fragment is accounted for by its group: a panic
         // from here stops the run without a dead letter.
         let guard = PanicGuard::accounted(&self.id, origin.sequence, merged.is_ok());
-        self.resident_bytes = self.resident_bytes - before + self.acc.state_bytes(state) as u64;
+        self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
         let verdict = match merged {
             Ok(()) => judge(&self.acc, &self.policy, group, closes),
             Err(cause) => {
@@ -214,11 +216,11 @@ where
         let Some(group) = self.groups.get(key) else { return };
         if group.fragments == 0 {
             // The fragment would have opened this group: it holds nothing.
-            self.discard(key);
+            self.discard(key, cx);
         }
         match self.policy.on_merge_error {
             OnMergeError::SkipFragment => {}
-            OnMergeError::DiscardGroup => self.discard(key),
+            OnMergeError::DiscardGroup => self.discard(key, cx),
             OnMergeError::StopRun => {
                 cx.fail(StageError::new(
                     self.id.clone(),
@@ -342,6 +344,34 @@ pub(super) struct Opening<'a> {
     pub(super) serials: &'a mut u64,
     pub(super) resident: &'a mut u64,
     pub(super) key_heap: &'a mut u64,
+}
+
+/// Names the group a fragment is joining, should user code panic on the
+/// way in (`state_bytes`, `merge`): the state may be half-written, so the
+/// stage discards the group (its earlier fragments counted) before it
+/// does anything else. A group opened by the fragment goes too, holding
+/// nothing, so a later fragment of the key opens its own. Like a
+/// [`PanicGuard`], it acts only while unwinding.
+pub(super) struct MergeMark<'a> {
+    pub(super) slot: &'a mut Option<(Bytes, u64)>,
+    pub(super) key: &'a Bytes,
+    pub(super) window: u64,
+}
+
+impl MergeMark<'_> {
+    /// The merge returned.
+    #[inline(always)]
+    pub(super) fn disarm(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for MergeMark<'_> {
+    /// Reached only while unwinding: a disarmed mark is forgotten.
+    #[cold]
+    fn drop(&mut self) {
+        *self.slot = Some((self.key.clone(), self.window));
+    }
 }
 
 /// A new group for `probe`'s key: the accumulator's fresh state (its size

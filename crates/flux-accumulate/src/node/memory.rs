@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use flux_core::{Accumulator, Context, EmitReason, Position, Push, StageError};
+use flux_core::{Accumulator, Context, EmitReason, Position, Push, StageError, StageId};
 
 use super::fragment::window_due;
 use super::{AccumulateNode, Cause};
@@ -75,6 +75,8 @@ where
             let Some(victim) = self.lru_spill.as_mut().and_then(|q| q.pop_valid(cold)) else { break };
             let Some(group) = self.groups.get_mut(&victim) else { break };
             let Slot::Resident(state) = &group.state else { continue };
+            // Measured first: should `state_bytes` panic, nothing is stored yet.
+            let size = self.acc.state_bytes(state) as u64;
             self.scratch.clear();
             if !self.acc.encode_state(state, &mut self.scratch) {
                 self.spill_declined = true;
@@ -90,7 +92,7 @@ where
                     break;
                 }
             };
-            self.resident_bytes = self.resident_bytes.saturating_sub(self.acc.state_bytes(state) as u64);
+            self.resident_bytes = self.resident_bytes.saturating_sub(size);
             self.spilled_bytes += stored.len() as u64;
             self.spilled_groups += 1;
             group.state = Slot::Spilled(stored);
@@ -112,16 +114,19 @@ where
         let Some(group) = self.groups.get_mut(key) else { return };
         match decoded {
             Ok(state) => {
+                // The group is whole again before `state_bytes` (user code)
+                // measures it.
                 self.spilled_bytes -= stored.len() as u64;
                 self.spilled_groups -= 1;
-                self.resident_bytes += self.acc.state_bytes(&state) as u64;
-                group.state = Slot::Resident(state);
                 self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
+                let sequence = group.info.origin.sequence;
+                let state = &*group.state.insert_resident(state);
+                self.resident_bytes += measure(&self.acc, &self.id, state, sequence, cx);
             }
             Err(cause) => {
                 group.state = Slot::Spilled(stored);
                 let sequence = group.info.origin.sequence;
-                self.discard(key);
+                self.discard(key, cx);
                 self.report_restore_failure(sequence, cause, cx);
             }
         }
@@ -152,5 +157,25 @@ where
     fn report_restore_failure(&mut self, sequence: u64, cause: Cause, cx: &mut Context<'_>) {
         let error = StageError::new(self.id.clone(), Position::Sequence(sequence), FragmentError::Restore(cause));
         cx.fail(error);
+    }
+}
+
+/// A state's size, for accounting, measured where a panic must not unwind
+/// (the group is out of the table, or just put back): a panic in
+/// `state_bytes` stops the run, naming the group's first fragment, and the
+/// state counts as empty. The group itself goes on as if measured.
+pub(super) fn measure<A: Accumulator>(
+    acc: &A,
+    id: &StageId,
+    state: &A::State,
+    sequence: u64,
+    cx: &mut Context<'_>,
+) -> u64 {
+    match flux_core::catch_panic(|| acc.state_bytes(state)) {
+        Ok(bytes) => bytes as u64,
+        Err(panic) => {
+            cx.fail(StageError::new(id.clone(), Position::Sequence(sequence), panic));
+            0
+        }
     }
 }

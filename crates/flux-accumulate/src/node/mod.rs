@@ -68,6 +68,9 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     plain: bool,
     /// The lookup hashes of the batch being pushed (kept to reuse its memory).
     hashes: Vec<u64>,
+    /// The group (key, window) whose merge panicked, half-written: it is
+    /// discarded at the stage's next call (see `MergeMark`).
+    half_merged: Option<(bytes::Bytes, u64)>,
     /// The figures last published, so that `publish` writes only on a change.
     published: (u64, u64),
     _release: core::marker::PhantomData<fn() -> R>,
@@ -112,6 +115,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             text: TextArena::new(),
             stats,
             published: (0, 0),
+            half_merged: None,
             _release: core::marker::PhantomData,
         }
     }
@@ -160,6 +164,7 @@ where
 {
     #[inline(always)]
     fn push(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
+        self.discard_half_merged(cx);
         if self.plain {
             self.accept_plain(item, None, cx);
         } else {
@@ -172,6 +177,7 @@ where
     /// merges the fragments in order; otherwise pushes them one by one.
     /// The figures are published once, after the batch.
     fn push_batch(&mut self, batch: &mut VecDeque<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
+        self.discard_half_merged(cx);
         if self.plain {
             let mut hashes = core::mem::take(&mut self.hashes);
             let mut rest = BatchRest::take(batch);
@@ -192,6 +198,7 @@ where
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.discard_half_merged(cx);
         self.fire_due(cx);
         self.publish();
         self.next.on_time(cx);
@@ -204,6 +211,7 @@ where
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {
+        self.discard_half_merged(cx);
         self.flush_at_end(cx);
         self.publish();
         self.next.finish(cx);

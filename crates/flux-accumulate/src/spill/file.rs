@@ -2,7 +2,7 @@
 //! temporary file, so that spilled state leaves the heap.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,7 +32,8 @@ struct Extent {
 /// whatever happens. Blocks are gathered in a 64 KiB buffer before each
 /// write. Space freed by restored or dropped groups is reclaimed by
 /// rewriting the file, at the next spill or restore, once at least half
-/// of it (and at least 4 MiB) is dead.
+/// of it (and at least 4 MiB) is dead; a rewrite that fails leaves the
+/// file as it was, and a write that fails leaves its blocks buffered.
 ///
 /// # Examples
 ///
@@ -58,6 +59,8 @@ pub struct FileSpill<C = NoEncryption> {
     extents: Vec<Option<Extent>>,
     free: Vec<u32>,
     live: u64,
+    /// After a failed rewrite, the dead bytes the next attempt waits for.
+    retry_dead: u64,
 }
 
 impl FileSpill<NoEncryption> {
@@ -85,6 +88,7 @@ impl<C: SpillCipher> FileSpill<C> {
             extents: Vec::new(),
             free: Vec::new(),
             live: 0,
+            retry_dead: 0,
         }
     }
 
@@ -115,10 +119,14 @@ impl<C: SpillCipher> FileSpill<C> {
         }
         let at = self.written;
         let pending = std::mem::take(&mut self.pending);
-        let file = self.file()?;
-        file.seek(SeekFrom::Start(at)).and_then(|_| file.write_all(&pending)).map_err(io_error)?;
-        self.written += pending.len() as u64;
+        let wrote = self
+            .file()
+            .and_then(|file| file.seek(SeekFrom::Start(at)).and_then(|_| file.write_all(&pending)).map_err(io_error));
+        // On a failure the blocks stay buffered, where their extents say
+        // they are (a retry writes them at the same offset).
         self.pending = pending;
+        wrote?;
+        self.written += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
     }
@@ -142,25 +150,43 @@ impl<C: SpillCipher> FileSpill<C> {
         }
     }
 
-    /// Rewrites the file with only its live blocks, once most of it is dead.
-    fn compact_if_due(&mut self) -> Result<(), SpillError> {
+    /// Rewrites the file with only its live blocks, once most of it is
+    /// dead. A rewrite that fails (the disk is full, the directory is gone)
+    /// changes nothing: the old file and its extents stay, and the next
+    /// attempt waits until twice as many bytes are dead.
+    fn compact_if_due(&mut self) {
         let (live, len) = self.usage();
-        if len - live < COMPACT_AT || len - live < live {
-            return Ok(());
+        let dead = len - live;
+        if dead < COMPACT_AT.max(self.retry_dead) || dead < live {
+            return;
         }
-        self.write_pending()?;
-        let mut fresh = temp_file(self.dir.clone())?;
+        match self.rewritten() {
+            Ok((file, extents, written)) => {
+                self.file = Some(file);
+                self.extents = extents;
+                self.written = written;
+                self.pending.clear();
+                self.retry_dead = 0;
+            }
+            Err(_) => self.retry_dead = dead.saturating_mul(2),
+        }
+    }
+
+    /// A new file holding the live blocks (from the file or the buffer),
+    /// with their new extents and its length; `self` is left untouched.
+    fn rewritten(&mut self) -> Result<(File, Vec<Option<Extent>>, u64), SpillError> {
+        let mut fresh = BufWriter::with_capacity(WRITE_BUFFER, temp_file(self.dir.clone())?);
+        let mut extents = self.extents.clone();
         let mut at = 0u64;
-        for handle in 0..self.extents.len() {
-            let Some(extent) = self.extents[handle] else { continue };
+        for slot in &mut extents {
+            let Some(extent) = *slot else { continue };
             let block = self.read(extent)?;
             fresh.write_all(&block).map_err(io_error)?;
-            self.extents[handle] = Some(Extent { offset: at, len: extent.len });
+            *slot = Some(Extent { offset: at, len: extent.len });
             at += u64::from(extent.len);
         }
-        self.file = Some(fresh);
-        self.written = at;
-        Ok(())
+        let file = fresh.into_inner().map_err(|e| io_error(e.into_error()))?;
+        Ok((file, extents, at))
     }
 }
 
@@ -174,7 +200,7 @@ impl<C: SpillCipher> SpillStrategy for FileSpill<C> {
         // Here as well as on restore: groups that are forgotten (discarded,
         // or re-emitted as fragments) are never restored, and their blocks
         // would otherwise stay in the file for the whole run.
-        self.compact_if_due()?;
+        self.compact_if_due();
         let block = seal(&mut self.cipher, key, state);
         let len = u32::try_from(block.len()).map_err(|_| SpillError::new("a state over 4 GiB cannot spill"))?;
         if self.pending.len() + block.len() > WRITE_BUFFER {
@@ -209,7 +235,7 @@ impl<C: SpillCipher> SpillStrategy for FileSpill<C> {
         let block = self.read(extent)?;
         let state = open(&mut self.cipher, key, block)?;
         self.free(handle);
-        self.compact_if_due()?;
+        self.compact_if_due();
         Ok(state)
     }
 
@@ -349,6 +375,71 @@ mod tests {
         assert!(before - live > COMPACT_AT && before - live < live, "over 4 MiB dead, but less than live");
         assert_eq!(spill.restore(b"k", &handles[5_000]).unwrap(), noise(5_000, 1024));
         assert_eq!(spill.usage().1, before, "not rewritten");
+    }
+
+    #[test]
+    fn a_rewrite_that_fails_changes_nothing_and_waits_for_twice_the_dead_bytes() {
+        let dir = std::env::temp_dir().join(format!("flux-spill-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spill = FileSpill::new().in_dir(&dir);
+        let handles = spill_kib_blocks(&mut spill, 10_240);
+        // The file is open and unlinked: without its directory, no new
+        // file can be made to rewrite it into.
+        std::fs::remove_dir(&dir).unwrap();
+        handles[..9_000].iter().for_each(|handle| spill.forget(handle));
+        let (live, len) = spill.usage();
+        let again = spill.spill(b"k", &noise(7, 1024)).expect("a failed rewrite does not fail the spill");
+        let (live_after, len_after) = spill.usage();
+        assert!(live_after > live, "the block was added");
+        assert_eq!(len_after - live_after, len - live, "every dead byte is still in the file");
+        assert_eq!(spill.retry_dead, (len - live) * 2);
+        for (i, handle) in handles.iter().enumerate().skip(9_000).step_by(97) {
+            assert_eq!(spill.restore(b"k", handle).unwrap(), noise(i as u32, 1024), "block {i}");
+        }
+        assert_eq!(spill.restore(b"k", &again).unwrap(), noise(7, 1024));
+        // With the directory back, the next rewrite waits for twice the dead bytes.
+        std::fs::create_dir_all(&dir).unwrap();
+        let more = spill_kib_blocks(&mut spill, 8_000);
+        more.iter().for_each(|handle| spill.forget(handle));
+        let (live, len) = spill.usage();
+        assert!(len - live < spill.retry_dead, "not yet twice as many dead bytes");
+        spill.spill(b"k", &noise(8, 1024)).unwrap();
+        assert_ne!(spill.usage().0, spill.usage().1, "not rewritten");
+        let most = spill_kib_blocks(&mut spill, 2_000);
+        most.iter().for_each(|handle| spill.forget(handle));
+        let last = spill.spill(b"k", &noise(9, 1024)).unwrap();
+        let (live, len) = spill.usage();
+        assert_eq!(live, len, "rewritten once twice as many bytes were dead");
+        assert_eq!(spill.retry_dead, 0);
+        assert_eq!(spill.restore(b"k", &last).unwrap(), noise(9, 1024));
+        assert_eq!(spill.restore(b"k", &handles[10_000]).unwrap(), noise(10_000, 1024));
+        std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn blocks_whose_write_failed_stay_buffered_and_readable() {
+        let mut spill = FileSpill::new();
+        // A handle that cannot be written through.
+        spill.file = Some(File::open(std::env::current_exe().unwrap()).unwrap());
+        let mut handles = Vec::new();
+        let error = loop {
+            let i = handles.len() as u32;
+            match spill.spill(b"k", &noise(i, 1000)) {
+                Ok(handle) => handles.push(handle),
+                Err(error) => break error,
+            }
+        };
+        assert!(error.to_string().contains("spill file:"), "{error}");
+        assert_eq!(spill.written, 0);
+        assert!(spill.pending.len() > 60 * 1000, "the blocks are still buffered");
+        for (i, handle) in handles.iter().enumerate().step_by(7) {
+            assert_eq!(spill.restore(b"k", handle).unwrap(), noise(i as u32, 1000), "block {i}");
+        }
+        spill.file = None;
+        let next = spill.spill(b"k", &noise(999, 1000)).unwrap();
+        assert!(spill.written > 0, "written at the next spill");
+        assert_eq!(spill.restore(b"k", &handles[62]).unwrap(), noise(62, 1000));
+        assert_eq!(spill.restore(b"k", &next).unwrap(), noise(999, 1000));
     }
 
     #[test]
