@@ -121,6 +121,25 @@ fn a_flat_map_iterator_that_panics_after_its_first_output_keeps_what_it_made() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+#[test]
+fn a_panic_after_a_flat_map_on_one_of_its_middle_outputs_keeps_the_ledger_whole() {
+    let out = VecSink::new();
+    let p = Pipeline::from_source(IterSource::new(0..4u64))
+        .flat_map(|n| (0..4).map(move |i| n * 10 + i))
+        .named("split")
+        .map(|x| if x == 22 { panic!("not 22") } else { x })
+        .named("check")
+        .sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `check` stopped the run at sequence 2");
+    // 20 and 21 went out; 22 is a dead letter; 23 was never made.
+    assert_eq!(out.payloads(), [0, 1, 2, 3, 10, 11, 12, 13, 20, 21]);
+    let report = error.report().unwrap();
+    assert_eq!(dead(report), [2]);
+    assert_eq!(report.row("split").unwrap().counts.created, 3 + 3 + 2);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 /// A stateful stage that sums its inputs and panics where it is told.
 struct Summing {
     sum: u64,

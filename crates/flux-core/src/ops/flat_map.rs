@@ -84,9 +84,11 @@ where
             guard.disarm();
             let Some(following) = following else { break };
             let out = core::mem::replace(&mut current, following);
-            self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
+            // Counted before the push: an output a later node panics on
+            // was made here all the same.
             self.ledger.created += u64::from(pushed > 0);
             pushed += 1;
+            self.next.push(Envelope::from_parts(out, meta.clone(), cost), cx);
         }
         self.ledger.created += u64::from(pushed > 0);
         self.next.push(Envelope::from_parts(current, meta, cost), cx);
