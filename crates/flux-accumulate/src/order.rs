@@ -105,7 +105,9 @@ mod tests {
         for stamp in 0..3000 {
             queue.push(stamp, key());
         }
-        assert_eq!(queue.heap_bytes(), 4096 * size);
+        // The deque doubles its room as it grows (the pinned toolchain's
+        // `VecDeque`): 3000 entries sit in room for 4096.
+        assert_eq!(queue.heap_bytes(), 4096 * size, "the test needs room for exactly 4096");
         queue.compact(0, |_, stamp| stamp == 2999);
         assert_eq!(queue.entries.len(), 1);
         // Room for 2 * 1024 entries is kept: 4096 is not more than twice it.

@@ -129,7 +129,9 @@ where
         }
         if self.policy.spill.is_some_and(|s| self.resident_bytes > s.resident_bytes) {
             // `encode_state` and the tier's cipher are user code; the
-            // fragment is merged, so a panic there only stops the run.
+            // fragment is merged, so a panic there only stops the run. The
+            // error names this fragment, the one that set the spill off,
+            // though the group being spilled is likely another.
             let id = self.id.clone();
             let guard = PanicGuard::accounted(&id, origin.sequence, true);
             self.spill_cold();
