@@ -75,6 +75,14 @@ pub(crate) enum Slot<S> {
 }
 
 impl<S> Slot<S> {
+    /// The state, if it is in memory.
+    pub(crate) fn resident(&self) -> Option<&S> {
+        match self {
+            Slot::Resident(state) => Some(state),
+            Slot::Spilled(_) | Slot::Vacant => None,
+        }
+    }
+
     /// Makes the slot hold `state` in memory, returning it.
     pub(crate) fn insert_resident(&mut self, state: S) -> &mut S {
         *self = Slot::Resident(state);

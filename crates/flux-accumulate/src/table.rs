@@ -105,6 +105,11 @@ impl<S, K> GroupTable<S, K> {
         }
     }
 
+    /// Every open group, in no particular order.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &Group<S, K>> {
+        self.table.iter().map(|(_, group)| group)
+    }
+
     pub(crate) fn drain(&mut self) -> hash_table::Drain<'_, (GroupKey, Group<S, K>)> {
         self.table.drain()
     }

@@ -190,6 +190,10 @@ impl flux_core::Accumulator for PanicsIn {
         fragment: Envelope<(u8, u32)>,
     ) -> Result<(), Box<dyn Error + Send + Sync>> {
         let merged = self.acc.merge(state, fragment);
+        if self.callback == Callback::Merge && self.calls.get() == self.at {
+            // Half-written, and far larger than when it was last measured.
+            state.values.reserve(100_000);
+        }
         self.check(Callback::Merge);
         merged
     }
@@ -269,10 +273,10 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
             let case = format!("{callback:?} with {policy:?}");
             let out = VecSink::new();
             let acc = PanicsIn { acc: Parts { required: 0b11, ..Parts::default() }, callback, at, calls: 0.into() };
-            let pipeline = Pipeline::from_source(timed(&fragments()))
-                .accumulate(acc, policy.clone())
-                .named("orders")
-                .sink(out.clone());
+            let layer = Accumulate::new(acc, policy.clone());
+            let stats = layer.stats();
+            let pipeline =
+                Pipeline::from_source(timed(&fragments())).accumulate_with(layer).named("orders").sink(out.clone());
             let plan = Planner::new().plan(pipeline.describe()).unwrap();
             let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
             assert_eq!(error.to_string(), format!("stage `orders` stopped the run at sequence {sequence}"), "{case}");
@@ -290,6 +294,11 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
             assert_eq!(report.row("orders").unwrap().counts.discarded, discarded, "{case}");
             Conservation::of(0..5).output(output).dead_letters(dead).dropped(discarded).assert();
             assert!(report.problems.is_empty(), "{case}: {:?}", report.problems);
+            // The figures stay true: a state that grew in a panicking merge
+            // leaves no hole in the count of the others.
+            let figures = stats.snapshot();
+            assert!(figures.peak_bytes < 64 << 10, "{case}: peak {} bytes", figures.peak_bytes);
+            assert_eq!((figures.pending_keys, figures.state_bytes), (0, 0), "{case}");
         }
     }
 }
@@ -343,6 +352,36 @@ fn a_later_fragment_of_a_key_whose_merge_panicked_opens_a_fresh_group() {
     assert_eq!(report.dead_letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>(), [3]);
     assert_eq!(report.row("accumulate-1").unwrap().counts.discarded, 0, "the group 3 opened held nothing");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_state_that_grew_in_a_panicking_merge_leaves_the_others_counted() {
+    // "a"'s second merge (call 2) reserves room for 100,000 values, then
+    // panics: "a" is discarded, and the count of the states still open
+    // must not lose the others to it. "b" is complete at its second
+    // fragment; its record sees the figures published after that batch,
+    // with "c" open.
+    let acc = PanicsIn {
+        acc: Parts { required: 0b11, ..Parts::default() },
+        callback: Callback::Merge,
+        at: 2,
+        calls: 0.into(),
+    };
+    let layer = Accumulate::new(acc, Policy::default());
+    let stats = layer.stats();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record_seen = seen.clone();
+    let input = [("a", 0, 1), ("b", 0, 2), ("a", 1, 3), ("c", 0, 4), ("b", 1, 5)];
+    let pipeline = Pipeline::from_source(timed(&input))
+        .accumulate_with(layer)
+        .inspect(move |_| record_seen.lock().unwrap().push(stats.snapshot()))
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(error.to_string(), "stage `accumulate-1` stopped the run at sequence 2");
+    let seen = seen.lock().unwrap();
+    let state = core::mem::size_of::<support::State>() as u64 + 4 * 4;
+    assert_eq!((seen[0].pending_keys, seen[0].state_bytes), (1, state));
 }
 
 /// 20 keys, two rounds: 40 fragments that never complete, under a spill

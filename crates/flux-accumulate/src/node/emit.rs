@@ -133,6 +133,16 @@ where
         let Some((key, window)) = self.half_merged.take() else { return };
         let probe = crate::group::GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.discard(&probe, cx);
+        // The state left the count at a size it may not have had when it
+        // was counted: every resident state is measured again, so the
+        // count is exact (the per-fragment path relies on it).
+        let (acc, groups) = (&self.acc, &self.groups);
+        let recount = flux_core::catch_panic(|| {
+            groups.groups().filter_map(|group| group.state.resident()).map(|state| acc.state_bytes(state) as u64).sum()
+        });
+        if let Ok(total) = recount {
+            self.resident_bytes = total;
+        }
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {

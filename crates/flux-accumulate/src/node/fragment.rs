@@ -79,7 +79,7 @@ where
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
-        let mark = MergeMark { slot: &mut self.half_merged, key: &key, window };
+        let mark = MergeMark { slot: &mut self.half_merged, group: &probe };
         let before = self.acc.state_bytes(state) as u64;
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
         mark.disarm();
@@ -354,13 +354,12 @@ pub(super) struct Opening<'a> {
 /// does anything else. A group opened by the fragment goes too, holding
 /// nothing, so a later fragment of the key opens its own. Like a
 /// [`PanicGuard`], it acts only while unwinding.
-pub(super) struct MergeMark<'a> {
+pub(super) struct MergeMark<'a, 'k> {
     pub(super) slot: &'a mut Option<(Bytes, u64)>,
-    pub(super) key: &'a Bytes,
-    pub(super) window: u64,
+    pub(super) group: &'a GroupKeyRef<'k>,
 }
 
-impl MergeMark<'_> {
+impl MergeMark<'_, '_> {
     /// The merge returned.
     #[inline(always)]
     pub(super) fn disarm(self) {
@@ -368,11 +367,11 @@ impl MergeMark<'_> {
     }
 }
 
-impl Drop for MergeMark<'_> {
+impl Drop for MergeMark<'_, '_> {
     /// Reached only while unwinding: a disarmed mark is forgotten.
     #[cold]
     fn drop(&mut self) {
-        *self.slot = Some((self.key.clone(), self.window));
+        *self.slot = Some((self.group.key.clone(), self.group.window));
     }
 }
 
