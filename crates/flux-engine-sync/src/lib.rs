@@ -35,8 +35,3 @@ pub use engine::{DEFAULT_KEPT, SyncEngine};
 pub use ledger::{Imbalance, LedgerRow};
 pub use report::{PoolFigures, RunError, RunErrorKind, RunReport, Tally};
 pub use schedule::{Decision, DownstreamFirst, ScheduleHook, Seeded, UpstreamFirst};
-
-/// The README's example, compiled and run as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeExample;

@@ -1,0 +1,71 @@
+//! Flux: typed, back-pressured, zero-copy streaming pipelines that turn a
+//! stream of fragments into complete records, with every envelope
+//! accounted for.
+//!
+//! This is the crate most users add. It gathers the parts of Flux behind
+//! one dependency: the kernel's types at its root, each part as a module
+//! (one feature per part), a [`prelude`], and [`run`], which plans a
+//! pipeline with the default planner and runs it on the deterministic
+//! engine.
+//!
+//! ```
+//! use flux::prelude::*;
+//!
+//! let out = VecSink::new();
+//! let pipeline = Pipeline::from_source(IterSource::new(["7", "x", "12", "5"]))
+//!     .try_map(|s: &str| s.parse::<u32>()) // failures become dead letters
+//!     .named("parse")
+//!     .filter(|n| n % 2 == 1)
+//!     .map(|n| n * 100)
+//!     .sink(out.clone());
+//! let report = flux::run(pipeline)?;
+//!
+//! assert_eq!(out.payloads(), [700, 500]);
+//! assert_eq!(report.dead_letters[0].error.to_string(), "stage `parse` failed at sequence 1");
+//! # Ok::<(), flux::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | module | what it adds |
+//! |---|---|---|
+//! | `memory` (default) | [`memory`] | pooled slabs, zero-copy framing, framed sources, write sinks |
+//! | `accumulate` (default) | [`accumulate`] | keyed accumulation: completeness, size and time limits, spill |
+//! | `backpressure` | `backpressure` | admission policies between stages |
+//!
+//! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
+//! always there: [`run`] is `Planner::new().plan(..)` then
+//! `SyncEngine::new().run(..)`; call them yourself to add planner passes,
+//! schedule hooks or a different engine.
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod prelude;
+mod run;
+
+pub use flux_core::*;
+pub use run::{Error, run};
+
+/// The planner: turns a pipeline's description into an execution plan.
+pub use flux_plan as plan;
+
+/// The deterministic engine: one thread, a virtual clock, a decision trace.
+pub use flux_engine_sync as engine;
+
+/// Pooled memory: slabs, zero-copy framing, framed sources, write sinks.
+#[cfg(feature = "memory")]
+pub use flux_memory as memory;
+
+/// Keyed accumulation: completeness, size and time limits, spill.
+#[cfg(feature = "accumulate")]
+pub use flux_accumulate as accumulate;
+
+/// Admission policies between stages.
+#[cfg(feature = "backpressure")]
+pub use flux_backpressure as backpressure;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;

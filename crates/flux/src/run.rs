@@ -1,0 +1,84 @@
+//! `flux::run`: plan with the default planner, run on the sync engine.
+
+use core::fmt;
+use std::error::Error as StdError;
+
+use flux_core::{PlanError, Runnable};
+use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_plan::Planner;
+
+/// Plans `pipeline` with the default planner (which fuses adjacent pure
+/// stages) and runs it on the deterministic [`SyncEngine`], returning the
+/// report: the ledger, dead letters, side outputs and channel figures.
+///
+/// # Errors
+///
+/// The pipeline could not be planned ([`Error::Plan`]), or the run failed
+/// ([`Error::Run`], whose [`RunError::report`] says where every envelope
+/// went up to the stop).
+///
+/// # Examples
+///
+/// ```
+/// use flux::prelude::*;
+///
+/// let out = VecSink::new();
+/// let report = flux::run(Pipeline::from_source(IterSource::new(1..=3u32)).map(|n| n * 2).sink(out.clone()))?;
+/// assert_eq!(out.payloads(), [2, 4, 6]);
+/// assert!(report.dead_letters.is_empty());
+/// # Ok::<(), flux::Error>(())
+/// ```
+pub fn run<P: Runnable>(pipeline: P) -> Result<RunReport, Error> {
+    let plan = Planner::new().plan(pipeline.describe()).map_err(Error::Plan)?;
+    SyncEngine::new().run(&plan, pipeline).map_err(Error::Run)
+}
+
+/// Why [`run`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The planner refused the pipeline.
+    Plan(PlanError),
+    /// The run failed; the error carries the report.
+    Run(RunError),
+}
+
+impl Error {
+    /// The failed run's report, if the run started.
+    pub fn report(&self) -> Option<&RunReport> {
+        match self {
+            Error::Plan(_) => None,
+            Error::Run(error) => error.report(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Plan(error) => write!(f, "the pipeline could not be planned: {error}"),
+            Error::Run(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Plan(error) => Some(error),
+            Error::Run(error) => error.source(),
+        }
+    }
+}
+
+impl From<PlanError> for Error {
+    fn from(error: PlanError) -> Self {
+        Error::Plan(error)
+    }
+}
+
+impl From<RunError> for Error {
+    fn from(error: RunError) -> Self {
+        Error::Run(error)
+    }
+}
