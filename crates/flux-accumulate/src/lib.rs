@@ -166,6 +166,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod closed;
+mod closures;
 mod error;
 mod group;
 mod key;
@@ -178,6 +179,7 @@ mod spill;
 mod stats;
 mod table;
 
+pub use closures::{Collect, Count, Fold, Keyed, Reduce, collect, count, fold, reduce};
 pub use error::FragmentError;
 pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;

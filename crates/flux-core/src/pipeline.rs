@@ -3,8 +3,11 @@
 use std::error::Error;
 
 use crate::chain::{Identity, Stack};
-use crate::ops::{Filter, FlatMap, Inspect, Map, TryMap};
-use crate::{Chain, Envelope, Layer, Sink, Source, Stage, StageId, StageLayer};
+use crate::ops::{EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, TryMap, WithMeta};
+use crate::{Chain, Envelope, Instant, Layer, Meta, Sink, Source, Stage, StageId, StageLayer};
+
+/// The pipeline `Pipeline<S, C>` becomes once layer `L` is added.
+type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
 
 /// A pipeline under construction: a source and a typed chain of stages.
 ///
@@ -84,22 +87,88 @@ where
     }
 
     /// Transforms each payload; metadata is kept.
-    pub fn map<F, U>(self, f: F) -> Pipeline<S, Stack<C, Map<F, C::Out>>>
+    pub fn map<F, U>(self, f: F) -> Then<S, C, Map<OnPayload<F>, C::Out>>
     where
         F: FnMut(C::Out) -> U + Send + 'static,
         U: Send + 'static,
     {
         let id = Self::next_id("map");
-        self.layer(Map::new(f, id))
+        self.layer(Map::new(OnPayload(f), id))
+    }
+
+    /// Transforms each payload, reading its metadata (key, event time,
+    /// headers) as well; metadata is kept.
+    ///
+    /// ```
+    /// use flux_core::{IterSource, Pipeline, VecSink};
+    ///
+    /// let out = VecSink::new();
+    /// let p = Pipeline::from_source(IterSource::new(["a", "b"]))
+    ///     .map_with_meta(|s: &str, meta| format!("{s}@{}", meta.sequence))
+    ///     .sink(out.clone());
+    /// # let _ = p;
+    /// ```
+    pub fn map_with_meta<F, U>(self, f: F) -> Then<S, C, Map<WithMeta<F>, C::Out>>
+    where
+        F: FnMut(C::Out, &Meta) -> U + Send + 'static,
+        U: Send + 'static,
+    {
+        let id = Self::next_id("map");
+        self.layer(Map::new(WithMeta(f), id))
     }
 
     /// Keeps the envelopes whose payload satisfies `f`; the rest are counted drops.
-    pub fn filter<F>(self, f: F) -> Pipeline<S, Stack<C, Filter<F, C::Out>>>
+    pub fn filter<F>(self, f: F) -> Then<S, C, Filter<OnPayload<F>, C::Out>>
     where
         F: FnMut(&C::Out) -> bool + Send + 'static,
     {
         let id = Self::next_id("filter");
-        self.layer(Filter::new(f, id))
+        self.layer(Filter::new(OnPayload(f), id))
+    }
+
+    /// Keeps the envelopes that `f` accepts, reading their metadata as
+    /// well (route on a header such as an accumulated record's reason);
+    /// the rest are counted drops.
+    pub fn filter_with_meta<F>(self, f: F) -> Then<S, C, Filter<WithMeta<F>, C::Out>>
+    where
+        F: FnMut(&C::Out, &Meta) -> bool + Send + 'static,
+    {
+        let id = Self::next_id("filter");
+        self.layer(Filter::new(WithMeta(f), id))
+    }
+
+    /// Sets each envelope's key from its payload, which is kept: what a
+    /// keyed stage (`accumulate`) groups by. Anything that converts into
+    /// `Bytes` is a key; a slice of a `Bytes` payload costs a reference
+    /// count, not a copy.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use flux_core::{IterSource, Pipeline, VecSink};
+    ///
+    /// let out = VecSink::new();
+    /// let p = Pipeline::from_source(IterSource::new([Bytes::from_static(b"alice,3")]))
+    ///     .key_by(|line: &Bytes| line.slice(..5))
+    ///     .sink(out.clone());
+    /// # let _ = p;
+    /// ```
+    pub fn key_by<F, K>(self, f: F) -> Then<S, C, SetMeta<KeyFrom<F>, C::Out>>
+    where
+        F: FnMut(&C::Out) -> K + Send + 'static,
+        K: Into<bytes::Bytes>,
+    {
+        let id = Self::next_id("key_by");
+        self.layer(SetMeta::new(KeyFrom(f), id))
+    }
+
+    /// Sets each envelope's event time from its payload, which is kept:
+    /// what watermarks and event-time windows read.
+    pub fn event_time<F>(self, f: F) -> Then<S, C, SetMeta<EventTimeFrom<F>, C::Out>>
+    where
+        F: FnMut(&C::Out) -> Instant + Send + 'static,
+    {
+        let id = Self::next_id("event_time");
+        self.layer(SetMeta::new(EventTimeFrom(f), id))
     }
 
     /// Turns each payload into zero or more, each emitted as it is produced.

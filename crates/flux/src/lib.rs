@@ -69,3 +69,8 @@ pub use flux_backpressure as backpressure;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeExamples;
+
+/// The accumulation guide's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/accumulate.md")]
+pub struct AccumulateGuide;

@@ -17,4 +17,4 @@ pub use flux_memory::{
 };
 
 #[cfg(feature = "accumulate")]
-pub use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Policy};
+pub use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Keyed, Policy, collect, count, fold, reduce};

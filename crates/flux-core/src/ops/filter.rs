@@ -2,11 +2,13 @@
 
 use core::marker::PhantomData;
 
+use super::Predicate;
 use crate::{
     Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
 };
 
-/// The layer built by [`Pipeline::filter`](crate::Pipeline::filter).
+/// The layer built by [`Pipeline::filter`](crate::Pipeline::filter) and
+/// [`Pipeline::filter_with_meta`](crate::Pipeline::filter_with_meta).
 pub struct Filter<F, T> {
     f: F,
     id: StageId,
@@ -21,7 +23,7 @@ impl<F, T> Filter<F, T> {
 
 impl<F, T> Layer<T> for Filter<F, T>
 where
-    F: FnMut(&T) -> bool + Send + 'static,
+    F: Predicate<T> + 'static,
     T: 'static,
 {
     type Out = T;
@@ -53,14 +55,14 @@ pub struct FilterNode<F, D> {
 
 impl<F, T, D> Push<T> for FilterNode<F, D>
 where
-    F: FnMut(&T) -> bool + Send,
+    F: Predicate<T>,
     D: Push<T>,
 {
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         let guard = PanicGuard::new(&self.id, item.meta().sequence);
-        let keep = (self.f)(item.payload());
+        let keep = self.f.test(item.payload(), item.meta());
         guard.disarm();
         if keep {
             self.next.push(item, cx);

@@ -2,9 +2,11 @@
 
 use core::marker::PhantomData;
 
+use super::Transform;
 use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind};
 
-/// The layer built by [`Pipeline::map`](crate::Pipeline::map).
+/// The layer built by [`Pipeline::map`](crate::Pipeline::map) and
+/// [`Pipeline::map_with_meta`](crate::Pipeline::map_with_meta).
 pub struct Map<F, In> {
     f: F,
     id: StageId,
@@ -17,24 +19,24 @@ impl<F, In> Map<F, In> {
     }
 }
 
-impl<F, In, Out> Layer<In> for Map<F, In>
+impl<F, In> Layer<In> for Map<F, In>
 where
-    F: FnMut(In) -> Out + Send + 'static,
+    F: Transform<In> + 'static,
     In: 'static,
 {
-    type Out = Out;
-    type Node<D: Push<Out> + 'static> = MapNode<F, D>;
+    type Out = F::Out;
+    type Node<D: Push<F::Out> + 'static> = MapNode<F, D>;
 
     fn descriptor(&self) -> StageDescriptor {
         StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
-            .with_types(core::any::type_name::<In>(), core::any::type_name::<Out>())
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<F::Out>())
     }
 
     fn set_id(&mut self, id: StageId) {
         self.id = id;
     }
 
-    fn into_node<D: Push<Out> + 'static>(self, next: D) -> MapNode<F, D> {
+    fn into_node<D: Push<F::Out> + 'static>(self, next: D) -> MapNode<F, D> {
         MapNode { f: self.f, id: self.id, next }
     }
 }
@@ -48,17 +50,17 @@ pub struct MapNode<F, D> {
     next: D,
 }
 
-impl<F, In, Out, D> Push<In> for MapNode<F, D>
+impl<F, In, D> Push<In> for MapNode<F, D>
 where
-    F: FnMut(In) -> Out + Send,
-    D: Push<Out>,
+    F: Transform<In>,
+    D: Push<F::Out>,
 {
     // Always inlined: a fused segment must compile to one loop body.
     #[inline(always)]
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let (payload, meta, cost) = item.into_parts();
         let guard = PanicGuard::new(&self.id, meta.sequence);
-        let out = (self.f)(payload);
+        let out = self.f.apply(payload, &meta);
         guard.disarm();
         self.next.push(Envelope::from_parts(out, meta, cost), cx);
     }

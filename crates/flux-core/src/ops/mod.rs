@@ -23,10 +23,14 @@ mod filter;
 mod flat_map;
 mod inspect;
 mod map;
+mod meta;
 mod try_map;
+mod with_meta;
 
 pub use filter::{Filter, FilterNode};
 pub use flat_map::{FlatMap, FlatMapNode};
 pub use inspect::{Inspect, InspectNode};
 pub use map::{Map, MapNode};
+pub use meta::{EventTimeFrom, KeyFrom, MetaFrom, SetMeta, SetMetaNode};
 pub use try_map::{TryMap, TryMapNode};
+pub use with_meta::{OnPayload, Predicate, Transform, WithMeta};

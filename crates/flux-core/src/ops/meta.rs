@@ -1,0 +1,136 @@
+//! `key_by` and `event_time`: one field of each envelope's metadata, set
+//! from its payload.
+
+use core::marker::PhantomData;
+
+use bytes::Bytes;
+
+use crate::{
+    Context, Envelope, Instant, Layer, LedgerVisitor, Meta, PanicGuard, Purity, Push, StageDescriptor, StageId,
+    StageKind,
+};
+
+/// The layer built by [`Pipeline::key_by`](crate::Pipeline::key_by) and
+/// [`Pipeline::event_time`](crate::Pipeline::event_time).
+pub struct SetMeta<M, In> {
+    from: M,
+    id: StageId,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<M, In> SetMeta<M, In> {
+    pub(crate) fn new(from: M, id: StageId) -> Self {
+        SetMeta { from, id, _in: PhantomData }
+    }
+}
+
+/// Which field a [`SetMeta`] stage sets, and from what: [`KeyFrom`] or
+/// [`EventTimeFrom`] only.
+pub trait MetaFrom<In>: Send + sealed::Sealed {
+    /// Reads `payload` and sets the field in `meta`.
+    fn set(&mut self, payload: &In, meta: &mut Meta);
+}
+
+/// The key, from a closure of the payload. A key that is a slice of a
+/// `Bytes` payload (`line.slice(..8)`) is a reference count, not a copy.
+pub struct KeyFrom<F>(pub(crate) F);
+
+/// The event time, from a closure of the payload.
+pub struct EventTimeFrom<F>(pub(crate) F);
+
+impl<F: FnMut(&In) -> K + Send, In, K: Into<Bytes>> MetaFrom<In> for KeyFrom<F> {
+    #[inline(always)]
+    fn set(&mut self, payload: &In, meta: &mut Meta) {
+        meta.key = Some((self.0)(payload).into());
+    }
+}
+
+impl<F: FnMut(&In) -> Instant + Send, In> MetaFrom<In> for EventTimeFrom<F> {
+    #[inline(always)]
+    fn set(&mut self, payload: &In, meta: &mut Meta) {
+        meta.event_time = Some((self.0)(payload));
+    }
+}
+
+impl<M, In> Layer<In> for SetMeta<M, In>
+where
+    M: MetaFrom<In> + 'static,
+    In: 'static,
+{
+    type Out = In;
+    type Node<D: Push<In> + 'static> = SetMetaNode<M, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        let t = core::any::type_name::<In>();
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure).with_types(t, t)
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<In> + 'static>(self, next: D) -> SetMetaNode<M, D> {
+        SetMetaNode { from: self.from, id: self.id, next }
+    }
+}
+
+/// The node of a `key_by` or `event_time` stage: one in, one out, the
+/// payload untouched. A panic in the closure is settled where the segment
+/// catches it: the input is a dead letter and the run stops.
+pub struct SetMetaNode<M, D> {
+    from: M,
+    id: StageId,
+    next: D,
+}
+
+impl<M, In, D> Push<In> for SetMetaNode<M, D>
+where
+    M: MetaFrom<In>,
+    D: Push<In>,
+{
+    // Always inlined: a fused segment must compile to one loop body.
+    #[inline(always)]
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        let (payload, mut meta, cost) = item.into_parts();
+        let guard = PanicGuard::new(&self.id, meta.sequence);
+        self.from.set(&payload, &mut meta);
+        guard.disarm();
+        self.next.push(Envelope::from_parts(payload, meta, cost), cx);
+    }
+
+    forward_to_next!();
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}
+
+impl<M, In> core::fmt::Debug for SetMeta<M, In> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SetMeta").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl<M, D> core::fmt::Debug for SetMetaNode<M, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SetMetaNode").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl<F> core::fmt::Debug for KeyFrom<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KeyFrom")
+    }
+}
+
+impl<F> core::fmt::Debug for EventTimeFrom<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EventTimeFrom")
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<F> Sealed for super::KeyFrom<F> {}
+    impl<F> Sealed for super::EventTimeFrom<F> {}
+}
