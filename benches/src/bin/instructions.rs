@@ -18,9 +18,10 @@ use flux_benches::compare::{accumulate, fused_chain};
 fn main() -> ExitCode {
     let checksum = match std::env::args().nth(1).as_deref() {
         Some("accumulate") => accumulate::flux_once(),
+        Some("accumulate_fold") => accumulate::flux_fold_once(),
         Some("fused_chain") => fused_chain::flux_once(),
         _ => {
-            eprintln!("usage: instructions <accumulate | fused_chain>");
+            eprintln!("usage: instructions <accumulate | accumulate_fold | fused_chain>");
             return ExitCode::from(2);
         }
     };
