@@ -52,11 +52,12 @@ where
             resident: &mut self.resident_bytes,
             key_heap: &mut self.key_heap,
         };
-        let guard = PanicGuard::new(&self.id, sequence);
-        let (group, _) =
-            self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, Origin::of(&meta)));
-        let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
+        // Taken by value: should `open_group` not be inlined, a reference
+        // to `meta` would keep it in memory for every fragment.
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
+        let guard = PanicGuard::new(&self.id, sequence);
+        let (group, _) = self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, origin));
+        let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let mark = MergeMark { slot: &mut self.half_merged, group: &probe };
         let before = self.acc.state_bytes(state) as u64;
         let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
