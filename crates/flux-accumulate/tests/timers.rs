@@ -141,3 +141,50 @@ fn next_deadline_is_the_earliest_timer() {
     h.push(frag("k", 0, 1));
     assert_eq!(h.node_deadline(), Some(Instant::from_millis(11_500)));
 }
+
+/// Fuses every junction: the stage runs inside the source's segment.
+struct FuseAll;
+
+impl flux_core::PlannerPass for FuseAll {
+    fn name(&self) -> &'static str {
+        "fuse-all"
+    }
+
+    fn run(&self, plan: &mut flux_core::ExecutionPlan) -> Result<(), flux_core::PlanError> {
+        plan.junctions.iter_mut().for_each(|junction| *junction = flux_core::Junction::Fused);
+        Ok(())
+    }
+}
+
+/// A sink that notes the engine time of each record it writes.
+#[derive(Clone, Default)]
+struct WrittenAt(std::sync::Arc<std::sync::Mutex<Vec<(u32, Instant)>>>);
+
+impl flux_core::Sink<support::Record> for WrittenAt {
+    fn write(
+        &mut self,
+        item: flux_core::Envelope<support::Record>,
+        cx: &mut flux_core::Context<'_>,
+    ) -> Result<(), flux_core::WriteError> {
+        self.0.lock().unwrap().push((item.payload().values[0], cx.now()));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_timer_in_the_source_segment_fires_on_time_while_the_source_waits() {
+    // Fused into the source's segment, the stage's timer is the segment's
+    // deadline: the engine wakes for it at 2 s, not when the source's next
+    // fragment comes at 10 s.
+    use flux_accumulate::AccumulateExt;
+    let input = [(secs(0), frag("a", 0, 1)), (secs(10), frag("b", 0, 2))];
+    let written = WrittenAt::default();
+    let pipeline = flux_core::Pipeline::from_source(flux_core::TimedSource::new(input.to_vec()))
+        .accumulate(Parts::default(), ttl(2, TimerStart::FirstFragment))
+        .sink(written.clone());
+    let plan = flux_plan::Planner::new().with_pass(FuseAll).plan(flux_core::Runnable::describe(&pipeline)).unwrap();
+    let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline).unwrap();
+    // "b" is flushed when the input ends, at 10 s.
+    assert_eq!(*written.0.lock().unwrap(), [(1, secs(2)), (2, secs(10))]);
+    assert_eq!(report.end_time, secs(10));
+}
