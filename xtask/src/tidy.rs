@@ -67,6 +67,7 @@ fn every_crate_of_the_map_exists() {
         "flux-engine-async",
         "flux-observe",
         "flux-test",
+        "flux-fan-in",
         FACADE,
     ] {
         assert!(deps.contains_key(name), "{name} is missing from the workspace");

@@ -31,6 +31,7 @@
 //! |---|---|---|
 //! | `memory` (default) | [`memory`] | pooled slabs, zero-copy framing, framed sources, write sinks |
 //! | `accumulate` (default) | [`accumulate`] | keyed accumulation: completeness, size and time limits, spill |
+//! | `fan-in` (default) | [`fan_in`] | several sources into one pipeline, as ready or in event-time order |
 //! | `backpressure` | `backpressure` | admission policies between stages |
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
@@ -60,6 +61,10 @@ pub use flux_memory as memory;
 /// Keyed accumulation: completeness, size and time limits, spill.
 #[cfg(feature = "accumulate")]
 pub use flux_accumulate as accumulate;
+
+/// Several sources into one pipeline.
+#[cfg(feature = "fan-in")]
+pub use flux_fan_in as fan_in;
 
 /// Admission policies between stages.
 #[cfg(feature = "backpressure")]

@@ -18,3 +18,6 @@ pub use flux_memory::{
 
 #[cfg(feature = "accumulate")]
 pub use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Keyed, Policy, collect, count, fold, reduce};
+
+#[cfg(feature = "fan-in")]
+pub use flux_fan_in::{FanIn, Sourced};

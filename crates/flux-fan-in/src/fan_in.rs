@@ -1,0 +1,215 @@
+//! The fan-in source: its inputs, their next items, and the two orders.
+
+use core::fmt;
+
+use flux_core::{Context, Envelope, Instant, Pull, Rejected, Source, SourceError};
+
+use crate::FromSource;
+
+/// An item and the index of the source it came from (in the order the
+/// sources were added to the [`FanIn`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The source's index.
+    pub source: usize,
+    /// The item, as the source made it.
+    pub item: T,
+}
+
+/// The order in which a [`FanIn`] takes its sources' items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Order {
+    /// Each source in turn, skipping one that waits.
+    AsReady,
+    /// The earliest event time among the sources' next items first; an
+    /// item with no event time counts as the earliest. Ties go to the
+    /// source added first.
+    ByEventTime,
+}
+
+/// Several sources of one item type as one source: see the
+/// [crate documentation](crate).
+pub struct FanIn<T> {
+    inputs: Vec<Input<T>>,
+    order: Order,
+    /// The sequence the next item gets: unique across every source.
+    next_sequence: u64,
+    /// The source `AsReady` asks first.
+    turn: usize,
+}
+
+struct Input<T> {
+    source: Box<dyn Source<Item = T>>,
+    /// The item it made that is not out yet (`ByEventTime` only).
+    head: Option<Envelope<T>>,
+    state: State,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Open,
+    WaitingUntil(Instant),
+    Ended,
+}
+
+impl<T: 'static> FanIn<T> {
+    /// A fan-in that takes items as its sources have them.
+    pub fn as_ready() -> Self {
+        FanIn::new(Order::AsReady)
+    }
+
+    /// A fan-in that merges its sources in event-time order.
+    pub fn by_event_time() -> Self {
+        FanIn::new(Order::ByEventTime)
+    }
+
+    /// A fan-in with the given order and no sources yet.
+    pub fn new(order: Order) -> Self {
+        FanIn { inputs: Vec::new(), order, next_sequence: 0, turn: 0 }
+    }
+
+    /// Adds a source; its items come out with the next index (0 first).
+    #[must_use]
+    pub fn source(mut self, source: impl Source<Item = T> + 'static) -> Self {
+        self.inputs.push(Input { source: Box::new(source), head: None, state: State::Open });
+        self
+    }
+
+    /// How many sources there are.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether no source was added.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    fn sourced(&mut self, source: usize, item: Envelope<T>) -> Envelope<Sourced<T>> {
+        let (item, mut meta, cost) = item.into_parts();
+        meta.sequence = self.take_sequence();
+        Envelope::from_parts(Sourced { source, item }, meta, cost)
+    }
+
+    fn take_sequence(&mut self) -> u64 {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        sequence
+    }
+
+    fn rejected(&mut self, source: usize, rejected: Rejected) -> Pull<Sourced<T>> {
+        let Rejected { mut meta, position, cause } = rejected;
+        meta.sequence = self.take_sequence();
+        Pull::Rejected(Rejected { meta, position, cause: Box::new(FromSource { source, cause }) })
+    }
+
+    /// Asks input `index` for its next item, noting when it waits or ends.
+    fn pull_from(&mut self, index: usize, cx: &mut Context<'_>) -> Result<Pull<T>, SourceError> {
+        let input = &mut self.inputs[index];
+        let pulled = input.source.pull(cx).map_err(|SourceError { position, cause }| SourceError {
+            position,
+            cause: Box::new(FromSource { source: index, cause }),
+        })?;
+        input.state = match pulled {
+            Pull::Wait(until) => State::WaitingUntil(until),
+            Pull::End => State::Ended,
+            Pull::Item(_) | Pull::Rejected(_) => State::Open,
+        };
+        Ok(pulled)
+    }
+
+    /// Whether input `index` can be asked now.
+    fn ready(&self, index: usize, now: Instant) -> bool {
+        match self.inputs[index].state {
+            State::Open => true,
+            State::WaitingUntil(until) => until <= now,
+            State::Ended => false,
+        }
+    }
+
+    /// What to say when no input is ready: the end once all ended, else
+    /// the earliest time one of them waits for.
+    fn nothing_ready(&self) -> Pull<Sourced<T>> {
+        let wake = self
+            .inputs
+            .iter()
+            .filter(|input| input.head.is_none())
+            .filter_map(|input| match input.state {
+                State::WaitingUntil(until) => Some(until),
+                State::Open | State::Ended => None,
+            })
+            .min();
+        wake.map_or(Pull::End, Pull::Wait)
+    }
+
+    fn pull_as_ready(&mut self, cx: &mut Context<'_>) -> Result<Pull<Sourced<T>>, SourceError> {
+        let count = self.inputs.len();
+        for step in 0..count {
+            let index = (self.turn + step) % count;
+            if !self.ready(index, cx.now()) {
+                continue;
+            }
+            match self.pull_from(index, cx)? {
+                Pull::Item(item) => {
+                    self.turn = index + 1;
+                    return Ok(Pull::Item(self.sourced(index, item)));
+                }
+                Pull::Rejected(rejected) => {
+                    self.turn = index + 1;
+                    return Ok(self.rejected(index, rejected));
+                }
+                Pull::Wait(_) | Pull::End => {}
+            }
+        }
+        Ok(self.nothing_ready())
+    }
+
+    fn pull_by_event_time(&mut self, cx: &mut Context<'_>) -> Result<Pull<Sourced<T>>, SourceError> {
+        // Every input that can still make an item must show its next one:
+        // only then is the earliest known.
+        for index in 0..self.inputs.len() {
+            while self.inputs[index].head.is_none() && self.ready(index, cx.now()) {
+                match self.pull_from(index, cx)? {
+                    Pull::Item(item) => self.inputs[index].head = Some(item),
+                    Pull::Rejected(rejected) => return Ok(self.rejected(index, rejected)),
+                    Pull::Wait(_) | Pull::End => {}
+                }
+            }
+        }
+        let waiting = self.inputs.iter().any(|input| input.head.is_none() && input.state != State::Ended);
+        if waiting {
+            return Ok(self.nothing_ready());
+        }
+        let earliest = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(index, input)| input.head.as_ref().map(|head| (head.meta().event_time, index)))
+            .min();
+        let Some((_, index)) = earliest else { return Ok(Pull::End) };
+        let item = self.inputs[index].head.take().expect("the earliest input has a head");
+        Ok(Pull::Item(self.sourced(index, item)))
+    }
+}
+
+impl<T: Send + 'static> Source for FanIn<T> {
+    type Item = Sourced<T>;
+
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Sourced<T>>, SourceError> {
+        match self.order {
+            Order::AsReady => self.pull_as_ready(cx),
+            Order::ByEventTime => self.pull_by_event_time(cx),
+        }
+    }
+}
+
+impl<T> fmt::Debug for FanIn<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FanIn")
+            .field("sources", &self.inputs.len())
+            .field("order", &self.order)
+            .field("next_sequence", &self.next_sequence)
+            .finish_non_exhaustive()
+    }
+}

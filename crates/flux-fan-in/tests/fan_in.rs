@@ -1,0 +1,150 @@
+//! Fan-in through the sync engine: both orders, waiting sources, unique
+//! sequences, and errors that name their source.
+
+use std::error::Error;
+
+use flux_core::{
+    Context, Envelope, Instant, IterSource, Meta, Pipeline, Position, Pull, Rejected, Runnable, Source, SourceError,
+    TimedSource, VecSink,
+};
+use flux_engine_sync::{RunError, RunReport, SyncEngine};
+use flux_fan_in::{FanIn, FromSource, Sourced};
+use flux_plan::Planner;
+
+fn run<S: Source + 'static>(source: S) -> (Result<RunReport, RunError>, VecSink<S::Item>)
+where
+    S::Item: Send + Clone + 'static,
+{
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    (SyncEngine::new().run(&plan, pipeline), out)
+}
+
+/// `(engine second, event second, name)` as a timed source.
+fn timed(items: &[(u64, u64, &'static str)]) -> TimedSource<&'static str> {
+    TimedSource::new(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, &(at, event, name))| {
+                let envelope = Envelope::new(name).with_sequence(i as u64).with_event_time(Instant::from_secs(event));
+                (Instant::from_secs(at), envelope)
+            })
+            .collect(),
+    )
+}
+
+fn tagged(out: &VecSink<Sourced<&'static str>>) -> Vec<(u64, usize, &'static str)> {
+    out.take().into_iter().map(|e| (e.meta().sequence, e.payload().source, e.payload().item)).collect()
+}
+
+#[test]
+fn as_ready_takes_each_source_in_turn_and_numbers_every_item_once() {
+    let fan_in = FanIn::as_ready()
+        .source(IterSource::new(["a0", "a1", "a2"]))
+        .source(IterSource::new(["b0"]))
+        .source(IterSource::new(["c0", "c1"]));
+    let (report, out) = run(fan_in);
+    assert_eq!(report.unwrap().row("source").unwrap().emitted, 6);
+    assert_eq!(
+        tagged(&out),
+        [(0, 0, "a0"), (1, 1, "b0"), (2, 2, "c0"), (3, 0, "a1"), (4, 2, "c1"), (5, 0, "a2")],
+        "every source's own sequences start at 0: the fan-in renumbers"
+    );
+}
+
+#[test]
+fn as_ready_goes_on_with_the_others_while_one_waits() {
+    let fan_in = FanIn::as_ready()
+        .source(timed(&[(5, 0, "late-0"), (5, 0, "late-1")]))
+        .source(timed(&[(0, 0, "now-0"), (1, 0, "now-1")]));
+    let (report, out) = run(fan_in);
+    let report = report.unwrap();
+    let names: Vec<&str> = tagged(&out).into_iter().map(|(_, _, name)| name).collect();
+    assert_eq!(names, ["now-0", "now-1", "late-0", "late-1"]);
+    assert_eq!(report.end_time, Instant::from_secs(5));
+}
+
+#[test]
+fn by_event_time_merges_in_one_time_order_whatever_the_sources_order() {
+    // Two sources, each in event-time order, their items split between
+    // them every way a 6-bit mask can: the merge is the sorted whole.
+    let events: Vec<(u64, &'static str)> = vec![(1, "e1"), (2, "e2"), (3, "e3"), (5, "e5"), (8, "e8"), (13, "e13")];
+    for mask in 0u32..64 {
+        let (left, right): (Vec<_>, Vec<_>) = events.iter().enumerate().partition(|(i, _)| mask & (1 << i) != 0);
+        let side = |part: Vec<(usize, &(u64, &'static str))>| -> Vec<(u64, u64, &'static str)> {
+            part.into_iter().map(|(_, &(event, name))| (0, event, name)).collect()
+        };
+        let fan_in = FanIn::by_event_time().source(timed(&side(left))).source(timed(&side(right)));
+        let (report, out) = run(fan_in);
+        assert!(report.unwrap().dead_letters.is_empty());
+        let merged = tagged(&out);
+        let names: Vec<&str> = merged.iter().map(|&(_, _, name)| name).collect();
+        assert_eq!(names, ["e1", "e2", "e3", "e5", "e8", "e13"], "mask {mask:06b}");
+        let sources: Vec<usize> = merged.iter().map(|&(_, source, _)| source).collect();
+        let expected: Vec<usize> = (0..6).map(|i| usize::from(mask & (1 << i) == 0)).collect();
+        assert_eq!(sources, expected, "mask {mask:06b}: each item keeps its source");
+        assert_eq!(merged.iter().map(|&(seq, _, _)| seq).collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
+    }
+}
+
+#[test]
+fn by_event_time_holds_the_merge_while_a_source_waits_for_its_next_item() {
+    // Source 1's item (event 2) only comes at engine time 10: event 3 of
+    // source 0 must wait for it, or the order breaks.
+    let fan_in = FanIn::by_event_time().source(timed(&[(0, 1, "e1"), (0, 3, "e3")])).source(timed(&[(10, 2, "e2")]));
+    let (report, out) = run(fan_in);
+    let report = report.unwrap();
+    let names: Vec<&str> = tagged(&out).into_iter().map(|(_, _, name)| name).collect();
+    assert_eq!(names, ["e1", "e2", "e3"]);
+    assert_eq!(report.end_time, Instant::from_secs(10));
+}
+
+/// Items, then a rejected piece of input at byte 40, then an I/O error at
+/// byte 90.
+struct Flaky(u64);
+
+impl Source for Flaky {
+    type Item = &'static str;
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<&'static str>, SourceError> {
+        self.0 += 1;
+        match self.0 {
+            1 => Ok(Pull::Item(Envelope::new("flaky-ok").with_sequence(0))),
+            2 => Ok(Pull::Rejected(Rejected {
+                meta: Meta { sequence: 1, ..Meta::default() },
+                position: Position::ByteOffset(40),
+                cause: "line too long".into(),
+            })),
+            _ => Err(SourceError { position: Position::ByteOffset(90), cause: "disk gone".into() }),
+        }
+    }
+}
+
+#[test]
+fn a_rejected_input_and_an_error_name_the_source_they_came_from() {
+    let fan_in = FanIn::as_ready().source(IterSource::new(["a0", "a1", "a2"])).source(Flaky(0));
+    let (result, out) = run(fan_in);
+    let error = result.unwrap_err();
+    assert_eq!(error.to_string(), "stage `source` stopped the run at byte 90");
+    let cause = Error::source(&error).unwrap().downcast_ref::<FromSource>().expect("a FromSource");
+    assert_eq!((cause.source, cause.cause.to_string()), (1, "disk gone".to_owned()));
+    let report = error.report().unwrap();
+    let dead = &report.dead_letters[0];
+    assert_eq!(dead.error.position(), Position::ByteOffset(40));
+    assert_eq!(dead.error.to_string(), "stage `source` failed at byte 40");
+    let rejected = Error::source(&dead.error).unwrap().downcast_ref::<FromSource>().unwrap();
+    assert_eq!((rejected.source, rejected.cause.to_string()), (1, "line too long".to_owned()));
+    // In turn: a0, flaky-ok, a1, (rejected), a2, then the error; one
+    // sequence for each, the rejected input's included.
+    let out = tagged(&out);
+    assert_eq!(out, [(0, 0, "a0"), (1, 1, "flaky-ok"), (2, 0, "a1"), (4, 0, "a2")]);
+    assert_eq!(dead.meta.sequence, 3);
+}
+
+#[test]
+fn a_fan_in_of_no_source_ends_at_once() {
+    let (report, out) = run(FanIn::<u8>::as_ready());
+    assert_eq!(report.unwrap().row("source").unwrap().emitted, 0);
+    assert!(out.payloads().is_empty());
+}
