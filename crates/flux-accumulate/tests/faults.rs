@@ -152,6 +152,8 @@ enum Callback {
     Close,
     EncodeState,
     DecodeState,
+    /// `state_bytes` of a state a restore just decoded.
+    StateBytesOfRestored,
 }
 
 /// `Parts`, except that call number `at` of `callback` panics.
@@ -160,6 +162,8 @@ struct PanicsIn {
     callback: Callback,
     at: u64,
     calls: std::cell::Cell<u64>,
+    /// Set by a restore: the next `state_bytes` measures a restored state.
+    decoded: std::cell::Cell<bool>,
 }
 
 impl PanicsIn {
@@ -199,6 +203,9 @@ impl flux_core::Accumulator for PanicsIn {
     }
     fn state_bytes(&self, state: &support::State) -> usize {
         self.check(Callback::StateBytes);
+        if self.decoded.replace(false) {
+            self.check(Callback::StateBytesOfRestored);
+        }
         self.acc.state_bytes(state)
     }
     fn encode_state(&self, state: &support::State, out: &mut Vec<u8>) -> bool {
@@ -207,6 +214,7 @@ impl flux_core::Accumulator for PanicsIn {
     }
     fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<support::State, Box<dyn Error + Send + Sync>> {
         self.check(Callback::DecodeState);
+        self.decoded.set(true);
         self.acc.decode_state(key, encoded)
     }
     fn completeness(&self, state: &support::State) -> flux_core::Completeness {
@@ -272,7 +280,13 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
         for policy in &policies {
             let case = format!("{callback:?} with {policy:?}");
             let out = VecSink::new();
-            let acc = PanicsIn { acc: Parts { required: 0b11, ..Parts::default() }, callback, at, calls: 0.into() };
+            let acc = PanicsIn {
+                acc: Parts { required: 0b11, ..Parts::default() },
+                callback,
+                at,
+                calls: 0.into(),
+                decoded: false.into(),
+            };
             let layer = Accumulate::new(acc, policy.clone());
             let stats = layer.stats();
             let pipeline =
@@ -335,6 +349,7 @@ fn a_later_fragment_of_a_key_whose_merge_panicked_opens_a_fresh_group() {
         callback: Callback::Merge,
         at: 3,
         calls: 0.into(),
+        decoded: false.into(),
     };
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(timed(&input)).accumulate(acc, Policy::default()).sink(out.clone());
@@ -366,6 +381,7 @@ fn a_state_that_grew_in_a_panicking_merge_leaves_the_others_counted() {
         callback: Callback::Merge,
         at: 2,
         calls: 0.into(),
+        decoded: false.into(),
     };
     let layer = Accumulate::new(acc, Policy::default());
     let stats = layer.stats();
@@ -440,7 +456,13 @@ fn a_cipher_that_panics_while_restoring_is_a_failed_restore_counted_as_discarded
 
 /// `Parts` that spill, with a panic at call `at` of `callback`.
 fn spilling_panics_in(callback: Callback, at: u64) -> PanicsIn {
-    PanicsIn { acc: Parts { spillable: true, ..Parts::default() }, callback, at, calls: 0.into() }
+    PanicsIn {
+        acc: Parts { spillable: true, ..Parts::default() },
+        callback,
+        at,
+        calls: 0.into(),
+        decoded: false.into(),
+    }
 }
 
 #[test]
@@ -469,50 +491,9 @@ fn a_panic_in_decode_state_is_a_failed_restore_counted_as_discarded() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
-/// Spilling `Parts` whose `state_bytes` panics on the first state a
-/// restore decoded.
-struct PanicsMeasuringRestored {
-    acc: Parts,
-    decoded: std::cell::Cell<bool>,
-}
-
-impl flux_core::Accumulator for PanicsMeasuringRestored {
-    type Fragment = (u8, u32);
-    type State = support::State;
-    type Output = Record;
-
-    fn open(&mut self, key: &Bytes) -> support::State {
-        self.acc.open(key)
-    }
-    fn merge(
-        &mut self,
-        state: &mut support::State,
-        fragment: Envelope<(u8, u32)>,
-    ) -> Result<(), Box<dyn Error + Send + Sync>> {
-        self.acc.merge(state, fragment)
-    }
-    fn completeness(&self, state: &support::State) -> flux_core::Completeness {
-        self.acc.completeness(state)
-    }
-    fn close(&mut self, key: Bytes, state: support::State, reason: EmitReason) -> Record {
-        self.acc.close(key, state, reason)
-    }
-    fn state_bytes(&self, state: &support::State) -> usize {
-        assert!(!self.decoded.replace(false), "measuring a restored state");
-        self.acc.state_bytes(state)
-    }
-    fn encode_state(&self, state: &support::State, out: &mut Vec<u8>) -> bool {
-        self.acc.encode_state(state, out)
-    }
-    fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<support::State, Box<dyn Error + Send + Sync>> {
-        self.decoded.set(true);
-        self.acc.decode_state(key, encoded)
-    }
-}
-
 #[test]
 fn a_panic_in_state_bytes_as_a_spilled_group_is_restored_loses_nothing() {
-    let acc = PanicsMeasuringRestored { acc: Parts { spillable: true, ..Parts::default() }, decoded: false.into() };
+    let acc = spilling_panics_in(Callback::StateBytesOfRestored, 0);
     let (error, output) = spilling_run_of(acc, PanickyCipher::default());
     // The first restore is key-00's, named by its first fragment; the
     // group is whole again before it is measured, and fragment 20 joins it.
