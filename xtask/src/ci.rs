@@ -2,11 +2,14 @@
 
 use crate::cmd::{Failed, cargo, root};
 
-/// Format, lints, tests (unit, integration, doc, house rules, optional
+/// Format, the dependency rules (cargo-deny), the kernel's size, lints, tests (unit, integration, doc, house rules, optional
 /// features), rustdoc with warnings denied, a small run of the demo, and the
 /// loom models of the crates that have them.
 pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    // Licenses, banned crates and sources, as `deny.toml` says.
+    cargo(&["deny", "check", "licenses", "bans", "sources"], &[])?;
+    crate::lines::print_kernel_size();
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
     // Benches are compiled by clippy above; running them belongs to `xtask bench`.
     // nextest runs each test in its own process under the time limits of

@@ -12,6 +12,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod lines;
 #[cfg(test)]
 mod tidy;
 
