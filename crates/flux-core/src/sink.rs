@@ -1,5 +1,6 @@
 //! Where envelopes end.
 
+use core::fmt;
 use std::error::Error;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -31,6 +32,22 @@ pub struct WriteError {
     /// What few refusals carry: a place other than the sequence, a stop.
     /// Boxed, so that `Result<(), WriteError>` stays small.
     rare: Option<Box<Rare>>,
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "write failed {}", self.position())?;
+        if self.stops_run() {
+            f.write_str(", stopping the run")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for WriteError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.cause)
+    }
 }
 
 #[derive(Debug, Default)]

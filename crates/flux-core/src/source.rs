@@ -1,5 +1,6 @@
 //! Where envelopes come from.
 
+use core::fmt;
 use std::error::Error;
 
 use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, StageError, StageId};
@@ -38,6 +39,30 @@ pub struct SourceError {
     pub position: Position,
     /// The underlying error.
     pub cause: Box<dyn Error + Send + Sync>,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the source failed {}", self.position)
+    }
+}
+
+impl Error for SourceError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.cause)
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "input rejected {}", self.position)
+    }
+}
+
+impl Error for Rejected {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.cause)
+    }
 }
 
 /// Produces the envelopes that enter a pipeline.

@@ -231,6 +231,8 @@ impl fmt::Display for Imbalance {
     }
 }
 
+impl Error for Imbalance {}
+
 impl Error for RunError {
     /// The underlying cause: a stage's own cause (not the stage error,
     /// whose stage and position this error's message already names).

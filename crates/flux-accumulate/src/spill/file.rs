@@ -264,7 +264,7 @@ fn temp_file(dir: Option<PathBuf>) -> Result<File, SpillError> {
 }
 
 fn io_error(error: std::io::Error) -> SpillError {
-    SpillError::new(format!("spill file: {error}"))
+    SpillError::new("spill file").caused_by(error)
 }
 
 #[cfg(test)]
@@ -429,7 +429,8 @@ mod tests {
                 Err(error) => break error,
             }
         };
-        assert!(error.to_string().contains("spill file:"), "{error}");
+        assert_eq!(error.to_string(), "spill tier: spill file");
+        assert!(std::error::Error::source(&error).is_some_and(|io| io.is::<std::io::Error>()), "{error:?}");
         assert_eq!(spill.written, 0);
         assert!(spill.pending.len() > 60 * 1000, "the blocks are still buffered");
         for (i, handle) in handles.iter().enumerate().step_by(7) {

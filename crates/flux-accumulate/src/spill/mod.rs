@@ -77,26 +77,51 @@ pub struct NoEncryption;
 
 impl SpillCipher for NoEncryption {}
 
-/// A spilled block that could not be brought back.
+/// The spill tier could not take or give back a block: what failed, and
+/// the error underneath (an I/O error, say), which `source` returns.
+///
+/// # Examples
+///
+/// ```
+/// use std::error::Error;
+/// use flux_accumulate::SpillError;
+///
+/// let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
+/// let error = SpillError::new("spill file write").caused_by(full);
+/// assert_eq!(error.to_string(), "spill tier: spill file write");
+/// assert_eq!(error.source().unwrap().to_string(), "no space left");
+/// ```
 #[derive(Debug)]
 pub struct SpillError {
     detail: String,
+    cause: Option<Box<dyn Error + Send + Sync>>,
 }
 
 impl SpillError {
     /// An error with a lowercase description of what failed.
     pub fn new(detail: impl Into<String>) -> Self {
-        SpillError { detail: detail.into() }
+        SpillError { detail: detail.into(), cause: None }
+    }
+
+    /// The error underneath, kept as the source.
+    #[must_use]
+    pub fn caused_by(mut self, cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        self.cause = Some(cause.into());
+        self
     }
 }
 
 impl fmt::Display for SpillError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "spilled group state could not be restored: {}", self.detail)
+        write!(f, "spill tier: {}", self.detail)
     }
 }
 
-impl Error for SpillError {}
+impl Error for SpillError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn Error + 'static))
+    }
+}
 
 /// LZ4-compresses an encoded state (its size prepended) and seals it.
 fn seal(cipher: &mut impl SpillCipher, key: &[u8], state: &[u8]) -> Vec<u8> {
