@@ -100,3 +100,15 @@ fn time(run: &mut Box<dyn FnMut() -> u64>) -> f64 {
     black_box(run());
     start.elapsed().as_secs_f64()
 }
+
+impl core::fmt::Debug for Variant {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Variant").field("label", &self.label).finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for Comparison {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Comparison").field("name", &self.name).field("work", &self.work).finish_non_exhaustive()
+    }
+}

@@ -98,3 +98,12 @@ impl<T: Send> Push<T> for BatchingSender<T> {
 
     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
 }
+
+impl<T> core::fmt::Debug for BatchingSender<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BatchingSender")
+            .field("batched", &self.batch.len())
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}

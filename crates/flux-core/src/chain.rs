@@ -1,6 +1,7 @@
 //! The typed list of layers between a source and a sink, and how it is
 //! assembled into segments.
 
+use core::fmt;
 use core::marker::PhantomData;
 
 use crate::segment::ChannelSegment;
@@ -60,6 +61,24 @@ pub struct Identity<T>(PhantomData<fn(T)>);
 impl<T> Identity<T> {
     pub(crate) fn new() -> Self {
         Identity(PhantomData)
+    }
+}
+
+impl<T> fmt::Debug for Identity<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Identity")
+    }
+}
+
+impl<Inner: fmt::Debug, L: fmt::Debug> fmt::Debug for Stack<Inner, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stack").field("inner", &self.inner).field("layer", &self.layer).finish()
+    }
+}
+
+impl<C> fmt::Debug for Assembler<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Assembler").field("segments", &self.segments.len()).finish_non_exhaustive()
     }
 }
 

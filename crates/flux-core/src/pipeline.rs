@@ -251,3 +251,18 @@ where
         self
     }
 }
+
+impl<S, C> core::fmt::Debug for Pipeline<S, C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pipeline").field("source", &self.source_id).finish_non_exhaustive()
+    }
+}
+
+impl<S, C, K> core::fmt::Debug for CompletePipeline<S, C, K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CompletePipeline")
+            .field("source", &self.pipeline.source_id)
+            .field("sink", &self.sink_id)
+            .finish_non_exhaustive()
+    }
+}

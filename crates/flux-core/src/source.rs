@@ -300,3 +300,9 @@ impl<T: Send> Source for TimedSource<T> {
         Ok(Pull::Item(item))
     }
 }
+
+impl<D> fmt::Debug for SourceOutput<'_, '_, '_, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceOutput").field("id", self.id).field("created", &self.created).finish_non_exhaustive()
+    }
+}

@@ -96,3 +96,10 @@ impl Planner {
         Ok(plan)
     }
 }
+
+impl core::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let passes: Vec<&str> = self.passes.iter().map(|pass| pass.name()).collect();
+        f.debug_struct("Planner").field("passes", &passes).finish()
+    }
+}

@@ -222,3 +222,13 @@ where
         self.next.visit(visitor);
     }
 }
+
+impl<A: Accumulator, D, R: Keep<A::Fragment>> core::fmt::Debug for AccumulateNode<A, D, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AccumulateNode")
+            .field("id", &self.id)
+            .field("open_groups", &self.groups.len())
+            .field("ledger", &self.ledger)
+            .finish_non_exhaustive()
+    }
+}

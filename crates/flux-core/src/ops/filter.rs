@@ -11,7 +11,7 @@ use crate::{
 /// [`Pipeline::filter_with_meta`](crate::Pipeline::filter_with_meta).
 pub struct Filter<F, T> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     _t: PhantomData<fn(T)>,
 }
 
@@ -48,7 +48,7 @@ where
 /// and the run stops.
 pub struct FilterNode<F, D> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
     ledger: StageLedger,
 }

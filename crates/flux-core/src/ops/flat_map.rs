@@ -9,7 +9,7 @@ use crate::{
 /// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
 pub struct FlatMap<F, In> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -51,7 +51,7 @@ where
 /// accounted for by the outputs already made.
 pub struct FlatMapNode<F, D> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
     ledger: StageLedger,
 }

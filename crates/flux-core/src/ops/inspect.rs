@@ -7,7 +7,7 @@ use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, S
 /// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
 pub struct Inspect<F, T> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     _t: PhantomData<fn(T)>,
 }
 
@@ -43,7 +43,7 @@ where
 /// input is a dead letter and the run stops.
 pub struct InspectNode<F, D> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
 }
 

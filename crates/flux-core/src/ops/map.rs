@@ -9,7 +9,7 @@ use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, S
 /// [`Pipeline::map_with_meta`](crate::Pipeline::map_with_meta).
 pub struct Map<F, In> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -46,7 +46,7 @@ where
 /// dead letter and the run stops.
 pub struct MapNode<F, D> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
 }
 

@@ -14,7 +14,7 @@ use crate::{
 /// [`Pipeline::event_time`](crate::Pipeline::event_time).
 pub struct SetMeta<M, In> {
     from: M,
-    id: StageId,
+    pub(super) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -79,7 +79,7 @@ where
 /// catches it: the input is a dead letter and the run stops.
 pub struct SetMetaNode<M, D> {
     from: M,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
 }
 
@@ -102,18 +102,6 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
-    }
-}
-
-impl<M, In> core::fmt::Debug for SetMeta<M, In> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SetMeta").field("id", &self.id).finish_non_exhaustive()
-    }
-}
-
-impl<M, D> core::fmt::Debug for SetMetaNode<M, D> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SetMetaNode").field("id", &self.id).finish_non_exhaustive()
     }
 }
 

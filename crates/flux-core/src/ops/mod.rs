@@ -19,6 +19,23 @@ macro_rules! forward_to_next {
     };
 }
 
+/// `Debug` for builder stages and their nodes: the stage id (a closure has
+/// nothing to show).
+macro_rules! debug_by_id {
+    ($($name:ident),* $(,)?) => {
+        $(
+            impl<A, B> core::fmt::Debug for $name<A, B> {
+                fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                    f.debug_struct(stringify!($name)).field("id", &self.id).finish_non_exhaustive()
+                }
+            }
+        )*
+    };
+}
+
+debug_by_id!(Map, MapNode, Filter, FilterNode, FlatMap, FlatMapNode, TryMap, TryMapNode, Inspect, InspectNode);
+debug_by_id!(SetMeta, SetMetaNode);
+
 mod filter;
 mod flat_map;
 mod inspect;

@@ -11,7 +11,7 @@ use crate::{
 /// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
 pub struct TryMap<F, In> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -49,7 +49,7 @@ where
 /// panic goes there too, and stops the run.
 pub struct TryMapNode<F, D> {
     f: F,
-    id: StageId,
+    pub(super) id: StageId,
     next: D,
 }
 
