@@ -57,6 +57,7 @@ impl Completeness {
 
 /// Why a group was emitted; carried on the record as a header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EmitReason {
     /// The accumulator judged it complete.
     Complete,

@@ -58,6 +58,7 @@ pub enum Purity {
 
 /// Where a stage would like to run; engines may ignore hints they cannot honour.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EngineHint {
     /// No preference.
     #[default]

@@ -102,6 +102,7 @@ pub struct ErrorEnvelope {
 
 /// Why an envelope left the main output without being an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SideReason {
     /// Event time behind the watermark by more than the allowed lateness.
     Late,
@@ -109,6 +110,17 @@ pub enum SideReason {
     ClosedKey,
     /// A reason named by the stage.
     Other(&'static str),
+}
+
+impl SideReason {
+    /// The reason as reports print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SideReason::Late => "late",
+            SideReason::ClosedKey => "closed key",
+            SideReason::Other(reason) => reason,
+        }
+    }
 }
 
 /// An envelope routed to the side output, with the stage that routed it.

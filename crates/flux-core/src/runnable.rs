@@ -114,6 +114,7 @@ fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Resul
 
 /// A plan that does not fit the pipeline it was given with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AssemblyError {
     /// Different numbers of stages (or junctions).
     ShapeMismatch {

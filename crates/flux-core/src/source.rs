@@ -7,6 +7,7 @@ use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, Sta
 
 /// What a source produced when asked for the next envelope.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Pull<T> {
     /// The next envelope.
     Item(Envelope<T>),
@@ -141,6 +142,7 @@ pub trait Source: Send {
 
 /// What [`Source::pull_into`] stopped at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pulled {
     /// The budget is used up; more may follow.
     More,

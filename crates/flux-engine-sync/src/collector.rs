@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use flux_core::{Diversions, ErrorEnvelope, SideEnvelope, SideReason, StageError, StageId};
+use flux_core::{Diversions, ErrorEnvelope, SideEnvelope, StageError, StageId};
 
 use crate::report::Tally;
 
@@ -99,12 +99,7 @@ impl Diversions for Collector {
         if self.side_outputs.len() < self.keep {
             return self.side_outputs.push(side);
         }
-        let reason = match side.reason {
-            SideReason::Late => "late",
-            SideReason::ClosedKey => "closed key",
-            SideReason::Other(reason) => reason,
-        };
-        self.tally(&side.stage, "side output", reason);
+        self.tally(&side.stage, "side output", side.reason.as_str());
     }
 
     fn fail(&mut self, error: StageError) {

@@ -25,6 +25,7 @@ pub struct LedgerRow {
 
 /// Why a ledger does not balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Imbalance {
     /// A stage accounted for more envelopes than reached it.
     Overdrawn {

@@ -77,6 +77,7 @@ fn pulled_one_by_one(mut source: LineSource) -> (Vec<(u64, Bytes)>, Vec<Position
             Pull::Rejected(reject) => rejected.push(reject.position),
             Pull::Wait(at) => panic!("an in-memory text never waits, asked to wait until {at}"),
             Pull::End => return (lines, rejected),
+            other => panic!("a line source makes no {other:?}"),
         }
     }
 }

@@ -161,7 +161,8 @@ where
             EmitReason::Size | EmitReason::Latency | EmitReason::TtlExpired | EmitReason::Watermark => {
                 closed.include_expired
             }
-            EmitReason::Evicted | EmitReason::EndOfStream => false,
+            // A reason added later closes no key until it is named here.
+            _ => false,
         }
     }
 

@@ -54,6 +54,7 @@ pub enum Expiry {
 /// with their timer's reason. Records emitted at a stop still reach the
 /// sink, which the engine closes last.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AtEnd {
     /// Emit every open group with reason `end-of-stream`. The default.
     #[default]
@@ -70,6 +71,7 @@ pub enum AtEnd {
 
 /// Where fragments with no key go.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoKey {
     /// To the dead-letter output, as a `missing key` error. The default.
     #[default]
@@ -80,6 +82,7 @@ pub enum NoKey {
 
 /// What a merge error does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OnMergeError {
     /// The fragment goes to the dead-letter output; the group stays open
     /// (the accumulator left its state unchanged). The default.

@@ -8,6 +8,7 @@ use flux_core::PoolExhausted;
 
 /// A failure reading input into slabs.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ReadError {
     /// Reading the input failed.
     Io {

@@ -9,6 +9,7 @@ use flux_core::{Meta, Position, Undelivered};
 
 /// What happened to a frame a sink had accepted and could not write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Loss {
     /// None of its bytes reached the writer.
     NotWritten,

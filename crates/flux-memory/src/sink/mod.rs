@@ -67,6 +67,7 @@ pub struct SinkStats {
 /// loses becomes a dead letter with its own sequence and output offset
 /// ([`FrameLost`]). The setting decides whether the run stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OnWriteError {
     /// Stop the run on a persistent error (a full disk, a closed pipe,
     /// a refused permission, a writer that accepts nothing, any error of
