@@ -179,7 +179,10 @@ mod spill;
 mod stats;
 mod table;
 
-pub use closures::{Collect, Count, Fold, Keyed, Reduce, collect, count, fold, reduce};
+pub use closures::{
+    Assembled, Boundaries, Boundary, Bounded, Collect, Count, Fold, Keyed, Never, Parts, PartsState, Reduce, collect,
+    count, fold, parts, reduce,
+};
 pub use error::FragmentError;
 pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;

@@ -1,17 +1,21 @@
-//! Accumulators without a trait impl: `fold`, `count`, `collect`, `reduce`.
-//!
-//! Each groups by the envelope's key and never judges a group complete on
-//! its own: the stage's policy (size, time, watermark, end of input)
-//! decides when a group is emitted. A record is the group's key and value.
+//! Accumulators without a trait impl: `fold`, `count`, `collect`,
+//! `reduce`, which never judge a group complete on their own (the stage's
+//! policy decides when a group is emitted; a record is the group's key and
+//! value), and `parts`, whose completeness comes from named parts. Any of
+//! them takes boundaries with `ends_when` and `starts_when`.
 
+mod bounded;
 mod collect;
 mod count;
 mod fold;
+mod parts;
 mod reduce;
 
+pub use bounded::{Boundaries, Boundary, Bounded, Never};
 pub use collect::{Collect, collect};
 pub use count::{Count, count};
 pub use fold::{Fold, fold};
+pub use parts::{Assembled, Parts, PartsState, parts};
 pub use reduce::{Reduce, reduce};
 
 use bytes::Bytes;

@@ -1,0 +1,118 @@
+//! The closure accumulators through the sync engine: `parts` and its two
+//! kinds of part, and boundaries on any accumulator.
+
+use flux_accumulate::{AccumulateExt, Assembled, Boundaries, FragmentError, Policy, REASON_HEADER, collect, parts};
+use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+use flux_engine_sync::{RunReport, SyncEngine};
+use flux_plan::Planner;
+
+type Row = (&'static str, &'static str, u32);
+
+fn kind(row: &Row) -> &'static str {
+    row.1
+}
+
+/// Runs `(key, part, value)` rows through `parts` with one `order` and
+/// at least one `payment`; each record as (key, complete, values, reason).
+fn join(rows: Vec<Row>) -> (Vec<(String, bool, Vec<u32>, String)>, RunReport) {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(rows))
+        .key_by(|row: &Row| row.0)
+        .accumulate(parts(kind).once("order").at_least_once("payment"), Policy::default())
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let records = out
+        .take()
+        .into_iter()
+        .map(|envelope| {
+            let reason = String::from_utf8(envelope.meta().headers.get(REASON_HEADER).unwrap().to_vec()).unwrap();
+            let record: Assembled<Row> = envelope.into_payload();
+            let key = String::from_utf8(record.key.to_vec()).unwrap();
+            (key, record.complete, record.items.iter().map(|(_, row)| row.2).collect(), reason)
+        })
+        .collect();
+    (records, report)
+}
+
+#[test]
+fn a_group_with_an_at_least_once_part_waits_for_the_end_of_input_however_its_rows_interleave() {
+    // o1: an order and two payments; o2: a payment only. Every order of
+    // the four rows gives the same two records, emitted at the end.
+    let rows: [Row; 4] = [("o1", "order", 1), ("o1", "payment", 2), ("o1", "payment", 3), ("o2", "payment", 4)];
+    let orders = permutations(&rows);
+    assert_eq!(orders.len(), 24);
+    for order in orders {
+        let (mut records, report) = join(order.clone());
+        records.sort();
+        let o1 = &records[0];
+        assert_eq!((o1.0.as_str(), o1.1, o1.3.as_str()), ("o1", true, "end-of-stream"), "{order:?}");
+        let mut values = o1.2.clone();
+        values.sort_unstable();
+        assert_eq!(values, [1, 2, 3], "{order:?}: no payment started a second group");
+        assert_eq!((records[1].0.as_str(), records[1].1, records[1].2.clone()), ("o2", false, vec![4]));
+        assert!(report.dead_letters.is_empty());
+    }
+}
+
+#[test]
+fn a_group_of_once_parts_is_emitted_as_complete_when_its_last_part_arrives() {
+    let out = VecSink::new();
+    let rows: Vec<Row> = vec![("a", "head", 1), ("b", "head", 2), ("a", "tail", 3), ("a", "head", 4)];
+    let pipeline = Pipeline::from_source(IterSource::new(rows))
+        .key_by(|row: &Row| row.0)
+        .accumulate(parts(kind).once("head").once("tail"), Policy::default())
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let records: Vec<(bool, Vec<u32>)> =
+        out.payloads().into_iter().map(|r| (r.complete, r.items.iter().map(|(_, row)| row.2).collect())).collect();
+    // "a" completes at row 3; row 4 opens a new "a", flushed at the end with "b".
+    assert_eq!(records, [(true, vec![1, 3]), (false, vec![2]), (false, vec![4])]);
+    assert_eq!(report.row("accumulate-2").unwrap().counts.merged, 4);
+}
+
+#[test]
+fn a_second_once_part_and_an_undeclared_part_are_dead_letters_that_leave_the_group_as_it_was() {
+    let rows: Vec<Row> = vec![("o1", "order", 1), ("o1", "order", 2), ("o1", "refund", 3), ("o1", "payment", 4)];
+    let (records, report) = join(rows);
+    assert_eq!(records, [("o1".to_owned(), true, vec![1, 4], "end-of-stream".to_owned())]);
+    let dead: Vec<(u64, String)> = report
+        .dead_letters
+        .iter()
+        .map(|letter| {
+            let cause = letter.error.cause().downcast_ref::<FragmentError>().expect("a merge error");
+            (letter.meta.sequence, std::error::Error::source(cause).unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(dead, [(1, "part `order` arrived twice".to_owned()), (2, "`refund` is not a declared part".to_owned())]);
+}
+
+#[test]
+fn starts_when_ends_the_open_group_before_the_fragment_that_starts_the_next() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(["H1", "a", "b", "H2", "c"]))
+        .key_by(|_| "lines")
+        .accumulate(collect().starts_when(|line: &&str| line.starts_with('H')), Policy::default())
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let _report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let groups: Vec<Vec<&str>> = out.payloads().into_iter().map(|r| r.value).collect();
+    assert_eq!(groups, [vec!["H1", "a", "b"], vec!["H2", "c"]]);
+}
+
+fn permutations(rows: &[Row]) -> Vec<Vec<Row>> {
+    if rows.len() <= 1 {
+        return vec![rows.to_vec()];
+    }
+    let mut all = Vec::new();
+    for (i, &row) in rows.iter().enumerate() {
+        let mut rest = rows.to_vec();
+        rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, row);
+            all.push(tail);
+        }
+    }
+    all
+}
