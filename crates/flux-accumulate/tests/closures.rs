@@ -12,9 +12,12 @@ fn kind(row: &Row) -> &'static str {
     row.1
 }
 
+/// A record as the tests read it: key, complete, values, reason.
+type Joined = (String, bool, Vec<u32>, String);
+
 /// Runs `(key, part, value)` rows through `parts` with one `order` and
 /// at least one `payment`; each record as (key, complete, values, reason).
-fn join(rows: Vec<Row>) -> (Vec<(String, bool, Vec<u32>, String)>, RunReport) {
+fn join(rows: Vec<Row>) -> (Vec<Joined>, RunReport) {
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(IterSource::new(rows))
         .key_by(|row: &Row| row.0)
