@@ -46,7 +46,7 @@ pub mod prelude;
 mod run;
 
 pub use flux_core::*;
-pub use run::{Error, run};
+pub use run::{Error, run, run_to_vec};
 
 /// The planner: turns a pipeline's description into an execution plan.
 pub use flux_plan as plan;

@@ -11,13 +11,24 @@ pub use flux_core::{
 };
 pub use flux_engine_sync::RunReport;
 
+/// The byte buffer of frames, keys and headers: a slice of it is a
+/// reference count, not a copy.
+pub use bytes::Bytes;
+
+/// The error type user closures return when several kinds of error can
+/// happen (`?` converts each): what `try_map` and jobs' `main` take.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 #[cfg(feature = "memory")]
 pub use flux_memory::{
     Delimit, FramedSource, LengthPrefixed, NewlineDelimited, OnWriteError, PoolConfig, SlabPool, WriteSink,
 };
 
 #[cfg(feature = "accumulate")]
-pub use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Keyed, Policy, collect, count, fold, reduce};
+pub use flux_accumulate::{
+    Accumulate, AccumulateExt, Assembled, AtEnd, Boundaries, Keyed, Policy, Watermark, collect, count, fold, parts,
+    reduce,
+};
 
 #[cfg(feature = "fan-in")]
 pub use flux_fan_in::{FanIn, Sourced};

@@ -3,7 +3,7 @@
 use core::fmt;
 use std::error::Error as StdError;
 
-use flux_core::{PlanError, Runnable};
+use flux_core::{Chain, Envelope, Pipeline, PlanError, Runnable, Source, VecSink};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_plan::Planner;
 
@@ -31,6 +31,36 @@ use flux_plan::Planner;
 pub fn run<P: Runnable>(pipeline: P) -> Result<RunReport, Error> {
     let plan = Planner::new().plan(pipeline.describe()).map_err(Error::Plan)?;
     SyncEngine::new().run(&plan, pipeline).map_err(Error::Run)
+}
+
+/// Runs `pipeline` as [`run`] does, into a sink that keeps every output
+/// in memory, and returns the outputs' payloads in order with the report.
+/// For jobs whose result fits in memory, and for trying a pipeline out.
+///
+/// # Errors
+///
+/// As for [`run`].
+///
+/// # Examples
+///
+/// ```
+/// use flux::prelude::*;
+///
+/// let (doubled, report) = flux::run_to_vec(Pipeline::from_source(IterSource::new(1..=3u32)).map(|n| n * 2))?;
+/// assert_eq!(doubled, [2, 4, 6]);
+/// assert_eq!(report.row("sink").unwrap().received, 3);
+/// # Ok::<(), flux::Error>(())
+/// ```
+pub fn run_to_vec<S, C>(pipeline: Pipeline<S, C>) -> Result<(Vec<C::Out>, RunReport), Error>
+where
+    S: Source + 'static,
+    S::Item: Send + 'static,
+    C: Chain<S::Item> + 'static,
+    C::Out: Send + 'static,
+{
+    let out = VecSink::new();
+    let report = run(pipeline.sink(out.clone()))?;
+    Ok((out.take().into_iter().map(Envelope::into_payload).collect(), report))
 }
 
 /// Why [`run`] failed.
