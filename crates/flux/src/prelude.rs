@@ -19,6 +19,11 @@ pub use bytes::Bytes;
 /// happen (`?` converts each): what `try_map` and jobs' `main` take.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What a job that runs into memory returns: the outputs and the run's
+/// report (as [`flux::run_to_vec`](crate::run_to_vec) gives them), or why
+/// it could not.
+pub type Outputs<T> = Result<(Vec<T>, RunReport), BoxError>;
+
 #[cfg(feature = "memory")]
 pub use flux_memory::{
     Delimit, FramedSource, LengthPrefixed, NewlineDelimited, OnWriteError, PoolConfig, SlabPool, WriteSink,

@@ -5,7 +5,7 @@ use flux::prelude::*;
 pub fn join(
     orders: impl AsRef<std::path::Path>,
     lines: impl AsRef<std::path::Path>,
-) -> Result<(Vec<Assembled<Sourced<Bytes>>>, RunReport), BoxError> {
+) -> Outputs<Assembled<Sourced<Bytes>>> {
     let both = FanIn::as_ready().source(FramedSource::lines(orders)?).source(FramedSource::lines(lines)?);
     let pipeline = Pipeline::from_source(both)
         .key_by(|row: &Sourced<Bytes>| {

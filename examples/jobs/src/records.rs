@@ -2,7 +2,7 @@ use flux::prelude::*;
 
 /// How many records of each kind: a record is `field: value` lines ended by a blank line,
 /// a line that starts with a space continues the field above it.
-pub fn count_by_kind(path: impl AsRef<std::path::Path>) -> Result<(Vec<Keyed<u64>>, RunReport), BoxError> {
+pub fn count_by_kind(path: impl AsRef<std::path::Path>) -> Outputs<Keyed<u64>> {
     let pipeline = Pipeline::from_source(FramedSource::lines(path)?)
         .key_by(|_| "records")
         .accumulate(collect().ends_when(|line: &Bytes| line.is_empty()), Policy::default())

@@ -1,7 +1,7 @@
 use flux::prelude::*;
 
 /// Each key of a `key,amount` file with the sum of its amounts, in first-seen order.
-pub fn sum_per_key(path: impl AsRef<std::path::Path>) -> Result<(Vec<Keyed<u64>>, RunReport), BoxError> {
+pub fn sum_per_key(path: impl AsRef<std::path::Path>) -> Outputs<Keyed<u64>> {
     let pipeline = Pipeline::from_source(FramedSource::lines(path)?)
         .try_map(|line: Bytes| -> Result<(Bytes, u64), BoxError> {
             let comma = line.iter().position(|&b| b == b',').ok_or("no comma")?;

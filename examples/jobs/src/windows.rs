@@ -4,7 +4,7 @@ use flux::prelude::*;
 
 /// Events of a `unix_seconds,key` file counted per (minute, key), as (minute, key, count);
 /// an event whose minute the watermark (10 s behind the newest event) has passed goes to the side output.
-pub fn per_minute(path: impl AsRef<std::path::Path>) -> Result<(Vec<(u64, Bytes, u64)>, RunReport), BoxError> {
+pub fn per_minute(path: impl AsRef<std::path::Path>) -> Outputs<(u64, Bytes, u64)> {
     let minute = Watermark {
         window: Duration::from_secs(60),
         out_of_orderness: Duration::from_secs(10),
