@@ -12,8 +12,17 @@ use std::marker::PhantomData;
 /// Add it to a pipeline with [`Pipeline::stage`](crate::Pipeline::stage).
 /// Outputs go to [`Emit::emit`] as they are made (no `Vec` per input). An
 /// input that produces no output is counted as dropped by policy, unless
-/// the stage sent it to the dead-letter or side output, or called
-/// [`Emit::merged`] to say it was absorbed into state.
+/// the stage sent it to the dead-letter or side output, or kept it in its
+/// state.
+///
+/// A stage that keeps inputs (a window, a batch, a join) says how many it
+/// holds with [`Stage::held`]; the node derives its ledger from that
+/// count, so the stage keeps no books: an input the count grew by was
+/// absorbed, and inputs the count fell by left inside the outputs of the
+/// same call. The checks stay strict: the count cannot grow by more than
+/// the one input a call is given, nor fall in a call that emits nothing
+/// (unless the stage says it dropped them by policy, [`Emit::discarded`]),
+/// and what is still held after `finish` shows as a ledger imbalance.
 ///
 /// # Examples
 ///
@@ -91,6 +100,41 @@ pub trait Stage<In>: Send {
     fn finish(&mut self, out: &mut impl Emit<Self::Out>) {
         let _ = out;
     }
+
+    /// How many inputs the stage holds in its state now: absorbed, not yet
+    /// out. The default, 0, is a stage that holds none.
+    ///
+    /// ```
+    /// use flux_core::{Emit, Envelope, Purity, Stage};
+    ///
+    /// /// Sums inputs in pairs: the first of a pair is held.
+    /// struct Pairs(Option<u64>);
+    ///
+    /// impl Stage<u64> for Pairs {
+    ///     type Out = u64;
+    ///     fn purity(&self) -> Purity {
+    ///         Purity::Stateful
+    ///     }
+    ///     fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
+    ///         match self.0.take() {
+    ///             None => self.0 = Some(*input.payload()),
+    ///             Some(first) => out.emit(input.map(|second| first + second)),
+    ///         }
+    ///     }
+    ///     fn finish(&mut self, out: &mut impl Emit<u64>) {
+    ///         if let Some(alone) = self.0.take() {
+    ///             out.emit(Envelope::new(alone));
+    ///         }
+    ///     }
+    ///     fn held(&self) -> u64 {
+    ///         u64::from(self.0.is_some())
+    ///     }
+    /// }
+    /// # let _ = Pairs(None);
+    /// ```
+    fn held(&self) -> u64 {
+        0
+    }
 }
 
 /// Where a [`Stage`] sends its outputs and reports what it did with an input.
@@ -103,14 +147,10 @@ pub trait Emit<T> {
     fn dead_letter(&mut self, meta: Meta, position: Position, cause: Box<dyn Error + Send + Sync>);
     /// Sends the input described by `meta` to the side output.
     fn side_output(&mut self, meta: Meta, reason: SideReason);
-    /// Says the current input was absorbed into state, to be released later
-    /// with [`Emit::released`].
-    fn merged(&mut self);
-    /// Says `count` absorbed inputs left the stage's state: inside the
-    /// output just emitted, or diverted (dead letter, side output).
-    fn released(&mut self, count: u64);
-    /// Says `count` absorbed inputs were dropped from state by an explicit
-    /// policy (for example "drop open groups at end of input"); counted.
+    /// Says `count` held inputs were dropped from state by an explicit
+    /// policy (for example "drop open groups at end of input"): counted as
+    /// discarded, where a fall of [`Stage::held`] with no output would
+    /// fail the run.
     fn discarded(&mut self, count: u64);
 }
 
@@ -148,7 +188,7 @@ where
     }
 
     fn into_node<D: Push<S::Out> + 'static>(self, next: D) -> StageNode<S, D> {
-        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default() }
+        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default(), held: 0 }
     }
 }
 
@@ -159,6 +199,8 @@ pub struct StageNode<S, D> {
     id: StageId,
     next: D,
     ledger: StageLedger,
+    /// What [`Stage::held`] said after the last call.
+    held: u64,
 }
 
 /// The [`Emit`] a [`StageNode`] hands its stage.
@@ -166,16 +208,12 @@ struct Emitter<'n, 'c, 'a, D> {
     next: &'n mut D,
     cx: &'c mut Context<'a>,
     id: &'n StageId,
-    ledger: &'n mut StageLedger,
     emitted: u64,
-    merged: bool,
     /// This stage's own diversions (the nodes after it divert through the
     /// same context, and must not count here).
     diverted: u64,
-    /// Merged inputs this call said left the stage's state.
-    released: u64,
-    /// Merged inputs this call said it released beyond those it held.
-    overdrawn: u64,
+    /// Held inputs this call said it dropped by policy.
+    discarded: u64,
 }
 
 impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
@@ -202,44 +240,18 @@ impl<T, D: Push<T>> Emit<T> for Emitter<'_, '_, '_, D> {
         self.cx.side_output(SideEnvelope { stage: self.id.clone(), meta, reason });
     }
 
-    fn merged(&mut self) {
-        self.merged = true;
-        self.ledger.merged += 1;
-        self.ledger.pending += 1;
-    }
-
-    fn released(&mut self, count: u64) {
-        self.released += count;
-        self.take_pending(count);
-        self.ledger.released += count;
-    }
-
     fn discarded(&mut self, count: u64) {
-        self.take_pending(count);
-        self.ledger.discarded += count;
-    }
-}
-
-impl<D> Emitter<'_, '_, '_, D> {
-    /// Takes `count` inputs out of the held ones; what is not held is
-    /// noted, and the call fails the run when it returns.
-    fn take_pending(&mut self, count: u64) {
-        let held = count.min(self.ledger.pending);
-        self.ledger.pending -= held;
-        self.overdrawn += count - held;
+        self.discarded += count;
     }
 }
 
 /// A stage broke the ledger's rules: the run stops, naming it.
 #[derive(Debug)]
-struct LedgerBroken {
-    what: &'static str,
-    count: u64,
-}
+struct LedgerBroken(String);
 
 impl core::fmt::Display for LedgerBroken {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "the stage {} {} merged inputs", self.what, self.count)
+        f.write_str(&self.0)
     }
 }
 
@@ -247,35 +259,49 @@ impl Error for LedgerBroken {}
 
 impl<S, D> StageNode<S, D> {
     fn emitter<'n, 'c, 'a>(&'n mut self, cx: &'c mut Context<'a>) -> (&'n mut S, Emitter<'n, 'c, 'a, D>) {
-        let emitter = Emitter {
-            next: &mut self.next,
-            cx,
-            id: &self.id,
-            ledger: &mut self.ledger,
-            emitted: 0,
-            merged: false,
-            diverted: 0,
-            released: 0,
-            overdrawn: 0,
-        };
+        let emitter = Emitter { next: &mut self.next, cx, id: &self.id, emitted: 0, diverted: 0, discarded: 0 };
         (&mut self.stage, emitter)
     }
 
-    /// Checks one call into the stage: merged inputs it released must
-    /// leave inside an output made by the same call (`made` beyond the one
-    /// that accounts for the input), and it cannot release or discard more
-    /// than it holds. A panic in the call has already stopped the run.
-    fn settle(&mut self, cx: &mut Context<'_>, position: Position, released: u64, overdrawn: u64, made: u64) {
-        let broken = if overdrawn > 0 {
-            Some(LedgerBroken { what: "released or discarded more than it held, by", count: overdrawn })
-        } else if released > 0 && made == 0 {
-            Some(LedgerBroken { what: "emitted nothing that could carry", count: released })
-        } else {
-            None
+    /// Derives what one call did from the stage's held count, before and
+    /// after, and fails the run where it cannot add up. `given` is 1 for
+    /// `process` (its input), 0 for `on_time` and `finish`; `made` counts
+    /// the outputs and diversions of the call. Returns whether the input
+    /// was absorbed into state.
+    fn derive(&mut self, cx: &mut Context<'_>, position: Position, call: Call) -> bool {
+        let Call { given, made, discarded, after } = call;
+        let before = self.held;
+        self.held = after;
+        let broken = |text: String| Some(LedgerBroken(text));
+        // Inputs the count gained (positive) or lost (negative), beyond
+        // what the stage said it dropped by policy.
+        let change = i128::from(after) + i128::from(discarded) - i128::from(before);
+        let (merged, released, problem) = match change {
+            _ if discarded > before + given => (
+                0,
+                0,
+                broken(format!("the stage discarded {discarded} held inputs, but held {before} and was given {given}")),
+            ),
+            c if c > i128::from(given) => {
+                (0, 0, broken(format!("the stage's held inputs grew by {c} in a call given {given}")))
+            }
+            1 => (1, 0, None),
+            0 => (0, 0, None),
+            c if made == 0 => (
+                0,
+                0,
+                broken(format!("the stage's held inputs fell by {} in a call that emitted nothing to carry them", -c)),
+            ),
+            c => (0, c.unsigned_abs() as u64, None),
         };
-        if let Some(broken) = broken {
-            cx.fail(StageError::new(self.id.clone(), position, broken));
+        self.ledger.merged += merged;
+        self.ledger.released += released;
+        self.ledger.discarded += discarded;
+        self.ledger.pending = after;
+        if let Some(problem) = problem {
+            cx.fail(StageError::new(self.id.clone(), position, problem));
         }
+        merged == 1
     }
 
     /// A panic in `on_time` or `finish`: the run stops, and what the stage
@@ -285,8 +311,28 @@ impl<S, D> StageNode<S, D> {
     fn panicked_holding(&mut self, panic: crate::Panicked, cx: &mut Context<'_>) {
         self.ledger.discarded += self.ledger.pending;
         self.ledger.pending = 0;
+        self.held = 0;
         cx.fail(StageError::new(self.id.clone(), Position::None, panic));
     }
+}
+
+/// What one call into a stage did, as the node saw it.
+#[derive(Clone, Copy)]
+struct Call {
+    /// Inputs given to the call: 1 for `process`, 0 otherwise.
+    given: u64,
+    /// Outputs and diversions it made.
+    made: u64,
+    /// Held inputs it said it dropped by policy.
+    discarded: u64,
+    /// Inputs it holds after the call.
+    after: u64,
+}
+
+/// The stage's held count, read after a call (user code: a panic in it is
+/// the call's own).
+fn held_after<In, S: Stage<In>>(stage: &S) -> Result<u64, crate::Panicked> {
+    catch_panic(|| stage.held())
 }
 
 /// A call into a stage that works on its state, not on an input.
@@ -308,12 +354,14 @@ impl<S, D> StageNode<S, D> {
         let run = catch_panic(|| match call {
             StateCall::Timers => stage.on_time(&mut out),
             StateCall::Finish => stage.finish(&mut out),
-        });
-        let made = out.emitted + out.diverted;
-        let (released, overdrawn) = (out.released, out.overdrawn);
+        })
+        .and_then(|()| held_after(stage));
+        let (made, discarded) = (out.emitted + out.diverted, out.discarded);
         self.ledger.created += made;
         match run {
-            Ok(()) => self.settle(cx, Position::None, released, overdrawn, made),
+            Ok(after) => {
+                self.derive(cx, Position::None, Call { given: 0, made, discarded, after });
+            }
             Err(panic) => self.panicked_holding(panic, cx),
         }
     }
@@ -328,25 +376,30 @@ where
         let correlation = item.meta().correlation();
         let position = Position::Sequence(correlation.sequence);
         let (stage, mut out) = self.emitter(cx);
-        let run = catch_panic(|| stage.process(item, &mut out));
-        let (emitted, merged, diverted) = (out.emitted, out.merged, out.diverted);
-        let (released, overdrawn) = (out.released, out.overdrawn);
-        // One input ends exactly once: the first output, a merge or a
-        // diversion accounts for it; anything beyond that was created here.
-        let accounted = emitted + u64::from(merged) + diverted;
-        if let Err(panic) = run {
-            if accounted == 0 {
-                // Nothing accounts for the input: it is a dead letter.
-                return cx.divert_panic(&self.id, correlation, panic);
+        let run = catch_panic(|| stage.process(item, &mut out)).and_then(|()| held_after(stage));
+        let (made, discarded) = (out.emitted + out.diverted, out.discarded);
+        let after = match run {
+            Ok(after) => after,
+            Err(panic) => {
+                // What the stage holds cannot be trusted: its count stays.
+                if made == 0 {
+                    // Nothing accounts for the input: it is a dead letter.
+                    return cx.divert_panic(&self.id, correlation, panic);
+                }
+                cx.fail(StageError::new(self.id.clone(), position, panic));
+                self.held
             }
-            cx.fail(StageError::new(self.id.clone(), position, panic));
-        }
+        };
+        // One input ends exactly once: absorbed into state, or accounted
+        // for by the first output or diversion; anything beyond that was
+        // created here.
+        let absorbed = self.derive(cx, position, Call { given: 1, made, discarded, after });
+        let accounted = made + u64::from(absorbed);
         if accounted == 0 {
             self.ledger.dropped += 1;
         } else {
             self.ledger.created += accounted - 1;
         }
-        self.settle(cx, position, released, overdrawn, accounted.saturating_sub(1));
     }
 
     fn on_time(&mut self, cx: &mut Context<'_>) {

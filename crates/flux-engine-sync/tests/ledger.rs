@@ -131,15 +131,18 @@ fn a_stage_that_loses_envelopes_fails_the_run() {
 
 #[test]
 fn a_stage_that_holds_merged_inputs_at_stop_fails_the_run() {
-    /// Merges everything and never releases it.
-    struct Hoard;
+    /// Holds everything and never lets it go.
+    struct Hoard(u64);
     impl flux_core::Stage<u32> for Hoard {
         type Out = u32;
-        fn process(&mut self, _input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
-            out.merged();
+        fn process(&mut self, _input: Envelope<u32>, _out: &mut impl flux_core::Emit<u32>) {
+            self.0 += 1;
+        }
+        fn held(&self) -> u64 {
+            self.0
         }
     }
-    let pipeline = Pipeline::from_source(IterSource::new(0..5u32)).stage(Hoard).sink(VecSink::new());
+    let pipeline = Pipeline::from_source(IterSource::new(0..5u32)).stage(Hoard(0)).sink(VecSink::new());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert!(err.to_string().contains("stage `stage-1` merged 5 inputs but released 0 and discarded 0"), "{err}");
@@ -206,22 +209,22 @@ impl flux_core::Stage<u32> for HoldThenSettle {
     fn purity(&self) -> Purity {
         Purity::Stateful
     }
-    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+    fn process(&mut self, input: Envelope<u32>, _out: &mut impl flux_core::Emit<u32>) {
         self.held.push(input);
-        out.merged();
     }
     fn finish(&mut self, out: &mut impl flux_core::Emit<u32>) {
         let mut held = std::mem::take(&mut self.held).into_iter();
         if let Some(first) = held.next() {
             out.emit(first);
-            out.released(1);
         }
         if let Some(second) = held.next() {
             let (_, meta, _) = second.into_parts();
             out.dead_letter(meta, flux_core::Position::None, "held too long".into());
-            out.released(1);
         }
         out.discarded(held.len() as u64);
+    }
+    fn held(&self) -> u64 {
+        self.held.len() as u64
     }
 }
 
@@ -239,9 +242,11 @@ fn a_user_stage_can_emit_divert_and_discard_what_it_held() {
     assert_eq!((row.received, row.emitted, row.dead_letters), (5, 1, 1));
 }
 
-/// Merges each input and says it released it, without an output to carry it.
+/// Holds its first input; lets it go with the second, without an output
+/// to carry it (`grow` instead claims two held inputs per input).
 struct Vanishing {
-    over_release: bool,
+    held: u64,
+    grow: bool,
 }
 
 impl flux_core::Stage<u32> for Vanishing {
@@ -249,38 +254,60 @@ impl flux_core::Stage<u32> for Vanishing {
     fn purity(&self) -> Purity {
         Purity::Stateful
     }
-    fn process(&mut self, _input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
-        out.merged();
-        out.released(if self.over_release { 2 } else { 1 });
+    fn process(&mut self, _input: Envelope<u32>, _out: &mut impl flux_core::Emit<u32>) {
+        self.held = if self.grow { self.held + 2 } else { 1 - self.held };
+    }
+    fn held(&self) -> u64 {
+        self.held
     }
 }
 
-#[test]
-fn a_stage_that_releases_merged_inputs_without_an_output_fails_the_run_at_that_input() {
+fn vanishing(grow: bool) -> flux_engine_sync::RunError {
     let pipeline = Pipeline::from_source(IterSource::new(0..5u32))
-        .stage(Vanishing { over_release: false })
+        .stage(Vanishing { held: 0, grow })
         .named("vanish")
         .sink(VecSink::new());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
-    assert_eq!(err.to_string(), "stage `vanish` stopped the run at sequence 0");
+    SyncEngine::new().run(&plan, pipeline).unwrap_err()
+}
+
+#[test]
+fn a_stage_whose_held_inputs_leave_without_an_output_fails_the_run_at_that_input() {
+    let err = vanishing(false);
+    assert_eq!(err.to_string(), "stage `vanish` stopped the run at sequence 1");
     assert_eq!(
         std::error::Error::source(&err).unwrap().to_string(),
-        "the stage emitted nothing that could carry 1 merged inputs"
+        "the stage's held inputs fell by 1 in a call that emitted nothing to carry them"
     );
 }
 
 #[test]
-fn a_stage_that_releases_more_than_it_holds_fails_the_run() {
-    let pipeline = Pipeline::from_source(IterSource::new(0..5u32))
-        .stage(Vanishing { over_release: true })
-        .named("vanish")
-        .sink(VecSink::new());
+fn a_stage_that_claims_to_hold_more_than_it_was_given_fails_the_run() {
+    let err = vanishing(true);
+    assert_eq!(err.to_string(), "stage `vanish` stopped the run at sequence 0");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the stage's held inputs grew by 2 in a call given 1"
+    );
+}
+
+#[test]
+fn a_stage_that_discards_more_than_it_holds_fails_the_run() {
+    /// Holds nothing, and says it dropped three.
+    struct Overdraw;
+    impl flux_core::Stage<u32> for Overdraw {
+        type Out = u32;
+        fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+            out.emit(input);
+            out.discarded(3);
+        }
+    }
+    let pipeline = Pipeline::from_source(IterSource::new(0..5u32)).stage(Overdraw).sink(VecSink::new());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
     let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
     assert_eq!(
         std::error::Error::source(&err).unwrap().to_string(),
-        "the stage released or discarded more than it held, by 1 merged inputs"
+        "the stage discarded 3 held inputs, but held 0 and was given 1"
     );
     assert!(!err.report().unwrap().problems.is_empty(), "the ledger does not balance either");
 }

@@ -153,20 +153,22 @@ impl Stage<u64> for Summing {
     fn purity(&self) -> flux_core::Purity {
         flux_core::Purity::Stateful
     }
-    fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
+    fn process(&mut self, input: Envelope<u64>, _out: &mut impl Emit<u64>) {
         if Some(input.meta().sequence) == self.panic_on {
             panic!("cannot add {}", input.payload());
         }
         self.sum += input.payload();
         self.held += 1;
-        out.merged();
     }
     fn finish(&mut self, out: &mut impl Emit<u64>) {
         if self.panic_in_finish {
             panic!("cannot finish");
         }
         out.emit(Envelope::new(self.sum));
-        out.released(self.held);
+        self.held = 0;
+    }
+    fn held(&self) -> u64 {
+        self.held
     }
 }
 

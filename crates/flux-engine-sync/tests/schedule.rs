@@ -77,7 +77,9 @@ impl Stage<u64> for AtEndOnly {
     fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
         self.deadline.get_or_insert(out.now() + std::time::Duration::from_secs(60));
         self.held.push(input);
-        out.merged();
+    }
+    fn held(&self) -> u64 {
+        self.held.len() as u64
     }
     fn next_deadline(&self, at_end: bool) -> Option<Instant> {
         if at_end { self.deadline } else { None }
@@ -87,11 +89,9 @@ impl Stage<u64> for AtEndOnly {
             if !self.stuck {
                 self.deadline = None;
             }
-            let n = self.held.len() as u64;
             for item in self.held.drain(..) {
                 out.emit(item);
             }
-            out.released(n);
         }
     }
 }

@@ -25,6 +25,35 @@
 //! # Ok::<(), flux::Error>(())
 //! ```
 //!
+//! # Mistakes the compiler catches
+//!
+//! A key function for another payload type does not compile:
+//!
+//! ```compile_fail,E0631
+//! use flux::prelude::*;
+//!
+//! let lines = Pipeline::from_source(IterSource::new([1u32, 2]));
+//! let keyed = lines.key_by(|line: &String| line.clone()); // the payload is a u32
+//! ```
+//!
+//! Nor does a sink of another type:
+//!
+//! ```compile_fail,E0277
+//! use flux::prelude::*;
+//!
+//! let names: VecSink<String> = VecSink::new();
+//! let pipeline = Pipeline::from_source(IterSource::new([1u32])).sink(names); // u32 into a String sink
+//! ```
+//!
+//! Nor an accumulator whose fragments are another type:
+//!
+//! ```compile_fail,E0599
+//! use flux::prelude::*;
+//!
+//! let words = fold(String::new(), |text: &mut String, word: &str| text.push_str(word));
+//! let pipeline = Pipeline::from_source(IterSource::new([1u32])).key_by(|n| n.to_string()).accumulate(words, Policy::default());
+//! ```
+//!
 //! # Features
 //!
 //! | feature | module | what it adds |

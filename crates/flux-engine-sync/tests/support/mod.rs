@@ -20,9 +20,8 @@ impl WindowSum {
     }
 
     fn close(&mut self, out: &mut impl Emit<u64>) {
-        if let Some((_, sum, fragments)) = self.open.take() {
+        if let Some((_, sum, _)) = self.open.take() {
             out.emit(Envelope::new(sum));
-            out.released(fragments);
         }
     }
 }
@@ -40,7 +39,10 @@ impl Stage<u64> for WindowSum {
         let (_, sum, fragments) = self.open.get_or_insert((now + window, 0, 0));
         *sum += input.payload();
         *fragments += 1;
-        out.merged();
+    }
+
+    fn held(&self) -> u64 {
+        self.open.map_or(0, |(_, _, fragments)| fragments)
     }
 
     fn on_time(&mut self, out: &mut impl Emit<u64>) {
