@@ -61,6 +61,7 @@ impl<A: Accumulator> Accumulate<A> {
     /// use bytes::Bytes;
     /// use flux_accumulate::{Accumulate, AccumulateExt, Emitted, Policy};
     /// use flux_core::*;
+    /// use flux_test::{TimedSource, VecSink};
     /// use flux_engine_sync::SyncEngine;
     /// use flux_plan::Planner;
     ///

@@ -46,6 +46,7 @@
 //! use bytes::Bytes;
 //! use flux_accumulate::{AccumulateExt, AtEnd, Policy, TimerStart};
 //! use flux_core::*;
+//! use flux_test::{TimedSource, VecSink};
 //! use flux_engine_sync::SyncEngine;
 //! use flux_plan::Planner;
 //!
@@ -122,6 +123,7 @@
 //! use bytes::Bytes;
 //! use flux_accumulate::{AccumulateExt, Policy, Watermark};
 //! use flux_core::*;
+//! use flux_test::{TimedSource, VecSink};
 //! use flux_engine_sync::SyncEngine;
 //! use flux_plan::Planner;
 //!

@@ -2,9 +2,10 @@
 //! kinds of part, and boundaries on any accumulator.
 
 use flux_accumulate::{AccumulateExt, Assembled, Boundaries, FragmentError, Policy, REASON_HEADER, collect, parts};
-use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+use flux_core::{Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
+use flux_test::{IterSource, VecSink};
 
 type Row = (&'static str, &'static str, u32);
 

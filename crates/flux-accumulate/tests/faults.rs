@@ -10,11 +10,10 @@ use bytes::Bytes;
 use flux_accumulate::{
     Accumulate, AccumulateExt, AtEnd, FileSpill, FragmentError, OnMergeError, Policy, SpillCipher, SpillError,
 };
-use flux_core::{
-    Context, EmitReason, Envelope, Panicked, Pipeline, Position, Pull, Runnable, Source, SourceError, VecSink,
-};
+use flux_core::{Context, EmitReason, Envelope, Panicked, Pipeline, Position, Pull, Runnable, Source, SourceError};
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
+use flux_test::VecSink;
 use flux_test::{Conservation, PanicOnMerge};
 use support::{Parts, Record};
 
@@ -39,8 +38,8 @@ fn fragments() -> Vec<(&'static str, u8, u32)> {
 }
 
 /// `input` at time zero, each fragment with its index as its sequence.
-fn timed(input: &[(&'static str, u8, u32)]) -> flux_core::TimedSource<(u8, u32)> {
-    flux_core::TimedSource::new(
+fn timed(input: &[(&'static str, u8, u32)]) -> flux_test::TimedSource<(u8, u32)> {
+    flux_test::TimedSource::new(
         input
             .iter()
             .enumerate()

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Emitted, OnMergeError, Policy, TimerStart};
-use flux_core::{EmitReason, Envelope, Instant, Pipeline, Runnable, TimedSource, VecSink};
+use flux_core::{EmitReason, Envelope, Instant, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
+use flux_test::{TimedSource, VecSink};
 use support::{Parts, Record};
 
 type Out = Emitted<Record, (u8, u32)>;

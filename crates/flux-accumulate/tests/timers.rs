@@ -179,7 +179,7 @@ fn a_timer_in_the_source_segment_fires_on_time_while_the_source_waits() {
     use flux_accumulate::AccumulateExt;
     let input = [(secs(0), frag("a", 0, 1)), (secs(10), frag("b", 0, 2))];
     let written = WrittenAt::default();
-    let pipeline = flux_core::Pipeline::from_source(flux_core::TimedSource::new(input.to_vec()))
+    let pipeline = flux_core::Pipeline::from_source(flux_test::TimedSource::new(input.to_vec()))
         .accumulate(Parts::default(), ttl(2, TimerStart::FirstFragment))
         .sink(written.clone());
     let plan = flux_plan::Planner::new().with_pass(FuseAll).plan(flux_core::Runnable::describe(&pipeline)).unwrap();

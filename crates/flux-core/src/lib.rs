@@ -35,6 +35,7 @@
 //!
 //! ```
 //! use flux_core::*;
+//! use flux_test::{Diverted, IterSource, VecSink};
 //!
 //! struct NoChannels;
 //! impl Channels for NoChannels {
@@ -107,7 +108,7 @@ pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, Pressure};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
 pub use chain::{Assembler, Chain, Continuation, Identity, Stack};
-pub use context::{Context, Diversions, Diverted};
+pub use context::{Context, Diversions};
 pub use cost::Cost;
 pub use descriptor::{EngineHint, Purity, StageDescriptor, StageId, StageKind};
 pub use engine::Engine;
@@ -125,7 +126,7 @@ pub use push::{BatchRest, Push, earliest};
 pub use runnable::{AssemblyError, Runnable};
 pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, RecoverableSource, TransactionalSink};
 pub use segment::{STEP_BUDGET, Segment, Step};
-pub use sink::{Sink, Undelivered, VecSink, WriteError};
-pub use source::{IterSource, Pull, Pulled, Rejected, Source, SourceError, SourceOutput, TimedSource};
+pub use sink::{Sink, Undelivered, WriteError};
+pub use source::{Pull, Pulled, Rejected, Source, SourceError, SourceOutput};
 pub use stage::{Emit, Stage, StageLayer, StageNode};
 pub use time::{Clock, Instant};

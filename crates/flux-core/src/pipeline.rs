@@ -23,7 +23,8 @@ type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
 /// # Examples
 ///
 /// ```
-/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::{IterSource, VecSink};
 ///
 /// let out = VecSink::new();
 /// let pipeline = Pipeline::from_source(IterSource::new(1..=10u32))
@@ -38,7 +39,8 @@ type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
 /// A stage that does not accept what the previous stage emits does not compile:
 ///
 /// ```compile_fail
-/// use flux_core::{IterSource, Pipeline};
+/// use flux_core::Pipeline;
+/// use flux_test::IterSource;
 ///
 /// Pipeline::from_source(IterSource::new(1..=10u32))
 ///     .map(|n| n.to_string())
@@ -100,7 +102,8 @@ where
     /// headers) as well; metadata is kept.
     ///
     /// ```
-    /// use flux_core::{IterSource, Pipeline, VecSink};
+    /// use flux_core::Pipeline;
+    /// use flux_test::{IterSource, VecSink};
     ///
     /// let out = VecSink::new();
     /// let p = Pipeline::from_source(IterSource::new(["a", "b"]))
@@ -144,7 +147,8 @@ where
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use flux_core::{IterSource, Pipeline, VecSink};
+    /// use flux_core::Pipeline;
+    /// use flux_test::{IterSource, VecSink};
     ///
     /// let out = VecSink::new();
     /// let p = Pipeline::from_source(IterSource::new([Bytes::from_static(b"alice,3")]))
@@ -174,7 +178,8 @@ where
     /// Turns each payload into zero or more, each emitted as it is produced.
     ///
     /// ```
-    /// use flux_core::{IterSource, Pipeline, VecSink};
+    /// use flux_core::Pipeline;
+    /// use flux_test::{IterSource, VecSink};
     ///
     /// let out = VecSink::new();
     /// let p = Pipeline::from_source(IterSource::new(["a b", "", "c"]))

@@ -2,7 +2,6 @@
 
 use core::fmt;
 use std::error::Error;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::{Context, Envelope, Meta, Position};
 
@@ -149,7 +148,7 @@ pub struct Undelivered {
 ///     }
 /// }
 ///
-/// let pipeline = flux_core::Pipeline::from_source(flux_core::IterSource::new(1..=4u64)).sink(Sum::default());
+/// let pipeline = flux_core::Pipeline::from_source(flux_test::IterSource::new(1..=4u64)).sink(Sum::default());
 /// # let _ = pipeline;
 /// ```
 pub trait Sink<T>: Send {
@@ -202,71 +201,5 @@ pub trait Sink<T>: Send {
     #[inline(always)]
     fn held(&self) -> u64 {
         0
-    }
-}
-
-/// A sink that collects envelopes into a shared `Vec`, for tests and examples.
-///
-/// Clones share the same storage, so keep one clone to read the results
-/// after the pipeline (which owns the other) has run.
-///
-/// # Examples
-///
-/// ```
-/// use flux_core::{Context, Envelope, Sink, VecSink};
-/// # let mut outputs = flux_core::Diverted::default();
-/// # let mut cx = Context::new(flux_core::Instant::ZERO, &mut outputs);
-///
-/// let sink = VecSink::new();
-/// let mut writer = sink.clone();
-/// writer.write(Envelope::new(5), &mut cx).unwrap();
-/// assert_eq!(sink.payloads(), vec![5]);
-/// ```
-#[derive(Debug)]
-pub struct VecSink<T> {
-    items: Arc<Mutex<Vec<Envelope<T>>>>,
-}
-
-impl<T> Clone for VecSink<T> {
-    fn clone(&self) -> Self {
-        VecSink { items: Arc::clone(&self.items) }
-    }
-}
-
-impl<T> Default for VecSink<T> {
-    fn default() -> Self {
-        VecSink { items: Arc::new(Mutex::new(Vec::new())) }
-    }
-}
-
-impl<T> VecSink<T> {
-    /// An empty sink.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The collected envelopes.
-    pub fn envelopes(&self) -> MutexGuard<'_, Vec<Envelope<T>>> {
-        // A panic while holding the lock cannot leave a Vec half-pushed.
-        self.items.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes the collected envelopes out, leaving the sink empty.
-    pub fn take(&self) -> Vec<Envelope<T>> {
-        std::mem::take(&mut *self.envelopes())
-    }
-}
-
-impl<T: Clone> VecSink<T> {
-    /// Clones of the collected payloads, in arrival order.
-    pub fn payloads(&self) -> Vec<T> {
-        self.envelopes().iter().map(|e| e.payload().clone()).collect()
-    }
-}
-
-impl<T: Send> Sink<T> for VecSink<T> {
-    fn write(&mut self, item: Envelope<T>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
-        self.envelopes().push(item);
-        Ok(())
     }
 }

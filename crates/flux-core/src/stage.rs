@@ -43,7 +43,7 @@ use std::marker::PhantomData;
 ///     }
 /// }
 ///
-/// let pipeline = flux_core::Pipeline::from_source(flux_core::IterSource::new(["a b".to_owned()])).stage(Words);
+/// let pipeline = flux_core::Pipeline::from_source(flux_test::IterSource::new(["a b".to_owned()])).stage(Words);
 /// # let _ = pipeline;
 /// ```
 pub trait Stage<In>: Send {
@@ -76,7 +76,8 @@ pub trait Stage<In>: Send {
     ///     }
     /// }
     ///
-    /// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_test::{IterSource, VecSink};
     /// let pipeline = Pipeline::from_source(IterSource::new(0..3u64)).stage(Enrich).sink(VecSink::new());
     /// let enrich = &pipeline.describe()[1];
     /// assert_eq!((enrich.cpu_hint_ns, enrich.engine_hint), (2_000, EngineHint::Isolate));

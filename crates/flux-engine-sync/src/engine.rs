@@ -53,7 +53,8 @@ pub const DEFAULT_KEPT: usize = 10_000;
 /// # Examples
 ///
 /// ```
-/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::{IterSource, VecSink};
 /// use flux_engine_sync::SyncEngine;
 /// use flux_plan::Planner;
 ///
@@ -124,7 +125,8 @@ impl SyncEngine {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_test::{IterSource, VecSink};
     /// use flux_engine_sync::SyncEngine;
     ///
     /// let failed = Arc::new(Mutex::new(Vec::new()));

@@ -80,7 +80,8 @@ pub struct PoolFigures {
 /// # Examples
 ///
 /// ```
-/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::{IterSource, VecSink};
 /// use flux_engine_sync::{RunErrorKind, SyncEngine};
 ///
 /// let out = VecSink::new();

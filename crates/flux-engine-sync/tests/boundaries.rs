@@ -7,11 +7,11 @@ use std::sync::mpsc;
 
 use flux_core::{
     BatchReceiver, BatchSender, Channels, Context, Diversions, EdgeSpec, Envelope, ErrorEnvelope, ExecutionPlan,
-    Instant, IterSource, Junction, Pipeline, PlanError, PlannerPass, Received, Runnable, SideEnvelope, StageError,
-    Step, VecSink,
+    Instant, Junction, Pipeline, PlanError, PlannerPass, Received, Runnable, SideEnvelope, StageError, Step,
 };
 use flux_engine_sync::{Decision, SyncEngine};
 use flux_plan::Planner;
+use flux_test::{IterSource, VecSink};
 
 /// A user pass: a boundary after the named stage.
 struct CutAfter(&'static str, EdgeSpec);

@@ -6,10 +6,11 @@ mod support;
 
 use std::sync::Mutex;
 
-use flux_core::{EdgeSpec, Envelope, IterSource, Pipeline, Runnable, Sink};
+use flux_core::{EdgeSpec, Envelope, Pipeline, Runnable, Sink};
 use flux_engine_sync::{DownstreamFirst, ScheduleHook, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
 use flux_test::CountingAllocator;
+use flux_test::IterSource;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator::new();
@@ -78,7 +79,7 @@ fn a_million_failures_keep_only_the_first_dead_letters_and_count_the_rest() {
         let pipeline = Pipeline::from_source(IterSource::new(0..count))
             .try_map(|n| Err::<u32, _>(format!("bad input {}", n % 3)))
             .named("parse")
-            .sink(flux_core::VecSink::new());
+            .sink(flux_test::VecSink::new());
         let plan = Planner::new().plan(pipeline.describe()).unwrap();
         ALLOCATOR
             .peak_during(|| SyncEngine::new().with_trace(false).keep_dead_letters(1_000).run(&plan, pipeline).unwrap())

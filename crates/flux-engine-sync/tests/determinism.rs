@@ -4,9 +4,10 @@ mod support;
 
 use std::time::Duration;
 
-use flux_core::{Envelope, Pipeline, Runnable, TimedSource, VecSink};
+use flux_core::{Envelope, Pipeline, Runnable};
 use flux_engine_sync::{Decision, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
+use flux_test::{TimedSource, VecSink};
 use support::{WindowSum, secs};
 
 fn timed_input() -> Vec<(flux_core::Instant, Envelope<u64>)> {

@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use flux_core::{
-    Context, Envelope, IterSource, LeakCheck, LeakError, Pipeline, Position, Runnable, Sink, StageId, WriteError,
-};
+use flux_core::{Context, Envelope, LeakCheck, LeakError, Pipeline, Position, Runnable, Sink, StageId, WriteError};
 use flux_engine_sync::{RunErrorKind, SyncEngine};
 use flux_plan::Planner;
+use flux_test::IterSource;
 
 /// Fails to write odd payloads, and fails to close if asked to.
 struct Picky {
@@ -67,7 +66,7 @@ impl LeakCheck for Outstanding {
 fn a_watched_pool_with_buffers_out_at_stop_fails_the_run() {
     let pool = Arc::new(Outstanding(AtomicU64::new(0)));
     let run = |pool: &Arc<Outstanding>| {
-        let p = Pipeline::from_source(IterSource::new(0..3u32)).sink(flux_core::VecSink::new());
+        let p = Pipeline::from_source(IterSource::new(0..3u32)).sink(flux_test::VecSink::new());
         let plan = Planner::new().plan(p.describe()).unwrap();
         SyncEngine::new().watch_pool(pool.clone()).run(&plan, p)
     };
@@ -80,8 +79,8 @@ fn a_watched_pool_with_buffers_out_at_stop_fails_the_run() {
 
 #[test]
 fn a_plan_made_for_another_pipeline_is_refused() {
-    let a = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n).named("a").sink(flux_core::VecSink::new());
-    let b = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n).named("b").sink(flux_core::VecSink::new());
+    let a = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n).named("a").sink(flux_test::VecSink::new());
+    let b = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n).named("b").sink(flux_test::VecSink::new());
     let plan_for_a = Planner::new().plan(a.describe()).unwrap();
     let err = SyncEngine::new().run(&plan_for_a, b).unwrap_err();
     assert_eq!(

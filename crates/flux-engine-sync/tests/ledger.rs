@@ -5,11 +5,12 @@ mod support;
 
 use bytes::Bytes;
 use flux_core::{
-    Context, Envelope, Instant, IterSource, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor,
-    StageId, StageKind, TraceContext, VecSink,
+    Context, Envelope, Instant, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor, StageId,
+    StageKind, TraceContext,
 };
 use flux_engine_sync::{Imbalance, RunErrorKind, SyncEngine};
 use flux_plan::Planner;
+use flux_test::{IterSource, VecSink};
 
 #[test]
 fn try_map_failures_reach_the_dead_letter_output_with_their_correlation() {

@@ -5,12 +5,13 @@
 use std::error::Error;
 
 use flux_core::{
-    Context, Emit, Envelope, Instant, IterSource, LedgerVisitor, Panicked, Pipeline, Push, Runnable, Stage,
-    StageDescriptor, StageId, StageKind, VecSink,
+    Context, Emit, Envelope, Instant, LedgerVisitor, Panicked, Pipeline, Push, Runnable, Stage, StageDescriptor,
+    StageId, StageKind,
 };
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_plan::Planner;
 use flux_test::{Conservation, PanicOnPull, PanicOnWrite, Tripwire};
+use flux_test::{IterSource, VecSink};
 
 fn run(pipeline: impl Runnable) -> RunError {
     let plan = Planner::new().plan(pipeline.describe()).unwrap();

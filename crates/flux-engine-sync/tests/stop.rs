@@ -7,12 +7,12 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use flux_core::{
-    Context, Envelope, Instant, IterSource, Pipeline, Position, Pull, Runnable, Sink, Source, SourceError, VecSink,
-    WriteError,
+    Context, Envelope, Instant, Pipeline, Position, Pull, Runnable, Sink, Source, SourceError, WriteError,
 };
 use flux_engine_sync::{Decision, RunErrorKind, RunReport, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
 use flux_test::{Conservation, Tripwire};
+use flux_test::{IterSource, VecSink};
 
 /// Numbers from zero, failing at `fail_at`.
 struct FailsAt {

@@ -20,7 +20,8 @@
 //! # Examples
 //!
 //! ```
-//! use flux_core::{Envelope, Instant, Pipeline, Runnable, TimedSource, VecSink};
+//! use flux_core::{Envelope, Instant, Pipeline, Runnable};
+//! use flux_test::{TimedSource, VecSink};
 //! use flux_fan_in::{FanIn, Sourced};
 //! # use flux_engine_sync::SyncEngine;
 //! # use flux_plan::Planner;

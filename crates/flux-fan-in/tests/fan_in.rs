@@ -3,13 +3,11 @@
 
 use std::error::Error;
 
-use flux_core::{
-    Context, Envelope, Instant, IterSource, Meta, Pipeline, Position, Pull, Rejected, Runnable, Source, SourceError,
-    TimedSource, VecSink,
-};
+use flux_core::{Context, Envelope, Instant, Meta, Pipeline, Position, Pull, Rejected, Runnable, Source, SourceError};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_fan_in::{FanIn, FromSource, Sourced};
 use flux_plan::Planner;
+use flux_test::{IterSource, TimedSource, VecSink};
 
 fn run<S: Source + 'static>(source: S) -> (Result<RunReport, RunError>, VecSink<S::Item>)
 where

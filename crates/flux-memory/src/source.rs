@@ -48,7 +48,8 @@ pub enum OnBadFrame {
 /// # Examples
 ///
 /// ```
-/// use flux_core::{Pipeline, VecSink};
+/// use flux_core::Pipeline;
+/// use flux_test::VecSink;
 /// use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
 ///
 /// let pool = SlabPool::new("input", PoolConfig::default().slab_size(4096).max_slabs(4));
@@ -130,7 +131,8 @@ impl FramedSource<File, NewlineDelimited> {
     /// 256 KiB slabs): the usual way to read a text file.
     ///
     /// ```
-    /// use flux_core::{Pipeline, Runnable, VecSink};
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_test::VecSink;
     /// use flux_memory::FramedSource;
     /// # use flux_engine_sync::SyncEngine;
     /// # use flux_plan::Planner;

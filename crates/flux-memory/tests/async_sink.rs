@@ -12,13 +12,14 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use flux_core::{Context, Diverted, Envelope, Instant, Pipeline, Runnable, Sink, WriteError};
+use flux_core::{Context, Envelope, Instant, Pipeline, Runnable, Sink, WriteError};
 use flux_engine_sync::{RunError, RunErrorKind, RunReport, SyncEngine};
 use flux_memory::assert_no_leaks;
 use flux_memory::{
     AsyncWriteSink, Delimit, FlushPolicy, FramedSource, NewlineDelimited, OnWriteError, PoolConfig, SlabPool,
 };
 use flux_test::Conservation;
+use flux_test::Diverted;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What a [`Stubborn`] writer saw, readable after the sink is gone.

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use flux_core::{Pipeline, Position, Runnable, VecSink};
+use flux_core::{Pipeline, Position, Runnable};
 use flux_engine_sync::{RunError, RunErrorKind, RunReport, SyncEngine};
 use flux_memory::{
     CopyOnWrite, FramedSource, LengthPrefixed, NewlineDelimited, OnBadFrame, PoolConfig, SlabPool, WriteSink,
     assert_no_leaks,
 };
+use flux_test::VecSink;
 
 /// Plans and runs `pipeline` with `pool` watched, then checks for leaks
 /// whatever the outcome.

@@ -5,8 +5,9 @@ use core::time::Duration;
 use std::io::{self, Write};
 
 use bytes::Bytes;
-use flux_core::{Context, Diverted, Envelope, Instant, Sink};
+use flux_core::{Context, Envelope, Instant, Sink};
 use flux_memory::{Delimit, FlushPolicy, WriteSink};
+use flux_test::Diverted;
 
 /// A writer that records each flush as one chunk.
 #[derive(Debug, Default)]

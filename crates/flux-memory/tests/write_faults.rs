@@ -194,7 +194,7 @@ fn a_large_frame_the_writer_could_not_flush_still_moves_the_next_frames_offsets(
 fn a_write_sink_dropped_without_a_close_writes_what_it_holds() {
     let disk = FaultyWriter::new();
     let mut sink = WriteSink::new(disk.clone());
-    let mut diverted = flux_core::Diverted::default();
+    let mut diverted = flux_test::Diverted::default();
     let mut cx = flux_core::Context::new(flux_core::Instant::ZERO, &mut diverted);
     for line in ["a", "b"] {
         flux_core::Sink::write(&mut sink, flux_core::Envelope::new(Bytes::from_static(line.as_bytes())), &mut cx)

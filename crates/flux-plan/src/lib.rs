@@ -16,7 +16,8 @@
 //! # Examples
 //!
 //! ```
-//! use flux_core::{IterSource, Junction, Pipeline, Runnable, VecSink};
+//! use flux_core::{Junction, Pipeline, Runnable};
+//! use flux_test::{IterSource, VecSink};
 //! use flux_plan::Planner;
 //!
 //! let pipeline = Pipeline::from_source(IterSource::new(0..100u32))

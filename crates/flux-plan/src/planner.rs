@@ -17,7 +17,8 @@ use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds,
 /// makes the engine cut a segment boundary there:
 ///
 /// ```
-/// use flux_core::{EdgeSpec, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Runnable, VecSink};
+/// use flux_core::{EdgeSpec, ExecutionPlan, Junction, Pipeline, PlanError, PlannerPass, Runnable};
+/// use flux_test::{IterSource, VecSink};
 /// use flux_plan::Planner;
 ///
 /// struct CutAfter(&'static str);

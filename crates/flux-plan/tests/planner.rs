@@ -1,10 +1,10 @@
 //! The planner's passes on real pipelines and on hand-made descriptor lists.
 
 use flux_core::{
-    EngineHint, ExecutionPlan, IterSource, Junction, Pipeline, PlanError, PlannerPass, Purity, Runnable,
-    StageDescriptor, StageKind, VecSink,
+    EngineHint, ExecutionPlan, Junction, Pipeline, PlanError, PlannerPass, Purity, Runnable, StageDescriptor, StageKind,
 };
 use flux_plan::Planner;
+use flux_test::{IterSource, VecSink};
 
 fn stage(id: &'static str, kind: StageKind, purity: Purity) -> StageDescriptor {
     StageDescriptor::new(id, kind, purity).with_types("u32", "u32")

@@ -16,6 +16,9 @@
 //!   exactly once.
 //! - [`CountingAllocator`] counts live heap bytes and their peak, for memory
 //!   bounds shown by a test.
+//! - Test doubles: [`IterSource`] and [`TimedSource`] stand in for a real
+//!   source, [`VecSink`] for a real sink, and [`Diverted`] for an engine's
+//!   dead-letter and side outputs when a node is driven by hand.
 //!
 //! **Depend on it** as a dev-dependency. It depends on `flux-core` only,
 //! so it works with any engine.
@@ -45,6 +48,7 @@
 
 mod alloc;
 mod conservation;
+mod doubles;
 mod fault;
 mod panic;
 mod reader;
@@ -52,6 +56,7 @@ mod writer;
 
 pub use alloc::CountingAllocator;
 pub use conservation::Conservation;
+pub use doubles::{Diverted, IterSource, TimedSource, VecSink};
 pub use fault::Fault;
 pub use panic::{PanicOnMerge, PanicOnPull, PanicOnWrite, Tripwire};
 pub use reader::FaultyReader;

@@ -83,6 +83,10 @@ pub use flux_plan as plan;
 /// The deterministic engine: one thread, a virtual clock, a decision trace.
 pub use flux_engine_sync as engine;
 
+/// The test kit: fault-injecting readers and writers, tripwires,
+/// conservation checks, and test doubles.
+pub use flux_test as test;
+
 /// Pooled memory: slabs, zero-copy framing, framed sources, write sinks.
 #[cfg(feature = "memory")]
 pub use flux_memory as memory;

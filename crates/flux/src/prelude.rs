@@ -6,10 +6,13 @@
 //! accumulation step.
 
 pub use flux_core::{
-    Accumulator, Completeness, Emit, EmitReason, Envelope, IterSource, Meta, Pipeline, Position, Pull, Runnable, Sink,
-    Source, Stage, StageError, VecSink,
+    Accumulator, Completeness, Emit, EmitReason, Envelope, Meta, Pipeline, Position, Pull, Runnable, Sink, Source,
+    Stage, StageError,
 };
 pub use flux_engine_sync::RunReport;
+
+/// Stand-ins for a real source and sink, for trying a pipeline out.
+pub use flux_test::{IterSource, VecSink};
 
 /// The byte buffer of frames, keys and headers: a slice of it is a
 /// reference count, not a copy.

@@ -3,9 +3,10 @@
 use core::fmt;
 use std::error::Error as StdError;
 
-use flux_core::{Chain, Envelope, Pipeline, PlanError, Runnable, Source, VecSink};
+use flux_core::{Chain, Envelope, Pipeline, PlanError, Runnable, Source};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_plan::Planner;
+use flux_test::VecSink;
 
 /// Plans `pipeline` with the default planner (which fuses adjacent pure
 /// stages) and runs it on the deterministic [`SyncEngine`], returning the

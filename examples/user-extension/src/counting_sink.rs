@@ -17,7 +17,8 @@ use flux_core::{Context, Envelope, Sink, WriteError};
 /// # Examples
 ///
 /// ```
-/// use flux_core::{IterSource, Pipeline, Runnable};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::IterSource;
 /// use flux_engine_sync::SyncEngine;
 /// use flux_plan::Planner;
 /// use flux_user_extension::CountingSink;

@@ -20,7 +20,8 @@ use flux_core::{
 /// # Examples
 ///
 /// ```
-/// use flux_core::{Pipeline, VecSink};
+/// use flux_core::Pipeline;
+/// use flux_test::VecSink;
 /// use flux_user_extension::LineSource;
 ///
 /// let source = LineSource::new("first\nsecond\n", 80);

@@ -17,7 +17,8 @@ use crate::{PooledBuf, VecPool};
 /// # Examples
 ///
 /// ```
-/// use flux_core::{Pipeline, VecSink};
+/// use flux_core::Pipeline;
+/// use flux_test::VecSink;
 /// use flux_user_extension::{LineSource, Lowercase, VecPool};
 ///
 /// let pool = VecPool::new("lowercase", 8, 64);

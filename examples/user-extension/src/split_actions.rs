@@ -16,7 +16,8 @@ use flux_core::{Cost, Emit, Envelope, Stage};
 /// # Examples
 ///
 /// ```
-/// use flux_core::{Pipeline, VecSink};
+/// use flux_core::Pipeline;
+/// use flux_test::VecSink;
 /// use flux_user_extension::{LineSource, SplitActions};
 ///
 /// let out = VecSink::new();

@@ -16,7 +16,8 @@ pub trait Boundaries: Accumulator + Sized {
     ///
     /// ```
     /// use flux_accumulate::{AccumulateExt, Boundaries, Policy, collect};
-    /// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_test::{IterSource, VecSink};
     /// # use flux_engine_sync::SyncEngine;
     /// # use flux_plan::Planner;
     ///

@@ -19,7 +19,8 @@ use super::Keyed;
 ///
 /// ```
 /// use flux_accumulate::{AccumulateExt, Keyed, Policy, fold};
-/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::{IterSource, VecSink};
 /// # use flux_engine_sync::SyncEngine;
 /// # use flux_plan::Planner;
 ///

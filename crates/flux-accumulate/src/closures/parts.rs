@@ -28,7 +28,8 @@ use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
 ///
 /// ```
 /// use flux_accumulate::{AccumulateExt, Policy, parts};
-/// use flux_core::{IterSource, Pipeline, Runnable, VecSink};
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_test::{IterSource, VecSink};
 /// # use flux_engine_sync::SyncEngine;
 /// # use flux_plan::Planner;
 ///

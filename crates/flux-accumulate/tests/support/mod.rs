@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use flux_accumulate::{Accumulate, AccumulateNode, AccumulatorStats, Policy};
-use flux_core::{Accumulator, Context, Diverted, Envelope, Instant, Layer, LedgerVisitor, Push, StageLedger};
+use flux_core::{Accumulator, Context, Envelope, Instant, Layer, LedgerVisitor, Push, StageLedger};
+use flux_test::Diverted;
 
 pub use parts::{Parts, Record, State};
 

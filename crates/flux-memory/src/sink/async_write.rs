@@ -48,7 +48,7 @@ use super::{Delimit, FlushPolicy, OnWriteError, SinkStats};
 /// use bytes::Bytes;
 /// use flux_core::{Context, Envelope, Instant, Sink};
 /// use flux_memory::AsyncWriteSink;
-/// # let mut nothing = flux_core::Diverted::default();
+/// # let mut nothing = flux_test::Diverted::default();
 /// # let mut cx = Context::new(Instant::ZERO, &mut nothing);
 ///
 /// // `Vec<u8>` is a tokio `AsyncWrite` too.

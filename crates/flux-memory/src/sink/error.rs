@@ -35,7 +35,8 @@ pub enum Loss {
 /// use std::io::ErrorKind;
 ///
 /// use bytes::Bytes;
-/// use flux_core::{Context, Diverted, Envelope, Instant, Sink, Undelivered};
+/// use flux_core::{Context, Envelope, Instant, Sink, Undelivered};
+/// use flux_test::Diverted;
 /// use flux_memory::{FrameLost, Loss, WriteSink};
 /// use flux_test::{Fault, FaultyWriter};
 ///

@@ -47,7 +47,7 @@ use super::{Delimit, FlushPolicy, OnWriteError, SinkStats};
 /// use bytes::Bytes;
 /// use flux_core::{Context, Envelope, Instant, Sink};
 /// use flux_memory::WriteSink;
-/// # let mut nothing = flux_core::Diverted::default();
+/// # let mut nothing = flux_test::Diverted::default();
 /// # let mut cx = Context::new(Instant::ZERO, &mut nothing);
 ///
 /// let mut sink = WriteSink::new(Vec::new());

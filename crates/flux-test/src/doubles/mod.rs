@@ -1,0 +1,10 @@
+//! Test doubles: stand-ins for a real source, sink or engine, for tests,
+//! examples and trying a pipeline out.
+
+mod diverted;
+mod sources;
+mod vec_sink;
+
+pub use diverted::Diverted;
+pub use sources::{IterSource, TimedSource};
+pub use vec_sink::VecSink;
