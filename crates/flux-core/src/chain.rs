@@ -14,8 +14,13 @@ use crate::{
 /// `Identity` is the empty chain; `Stack<Inner, L>` is `Inner` followed by
 /// `L`. The compiler checks at each builder call that a layer accepts what
 /// the chain before it emits, which is how type continuity is proved
-/// without any run-time type information. Users do not implement this trait.
-pub trait Chain<In>: Send + 'static {
+/// without any run-time type information. Sealed: users cannot implement it.
+///
+/// ```compile_fail,E0277
+/// struct Mine;
+/// impl flux_core::Chain<u32> for Mine {} // chains are built by `Pipeline`
+/// ```
+pub trait Chain<In>: Send + 'static + crate::sealed::Sealed {
     /// What the chain emits.
     type Out;
     /// Number of layers.
@@ -47,7 +52,8 @@ pub trait Chain<In>: Send + 'static {
 
 /// What to do with the head node of the first segment once the chain is
 /// assembled (it is generic in the head's type, which a closure cannot be).
-pub trait Continuation<In> {
+/// Sealed: only the kernel's assembly implements it.
+pub trait Continuation<In>: crate::sealed::Sealed {
     /// The result of assembly.
     type Output;
 

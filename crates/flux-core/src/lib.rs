@@ -104,6 +104,17 @@ mod source;
 mod stage;
 mod time;
 
+/// Sealing for the assembly machinery (`Chain`, `Continuation`, `Segment`):
+/// engines use it, nothing outside the kernel implements it.
+mod sealed {
+    pub trait Sealed {}
+    impl<T> Sealed for crate::Identity<T> {}
+    impl<Inner, L> Sealed for crate::Stack<Inner, L> {}
+    impl<S: crate::Source> Sealed for crate::runnable::StartAtSource<S> {}
+    impl<S, D> Sealed for crate::segment::SourceSegment<S, D> {}
+    impl<T, D> Sealed for crate::segment::ChannelSegment<T, D> {}
+}
+
 pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, Pressure};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};

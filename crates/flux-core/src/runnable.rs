@@ -80,7 +80,7 @@ where
 }
 
 /// Puts the source in front of the assembled head of the first segment.
-struct StartAtSource<S> {
+pub(crate) struct StartAtSource<S> {
     source: S,
     id: StageId,
 }

@@ -35,8 +35,14 @@ pub const STEP_BUDGET: usize = 1024;
 ///
 /// This is the only place the kernel erases types (`Box<dyn Segment>`), so
 /// dynamic dispatch happens once per step, never per envelope inside a
-/// segment. Engines drive segments; users never implement this trait.
-pub trait Segment: Send {
+/// segment. Engines drive segments; the trait is sealed (only the kernel's
+/// two segments implement it):
+///
+/// ```compile_fail,E0277
+/// struct Mine;
+/// impl flux_core::Segment for Mine {} // the kernel's assembly only
+/// ```
+pub trait Segment: Send + crate::sealed::Sealed {
     /// Index in the plan's stage list of the segment's first stage.
     fn first_stage(&self) -> usize;
     /// Does one unit of work: pulls up to [`STEP_BUDGET`] envelopes from the
