@@ -22,7 +22,7 @@ pub struct Diverted {
     pub dead_letters: Vec<ErrorEnvelope>,
     /// Every side output, in order.
     pub side_outputs: Vec<SideEnvelope>,
-    /// Every error reported with [`Context::fail`], in order.
+    /// Every error reported with [`Context::fail`](flux_core::Context::fail), in order.
     pub failures: Vec<StageError>,
 }
 
