@@ -120,3 +120,23 @@ fn permutations(rows: &[Row]) -> Vec<Vec<Row>> {
     }
     all
 }
+
+#[test]
+fn a_fragment_that_ends_its_group_ends_it_even_when_its_merge_fails() {
+    // The end marker is not a declared part: it is a dead letter, but the
+    // record it ends still goes out, so the next header opens a new group
+    // instead of arriving twice in this one.
+    let rows: Vec<Row> = vec![("r", "header", 1), ("r", "end", 2), ("r", "header", 3), ("r", "end", 4)];
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(rows))
+        .key_by(|row: &Row| row.0)
+        .accumulate(parts(kind).once("header").ends_when(|row: &Row| row.1 == "end"), Policy::default())
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let records: Vec<Vec<u32>> =
+        out.payloads().into_iter().map(|r| r.items.iter().map(|(_, row)| row.2).collect()).collect();
+    assert_eq!(records, [vec![1], vec![3]]);
+    let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
+    assert_eq!(dead, [1, 3], "the end markers, not the second header");
+}

@@ -22,7 +22,16 @@ use std::marker::PhantomData;
 /// same call. The checks stay strict: the count cannot grow by more than
 /// the one input a call is given, nor fall in a call that emits nothing
 /// (unless the stage says it dropped them by policy, [`Emit::discarded`]),
-/// and what is still held after `finish` shows as a ledger imbalance.
+/// a dead letter or side output carries only the one input it names, and
+/// what is still held after `finish` shows as a ledger imbalance. The
+/// count is taken at its word: a stage that swaps a held input for the new
+/// one in a call that emits nothing reports no change, and the node counts
+/// the new input as dropped.
+///
+/// A panic in `process` makes the input a dead letter, unless the stage
+/// emitted for it or already holds it. A panic in `on_time` or `finish`
+/// counts what the stage held as discarded, and the stage is not called
+/// again: later inputs are dead letters.
 ///
 /// # Examples
 ///
@@ -189,7 +198,7 @@ where
     }
 
     fn into_node<D: Push<S::Out> + 'static>(self, next: D) -> StageNode<S, D> {
-        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default(), held: 0 }
+        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default(), held: 0, poisoned: false }
     }
 }
 
@@ -202,6 +211,8 @@ pub struct StageNode<S, D> {
     ledger: StageLedger,
     /// What [`Stage::held`] said after the last call.
     held: u64,
+    /// Set by a panic in `on_time` or `finish`: the stage is not called again.
+    poisoned: bool,
 }
 
 /// The [`Emit`] a [`StageNode`] hands its stage.
@@ -270,15 +281,18 @@ impl<S, D> StageNode<S, D> {
     /// the outputs and diversions of the call. Returns whether the input
     /// was absorbed into state.
     fn derive(&mut self, cx: &mut Context<'_>, position: Position, call: Call) -> bool {
-        let Call { given, made, discarded, after } = call;
+        let Call { given, emitted, diverted, discarded, after } = call;
+        let made = emitted + diverted;
         let before = self.held;
         self.held = after;
         let broken = |text: String| Some(LedgerBroken(text));
         // Inputs the count gained (positive) or lost (negative), beyond
         // what the stage said it dropped by policy.
         let change = i128::from(after) + i128::from(discarded) - i128::from(before);
+        // The given input can be discarded only if nothing else took it.
+        let discardable = before + if made == 0 { given } else { 0 };
         let (merged, released, problem) = match change {
-            _ if discarded > before + given => (
+            _ if discarded > discardable => (
                 0,
                 0,
                 broken(format!("the stage discarded {discarded} held inputs, but held {before} and was given {given}")),
@@ -288,7 +302,9 @@ impl<S, D> StageNode<S, D> {
             }
             1 => (1, 0, None),
             0 => (0, 0, None),
-            c if made == 0 => (
+            // Inputs that leave state leave inside an output; a dead letter
+            // or a side output names one input only (the given one first).
+            c if emitted == 0 && u128::from(diverted) < c.unsigned_abs() + u128::from(given) => (
                 0,
                 0,
                 broken(format!("the stage's held inputs fell by {} in a call that emitted nothing to carry them", -c)),
@@ -308,11 +324,16 @@ impl<S, D> StageNode<S, D> {
     /// A panic in `on_time` or `finish`: the run stops, and what the stage
     /// held is counted as discarded, since it cannot be trusted to release
     /// it.
+    ///
+    /// The stage is not called again: a later `finish` would otherwise
+    /// emit what was just counted as discarded, and an input that reaches
+    /// it after the panic is a dead letter.
     #[cold]
     fn panicked_holding(&mut self, panic: crate::Panicked, cx: &mut Context<'_>) {
         self.ledger.discarded += self.ledger.pending;
         self.ledger.pending = 0;
         self.held = 0;
+        self.poisoned = true;
         cx.fail(StageError::new(self.id.clone(), Position::None, panic));
     }
 }
@@ -322,8 +343,10 @@ impl<S, D> StageNode<S, D> {
 struct Call {
     /// Inputs given to the call: 1 for `process`, 0 otherwise.
     given: u64,
-    /// Outputs and diversions it made.
-    made: u64,
+    /// Outputs it emitted.
+    emitted: u64,
+    /// Inputs it sent to the dead-letter or side output.
+    diverted: u64,
     /// Held inputs it said it dropped by policy.
     discarded: u64,
     /// Inputs it holds after the call.
@@ -351,17 +374,20 @@ impl<S, D> StageNode<S, D> {
         S: Stage<In>,
         D: Push<S::Out>,
     {
+        if self.poisoned {
+            return;
+        }
         let (stage, mut out) = self.emitter(cx);
         let run = catch_panic(|| match call {
             StateCall::Timers => stage.on_time(&mut out),
             StateCall::Finish => stage.finish(&mut out),
         })
         .and_then(|()| held_after(stage));
-        let (made, discarded) = (out.emitted + out.diverted, out.discarded);
-        self.ledger.created += made;
+        let (emitted, diverted, discarded) = (out.emitted, out.diverted, out.discarded);
+        self.ledger.created += emitted + diverted;
         match run {
             Ok(after) => {
-                self.derive(cx, Position::None, Call { given: 0, made, discarded, after });
+                self.derive(cx, Position::None, Call { given: 0, emitted, diverted, discarded, after });
             }
             Err(panic) => self.panicked_holding(panic, cx),
         }
@@ -376,17 +402,32 @@ where
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
         let correlation = item.meta().correlation();
         let position = Position::Sequence(correlation.sequence);
+        if self.poisoned {
+            let cause = "the stage panicked earlier and is not called again";
+            return cx.dead_letter(ErrorEnvelope {
+                meta: item.into_parts().1,
+                error: StageError::new(self.id.clone(), position, cause),
+            });
+        }
         let (stage, mut out) = self.emitter(cx);
-        let run = catch_panic(|| stage.process(item, &mut out)).and_then(|()| held_after(stage));
-        let (made, discarded) = (out.emitted + out.diverted, out.discarded);
-        let after = match run {
-            Ok(after) => after,
-            Err(panic) => {
-                // What the stage holds cannot be trusted: its count stays.
+        let run = catch_panic(|| stage.process(item, &mut out));
+        let (emitted, diverted, discarded) = (out.emitted, out.diverted, out.discarded);
+        let made = emitted + diverted;
+        // The held count is read after a panic too: an input the stage
+        // took in before panicking is in its state, not a dead letter.
+        let after = held_after(stage);
+        let after = match (run, after) {
+            (Ok(()), Ok(after)) => after,
+            (Err(panic), Ok(after)) if made > 0 || after > self.held => {
+                cx.fail(StageError::new(self.id.clone(), position, panic));
+                after
+            }
+            (Ok(()), Err(panic)) | (Err(panic), _) => {
                 if made == 0 {
                     // Nothing accounts for the input: it is a dead letter.
                     return cx.divert_panic(&self.id, correlation, panic);
                 }
+                // What the stage holds cannot be read: its count stays.
                 cx.fail(StageError::new(self.id.clone(), position, panic));
                 self.held
             }
@@ -394,7 +435,7 @@ where
         // One input ends exactly once: absorbed into state, or accounted
         // for by the first output or diversion; anything beyond that was
         // created here.
-        let absorbed = self.derive(cx, position, Call { given: 1, made, discarded, after });
+        let absorbed = self.derive(cx, position, Call { given: 1, emitted, diverted, discarded, after });
         let accounted = made + u64::from(absorbed);
         if accounted == 0 {
             self.ledger.dropped += 1;

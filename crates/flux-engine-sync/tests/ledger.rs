@@ -351,3 +351,61 @@ fn a_sink_that_hands_back_more_than_it_accepted_is_an_imbalance() {
     let RunErrorKind::Unbalanced(problems) = err.kind() else { panic!("expected an imbalance, got {err}") };
     assert_eq!(problems, &[Imbalance::Overdrawn { stage: StageId::from_static("sink"), received: 6, accounted: 8 }]);
 }
+
+/// Holds inputs; on a marker (0) side-outputs the marker and forgets what
+/// it held; `emit_and_discard` instead emits each input and says it
+/// discarded one more.
+struct Forgetful {
+    held: u64,
+    emit_and_discard: bool,
+}
+
+impl flux_core::Stage<u32> for Forgetful {
+    type Out = u32;
+    fn purity(&self) -> Purity {
+        Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        if self.emit_and_discard {
+            out.emit(input);
+            out.discarded(1);
+        } else if *input.payload() == 0 {
+            out.side_output(input.into_parts().1, flux_core::SideReason::Other("marker"));
+            self.held = 0;
+        } else {
+            self.held += 1;
+        }
+    }
+    fn held(&self) -> u64 {
+        self.held
+    }
+}
+
+fn forgetful(input: Vec<u32>, emit_and_discard: bool) -> flux_engine_sync::RunError {
+    let pipeline = Pipeline::from_source(IterSource::new(input))
+        .stage(Forgetful { held: 0, emit_and_discard })
+        .named("forget")
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    SyncEngine::new().run(&plan, pipeline).unwrap_err()
+}
+
+#[test]
+fn a_side_output_carries_only_its_own_input_not_the_ones_the_stage_let_go() {
+    let err = forgetful(vec![5, 6, 7, 0], false);
+    assert_eq!(err.to_string(), "stage `forget` stopped the run at sequence 3");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the stage's held inputs fell by 3 in a call that emitted nothing to carry them"
+    );
+}
+
+#[test]
+fn an_input_that_went_out_cannot_also_be_discarded() {
+    let err = forgetful(vec![1, 2], true);
+    assert_eq!(err.to_string(), "stage `forget` stopped the run at sequence 0");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the stage discarded 1 held inputs, but held 0 and was given 1"
+    );
+}

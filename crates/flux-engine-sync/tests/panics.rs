@@ -199,6 +199,77 @@ fn a_stage_that_panics_in_finish_has_what_it_held_counted_as_discarded() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+/// Holds every input, with a timer one second after the first; panics on
+/// its timer, or in `process` after taking the input in.
+struct PanicsHolding {
+    held: Vec<u64>,
+    in_timer: bool,
+    after_taking: Option<u64>,
+}
+
+impl Stage<u64> for PanicsHolding {
+    type Out = u64;
+    fn purity(&self) -> flux_core::Purity {
+        flux_core::Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u64>, _out: &mut impl Emit<u64>) {
+        self.held.push(*input.payload());
+        if Some(input.meta().sequence) == self.after_taking {
+            panic!("took {} in, then failed", input.payload());
+        }
+    }
+    fn next_deadline(&self, _at_end: bool) -> Option<flux_core::Instant> {
+        (self.in_timer && !self.held.is_empty()).then(|| flux_core::Instant::from_secs(1))
+    }
+    fn on_time(&mut self, out: &mut impl Emit<u64>) {
+        if out.now() >= flux_core::Instant::from_secs(1) {
+            panic!("timer failed");
+        }
+    }
+    fn finish(&mut self, out: &mut impl Emit<u64>) {
+        for value in self.held.drain(..) {
+            out.emit(Envelope::new(value));
+        }
+    }
+    fn held(&self) -> u64 {
+        self.held.len() as u64
+    }
+}
+
+#[test]
+fn a_stage_that_panics_on_its_timer_is_not_called_again_and_what_it_held_is_discarded() {
+    // Two inputs before the timer at 1 s, one after: the timer panics, the
+    // two held are counted as discarded (not also emitted by `finish`),
+    // and the source, stopped, is not read for the third.
+    let input =
+        [(0, 10u64), (0, 11), (2, 12)].map(|(at, n)| (flux_core::Instant::from_secs(at), Envelope::new(n))).to_vec();
+    let out = VecSink::new();
+    let stage = PanicsHolding { held: Vec::new(), in_timer: true, after_taking: None };
+    let p = Pipeline::from_source(flux_test::TimedSource::new(input)).stage(stage).named("hold").sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `hold` stopped the run");
+    assert_eq!(out.payloads(), [] as [u64; 0], "finish is not called on a stage that panicked");
+    let report = error.report().unwrap();
+    let counts = report.row("hold").unwrap().counts;
+    assert_eq!((counts.merged, counts.discarded, counts.pending), (2, 2, 0));
+    assert_eq!(report.row("source").unwrap().emitted, 2);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn an_input_taken_in_before_a_panic_is_held_not_a_dead_letter() {
+    let out = VecSink::new();
+    let stage = PanicsHolding { held: Vec::new(), in_timer: false, after_taking: Some(2) };
+    let p = Pipeline::from_source(IterSource::new(0..5u64)).stage(stage).named("hold").sink(out.clone());
+    let error = run(p);
+    assert_eq!(error.to_string(), "stage `hold` stopped the run at sequence 2");
+    let report = error.report().unwrap();
+    assert!(dead(report).is_empty(), "input 2 is in the stage's state");
+    // The stop drains the rest of the batch, then `finish` emits them all.
+    assert_eq!(out.payloads(), [0, 1, 2, 3, 4]);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 /// Holds what it is given until it is closed; `closed` is `None` until then.
 #[derive(Clone, Default)]
 struct Holding {

@@ -182,9 +182,11 @@ impl<T: 'static> FanIn<T> {
 
     fn pull_by_event_time(&mut self, cx: &mut Context<'_>) -> Result<Pull<Sourced<T>>, SourceError> {
         // Every input that can still make an item must show its next one:
-        // only then is the earliest known.
+        // only then is the earliest known. Each is asked once per pull, so
+        // one that waits for the current instant cannot spin here (the
+        // engine sees the wait, and stops a source stuck on it).
         for index in 0..self.inputs.len() {
-            while self.inputs[index].head.is_none() && self.ready(index, cx.now()) {
+            if self.inputs[index].head.is_none() && self.ready(index, cx.now()) {
                 match self.pull_from(index, cx)? {
                     Got::Item(item) => self.inputs[index].head = Some(item),
                     Got::Rejected(rejected) => return Ok(self.rejected(index, rejected)),

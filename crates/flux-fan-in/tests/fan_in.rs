@@ -146,3 +146,22 @@ fn a_fan_in_of_no_source_ends_at_once() {
     assert_eq!(report.unwrap().row("source").unwrap().emitted, 0);
     assert!(out.payloads().is_empty());
 }
+
+/// Always waits for the instant it is asked at.
+struct WaitsNow;
+
+impl Source for WaitsNow {
+    type Item = &'static str;
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<&'static str>, SourceError> {
+        Ok(Pull::Wait(cx.now()))
+    }
+}
+
+#[test]
+fn a_source_stuck_waiting_for_now_stops_the_run_instead_of_spinning_the_merge() {
+    let fan_in = FanIn::by_event_time().source(timed(&[(0, 1, "e1")])).source(WaitsNow);
+    let (result, out) = run(fan_in);
+    let error = result.unwrap_err();
+    assert!(matches!(error.kind(), flux_engine_sync::RunErrorKind::StuckSource { .. }), "{error}");
+    assert!(out.payloads().is_empty(), "e1 waits for the stuck source's next item");
+}

@@ -40,7 +40,8 @@ pub fn run<P: Runnable>(pipeline: P) -> Result<RunReport, Error> {
 ///
 /// # Errors
 ///
-/// As for [`run`].
+/// As for [`run`]. The outputs of a failed run are not returned; its
+/// report counts them (`consumed` in the sink's ledger row).
 ///
 /// # Examples
 ///

@@ -1,7 +1,7 @@
 use flux::prelude::*;
 
 /// Rows of `orders` (`id,region,total`) joined with rows of `lines` (`id,region,sku`)
-/// on (id, region): each record should hold one order and at least one line.
+/// on (id, region), files without a header row: each record should hold one order and at least one line.
 pub fn join(
     orders: impl AsRef<std::path::Path>,
     lines: impl AsRef<std::path::Path>,

@@ -59,20 +59,23 @@ fn sum_per_key_matches_a_hash_map_and_dead_letters_the_malformed_lines() {
 #[test]
 fn count_by_kind_matches_a_count_of_the_generated_records() {
     let mut rng = Rng(7);
-    let kinds = ["alert", "notice", "long kind name"];
-    let (mut input, mut truth) = (String::new(), BTreeMap::new());
+    let kinds = ["alert", "notice", "long kind name", "wrapped"];
+    let (mut input, mut truth) = (String::from("\n"), BTreeMap::new());
     for id in 0..3_000 {
-        let kind = kinds[rng.below(3) as usize];
+        let kind = kinds[rng.below(4) as usize];
         input.push_str(&format!("id: {id}\n"));
-        if kind == "long kind name" {
-            input.push_str("kind: long kind\n  name\n"); // the field continues on the next line
-        } else {
-            input.push_str(&format!("kind: {kind}\n"));
+        match kind {
+            "long kind name" => input.push_str("kind: long kind\n  name\n"), // continued on the next line
+            "wrapped" => input.push_str("kind:\n  wrapped\n"),               // all of it on the next line
+            _ => input.push_str(&format!("kind: {kind}\n")),
         }
         for _ in 0..rng.below(3) {
             input.push_str("note: some words\n  and more words\n");
         }
         input.push('\n');
+        if rng.below(10) == 0 {
+            input.push_str("\n\n"); // a run of blank lines between records
+        }
         *truth.entry(kind.to_owned()).or_insert(0u64) += 1;
     }
     let path = file("records.txt", &input);
@@ -111,6 +114,7 @@ fn join_matches_a_nested_loop_join_whatever_the_order_of_the_rows() {
         let orders_path = file(&format!("orders-{round}.csv"), &(orders.join("\n") + "\n"));
         let lines_path = file(&format!("lines-{round}.csv"), &(lines.join("\n") + "\n"));
         let (records, report) = flux_jobs::join(&orders_path, &lines_path).unwrap();
+        assert_eq!(records.len(), truth.len(), "round {round}: one record per key");
         let got: BTreeMap<String, (usize, usize)> =
             records.iter().map(|r| (text(&r.key), (r.part("order").count(), r.part("line").count()))).collect();
         assert_eq!(got, truth, "round {round}");
@@ -147,6 +151,7 @@ fn per_minute_matches_a_replay_of_the_watermark_and_sends_late_events_aside() {
     }
     let path = file("events.csv", &input);
     let (counts, report) = flux_jobs::per_minute(&path).unwrap();
+    assert_eq!(counts.len(), truth.len(), "one record per (minute, key)");
     let got: BTreeMap<(u64, String), u64> =
         counts.into_iter().map(|(minute, key, count)| ((minute, text(&key)), count)).collect();
     assert_eq!(got, truth);

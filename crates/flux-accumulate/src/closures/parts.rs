@@ -160,9 +160,10 @@ where
         let all = self.all();
         let lingers = self.parts.iter().any(|(_, times)| *times == Times::AtLeastOnce);
         if state.seen == all && lingers {
-            // Every part is there, but more can come: short of complete,
-            // so the policy, not the last part's arrival, ends the group.
-            return Completeness::new(0.99);
+            // Every part is there, but more can come: the score just short
+            // of complete, so that the policy, not the last part's
+            // arrival, ends the group.
+            return Completeness::new(f32::from_bits(1.0_f32.to_bits() - 1));
         }
         Completeness::from_mask(state.seen, all)
     }

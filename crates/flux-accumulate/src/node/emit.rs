@@ -140,8 +140,12 @@ where
         let recount = flux_core::catch_panic(|| {
             groups.groups().filter_map(|group| group.state.resident()).map(|state| acc.state_bytes(state) as u64).sum()
         });
-        if let Ok(total) = recount {
-            self.resident_bytes = total;
+        match recount {
+            Ok(total) => self.resident_bytes = total,
+            Err(panic) => {
+                let position = flux_core::Position::None;
+                cx.fail(flux_core::StageError::new(self.id.clone(), position, panic));
+            }
         }
     }
 

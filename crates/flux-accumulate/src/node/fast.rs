@@ -67,7 +67,7 @@ where
             let guard = PanicGuard::new(&self.id, sequence);
             self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
             guard.disarm();
-            return self.merge_failed(key, true, 0, origin, cause, cx);
+            return self.merge_failed(key, true, 0, origin, cause, closes, cx);
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
         group.fragments += 1;

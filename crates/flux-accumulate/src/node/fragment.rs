@@ -100,7 +100,7 @@ where
             Ok(()) => judge(&self.acc, &self.policy, group, closes),
             Err(cause) => {
                 guard.disarm();
-                return self.merge_failed(key, keyed, window, origin, cause, cx);
+                return self.merge_failed(key, keyed, window, origin, cause, closes, cx);
             }
         };
         guard.disarm();
@@ -176,9 +176,13 @@ where
         }
     }
 
-    /// A merge failed: the fragment is a dead letter, then the policy decides.
+    /// A merge failed: the fragment is a dead letter, then the policy
+    /// decides. A fragment that ends its group (`closes_group`) still ends
+    /// it: the group is emitted as complete without it, or the next
+    /// record would run on into this one's group.
     #[cold]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments, reason = "the fragment's parts, taken apart on the way in")]
     pub(super) fn merge_failed(
         &mut self,
         key: Bytes,
@@ -186,6 +190,7 @@ where
         window: u64,
         origin: Origin,
         cause: Cause,
+        closes: bool,
         cx: &mut Context<'_>,
     ) {
         let dead = dead_fragment(&key, keyed, origin);
@@ -193,6 +198,10 @@ where
         cx.dead_letter(ErrorEnvelope { meta: dead, error });
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.after_merge_error(&probe, origin.sequence, cx);
+        if closes {
+            let close = self.closes_key(EmitReason::Complete);
+            self.emit(&probe, EmitReason::Complete, close, cx);
+        }
     }
 
     /// Before a fragment joins: a group whose timer is due expires first (so
