@@ -409,3 +409,117 @@ fn an_input_that_went_out_cannot_also_be_discarded() {
         "the stage discarded 1 held inputs, but held 0 and was given 1"
     );
 }
+
+#[test]
+fn a_side_output_that_names_its_own_input_cannot_also_carry_one_held() {
+    // Holds 5, then the marker goes to the side output and 5 is forgotten:
+    // one diversion for two inputs.
+    let err = forgetful(vec![5, 0], false);
+    assert_eq!(err.to_string(), "stage `forget` stopped the run at sequence 1");
+}
+
+/// Holds inputs; on a marker (0) sends the marker and everything it held
+/// to the dead-letter output, one diversion each; drops odd inputs.
+struct DivertsAll {
+    held: Vec<Envelope<u32>>,
+}
+
+impl flux_core::Stage<u32> for DivertsAll {
+    type Out = u32;
+    fn purity(&self) -> Purity {
+        Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        match *input.payload() {
+            0 => {
+                for item in self.held.drain(..).chain([input]) {
+                    out.dead_letter(item.into_parts().1, flux_core::Position::None, "flushed by a marker".into());
+                }
+            }
+            n if n % 2 == 1 => {} // dropped by policy
+            _ => self.held.push(input),
+        }
+    }
+    fn held(&self) -> u64 {
+        self.held.len() as u64
+    }
+}
+
+#[test]
+fn a_stage_may_drop_inputs_and_divert_what_it_held_one_diversion_each() {
+    let pipeline = Pipeline::from_source(IterSource::new(vec![2, 3, 4, 0, 5]))
+        .stage(DivertsAll { held: Vec::new() })
+        .named("divert")
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
+    assert_eq!(dead, [0, 2, 3]);
+    let row = report.row("divert").unwrap();
+    assert_eq!((row.counts.dropped, row.counts.merged, row.counts.released, row.counts.pending), (2, 2, 2, 0));
+}
+
+/// Emits each input twice.
+struct Twice;
+
+impl flux_core::Stage<u32> for Twice {
+    type Out = u32;
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        out.emit(input.clone());
+        out.emit(input);
+    }
+}
+
+#[test]
+fn outputs_beyond_the_first_are_counted_as_created() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..4u32)).stage(Twice).named("twice").sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(out.payloads().len(), 8);
+    let row = report.row("twice").unwrap();
+    assert_eq!((row.received, row.emitted, row.counts.created), (4, 8, 4));
+}
+
+/// Sums inputs in threes: the third input's call emits the sum of all
+/// three, lets them go, and then panics.
+#[derive(Default)]
+struct PanicsAfterEmitting {
+    held: Vec<u32>,
+}
+
+impl flux_core::Stage<u32> for PanicsAfterEmitting {
+    type Out = u32;
+    fn purity(&self) -> Purity {
+        Purity::Stateful
+    }
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        self.held.push(*input.payload());
+        if self.held.len() == 3 {
+            out.emit(input.map(|_| 0).with_sequence(0).map(|_| self.held.iter().sum()));
+            self.held.clear();
+            panic!("emitted, then failed");
+        }
+    }
+    fn held(&self) -> u64 {
+        self.held.len() as u64
+    }
+}
+
+#[test]
+fn what_a_stage_let_go_before_a_panic_is_counted_from_its_held_count() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(vec![1, 2, 3]))
+        .stage(PanicsAfterEmitting::default())
+        .named("threes")
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let err = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(err.to_string(), "stage `threes` stopped the run at sequence 2");
+    assert_eq!(out.payloads(), [6]);
+    let report = err.report().unwrap();
+    assert!(report.dead_letters.is_empty(), "the third input went out in the sum");
+    let row = report.row("threes").unwrap();
+    assert_eq!((row.counts.merged, row.counts.released, row.counts.pending), (2, 2, 0));
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
