@@ -121,7 +121,10 @@ impl Source for Flaky {
 
 #[test]
 fn a_rejected_input_and_an_error_name_the_source_they_came_from() {
-    let fan_in = FanIn::as_ready().source(IterSource::new(["a0", "a1", "a2"])).source(Flaky(0));
+    let fan_in = FanIn::as_ready()
+        .source(IterSource::new(["a0", "a1", "a2"]))
+        .source(Flaky(0))
+        .source(IterSource::new(["c0", "c1"]));
     let (result, out) = run(fan_in);
     let error = result.unwrap_err();
     assert_eq!(error.to_string(), "stage `source` stopped the run at byte 90");
@@ -133,11 +136,12 @@ fn a_rejected_input_and_an_error_name_the_source_they_came_from() {
     assert_eq!(dead.error.to_string(), "stage `source` failed at byte 40");
     let rejected = Error::source(&dead.error).unwrap().downcast_ref::<FromSource>().unwrap();
     assert_eq!((rejected.source, rejected.cause.to_string()), (1, "line too long".to_owned()));
-    // In turn: a0, flaky-ok, a1, (rejected), a2, then the error; one
-    // sequence for each, the rejected input's included.
+    // In turn: a0, flaky-ok, c0, a1, (rejected), c1, a2, then the error;
+    // one sequence for each, the rejected input's included, and the turn
+    // passes on after a rejected input as after an item.
     let out = tagged(&out);
-    assert_eq!(out, [(0, 0, "a0"), (1, 1, "flaky-ok"), (2, 0, "a1"), (4, 0, "a2")]);
-    assert_eq!(dead.meta.sequence, 3);
+    assert_eq!(out, [(0, 0, "a0"), (1, 1, "flaky-ok"), (2, 2, "c0"), (3, 0, "a1"), (5, 2, "c1"), (6, 0, "a2")]);
+    assert_eq!(dead.meta.sequence, 4);
 }
 
 #[test]
@@ -164,4 +168,35 @@ fn a_source_stuck_waiting_for_now_stops_the_run_instead_of_spinning_the_merge() 
     let error = result.unwrap_err();
     assert!(matches!(error.kind(), flux_engine_sync::RunErrorKind::StuckSource { .. }), "{error}");
     assert!(out.payloads().is_empty(), "e1 waits for the stuck source's next item");
+}
+
+/// Waits until engine time 5, then gives one item; counts how often it is
+/// asked.
+struct Later(std::sync::Arc<std::sync::atomic::AtomicU64>, bool);
+
+impl Source for Later {
+    type Item = &'static str;
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<&'static str>, SourceError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if cx.now() < Instant::from_secs(5) {
+            return Ok(Pull::Wait(Instant::from_secs(5)));
+        }
+        if std::mem::replace(&mut self.1, true) { Ok(Pull::End) } else { Ok(Pull::Item(Envelope::new("later"))) }
+    }
+}
+
+#[test]
+fn a_waiting_source_is_not_asked_again_before_its_time() {
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let fan_in =
+        FanIn::as_ready().source(Later(asked.clone(), false)).source(IterSource::new(["n0", "n1", "n2", "n3"]));
+    assert_eq!((fan_in.len(), fan_in.is_empty()), (2, false));
+    assert!(format!("{fan_in:?}").contains("sources: 2"), "{fan_in:?}");
+    let (report, out) = run(fan_in);
+    assert_eq!(report.unwrap().end_time, Instant::from_secs(5));
+    let names: Vec<&str> = tagged(&out).into_iter().map(|(_, _, name)| name).collect();
+    assert_eq!(names, ["n0", "n1", "n2", "n3", "later"]);
+    // Once before 5 s (it says to wait), then for its item and its end.
+    assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert!(FanIn::<u8>::as_ready().is_empty());
 }
