@@ -1,8 +1,13 @@
 //! The closure accumulators through the sync engine: `parts` and its two
 //! kinds of part, and boundaries on any accumulator.
 
-use flux_accumulate::{AccumulateExt, Assembled, Boundaries, FragmentError, Policy, REASON_HEADER, collect, parts};
-use flux_core::{Pipeline, Runnable};
+mod support;
+
+use bytes::Bytes;
+use flux_accumulate::{
+    AccumulateExt, Assembled, Boundaries, FragmentError, PartsState, Policy, REASON_HEADER, collect, parts,
+};
+use flux_core::{Accumulator, EmitReason, Envelope, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
 use flux_test::{IterSource, VecSink};
@@ -139,4 +144,58 @@ fn a_fragment_that_ends_its_group_ends_it_even_when_its_merge_fails() {
     assert_eq!(records, [vec![1], vec![3]]);
     let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
     assert_eq!(dead, [1, 3], "the end markers, not the second header");
+}
+
+#[test]
+fn boundaries_leave_every_other_callback_to_the_accumulator_they_wrap() {
+    let inner = || support::Parts {
+        limit_from_part63: true,
+        ttl_from_part62: true,
+        spillable: true,
+        ends_on_part: Some(9),
+        ..support::Parts::default()
+    };
+    let mut bounded = inner().ends_when(|(part, _): &(u8, u32)| *part == 7);
+    assert!(format!("{bounded:?}").starts_with("Bounded"), "{bounded:?}");
+    let key = Bytes::from_static(b"k");
+    let mut limited = bounded.open(&key);
+    bounded.merge(&mut limited, support::frag("k", 63, 5)).unwrap();
+    bounded.merge(&mut limited, support::frag("k", 62, 30)).unwrap();
+    assert_eq!(bounded.max_items_for(&limited), Some(5));
+    assert_eq!(bounded.ttl_for(&limited), Some(std::time::Duration::from_secs(30)));
+    assert_eq!(bounded.state_bytes(&limited), inner().state_bytes(&limited));
+    assert_eq!(bounded.completeness(&limited), inner().completeness(&limited));
+    // A state without limits encodes as the inner accumulator encodes it.
+    let mut plain = bounded.open(&key);
+    bounded.merge(&mut plain, support::frag("k", 1, 8)).unwrap();
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    assert!(bounded.encode_state(&plain, &mut mine));
+    assert!(inner().encode_state(&plain, &mut theirs));
+    assert_eq!(mine, theirs);
+    assert!(!bounded.encode_state(&limited, &mut Vec::new()), "the inner accumulator declines this one");
+    assert_eq!(bounded.decode_state(&key, &mine).unwrap(), plain);
+    // Its own boundary, or the wrapped accumulator's.
+    assert!(bounded.closes_group(&support::frag("k", 7, 0)));
+    assert!(bounded.closes_group(&support::frag("k", 9, 0)));
+    assert!(!bounded.closes_group(&support::frag("k", 1, 0)));
+    assert!(!bounded.starts_group(&support::frag("k", 7, 0)));
+}
+
+#[test]
+fn a_parts_record_is_read_by_part_and_its_state_is_measured() {
+    let mut acc = parts(kind).once("order").at_least_once("line");
+    assert!(format!("{acc:?}").contains("order"), "{acc:?}");
+    let key = Bytes::from_static(b"o1");
+    let mut state = acc.open(&key);
+    for row in [("o1", "line", 1), ("o1", "order", 2), ("o1", "line", 3)] {
+        acc.merge(&mut state, Envelope::new(row)).unwrap();
+    }
+    // Three rows in a `Vec` that grew to room for four.
+    let measured = core::mem::size_of::<PartsState<Row>>() + 4 * core::mem::size_of::<(u8, Row)>();
+    assert_eq!(acc.state_bytes(&state), measured);
+    let record = acc.close(key, state, EmitReason::EndOfStream);
+    assert!(record.complete);
+    assert_eq!(record.part("line").map(|row| row.2).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(record.part("order").map(|row| row.2).collect::<Vec<_>>(), [2]);
+    assert_eq!(record.part("refund").count(), 0);
 }
