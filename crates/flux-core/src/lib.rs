@@ -90,6 +90,7 @@ mod layer;
 mod ledger;
 mod observe;
 pub mod ops;
+pub use ops::IntoKey;
 mod panic;
 mod pipeline;
 mod plan;

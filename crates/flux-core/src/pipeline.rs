@@ -141,9 +141,9 @@ where
     }
 
     /// Sets each envelope's key from its payload, which is kept: what a
-    /// keyed stage (`accumulate`) groups by. Anything that converts into
-    /// `Bytes` is a key; a slice of a `Bytes` payload costs a reference
-    /// count, not a copy.
+    /// keyed stage (`accumulate`) groups by. A key is anything that is
+    /// [`IntoKey`](crate::IntoKey): bytes, text or an integer; a slice of
+    /// a `Bytes` payload costs a reference count, not a copy.
     ///
     /// ```
     /// use bytes::Bytes;
@@ -159,7 +159,7 @@ where
     pub fn key_by<F, K>(self, f: F) -> Then<S, C, SetMeta<KeyFrom<F>, C::Out>>
     where
         F: FnMut(&C::Out) -> K + Send + 'static,
-        K: Into<bytes::Bytes>,
+        K: crate::IntoKey,
     {
         let id = Self::next_id("key_by");
         self.layer(SetMeta::new(KeyFrom(f), id))

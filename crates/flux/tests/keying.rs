@@ -107,3 +107,18 @@ fn a_key_function_that_panics_stops_the_run_at_its_input() {
     assert_eq!(error.report().unwrap().dead_letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>(), [1]);
     assert_eq!(out.payloads(), ["a"]);
 }
+
+#[test]
+fn an_integer_key_groups_by_its_value() {
+    let rows = [(7u64, 1u64), (300, 2), (7, 3), (300, 4), (9, 5)];
+    let (sums, _report) = flux::run_to_vec(
+        Pipeline::from_source(IterSource::new(rows))
+            .key_by(|(user, _)| *user)
+            .map(|(_, amount)| amount)
+            .accumulate(fold(0u64, |sum, amount| *sum += amount), Policy::default()),
+    )
+    .unwrap();
+    let by_user: Vec<(u64, u64)> =
+        sums.into_iter().map(|k| (u64::from_be_bytes(k.key.as_ref().try_into().unwrap()), k.value)).collect();
+    assert_eq!(by_user, [(7, 4), (300, 6), (9, 5)]);
+}

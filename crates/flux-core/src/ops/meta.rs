@@ -38,12 +38,57 @@ pub struct KeyFrom<F>(pub(crate) F);
 /// The event time, from a closure of the payload.
 pub struct EventTimeFrom<F>(pub(crate) F);
 
-impl<F: FnMut(&In) -> K + Send, In, K: Into<Bytes>> MetaFrom<In> for KeyFrom<F> {
+impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
     #[inline(always)]
     fn set(&mut self, payload: &In, meta: &mut Meta) {
-        meta.key = Some((self.0)(payload).into());
+        meta.key = Some((self.0)(payload).into_key());
     }
 }
+
+/// What [`Pipeline::key_by`](crate::Pipeline::key_by) takes as a key: the
+/// bytes a keyed stage groups by.
+///
+/// `Bytes` is taken as it is (a slice of a payload costs a reference
+/// count), static text and bytes are borrowed, owned text and bytes are
+/// moved, and integers are their big-endian bytes (a small allocation).
+///
+/// ```
+/// use flux_core::IntoKey;
+///
+/// assert_eq!(42u64.into_key().as_ref(), &[0, 0, 0, 0, 0, 0, 0, 42]);
+/// assert_eq!("ann".into_key(), "ann".to_owned().into_key());
+/// ```
+pub trait IntoKey {
+    /// The key's bytes.
+    fn into_key(self) -> Bytes;
+}
+
+/// Key types that convert into `Bytes` without a copy of their own.
+macro_rules! key_from_bytes {
+    ($($t:ty),*) => {
+        $(impl IntoKey for $t {
+            #[inline(always)]
+            fn into_key(self) -> Bytes {
+                Bytes::from(self)
+            }
+        })*
+    };
+}
+
+key_from_bytes!(Bytes, &'static str, &'static [u8], String, Vec<u8>, Box<[u8]>);
+
+/// Integer keys: their big-endian bytes, so that keys sort as numbers do.
+macro_rules! key_from_integer {
+    ($($t:ty),*) => {
+        $(impl IntoKey for $t {
+            fn into_key(self) -> Bytes {
+                Bytes::copy_from_slice(&self.to_be_bytes())
+            }
+        })*
+    };
+}
+
+key_from_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 impl<F: FnMut(&In) -> Instant + Send, In> MetaFrom<In> for EventTimeFrom<F> {
     #[inline(always)]

@@ -48,6 +48,6 @@ pub use filter::{Filter, FilterNode};
 pub use flat_map::{FlatMap, FlatMapNode};
 pub use inspect::{Inspect, InspectNode};
 pub use map::{Map, MapNode};
-pub use meta::{EventTimeFrom, KeyFrom, MetaFrom, SetMeta, SetMetaNode};
+pub use meta::{EventTimeFrom, IntoKey, KeyFrom, MetaFrom, SetMeta, SetMetaNode};
 pub use try_map::{TryMap, TryMapNode};
 pub use with_meta::{OnPayload, Predicate, Transform, WithMeta};
