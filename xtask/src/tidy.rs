@@ -68,6 +68,7 @@ fn every_crate_of_the_map_exists() {
         "flux-observe",
         "flux-test",
         "flux-fan-in",
+        "flux-steps",
         FACADE,
     ] {
         assert!(deps.contains_key(name), "{name} is missing from the workspace");

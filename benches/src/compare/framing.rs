@@ -31,6 +31,7 @@ use flux_memory::{FrameReader, FramedSource, NewlineDelimited, PoolConfig, Scann
 use flux_plan::Planner;
 
 use crate::{Comparison, Variant};
+use flux_steps::Steps;
 
 const FILE_BYTES: u64 = 200 * 1024 * 1024;
 const READ_SIZE: usize = 256 * 1024;

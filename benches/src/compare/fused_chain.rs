@@ -20,6 +20,7 @@ use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
 
 use crate::{Comparison, Variant};
+use flux_steps::Steps;
 
 const TOTAL: usize = 10 * 1024 * 1024;
 const L2_VALUES: usize = 64 * 1024;

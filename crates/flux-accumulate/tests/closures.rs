@@ -10,6 +10,7 @@ use flux_accumulate::{
 use flux_core::{Accumulator, EmitReason, Envelope, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
 
 type Row = (&'static str, &'static str, u32);

@@ -13,6 +13,7 @@ use flux_accumulate::{
 use flux_core::{Context, EmitReason, Envelope, Panicked, Pipeline, Position, Pull, Runnable, Source, SourceError};
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::VecSink;
 use flux_test::{Conservation, PanicOnMerge};
 use support::{Parts, Record};

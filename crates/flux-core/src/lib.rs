@@ -35,6 +35,7 @@
 //!
 //! ```
 //! use flux_core::*;
+//! use flux_steps::Steps;
 //! use flux_test::{Diverted, IterSource, VecSink};
 //!
 //! struct NoChannels;
@@ -89,8 +90,6 @@ mod headers;
 mod layer;
 mod ledger;
 mod observe;
-pub mod ops;
-pub use ops::IntoKey;
 mod panic;
 mod pipeline;
 mod plan;

@@ -1,13 +1,7 @@
 //! The fluent builder: the pipeline DSL.
 
-use std::error::Error;
-
 use crate::chain::{Identity, Stack};
-use crate::ops::{EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, TryMap, WithMeta};
-use crate::{Chain, Envelope, Instant, Layer, Meta, Sink, Source, Stage, StageId, StageLayer};
-
-/// The pipeline `Pipeline<S, C>` becomes once layer `L` is added.
-type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
+use crate::{Chain, Layer, Sink, Source, Stage, StageId, StageLayer};
 
 /// A pipeline under construction: a source and a typed chain of stages.
 ///
@@ -24,6 +18,7 @@ type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
 ///
 /// ```
 /// use flux_core::{Pipeline, Runnable};
+/// use flux_steps::Steps;
 /// use flux_test::{IterSource, VecSink};
 ///
 /// let out = VecSink::new();
@@ -38,8 +33,9 @@ type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
 ///
 /// A stage that does not accept what the previous stage emits does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0631
 /// use flux_core::Pipeline;
+/// use flux_steps::Steps;
 /// use flux_test::IterSource;
 ///
 /// Pipeline::from_source(IterSource::new(1..=10u32))
@@ -86,136 +82,6 @@ where
             self.source_id = id;
         }
         self
-    }
-
-    /// Transforms each payload; metadata is kept.
-    pub fn map<F, U>(self, f: F) -> Then<S, C, Map<OnPayload<F>, C::Out>>
-    where
-        F: FnMut(C::Out) -> U + Send + 'static,
-        U: Send + 'static,
-    {
-        let id = Self::next_id("map");
-        self.layer(Map::new(OnPayload(f), id))
-    }
-
-    /// Transforms each payload, reading its metadata (key, event time,
-    /// headers) as well; metadata is kept.
-    ///
-    /// ```
-    /// use flux_core::Pipeline;
-    /// use flux_test::{IterSource, VecSink};
-    ///
-    /// let out = VecSink::new();
-    /// let p = Pipeline::from_source(IterSource::new(["a", "b"]))
-    ///     .map_with_meta(|s: &str, meta| format!("{s}@{}", meta.sequence))
-    ///     .sink(out.clone());
-    /// # let _ = p;
-    /// ```
-    pub fn map_with_meta<F, U>(self, f: F) -> Then<S, C, Map<WithMeta<F>, C::Out>>
-    where
-        F: FnMut(C::Out, &Meta) -> U + Send + 'static,
-        U: Send + 'static,
-    {
-        let id = Self::next_id("map");
-        self.layer(Map::new(WithMeta(f), id))
-    }
-
-    /// Keeps the envelopes whose payload satisfies `f`; the rest are counted drops.
-    pub fn filter<F>(self, f: F) -> Then<S, C, Filter<OnPayload<F>, C::Out>>
-    where
-        F: FnMut(&C::Out) -> bool + Send + 'static,
-    {
-        let id = Self::next_id("filter");
-        self.layer(Filter::new(OnPayload(f), id))
-    }
-
-    /// Keeps the envelopes that `f` accepts, reading their metadata as
-    /// well (route on a header such as an accumulated record's reason);
-    /// the rest are counted drops.
-    pub fn filter_with_meta<F>(self, f: F) -> Then<S, C, Filter<WithMeta<F>, C::Out>>
-    where
-        F: FnMut(&C::Out, &Meta) -> bool + Send + 'static,
-    {
-        let id = Self::next_id("filter");
-        self.layer(Filter::new(WithMeta(f), id))
-    }
-
-    /// Sets each envelope's key from its payload, which is kept: what a
-    /// keyed stage (`accumulate`) groups by. A key is anything that is
-    /// [`IntoKey`](crate::IntoKey): bytes, text or an integer; a slice of
-    /// a `Bytes` payload costs a reference count, not a copy.
-    ///
-    /// ```
-    /// use bytes::Bytes;
-    /// use flux_core::Pipeline;
-    /// use flux_test::{IterSource, VecSink};
-    ///
-    /// let out = VecSink::new();
-    /// let p = Pipeline::from_source(IterSource::new([Bytes::from_static(b"alice,3")]))
-    ///     .key_by(|line: &Bytes| line.slice(..5))
-    ///     .sink(out.clone());
-    /// # let _ = p;
-    /// ```
-    pub fn key_by<F, K>(self, f: F) -> Then<S, C, SetMeta<KeyFrom<F>, C::Out>>
-    where
-        F: FnMut(&C::Out) -> K + Send + 'static,
-        K: crate::IntoKey,
-    {
-        let id = Self::next_id("key_by");
-        self.layer(SetMeta::new(KeyFrom(f), id))
-    }
-
-    /// Sets each envelope's event time from its payload, which is kept:
-    /// what watermarks and event-time windows read.
-    pub fn event_time<F>(self, f: F) -> Then<S, C, SetMeta<EventTimeFrom<F>, C::Out>>
-    where
-        F: FnMut(&C::Out) -> Instant + Send + 'static,
-    {
-        let id = Self::next_id("event_time");
-        self.layer(SetMeta::new(EventTimeFrom(f), id))
-    }
-
-    /// Turns each payload into zero or more, each emitted as it is produced.
-    ///
-    /// ```
-    /// use flux_core::Pipeline;
-    /// use flux_test::{IterSource, VecSink};
-    ///
-    /// let out = VecSink::new();
-    /// let p = Pipeline::from_source(IterSource::new(["a b", "", "c"]))
-    ///     .flat_map(|line: &str| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-    ///     .sink(out.clone());
-    /// # let _ = p;
-    /// ```
-    pub fn flat_map<F, I>(self, f: F) -> Pipeline<S, Stack<C, FlatMap<F, C::Out>>>
-    where
-        F: FnMut(C::Out) -> I + Send + 'static,
-        I: IntoIterator,
-        I::Item: Send + 'static,
-    {
-        let id = Self::next_id("flat_map");
-        self.layer(FlatMap::new(f, id))
-    }
-
-    /// Transforms each payload fallibly; an `Err` sends the input to the
-    /// dead-letter output with its metadata and this stage's id.
-    pub fn try_map<F, U, E>(self, f: F) -> Pipeline<S, Stack<C, TryMap<F, C::Out>>>
-    where
-        F: FnMut(C::Out) -> Result<U, E> + Send + 'static,
-        U: Send + 'static,
-        E: Into<Box<dyn Error + Send + Sync>>,
-    {
-        let id = Self::next_id("try_map");
-        self.layer(TryMap::new(f, id))
-    }
-
-    /// Calls `f` on each envelope as it passes, unchanged.
-    pub fn inspect<F>(self, f: F) -> Pipeline<S, Stack<C, Inspect<F, C::Out>>>
-    where
-        F: FnMut(&Envelope<C::Out>) + Send + 'static,
-    {
-        let id = Self::next_id("inspect");
-        self.layer(Inspect::new(f, id))
     }
 
     /// Appends a user [`Stage`].

@@ -80,6 +80,7 @@ impl Error for Rejected {
 ///
 /// ```
 /// use flux_core::{Context, Envelope, Pull, Source, SourceError};
+/// use flux_steps::Steps;
 ///
 /// struct Countdown(u64);
 ///

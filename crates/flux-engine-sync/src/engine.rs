@@ -54,6 +54,7 @@ pub const DEFAULT_KEPT: usize = 10_000;
 ///
 /// ```
 /// use flux_core::{Pipeline, Runnable};
+/// use flux_steps::Steps;
 /// use flux_test::{IterSource, VecSink};
 /// use flux_engine_sync::SyncEngine;
 /// use flux_plan::Planner;
@@ -125,6 +126,7 @@ impl SyncEngine {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
+    /// use flux_steps::Steps;
     /// use flux_core::{Pipeline, Runnable};
     /// use flux_test::{IterSource, VecSink};
     /// use flux_engine_sync::SyncEngine;

@@ -81,6 +81,7 @@ pub struct PoolFigures {
 ///
 /// ```
 /// use flux_core::{Pipeline, Runnable};
+/// use flux_steps::Steps;
 /// use flux_test::{IterSource, VecSink};
 /// use flux_engine_sync::{RunErrorKind, SyncEngine};
 ///

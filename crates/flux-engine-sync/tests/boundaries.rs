@@ -11,6 +11,7 @@ use flux_core::{
 };
 use flux_engine_sync::{Decision, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
 
 /// A user pass: a boundary after the named stage.

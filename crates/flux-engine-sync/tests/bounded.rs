@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use flux_core::{EdgeSpec, Envelope, Pipeline, Runnable, Sink};
 use flux_engine_sync::{DownstreamFirst, ScheduleHook, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::CountingAllocator;
 use flux_test::IterSource;
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flux_core::{Context, Envelope, LeakCheck, LeakError, Pipeline, Position, Runnable, Sink, StageId, WriteError};
 use flux_engine_sync::{RunErrorKind, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::IterSource;
 
 /// Fails to write odd payloads, and fails to close if asked to.

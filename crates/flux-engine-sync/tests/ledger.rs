@@ -10,6 +10,7 @@ use flux_core::{
 };
 use flux_engine_sync::{Imbalance, RunErrorKind, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
 
 #[test]

@@ -5,6 +5,7 @@ mod support;
 use flux_core::{Emit, Envelope, Instant, Pipeline, Runnable, Stage};
 use flux_engine_sync::{DownstreamFirst, RunError, RunErrorKind, ScheduleHook, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
 
 fn run_with(hook: impl ScheduleHook + 'static) -> (Vec<u64>, flux_engine_sync::RunReport) {

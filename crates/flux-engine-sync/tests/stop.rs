@@ -11,6 +11,7 @@ use flux_core::{
 };
 use flux_engine_sync::{Decision, RunErrorKind, RunReport, Seeded, SyncEngine, UpstreamFirst};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{Conservation, Tripwire};
 use flux_test::{IterSource, VecSink};
 

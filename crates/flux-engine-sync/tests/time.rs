@@ -7,6 +7,7 @@ use std::time::Duration;
 use flux_core::{Envelope, Pipeline, Runnable};
 use flux_engine_sync::{Decision, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{TimedSource, VecSink};
 use support::{WindowSum, secs};
 

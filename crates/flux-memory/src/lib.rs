@@ -38,6 +38,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
+//! use flux_steps::Steps;
 //!
 //! use bytes::Bytes;
 //! use flux_core::{Pipeline, Position, Runnable};

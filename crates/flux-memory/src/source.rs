@@ -49,6 +49,7 @@ pub enum OnBadFrame {
 ///
 /// ```
 /// use flux_core::Pipeline;
+/// use flux_steps::Steps;
 /// use flux_test::VecSink;
 /// use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
 ///

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use flux_core::{Pipeline, Runnable, Sink};
 use flux_engine_sync::SyncEngine;
 use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, WriteSink, assert_no_leaks};
+use flux_steps::Steps;
 use flux_test::CountingAllocator;
 
 #[global_allocator]

@@ -13,6 +13,7 @@ use flux_memory::{
     CopyOnWrite, FramedSource, LengthPrefixed, NewlineDelimited, OnBadFrame, PoolConfig, SlabPool, WriteSink,
     assert_no_leaks,
 };
+use flux_steps::Steps;
 use flux_test::VecSink;
 
 /// Plans and runs `pipeline` with `pool` watched, then checks for leaks

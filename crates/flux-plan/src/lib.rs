@@ -17,6 +17,7 @@
 //!
 //! ```
 //! use flux_core::{Junction, Pipeline, Runnable};
+//! use flux_steps::Steps;
 //! use flux_test::{IterSource, VecSink};
 //! use flux_plan::Planner;
 //!

@@ -18,6 +18,7 @@ use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds,
 ///
 /// ```
 /// use flux_core::{EdgeSpec, ExecutionPlan, Junction, Pipeline, PlanError, PlannerPass, Runnable};
+/// use flux_steps::Steps;
 /// use flux_test::{IterSource, VecSink};
 /// use flux_plan::Planner;
 ///

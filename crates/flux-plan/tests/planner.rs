@@ -4,6 +4,7 @@ use flux_core::{
     EngineHint, ExecutionPlan, Junction, Pipeline, PlanError, PlannerPass, Purity, Runnable, StageDescriptor, StageKind,
 };
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
 
 fn stage(id: &'static str, kind: StageKind, purity: Purity) -> StageDescriptor {

@@ -83,6 +83,9 @@ pub use flux_plan as plan;
 /// The deterministic engine: one thread, a virtual clock, a decision trace.
 pub use flux_engine_sync as engine;
 
+/// The builder's stateless steps, and the `Steps` trait that adds them.
+pub use flux_steps as steps;
+
 /// The test kit: fault-injecting readers and writers, tripwires,
 /// conservation checks, and test doubles.
 pub use flux_test as test;

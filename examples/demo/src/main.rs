@@ -34,6 +34,7 @@ use flux_plan::Planner;
 
 use crate::parse::ParseLine;
 use crate::request::RequestTemplate;
+use flux_steps::Steps;
 
 struct Args {
     requests: u64,

@@ -18,6 +18,7 @@ use crate::{PooledBuf, VecPool};
 ///
 /// ```
 /// use flux_core::Pipeline;
+/// use flux_steps::Steps;
 /// use flux_test::VecSink;
 /// use flux_user_extension::{LineSource, Lowercase, VecPool};
 ///

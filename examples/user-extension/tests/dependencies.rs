@@ -22,6 +22,9 @@ fn the_library_depends_on_flux_core_and_bytes_only() {
 }
 
 #[test]
-fn engines_planner_accumulate_and_the_test_kit_are_only_for_running_the_tests() {
-    assert_eq!(dependencies_in("dev-dependencies"), ["flux-test", "flux-plan", "flux-engine-sync", "flux-accumulate"]);
+fn engines_planner_steps_accumulate_and_the_test_kit_are_only_for_running_the_tests() {
+    assert_eq!(
+        dependencies_in("dev-dependencies"),
+        ["flux-steps", "flux-test", "flux-plan", "flux-engine-sync", "flux-accumulate"]
+    );
 }

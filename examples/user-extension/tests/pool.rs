@@ -8,6 +8,7 @@ use std::sync::Arc;
 use flux_core::{BufferPool, LeakError, Pipeline, PoolStats, Position, Runnable};
 use flux_engine_sync::{RunError, RunErrorKind, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_user_extension::{CountingSink, LineSource, Lowercase, PooledBuf, SplitActions, VecPool};
 
 const LOG: &str = "Ada LOGIN View\nBob Login\n";

@@ -16,6 +16,7 @@ pub trait Boundaries: Accumulator + Sized {
     ///
     /// ```
     /// use flux_accumulate::{AccumulateExt, Boundaries, Policy, collect};
+    /// use flux_steps::Steps;
     /// use flux_core::{Pipeline, Runnable};
     /// use flux_test::{IterSource, VecSink};
     /// # use flux_engine_sync::SyncEngine;

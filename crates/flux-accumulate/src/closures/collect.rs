@@ -16,6 +16,7 @@ use super::Keyed;
 ///
 /// ```
 /// use flux_accumulate::{AccumulateExt, Keyed, Policy, collect};
+/// use flux_steps::Steps;
 /// use flux_core::{Pipeline, Runnable};
 /// use flux_test::{IterSource, VecSink};
 /// # use flux_engine_sync::SyncEngine;

@@ -28,6 +28,7 @@ use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
 ///
 /// ```
 /// use flux_accumulate::{AccumulateExt, Policy, parts};
+/// use flux_steps::Steps;
 /// use flux_core::{Pipeline, Runnable};
 /// use flux_test::{IterSource, VecSink};
 /// # use flux_engine_sync::SyncEngine;

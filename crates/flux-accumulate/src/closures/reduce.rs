@@ -18,6 +18,7 @@ use super::Keyed;
 ///
 /// ```
 /// use flux_accumulate::{AccumulateExt, Keyed, Policy, reduce};
+/// use flux_steps::Steps;
 /// use flux_core::{Pipeline, Runnable};
 /// use flux_test::{IterSource, VecSink};
 /// # use flux_engine_sync::SyncEngine;

@@ -2,14 +2,16 @@
 
 use core::marker::PhantomData;
 
-use super::Transform;
-use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind};
+use crate::Transform;
+use flux_core::{
+    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind,
+};
 
-/// The layer built by [`Pipeline::map`](crate::Pipeline::map) and
-/// [`Pipeline::map_with_meta`](crate::Pipeline::map_with_meta).
+/// The layer built by [`Pipeline::map`](crate::Steps::map) and
+/// [`Pipeline::map_with_meta`](crate::Steps::map_with_meta).
 pub struct Map<F, In> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -46,7 +48,7 @@ where
 /// dead letter and the run stops.
 pub struct MapNode<F, D> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
 }
 

@@ -1,15 +1,15 @@
 //! The two shapes of closure `map` and `filter` take: of the payload
 //! alone, or of the payload and a read-only view of its metadata.
 
-use crate::Meta;
+use flux_core::Meta;
 
-/// A closure of the payload alone, as [`Pipeline::map`](crate::Pipeline::map)
-/// and [`Pipeline::filter`](crate::Pipeline::filter) take it.
+/// A closure of the payload alone, as [`Pipeline::map`](crate::Steps::map)
+/// and [`Pipeline::filter`](crate::Steps::filter) take it.
 pub struct OnPayload<F>(pub(crate) F);
 
 /// A closure of the payload and its metadata (key, event time, headers),
-/// as [`Pipeline::map_with_meta`](crate::Pipeline::map_with_meta) and
-/// [`Pipeline::filter_with_meta`](crate::Pipeline::filter_with_meta) take
+/// as [`Pipeline::map_with_meta`](crate::Steps::map_with_meta) and
+/// [`Pipeline::filter_with_meta`](crate::Steps::filter_with_meta) take
 /// it. The metadata is read-only: sequences and keys stay the engine's.
 pub struct WithMeta<F>(pub(crate) F);
 

@@ -3,15 +3,15 @@
 use core::marker::PhantomData;
 use std::error::Error;
 
-use crate::{
+use flux_core::{
     Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, PanicGuard, Position, Purity, Push, StageDescriptor,
     StageError, StageId, StageKind,
 };
 
-/// The layer built by [`Pipeline::try_map`](crate::Pipeline::try_map).
+/// The layer built by [`Pipeline::try_map`](crate::Steps::try_map).
 pub struct TryMap<F, In> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -49,7 +49,7 @@ where
 /// panic goes there too, and stops the run.
 pub struct TryMapNode<F, D> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
 }
 

@@ -5,16 +5,16 @@ use core::marker::PhantomData;
 
 use bytes::Bytes;
 
-use crate::{
+use flux_core::{
     Context, Envelope, Instant, Layer, LedgerVisitor, Meta, PanicGuard, Purity, Push, StageDescriptor, StageId,
     StageKind,
 };
 
-/// The layer built by [`Pipeline::key_by`](crate::Pipeline::key_by) and
-/// [`Pipeline::event_time`](crate::Pipeline::event_time).
+/// The layer built by [`Pipeline::key_by`](crate::Steps::key_by) and
+/// [`Pipeline::event_time`](crate::Steps::event_time).
 pub struct SetMeta<M, In> {
     from: M,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -45,7 +45,7 @@ impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
     }
 }
 
-/// What [`Pipeline::key_by`](crate::Pipeline::key_by) takes as a key: the
+/// What [`Pipeline::key_by`](crate::Steps::key_by) takes as a key: the
 /// bytes a keyed stage groups by.
 ///
 /// `Bytes` is taken as it is (a slice of a payload costs a reference
@@ -53,7 +53,7 @@ impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
 /// moved, and integers are their big-endian bytes (a small allocation).
 ///
 /// ```
-/// use flux_core::IntoKey;
+/// use flux_steps::IntoKey;
 ///
 /// assert_eq!(42u64.into_key().as_ref(), &[0, 0, 0, 0, 0, 0, 0, 42]);
 /// assert_eq!("ann".into_key(), "ann".to_owned().into_key());
@@ -124,7 +124,7 @@ where
 /// catches it: the input is a dead letter and the run stops.
 pub struct SetMetaNode<M, D> {
     from: M,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
 }
 

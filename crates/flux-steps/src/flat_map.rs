@@ -2,14 +2,14 @@
 
 use core::marker::PhantomData;
 
-use crate::{
+use flux_core::{
     Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
 };
 
-/// The layer built by [`Pipeline::flat_map`](crate::Pipeline::flat_map).
+/// The layer built by [`Pipeline::flat_map`](crate::Steps::flat_map).
 pub struct FlatMap<F, In> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _in: PhantomData<fn(In)>,
 }
 
@@ -51,7 +51,7 @@ where
 /// accounted for by the outputs already made.
 pub struct FlatMapNode<F, D> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
     ledger: StageLedger,
 }

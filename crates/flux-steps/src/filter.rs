@@ -2,16 +2,16 @@
 
 use core::marker::PhantomData;
 
-use super::Predicate;
-use crate::{
+use crate::Predicate;
+use flux_core::{
     Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
 };
 
-/// The layer built by [`Pipeline::filter`](crate::Pipeline::filter) and
-/// [`Pipeline::filter_with_meta`](crate::Pipeline::filter_with_meta).
+/// The layer built by [`Pipeline::filter`](crate::Steps::filter) and
+/// [`Pipeline::filter_with_meta`](crate::Steps::filter_with_meta).
 pub struct Filter<F, T> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _t: PhantomData<fn(T)>,
 }
 
@@ -48,7 +48,7 @@ where
 /// and the run stops.
 pub struct FilterNode<F, D> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
     ledger: StageLedger,
 }

@@ -2,12 +2,14 @@
 
 use core::marker::PhantomData;
 
-use crate::{Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind};
+use flux_core::{
+    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind,
+};
 
-/// The layer built by [`Pipeline::inspect`](crate::Pipeline::inspect).
+/// The layer built by [`Pipeline::inspect`](crate::Steps::inspect).
 pub struct Inspect<F, T> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     _t: PhantomData<fn(T)>,
 }
 
@@ -43,7 +45,7 @@ where
 /// input is a dead letter and the run stops.
 pub struct InspectNode<F, D> {
     f: F,
-    pub(super) id: StageId,
+    pub(crate) id: StageId,
     next: D,
 }
 
