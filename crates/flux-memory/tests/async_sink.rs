@@ -18,6 +18,7 @@ use flux_memory::assert_no_leaks;
 use flux_memory::{
     AsyncWriteSink, Delimit, FlushPolicy, FramedSource, NewlineDelimited, OnWriteError, PoolConfig, SlabPool,
 };
+use flux_steps::Steps;
 use flux_test::Conservation;
 use flux_test::Diverted;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
