@@ -56,7 +56,7 @@ impl Meta {
     /// cost, to name an input whose envelope it has handed on, should the
     /// call it handed it to panic.
     #[inline(always)]
-    pub(crate) fn correlation(&self) -> Meta {
+    pub fn correlation(&self) -> Meta {
         Meta {
             sequence: self.sequence,
             key: None,

@@ -139,5 +139,5 @@ pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, Recove
 pub use segment::{STEP_BUDGET, Segment, Step};
 pub use sink::{Sink, Undelivered, WriteError};
 pub use source::{Pull, Pulled, Rejected, Source, SourceError, SourceOutput};
-pub use stage::{Emit, Stage, StageLayer, StageNode};
+pub use stage::{Emit, Stage};
 pub use time::{Clock, Instant};

@@ -1,7 +1,7 @@
 //! The fluent builder: the pipeline DSL.
 
 use crate::chain::{Identity, Stack};
-use crate::{Chain, Layer, Sink, Source, Stage, StageId, StageLayer};
+use crate::{Chain, Layer, Sink, Source, StageId};
 
 /// A pipeline under construction: a source and a typed chain of stages.
 ///
@@ -66,10 +66,6 @@ where
     C: Chain<S::Item>,
     C::Out: Send + 'static,
 {
-    fn next_id(kind: &str) -> StageId {
-        StageId::new(format!("{kind}-{}", C::LEN + 1))
-    }
-
     /// Appends any [`Layer`]; how crates outside the kernel add stages.
     pub fn layer<L: Layer<C::Out>>(self, layer: L) -> Pipeline<S, Stack<C, L>> {
         Pipeline { source: self.source, source_id: self.source_id, chain: Stack::new(self.chain, layer) }
@@ -82,16 +78,6 @@ where
             self.source_id = id;
         }
         self
-    }
-
-    /// Appends a user [`Stage`].
-    pub fn stage<T>(self, stage: T) -> Pipeline<S, Stack<C, StageLayer<T, C::Out>>>
-    where
-        T: Stage<C::Out> + 'static,
-        T::Out: Send + 'static,
-    {
-        let id = Self::next_id("stage");
-        self.layer(StageLayer::new(stage, id))
     }
 
     /// Ends the pipeline at `sink`.

@@ -2,9 +2,9 @@
 
 use std::error::Error;
 
-use flux_core::{Chain, Envelope, Instant, Meta, Pipeline, Source, Stack, StageId};
+use flux_core::{Chain, Envelope, Instant, Meta, Pipeline, Source, Stack, Stage, StageId};
 
-use crate::{EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, TryMap, WithMeta};
+use crate::{EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, StageLayer, TryMap, WithMeta};
 
 /// The pipeline `Pipeline<S, C>` becomes once layer `L` is added.
 type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
@@ -114,6 +114,12 @@ pub trait Steps<S: Source, C: Chain<S::Item>>: Sized {
     fn inspect<F>(self, f: F) -> Then<S, C, Inspect<F, C::Out>>
     where
         F: FnMut(&Envelope<C::Out>) + Send + 'static;
+
+    /// Appends a user [`Stage`].
+    fn stage<T>(self, stage: T) -> Then<S, C, StageLayer<T, C::Out>>
+    where
+        T: Stage<C::Out> + 'static,
+        T::Out: Send + 'static;
 }
 
 impl<S, C> Steps<S, C> for Pipeline<S, C>
@@ -200,5 +206,15 @@ where
     {
         let id = next_id::<S::Item, C>("inspect");
         self.layer(Inspect::new(f, id))
+    }
+
+    /// Appends a user [`Stage`].
+    fn stage<T>(self, stage: T) -> Then<S, C, StageLayer<T, C::Out>>
+    where
+        T: Stage<C::Out> + 'static,
+        T::Out: Send + 'static,
+    {
+        let id = next_id::<S::Item, C>("stage");
+        self.layer(StageLayer::new(stage, id))
     }
 }

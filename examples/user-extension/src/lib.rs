@@ -27,6 +27,7 @@
 //!
 //! ```
 //! use flux_accumulate::{AccumulateExt, Policy};
+//! use flux_steps::Steps;
 //! use flux_core::{EdgeSpec, EmitReason, Pipeline, Runnable};
 //! use flux_engine_sync::SyncEngine;
 //! use flux_plan::Planner;

@@ -17,6 +17,7 @@ use flux_core::{Cost, Emit, Envelope, Stage};
 ///
 /// ```
 /// use flux_core::Pipeline;
+/// use flux_steps::Steps;
 /// use flux_test::VecSink;
 /// use flux_user_extension::{LineSource, SplitActions};
 ///

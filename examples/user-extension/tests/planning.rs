@@ -7,6 +7,7 @@ use flux_accumulate::{AccumulateExt, Policy};
 use flux_core::{EdgeSpec, Instant, Junction, Pipeline, PlanError, Runnable};
 use flux_engine_sync::{Decision, RunReport, SyncEngine};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_user_extension::{
     ApplyPolicy, CappedQueue, CountingSink, Isolate, LineSource, Session, Sessions, SplitActions,
 };

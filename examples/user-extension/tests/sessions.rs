@@ -5,6 +5,7 @@ mod support;
 use bytes::Bytes;
 use flux_accumulate::{AccumulateExt, Policy};
 use flux_core::{Completeness, EmitReason, Pipeline, Position};
+use flux_steps::Steps;
 use flux_user_extension::{CountingSink, LineSource, Session, Sessions, SplitActions};
 
 const LOG: &str = "\

@@ -4,6 +4,7 @@ mod support;
 
 use bytes::Bytes;
 use flux_core::{Pipeline, Position};
+use flux_steps::Steps;
 use flux_user_extension::{CountingSink, LineSource, SplitActions};
 
 const LOG: &str = "ada login view\n\nbob\ncy logout\n";
