@@ -16,7 +16,15 @@ use crate::{
 /// A complete pipeline an engine can run, whatever its types.
 ///
 /// Engines are generic over it; `describe` feeds the planner and
-/// `assemble` builds the segments the plan asks for.
+/// `assemble` builds the segments the plan asks for. The two must agree:
+/// assembly checks that the plan lists the same stages, by id and in
+/// order, as `describe` does now, so a plan made for another pipeline (or
+/// for this one before a stage was renamed) is refused before anything
+/// runs ([`AssemblyError`]).
+///
+/// Users meet it only in signatures: `CompletePipeline` (what
+/// `Pipeline::sink` returns) implements it for every chain the builder
+/// can make.
 pub trait Runnable: Send + 'static {
     /// Every stage, source first, sink last.
     fn describe(&self) -> Vec<StageDescriptor>;
@@ -58,6 +66,11 @@ where
         stages
     }
 
+    /// Builds from the sink back: the sink's node first (behind a channel
+    /// if the plan cuts before it), then the chain wraps itself around it
+    /// layer by layer, cutting a new segment at each boundary, and the
+    /// source goes in front of whatever head is left. Segment 0 is the
+    /// source's; the others follow in the order their channels were cut.
     fn assemble<Ch: Channels>(
         self,
         plan: &ExecutionPlan,
@@ -96,6 +109,9 @@ where
     }
 }
 
+/// Refuses a plan whose stages are not this pipeline's: a count, an id
+/// or a duplicate id that differs. Types are the planner's concern (it
+/// compared them when it planned); ids are what ledgers and errors name.
 fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Result<(), AssemblyError> {
     if plan.stages.len() != stages.len() || plan.junctions.len() + 1 != stages.len() {
         return Err(AssemblyError::ShapeMismatch { plan_stages: plan.stages.len(), pipeline_stages: stages.len() });

@@ -79,6 +79,9 @@ where
         0
     }
 
+    /// Pulls up to [`STEP_BUDGET`] envelopes from the source straight into
+    /// the fused nodes (`Source::pull_into`), counting what the source made
+    /// in a register and adding it to its ledger once at the end of the step.
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         let held = self.parked.take().expect("a segment is not stepped re-entrantly");
         // Parks the source and nodes back however the step ends: a panic
@@ -134,15 +137,25 @@ impl<S, D> Drop for ParkOnExit<'_, S, D> {
 }
 
 impl<S, D> SourceSegment<S, D> {
+    /// The first node, for the calls that come between steps (timers,
+    /// finish), when the source and nodes are parked.
     fn head_mut(&mut self) -> &mut D {
         &mut self.parked.as_mut().expect("a segment is not stepped re-entrantly").1
     }
 }
 
 /// A segment fed by a channel from the segment before it.
+///
+/// It owns no stage of its own: its first node is the stage after the
+/// boundary, so its ledger rows are its nodes'. A batch is pushed whole
+/// (`push_batch`), so that a stateful node can work on many envelopes per
+/// call, as the accumulating stage does.
 pub(crate) struct ChannelSegment<T, D> {
+    /// The receiving end of the boundary's channel.
     pub(crate) rx: Box<dyn BatchReceiver<T>>,
+    /// The first node after the boundary, and all those fused after it.
     pub(crate) head: D,
+    /// Index in the plan's stage list of the first stage after the boundary.
     pub(crate) first_stage: usize,
 }
 
@@ -155,6 +168,9 @@ where
         self.first_stage
     }
 
+    /// Takes one batch from the channel and pushes it through. A panic a
+    /// node settles (its input a dead letter, the run stopped) does not end
+    /// the batch: the rest goes on, as a stopping run drains what is queued.
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         match self.rx.recv() {
             Received::Batch(batch) => {

@@ -24,6 +24,7 @@ pub(crate) struct SinkNode<K, T> {
 }
 
 impl<K, T> SinkNode<K, T> {
+    /// The last node of a pipeline, for `sink` under the stage id `id`.
     pub(crate) fn new(sink: K, id: StageId) -> Self {
         SinkNode { sink, id, accepted: 0, undelivered: 0, returned: Vec::new(), _t: PhantomData }
     }
@@ -32,6 +33,10 @@ impl<K, T> SinkNode<K, T> {
 impl<K: Sink<T>, T> SinkNode<K, T> {
     /// Turns what the sink handed back into dead letters, and its stop
     /// into the run's.
+    ///
+    /// Cold and out of line: a sink that never loses what it accepted
+    /// says so through `has_news`, and the write path stays one call and
+    /// one branch.
     #[cold]
     #[inline(never)]
     fn collect_undelivered(&mut self, cx: &mut Context<'_>) {
@@ -47,6 +52,9 @@ impl<K: Sink<T>, T> SinkNode<K, T> {
 
     #[cold]
     #[inline(never)]
+    /// A write the sink refused: the envelope is a dead letter at the
+    /// position the sink gave (its output offset, or the sequence), and a
+    /// refusal that says the sink cannot go on stops the run.
     fn refused(&mut self, failed: WriteError, cx: &mut Context<'_>) {
         let (meta, cause, position, stop) = failed.into_parts();
         if let Some(reason) = stop {
@@ -73,12 +81,19 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
         }
     }
 
+    /// A sink has no timers: a time-based flush is the sink's own
+    /// business, in its `write` and `close`.
     fn on_time(&mut self, _cx: &mut Context<'_>) {}
 
+    /// None: see `on_time`.
     fn next_deadline(&self, _at_end: bool) -> Option<Instant> {
         None
     }
 
+    /// Closes the sink, also on a failed run (the engine finishes every
+    /// segment before it reports): what the sink still held is written or
+    /// handed back, and each envelope handed back is a dead letter. A
+    /// close that fails or panics stops the run, naming the sink.
     fn finish(&mut self, cx: &mut Context<'_>) {
         let closed = match catch_panic(|| self.sink.close(cx)) {
             Ok(closed) => closed.map_err(|cause| StageError::new(self.id.clone(), Position::None, cause)),
