@@ -98,6 +98,8 @@ impl<T: 'static> Chain<T> for Identity<T> {
         false
     }
 
+    /// The end of the recursion: `next` is the head of the first segment,
+    /// which the continuation puts behind the source.
     fn assemble<D, C, K>(self, next: D, _assembler: &mut Assembler<'_, C>, then: K) -> K::Output
     where
         D: Push<T> + 'static,
@@ -115,6 +117,7 @@ pub struct Stack<Inner, L> {
 }
 
 impl<Inner, L> Stack<Inner, L> {
+    /// `inner` followed by `layer`: what `Pipeline::layer` builds.
     pub(crate) fn new(inner: Inner, layer: L) -> Self {
         Stack { inner, layer }
     }
@@ -140,6 +143,11 @@ where
         true
     }
 
+    /// Turns this layer into a node in front of `next`, then hands that
+    /// node to the chain before it: directly when the junction in front of
+    /// this layer is fused (so the compiler sees one call path), or behind
+    /// a channel when the plan cuts there (the node heads a new segment,
+    /// and the chain before it ends in the channel's sender).
     fn assemble<D, C, K>(self, next: D, assembler: &mut Assembler<'_, C>, then: K) -> K::Output
     where
         D: Push<L::Out> + 'static,
@@ -160,13 +168,19 @@ where
 }
 
 /// Builds the segments of a pipeline from its plan, sink first.
+///
+/// It holds what the recursion through the chain needs besides the nodes
+/// themselves: the plan, to ask about each junction; the engine's
+/// channels, to open one at each boundary; and the segments cut so far.
 pub struct Assembler<'a, C> {
     plan: &'a ExecutionPlan,
     channels: &'a mut C,
+    /// Cut from the sink back: the last segment first.
     segments: Vec<Box<dyn Segment>>,
 }
 
 impl<'a, C: Channels> Assembler<'a, C> {
+    /// An assembler for `plan`, opening its boundaries in `channels`.
     pub(crate) fn new(plan: &'a ExecutionPlan, channels: &'a mut C) -> Self {
         Assembler { plan, channels, segments: Vec::new() }
     }
@@ -191,6 +205,8 @@ impl<'a, C: Channels> Assembler<'a, C> {
         BatchingSender::new(tx, edge.batch_size)
     }
 
+    /// Adds the source's segment, cut last, and returns every segment in
+    /// pipeline order: the source's first.
     pub(crate) fn finish(mut self, source_segment: Box<dyn Segment>) -> Vec<Box<dyn Segment>> {
         self.segments.push(source_segment);
         self.segments.reverse();
