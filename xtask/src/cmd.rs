@@ -10,6 +10,13 @@ pub(crate) struct Failed {
     what: String,
 }
 
+impl Failed {
+    /// A check of ours (not a command) that did not pass.
+    pub(crate) fn check(what: impl Into<String>) -> Self {
+        Failed { what: what.into() }
+    }
+}
+
 impl fmt::Display for Failed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}` failed", self.what)

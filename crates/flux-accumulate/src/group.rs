@@ -139,6 +139,9 @@ pub(crate) struct GroupInfo<K> {
     pub(crate) serial: u64,
     /// When the group's window is emitted by the watermark.
     pub(crate) window_due: Option<Instant>,
+    /// When a whole group that could take more stops waiting for it: set
+    /// once, at the merge after which `Accumulator::linger_for` answered.
+    pub(crate) linger_until: Option<Instant>,
     pub(crate) origin: Origin,
     /// The fragments kept for re-emission (nothing unless the stage
     /// re-emits fragments).
@@ -158,6 +161,7 @@ impl<S, K: Default> Group<S, K> {
                 touched: 0,
                 serial,
                 window_due: None,
+                linger_until: None,
                 origin,
                 kept: K::default(),
             }),

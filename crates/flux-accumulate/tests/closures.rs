@@ -3,15 +3,18 @@
 
 mod support;
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use flux_accumulate::{
-    AccumulateExt, Assembled, Boundaries, FragmentError, PartsState, Policy, REASON_HEADER, collect, parts,
+    AccumulateExt, Assembled, Boundaries, FragmentError, PartsState, Policy, REASON_HEADER, TimerStart, collect, parts,
 };
-use flux_core::{Accumulator, EmitReason, Envelope, Pipeline, Runnable};
+use flux_core::{Accumulator, EmitReason, Envelope, Instant, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
 use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
+use support::{Harness, frag, header, secs};
 
 type Row = (&'static str, &'static str, u32);
 
@@ -180,6 +183,13 @@ fn boundaries_leave_every_other_callback_to_the_accumulator_they_wrap() {
     assert!(bounded.closes_group(&support::frag("k", 9, 0)));
     assert!(!bounded.closes_group(&support::frag("k", 1, 0)));
     assert!(!bounded.starts_group(&support::frag("k", 7, 0)));
+    // And a linger, from any accumulator that sets one.
+    let mut lingers = lingering(5).ends_when(|_: &(u8, u32)| false);
+    let mut whole = lingers.open(&key);
+    assert_eq!(lingers.linger_for(&whole), None, "not whole yet");
+    lingers.merge(&mut whole, support::frag("k", 0, 1)).unwrap();
+    lingers.merge(&mut whole, support::frag("k", 1, 2)).unwrap();
+    assert_eq!(lingers.linger_for(&whole), Some(Duration::from_secs(5)));
 }
 
 #[test]
@@ -199,4 +209,87 @@ fn a_parts_record_is_read_by_part_and_its_state_is_measured() {
     assert_eq!(record.part("line").map(|row| row.2).collect::<Vec<_>>(), [1, 3]);
     assert_eq!(record.part("order").map(|row| row.2).collect::<Vec<_>>(), [2]);
     assert_eq!(record.part("refund").count(), 0);
+}
+
+/// `parts` over `support::frag` fragments: part 0 is the order, any other
+/// part a payment, and a whole group lingers `wait` seconds for more.
+fn lingering(wait: u64) -> impl Accumulator<Fragment = (u8, u32), Output = Assembled<(u8, u32)>> {
+    let classify = |f: &(u8, u32)| if f.0 == 0 { "order" } else { "payment" };
+    parts(classify).once("order").at_least_once("payment").linger(Duration::from_secs(wait))
+}
+
+/// What a harness emitted, as (when, reason, complete, values).
+fn emitted<A>(h: &mut Harness<A>) -> Vec<(Instant, EmitReason, bool, Vec<u32>)>
+where
+    A: Accumulator<Output = Assembled<(u8, u32)>>,
+{
+    h.take()
+        .into_iter()
+        .map(|(at, record)| {
+            let reason = match header(&record, REASON_HEADER).as_str() {
+                "complete" => EmitReason::Complete,
+                "ttl-expired" => EmitReason::TtlExpired,
+                "end-of-stream" => EmitReason::EndOfStream,
+                other => panic!("unexpected reason {other}"),
+            };
+            let record = record.into_payload();
+            (at, reason, record.complete, record.items.iter().map(|(_, f)| f.1).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn a_whole_group_lingers_from_the_moment_it_became_whole_and_later_fragments_do_not_move_it() {
+    let mut h = Harness::new(lingering(5), Policy::default());
+    h.now = secs(1);
+    h.push(frag("k", 1, 10)); // a payment opens the group at 1 s
+    assert_eq!(h.node_deadline(), None, "not whole: no linger yet");
+    h.now = secs(4);
+    h.push(frag("k", 0, 20)); // the order makes it whole at 4 s
+    assert_eq!(h.node_deadline(), Some(secs(9)), "5 s from the fill, not from the first fragment");
+    h.now = secs(7);
+    h.push(frag("k", 2, 30));
+    assert_eq!(h.node_deadline(), Some(secs(9)), "a later payment joins and does not move the deadline");
+    h.advance_to(secs(9) - Duration::from_nanos(1));
+    assert_eq!(h.records(), 0, "one nanosecond early");
+    h.advance_to(secs(10));
+    assert_eq!(emitted(&mut h), [(secs(9), EmitReason::Complete, true, vec![10, 20, 30])]);
+    h.push(frag("k", 1, 40)); // after the linger: a new, partial group
+    h.finish();
+    assert_eq!(emitted(&mut h), [(secs(10), EmitReason::EndOfStream, false, vec![40])]);
+    h.assert_balanced(true);
+}
+
+#[test]
+fn a_group_timer_that_comes_first_ends_a_lingering_group_and_a_tie_goes_to_the_timer() {
+    // (TTL from the first fragment, linger): the group opens at 0 s and is
+    // whole at 2 s.
+    for (ttl, wait, expected) in [
+        (3, 5, (secs(3), EmitReason::TtlExpired)),
+        (10, 5, (secs(7), EmitReason::Complete)),
+        (7, 5, (secs(7), EmitReason::TtlExpired)),
+    ] {
+        let policy = Policy::builder().ttl(Duration::from_secs(ttl), TimerStart::FirstFragment).build().unwrap();
+        let mut h = Harness::new(lingering(wait), policy);
+        h.push(frag("k", 0, 1));
+        h.now = secs(2);
+        h.push(frag("k", 1, 2));
+        h.advance_to(secs(20));
+        assert_eq!(emitted(&mut h), [(expected.0, expected.1, true, vec![1, 2])], "ttl {ttl}, linger {wait}");
+        h.finish();
+        h.assert_balanced(true);
+    }
+}
+
+#[test]
+fn without_a_linger_a_whole_group_waits_for_the_end_of_input() {
+    let classify = |f: &(u8, u32)| if f.0 == 0 { "order" } else { "payment" };
+    let mut h = Harness::new(parts(classify).once("order").at_least_once("payment"), Policy::default());
+    h.push(frag("k", 0, 1));
+    h.push(frag("k", 1, 2));
+    assert_eq!(h.node_deadline(), None);
+    h.advance_to(secs(3600));
+    h.push(frag("k", 1, 3));
+    h.finish();
+    assert_eq!(emitted(&mut h), [(secs(3600), EmitReason::EndOfStream, true, vec![1, 2, 3])]);
 }

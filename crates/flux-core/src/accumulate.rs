@@ -10,6 +10,13 @@ use crate::Envelope;
 
 /// How complete a group is, from 0.0 (nothing) to 1.0 (complete).
 ///
+/// [`Accumulator::completeness`] returns it after each merge. The
+/// accumulating stage of `flux-accumulate` emits a group as
+/// [`EmitReason::Complete`] once its score reaches the policy's threshold
+/// (1.0 unless the policy lowers it), and writes the score of every record
+/// it emits into the record's `acc.completeness` header, so a partial
+/// flush says how partial it was.
+///
 /// # Examples
 ///
 /// ```
@@ -20,6 +27,8 @@ use crate::Envelope;
 /// assert!((c.score() - 2.0 / 3.0).abs() < 1e-6);
 /// assert!(!c.is_complete());
 /// assert!(Completeness::from_mask(0b111, 0b111).is_complete());
+/// assert_eq!(Completeness::new(1.5), Completeness::COMPLETE, "clamped");
+/// assert_eq!(Completeness::new(f32::NAN), Completeness::EMPTY);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
 pub struct Completeness(f32);
@@ -35,7 +44,9 @@ impl Completeness {
         if score.is_nan() { Completeness(0.0) } else { Completeness(score.clamp(0.0, 1.0)) }
     }
 
-    /// The share of the `required` bits present in `seen`.
+    /// The share of the `required` bits present in `seen`: for groups made
+    /// of named parts, one bit per part. Bits of `seen` outside `required`
+    /// (optional parts) do not count; no required bits at all is complete.
     pub fn from_mask(seen: u64, required: u64) -> Self {
         if required == 0 {
             return Completeness::COMPLETE;
@@ -49,13 +60,31 @@ impl Completeness {
         self.0
     }
 
-    /// True at 1.0.
+    /// True at 1.0. (The stage may treat a lower score as complete, by
+    /// policy; this asks about 1.0 only.)
     pub fn is_complete(self) -> bool {
         self.0 >= 1.0
     }
 }
 
 /// Why a group was emitted; carried on the record as a header.
+///
+/// The accumulating stage passes it to [`Accumulator::close`], and writes
+/// [`EmitReason::as_str`] into the record's `acc.reason` header, so a
+/// stage downstream can route complete records apart from partial ones.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::EmitReason;
+///
+/// assert_eq!(EmitReason::TtlExpired.as_str(), "ttl-expired");
+/// assert_eq!(EmitReason::EndOfStream.to_string(), "end-of-stream");
+///
+/// // Only a complete group is whole; every other reason is a flush.
+/// let partial = |reason: EmitReason| reason != EmitReason::Complete;
+/// assert!(partial(EmitReason::Evicted));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EmitReason {
@@ -112,22 +141,94 @@ impl fmt::Display for EmitReason {
 /// - `completeness` is pure: it may be called any number of times.
 /// - Every provided method has a default that leaves the stage's policy in
 ///   charge: no fragment boundaries, no per-group limits, no spilling.
+/// - A panic in user code is caught by the stage: a panic in `merge` makes
+///   the fragment a dead letter and discards its group (the state may be
+///   half-written), a panic in `close` counts the group's fragments as
+///   discarded; either stops the run, naming the stage.
+///
+/// # Examples
+///
+/// The calls the accumulating stage makes for one group, made by hand:
+///
+/// ```
+/// use std::error::Error;
+///
+/// use bytes::Bytes;
+/// use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
+///
+/// /// An order's total, from its three lines (amounts in cents).
+/// struct OrderTotal;
+///
+/// struct Order {
+///     lines: u32,
+///     cents: u64,
+/// }
+///
+/// impl Accumulator for OrderTotal {
+///     type Fragment = i64;
+///     type State = Order;
+///     type Output = String;
+///
+///     fn open(&mut self, _order_id: &Bytes) -> Order {
+///         Order { lines: 0, cents: 0 }
+///     }
+///
+///     fn merge(&mut self, order: &mut Order, line: Envelope<i64>) -> Result<(), Box<dyn Error + Send + Sync>> {
+///         let cents = u64::try_from(*line.payload())?; // a negative amount is refused first
+///         order.lines += 1;
+///         order.cents += cents;
+///         Ok(())
+///     }
+///
+///     fn completeness(&self, order: &Order) -> Completeness {
+///         Completeness::new(order.lines as f32 / 3.0)
+///     }
+///
+///     fn close(&mut self, order_id: Bytes, order: Order, reason: EmitReason) -> String {
+///         format!("{}: {} cents ({reason})", String::from_utf8_lossy(&order_id), order.cents)
+///     }
+/// }
+///
+/// let mut acc = OrderTotal;
+/// let key = Bytes::from_static(b"order-7");
+/// let mut order = acc.open(&key);
+/// acc.merge(&mut order, Envelope::new(250))?;
+/// assert!(acc.merge(&mut order, Envelope::new(-5)).is_err());
+/// assert_eq!(order.lines, 1, "a failed merge leaves the state as it was");
+/// acc.merge(&mut order, Envelope::new(100))?;
+/// acc.merge(&mut order, Envelope::new(50))?;
+/// assert!(acc.completeness(&order).is_complete());
+/// assert_eq!(acc.close(key, order, EmitReason::Complete), "order-7: 400 cents (complete)");
+/// # Ok::<(), Box<dyn Error + Send + Sync>>(())
+/// ```
 pub trait Accumulator: Send + 'static {
-    /// What arrives.
+    /// What arrives: the payload of the fragments.
     type Fragment;
-    /// Per-key state.
+    /// Per-key state: one value per open group.
     type State: Send;
-    /// What a finished group becomes.
+    /// What a finished group becomes: the payload of the record emitted.
     type Output;
 
     /// Fresh state for a new group of `key`.
+    ///
+    /// Called when a fragment arrives for a key with no open group (or
+    /// whose group [`starts_group`](Accumulator::starts_group) just
+    /// ended), before that fragment is merged. The key is the fragments'
+    /// key, or the one the stage's policy gives fragments without a key.
     fn open(&mut self, key: &Bytes) -> Self::State;
 
     /// Merges one fragment into the state.
     ///
+    /// Do not read the key from the fragment's metadata: the stage may
+    /// have moved it out (it was given to `open`, and will be given to
+    /// `close`). The fragment's bytes ([`Envelope::cost`]) count towards
+    /// the group's byte limit whether or not `merge` reads them.
+    ///
     /// # Errors
     ///
-    /// The fragment could not be merged (the state is unchanged).
+    /// The fragment could not be merged (the state is unchanged). The
+    /// fragment becomes a dead letter naming the stage; what happens to
+    /// the group then is the stage's policy (by default it stays open).
     fn merge(
         &mut self,
         state: &mut Self::State,
@@ -135,13 +236,27 @@ pub trait Accumulator: Send + 'static {
     ) -> Result<(), Box<dyn Error + Send + Sync>>;
 
     /// How complete the state is.
+    ///
+    /// Called after each merge to decide whether the group is complete,
+    /// and once more when the group is emitted, for its record's header.
     fn completeness(&self, state: &Self::State) -> Completeness;
 
     /// Turns a finished group into its record.
+    ///
+    /// Called at most once per group, when the stage emits it as a record,
+    /// with the reason that ended it (partial groups too). A group the
+    /// stage discards by policy, or hands on as its original fragments, is
+    /// never closed. The record keeps the key, and the sequence, event time
+    /// and trace of the group's first fragment.
     fn close(&mut self, key: Bytes, state: Self::State, reason: EmitReason) -> Self::Output;
 
     /// Approximate heap bytes held by the state, for memory limits and
     /// backpressure. Defaults to the state's inline size.
+    ///
+    /// Measured before and after each merge, so keep it cheap (a counter
+    /// the state keeps, not a walk over it). A state that grows on the heap
+    /// (a `Vec`, a `String`) should count that growth, or memory limits
+    /// and spilling will not see it.
     fn state_bytes(&self, state: &Self::State) -> usize {
         let _ = state;
         core::mem::size_of::<Self::State>()
@@ -177,9 +292,29 @@ pub trait Accumulator: Send + 'static {
         None
     }
 
+    /// How long a group that holds all it needs, but could still take
+    /// more, waits for more before it is emitted as complete; `None` (the
+    /// default) sets no such wait.
+    ///
+    /// The wait starts at the merge after which this first returns `Some`,
+    /// and is not moved by later fragments or answers: the group goes out
+    /// at most this long after it became whole. It is for groups that say
+    /// "at least one of these": their [`completeness`](Accumulator::completeness)
+    /// stays below [`Completeness::COMPLETE`] so that the last missing
+    /// part does not cut them short, and this is what ends them when no
+    /// end of input, window or other timer does first.
+    fn linger_for(&self, state: &Self::State) -> Option<Duration> {
+        let _ = state;
+        None
+    }
+
     /// Writes the state into `out` so that a spill tier can hold it
     /// compressed; returns false (the default) when the state cannot be
     /// spilled, and the group then stays in memory.
+    ///
+    /// Called only when the stage's policy sets a spill threshold and
+    /// resident state exceeds it; the least recently used groups go first.
+    /// After a `false` the stage spills no more groups in that run.
     fn encode_state(&self, state: &Self::State, out: &mut Vec<u8>) -> bool {
         let _ = (state, out);
         false
@@ -187,10 +322,15 @@ pub trait Accumulator: Send + 'static {
 
     /// Rebuilds a state written by [`Accumulator::encode_state`].
     ///
+    /// Called when a spilled group's next fragment arrives, or when the
+    /// group is emitted. `key` is the group's key, as given to `open`.
+    ///
     /// # Errors
     ///
     /// The bytes are not a state this accumulator wrote. The default always
     /// fails, which is never reached while `encode_state` returns false.
+    /// The stage then discards the group (its fragments counted as
+    /// discarded) and the run stops.
     fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<Self::State, Box<dyn Error + Send + Sync>> {
         let _ = (key, encoded);
         Err("this accumulator does not decode spilled state".into())

@@ -16,20 +16,51 @@ use crate::{
 /// the chain before it emits, which is how type continuity is proved
 /// without any run-time type information. Sealed: users cannot implement it.
 ///
+/// Users meet it as the `C` of [`Pipeline<S, C>`](crate::Pipeline): a
+/// function or extension trait that adds steps to any pipeline is generic
+/// over `C: Chain<S::Item>`, and reads what the chain emits as `C::Out`
+/// and how many stages it has as [`C::LEN`](Chain::LEN) (which is how
+/// `flux-steps` numbers its default ids).
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Chain, Identity, Pipeline, Source};
+/// use flux_steps::Steps;
+/// use flux_test::IterSource;
+///
+/// /// How many stages a pipeline has between its source and its sink so far.
+/// fn stages_so_far<S: Source, C: Chain<S::Item>>(_: &Pipeline<S, C>) -> usize {
+///     C::LEN
+/// }
+///
+/// let start = Pipeline::from_source(IterSource::new(0..3u32));
+/// assert_eq!(stages_so_far(&start), 0);
+/// let longer = start.map(|n| n + 1).filter(|n| n % 2 == 0);
+/// assert_eq!(stages_so_far(&longer), 2);
+/// assert_eq!(<Identity<u32> as Chain<u32>>::LEN, 0, "a new pipeline's chain is empty");
+/// ```
+///
 /// ```compile_fail,E0277
 /// struct Mine;
 /// impl flux_core::Chain<u32> for Mine {} // chains are built by `Pipeline`
 /// ```
 pub trait Chain<In>: Send + 'static + crate::sealed::Sealed {
-    /// What the chain emits.
+    /// What the chain emits: what the next step, or the sink, must accept.
     type Out;
-    /// Number of layers.
+    /// Number of layers: the stages between the source and the sink.
     const LEN: usize;
 
     /// Appends each layer's descriptor, in order.
+    ///
+    /// [`Runnable::describe`](crate::Runnable::describe) calls it between
+    /// the source's descriptor and the sink's.
     fn describe(&self, out: &mut Vec<StageDescriptor>);
 
     /// Renames the last layer; false when the chain is empty.
+    ///
+    /// [`Pipeline::named`](crate::Pipeline::named) calls it, and renames
+    /// the source instead when it gets false.
     fn rename_last(&mut self, id: StageId) -> bool;
 
     /// Wraps the chain around `next`, from the last layer back, cutting it
@@ -53,15 +84,51 @@ pub trait Chain<In>: Send + 'static + crate::sealed::Sealed {
 /// What to do with the head node of the first segment once the chain is
 /// assembled (it is generic in the head's type, which a closure cannot be).
 /// Sealed: only the kernel's assembly implements it.
+///
+/// [`Runnable::assemble`](crate::Runnable::assemble) passes one to
+/// [`Chain::assemble`]; when the recursion reaches the empty chain, the
+/// continuation puts the source in front of the head node it is given,
+/// which makes the segment that starts at the source. Nothing outside the
+/// kernel calls or implements it; it shows only in `Chain::assemble`'s
+/// signature.
+///
+/// # Examples
+///
+/// What the continuation makes is segment 0 of every assembled pipeline:
+///
+/// ```
+/// use flux_core::*;
+/// use flux_steps::Steps;
+/// use flux_test::{IterSource, VecSink};
+///
+/// struct NoChannels;
+/// impl Channels for NoChannels {
+///     fn open<T: Send + 'static>(&mut self, _: usize, _: &EdgeSpec)
+///         -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) { unreachable!("all fused") }
+/// }
+///
+/// let pipeline = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n + 1).sink(VecSink::new());
+/// let plan = ExecutionPlan::draft(pipeline.describe());
+/// let segments = pipeline.assemble(&plan, &mut NoChannels).unwrap();
+/// assert_eq!((segments.len(), segments[0].first_stage()), (1, 0), "one segment, from the source");
+/// ```
 pub trait Continuation<In>: crate::sealed::Sealed {
-    /// The result of assembly.
+    /// The result of assembly: for the kernel's own, the boxed segment
+    /// that starts at the source.
     type Output;
 
-    /// Takes the head node.
+    /// Takes the head node: the first node after the source, which owns
+    /// every node fused after it.
     fn resume<H: Push<In> + 'static>(self, head: H) -> Self::Output;
 }
 
 /// The empty chain.
+///
+/// The chain of a pipeline just started with
+/// [`Pipeline::from_source`](crate::Pipeline::from_source): it emits what
+/// the source emits and has no layers. It is where assembly's recursion
+/// through the chain ends. See [`Stack`] for how it shows in a pipeline's
+/// type.
 pub struct Identity<T>(PhantomData<fn(T)>);
 
 impl<T> Identity<T> {
@@ -111,6 +178,31 @@ impl<T: 'static> Chain<T> for Identity<T> {
 }
 
 /// A chain followed by one more layer.
+///
+/// Each builder step wraps the chain so far: after `map` and `filter`, a
+/// pipeline's chain is `Stack<Stack<Identity<A>, Map<..>>, Filter<..>>`.
+/// The nesting is the whole pipeline's shape, known to the compiler;
+/// assembly unwraps it from the last layer back.
+///
+/// # Examples
+///
+/// ```
+/// use std::ops::Range;
+///
+/// use flux_core::{Chain, Identity, Pipeline, Stack};
+/// use flux_steps::{Map, OnPayload, Steps};
+/// use flux_test::IterSource;
+///
+/// fn double(n: u32) -> u32 {
+///     n * 2
+/// }
+///
+/// type Doubled = Stack<Identity<u32>, Map<OnPayload<fn(u32) -> u32>, u32>>;
+/// // The annotation is checked by the compiler: this is the pipeline's type.
+/// let _doubled: Pipeline<IterSource<Range<u32>>, Doubled> =
+///     Pipeline::from_source(IterSource::new(0..3u32)).map(double as fn(u32) -> u32);
+/// assert_eq!(<Doubled as Chain<u32>>::LEN, 1);
+/// ```
 pub struct Stack<Inner, L> {
     inner: Inner,
     layer: L,
@@ -172,6 +264,11 @@ where
 /// It holds what the recursion through the chain needs besides the nodes
 /// themselves: the plan, to ask about each junction; the engine's
 /// channels, to open one at each boundary; and the segments cut so far.
+///
+/// [`Runnable::assemble`](crate::Runnable::assemble) makes one and passes
+/// it down [`Chain::assemble`]; it has no public methods, and shows only
+/// in that signature. The segments come out in pipeline order, the
+/// source's first.
 pub struct Assembler<'a, C> {
     plan: &'a ExecutionPlan,
     channels: &'a mut C,

@@ -7,6 +7,38 @@ use crate::{ErrorEnvelope, Instant, Meta, Panicked, Position, SideEnvelope, Stag
 /// A context is cheap to pass (a clock reading and one pointer). It is how a
 /// stage reads time (never the wall clock), routes an input to the
 /// dead-letter or side output, and reports an error that must stop the run.
+///
+/// An engine makes one for each call into a segment (a step, a timer, the
+/// finish), at the time of its clock, over its own [`Diversions`]; the
+/// time does not move during the call. Outside an engine, a test makes
+/// one over `flux_test::Diverted`, which keeps everything diverted.
+///
+/// Every diversion is counted in the ledger under the stage its record
+/// names (the error's stage for a dead letter, the side envelope's stage
+/// for a side output). A node that diverts an input must name itself, and
+/// must not also pass the input on or count it otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Context, ErrorEnvelope, Instant, Meta, Position, SideEnvelope, SideReason, StageError, StageId};
+/// use flux_test::Diverted;
+///
+/// let stage = StageId::from_static("window");
+/// let mut diverted = Diverted::default();
+/// let mut cx = Context::new(Instant::from_secs(90), &mut diverted);
+/// assert_eq!(cx.now(), Instant::from_secs(90));
+///
+/// let late = Meta { sequence: 7, ..Meta::default() };
+/// cx.side_output(SideEnvelope { stage: stage.clone(), meta: late, reason: SideReason::Late });
+/// let bad = Meta { sequence: 8, ..Meta::default() };
+/// let error = StageError::new(stage.clone(), Position::Sequence(8), "no timestamp");
+/// cx.dead_letter(ErrorEnvelope { meta: bad, error });
+///
+/// assert_eq!(diverted.side_outputs[0].reason.as_str(), "late");
+/// assert_eq!(diverted.dead_letters[0].error.to_string(), "stage `window` failed at sequence 8");
+/// assert!(diverted.failures.is_empty(), "neither stops the run");
+/// ```
 pub struct Context<'a> {
     now: Instant,
     outputs: &'a mut dyn Diversions,
@@ -16,6 +48,53 @@ pub struct Context<'a> {
 ///
 /// Engines implement it; a stage reaches it through [`Context`]. Every call
 /// is counted per stage in the run's ledger.
+///
+/// An implementation counts each dead letter under
+/// [`letter.error.stage()`](StageError::stage) and each side output under
+/// [`side.stage`](SideEnvelope::stage): those counts are the
+/// `dead_letters` and `side_outputs` of each stage's row, which the
+/// engine needs to balance the ledger. What it keeps beyond the counts is
+/// its own choice (the sync engine keeps the first ten thousand whole and
+/// counts the rest by cause, so memory stays bounded).
+///
+/// # Examples
+///
+/// Diversions that count per stage, as an engine does for its ledger:
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// use flux_core::{Context, Diversions, ErrorEnvelope, Instant, Meta, Position, SideEnvelope, StageError, StageId};
+///
+/// #[derive(Default)]
+/// struct Counted {
+///     dead_letters: BTreeMap<StageId, u64>,
+///     failure: Option<StageError>,
+/// }
+///
+/// impl Diversions for Counted {
+///     fn dead_letter(&mut self, letter: ErrorEnvelope) {
+///         *self.dead_letters.entry(letter.error.stage().clone()).or_default() += 1;
+///     }
+///     fn side_output(&mut self, _side: SideEnvelope) {}
+///     fn fail(&mut self, error: StageError) {
+///         // The first failure is the run's error; later ones are its consequences.
+///         self.failure.get_or_insert(error);
+///     }
+/// }
+///
+/// let parse = StageId::from_static("parse");
+/// let mut counted = Counted::default();
+/// let mut cx = Context::new(Instant::ZERO, &mut counted);
+/// for sequence in [3, 9] {
+///     let error = StageError::new(parse.clone(), Position::Sequence(sequence), "not a number");
+///     cx.dead_letter(ErrorEnvelope { meta: Meta { sequence, ..Meta::default() }, error });
+/// }
+/// cx.fail(StageError::new(parse.clone(), Position::None, "the parser's table is gone"));
+///
+/// assert_eq!(counted.dead_letters[&parse], 2);
+/// assert_eq!(counted.failure.unwrap().to_string(), "stage `parse` failed");
+/// ```
 pub trait Diversions {
     /// An input that failed; the pipeline goes on.
     fn dead_letter(&mut self, letter: ErrorEnvelope);
@@ -23,32 +102,56 @@ pub trait Diversions {
     fn side_output(&mut self, side: SideEnvelope);
     /// An error after which the run must stop; the engine stops at its next
     /// decision point and returns it.
+    ///
+    /// It may be called more than once in a run (a stopping run can fail
+    /// again as it drains); the first call is the cause.
     fn fail(&mut self, error: StageError);
 }
 
 impl<'a> Context<'a> {
     /// A context at time `now` that diverts into `outputs`.
+    ///
+    /// Engines make one per call into a segment; tests make one to drive a
+    /// source, node or sink by hand. `now` is engine time, as the engine's
+    /// [`Clock`](crate::Clock) gives it.
     pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
         Context { now, outputs }
     }
 
-    /// The engine's current time.
+    /// The engine's current time: the only clock a stage should read.
+    ///
+    /// On the sync engine it is virtual time, so a stage that times out
+    /// after thirty minutes does so in no real time, and every run replays
+    /// exactly.
     #[inline]
     pub fn now(&self) -> Instant {
         self.now
     }
 
     /// Sends a failed input to the dead-letter output.
+    ///
+    /// The input is accounted for, under the stage `letter.error` names:
+    /// do not also pass it on or count it. The run goes on.
     pub fn dead_letter(&mut self, letter: ErrorEnvelope) {
         self.outputs.dead_letter(letter);
     }
 
     /// Sends an input to the side output.
+    ///
+    /// As for [`Context::dead_letter`]: the input is accounted for, under
+    /// the stage `side.stage` names, and the run goes on.
     pub fn side_output(&mut self, side: SideEnvelope) {
         self.outputs.side_output(side);
     }
 
     /// Reports an error that stops the run.
+    ///
+    /// The call returns: the engine stops at its next decision point, not
+    /// in the middle of the caller's work, so the caller still accounts
+    /// for the input it is handling (as an output, a dead letter or a
+    /// count). The sync engine then pulls no more from the source, lets
+    /// what is inside the pipeline drain, finishes every segment and
+    /// returns this error with the run's report.
     pub fn fail(&mut self, error: StageError) {
         self.outputs.fail(error);
     }
@@ -56,6 +159,26 @@ impl<'a> Context<'a> {
     /// An input whose processing panicked in `stage`: it goes to the
     /// dead-letter output, and the run stops; both name the stage and the
     /// input's sequence.
+    ///
+    /// The failure is reported first, then the dead letter, both with
+    /// `panic` as their cause. Nodes call it when they catch a panic from
+    /// user code for an input nothing else accounts for; see
+    /// [`catch_panic`](crate::catch_panic).
+    ///
+    /// ```
+    /// use flux_core::{Context, Instant, Meta, StageId, catch_panic};
+    /// use flux_test::Diverted;
+    ///
+    /// let stage = StageId::from_static("parse");
+    /// let panic = catch_panic(|| panic!("bad table")).unwrap_err();
+    /// let mut diverted = Diverted::default();
+    /// let mut cx = Context::new(Instant::ZERO, &mut diverted);
+    /// cx.divert_panic(&stage, Meta { sequence: 5, ..Meta::default() }, panic);
+    ///
+    /// assert_eq!(diverted.failures[0].to_string(), "stage `parse` failed at sequence 5");
+    /// assert_eq!(diverted.dead_letters[0].meta.sequence, 5);
+    /// assert_eq!(diverted.dead_letters[0].error.cause().to_string(), "user code panicked: bad table");
+    /// ```
     #[cold]
     #[inline(never)]
     pub fn divert_panic(&mut self, stage: &StageId, meta: Meta, panic: Panicked) {

@@ -13,6 +13,12 @@ use crate::{Cost, Headers, Instant};
 /// cloning an envelope for fan-out copies no key or payload bytes when the
 /// payload is itself `Bytes`.
 ///
+/// Sources make envelopes ([`Envelope::new`] and the `with_*` methods);
+/// stages take them by value and hand on new ones. Whoever holds an
+/// envelope owns it: a stage that neither passes it on nor diverts it
+/// must count it (see [`StageLedger`](crate::StageLedger)), or the run's
+/// ledger will not balance.
+///
 /// # Examples
 ///
 /// ```
@@ -36,6 +42,11 @@ pub struct Envelope<T> {
 ///
 /// `Meta` is what dead letters and side outputs keep, so that an envelope that
 /// could not be processed can still be correlated with its origin.
+///
+/// Its fields are public: a stage that builds an output from parts
+/// ([`Envelope::from_parts`]) chooses what the output carries, and a test
+/// builds one with `Meta { sequence: 7, ..Meta::default() }`. Cloning it
+/// copies no key or header bytes (both are reference-counted).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
     /// Position of the envelope in its source, assigned by the source.
@@ -55,6 +66,22 @@ impl Meta {
     /// time, trace), without the key or headers: what a node keeps, at no
     /// cost, to name an input whose envelope it has handed on, should the
     /// call it handed it to panic.
+    ///
+    /// It copies plain values only: no reference count is touched.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use flux_core::{Envelope, Instant};
+    ///
+    /// let input = Envelope::new(7)
+    ///     .with_sequence(12)
+    ///     .with_event_time(Instant::from_secs(3))
+    ///     .with_key(Bytes::from_static(b"ada"))
+    ///     .with_header("origin", Bytes::from_static(b"import"));
+    /// let kept = input.meta().correlation();
+    /// assert_eq!((kept.sequence, kept.event_time), (12, Some(Instant::from_secs(3))));
+    /// assert!(kept.key.is_none() && kept.headers.is_empty());
+    /// ```
     #[inline(always)]
     pub fn correlation(&self) -> Meta {
         Meta {
@@ -113,19 +140,25 @@ impl TraceContext {
 }
 
 impl<T> Envelope<T> {
-    /// Wraps a payload with empty metadata and zero cost.
+    /// Wraps a payload with empty metadata and zero cost: sequence 0, no
+    /// key, no event time, no trace, no headers. Allocates nothing.
     #[inline(always)]
     pub fn new(payload: T) -> Self {
         Envelope { payload, meta: Meta::default(), cost: Cost::ZERO }
     }
 
     /// Wraps a payload with the given metadata and cost.
+    ///
+    /// The way back from [`Envelope::into_parts`]: a stage that makes
+    /// several outputs from one input gives each a clone of the input's
+    /// metadata, so every output can be traced to it.
     #[inline(always)]
     pub fn from_parts(payload: T, meta: Meta, cost: Cost) -> Self {
         Envelope { payload, meta, cost }
     }
 
-    /// Sets the sequence number.
+    /// Sets the sequence number: the envelope's position in its source,
+    /// which errors and dead letters name.
     #[inline(always)]
     #[must_use]
     pub fn with_sequence(mut self, sequence: u64) -> Self {
@@ -133,7 +166,8 @@ impl<T> Envelope<T> {
         self
     }
 
-    /// Sets the key (correlation id).
+    /// Sets the key (correlation id): what keyed stages, such as an
+    /// accumulator, group by.
     #[inline(always)]
     #[must_use]
     pub fn with_key(mut self, key: Bytes) -> Self {
@@ -141,7 +175,8 @@ impl<T> Envelope<T> {
         self
     }
 
-    /// Sets the event time.
+    /// Sets the event time: when the data says it happened, which
+    /// watermarks and event-time windows read. It is not engine time.
     #[inline(always)]
     #[must_use]
     pub fn with_event_time(mut self, at: Instant) -> Self {
@@ -165,7 +200,8 @@ impl<T> Envelope<T> {
         self
     }
 
-    /// Adds a header, allocating the header list on first use.
+    /// Adds a header, allocating the header list on first use; a header of
+    /// the same name is replaced (see [`Headers::insert`]).
     #[must_use]
     pub fn with_header(mut self, name: &'static str, value: Bytes) -> Self {
         self.meta.headers.insert(name, value);
@@ -190,25 +226,30 @@ impl<T> Envelope<T> {
         self.cost
     }
 
-    /// Transforms the payload, keeping metadata and cost.
+    /// Transforms the payload, keeping metadata and cost: how a `map` step
+    /// makes its output, so the output is still traced to its input.
     #[inline(always)]
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
         Envelope { payload: f(self.payload), meta: self.meta, cost: self.cost }
     }
 
-    /// Replaces the payload, keeping metadata and cost.
+    /// Replaces the payload, keeping metadata and cost: for a new payload
+    /// computed from a borrow of the old one (parse `input.payload()`,
+    /// then `input.replace(parsed)`).
     #[inline(always)]
     pub fn replace<U>(self, payload: U) -> Envelope<U> {
         Envelope { payload, meta: self.meta, cost: self.cost }
     }
 
-    /// Splits the envelope into payload, metadata and cost.
+    /// Splits the envelope into payload, metadata and cost: the metadata
+    /// is what a dead letter keeps once the payload has been used up.
     #[inline(always)]
     pub fn into_parts(self) -> (T, Meta, Cost) {
         (self.payload, self.meta, self.cost)
     }
 
-    /// Consumes the envelope, returning the payload.
+    /// Consumes the envelope, returning the payload; the metadata and cost
+    /// are dropped.
     #[inline(always)]
     pub fn into_payload(self) -> T {
         self.payload

@@ -6,6 +6,21 @@ use std::error::Error;
 use crate::{Meta, StageId};
 
 /// Where in the input an error was found.
+///
+/// Every [`StageError`] carries one, so a failure can be found in the
+/// input: a source names the byte offset of a bad frame, a stage the
+/// sequence of the input it failed on. Its `Display` is the phrase an
+/// error message ends with.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::Position;
+///
+/// assert_eq!(Position::ByteOffset(4096).to_string(), "at byte 4096");
+/// assert_eq!(Position::Sequence(7).to_string(), "at sequence 7");
+/// assert_eq!(Position::None.to_string(), "");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Position {
     /// A byte offset into the source's input (frames, files).
@@ -31,6 +46,11 @@ impl fmt::Display for Position {
 /// The cause is available through [`Error::source`] and is not repeated in
 /// the `Display` output.
 ///
+/// It is the error of every dead letter ([`ErrorEnvelope::error`]) and of
+/// every failure reported with [`Context::fail`](crate::Context::fail).
+/// The ledger counts a dead letter under the stage its error names, so a
+/// node makes its errors with its own id.
+///
 /// # Examples
 ///
 /// ```
@@ -49,7 +69,8 @@ pub struct StageError {
 }
 
 impl StageError {
-    /// An error in `stage` at `position`, caused by `cause`.
+    /// An error in `stage` at `position`, caused by `cause`: any error, or
+    /// a `&str` or `String` message.
     pub fn new(stage: StageId, position: Position, cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         StageError { stage, position, cause: cause.into() }
     }
@@ -64,7 +85,9 @@ impl StageError {
         self.position
     }
 
-    /// The underlying cause.
+    /// The underlying cause, the same as [`Error::source`] gives but with
+    /// `Send + Sync`, for callers that downcast it or move it to another
+    /// thread's report.
     pub fn cause(&self) -> &(dyn Error + Send + Sync + 'static) {
         &*self.cause
     }
@@ -92,6 +115,27 @@ impl Error for StageError {
 /// output, and the kernel has no type erasure in the data path); the
 /// metadata is, so a dead letter can be traced back to its input by
 /// sequence, key and trace.
+///
+/// Nodes send one to [`Context::dead_letter`](crate::Context::dead_letter)
+/// for each input that failed; the engine counts it under the stage the
+/// error names and keeps it in the run's report. The run goes on.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use flux_core::{Envelope, ErrorEnvelope, Position, StageError, StageId};
+///
+/// let input = Envelope::new("12x").with_sequence(4).with_key(Bytes::from_static(b"ada"));
+/// let cause = input.payload().parse::<u32>().unwrap_err();
+/// let (_, meta, _) = input.into_parts();
+/// let error = StageError::new(StageId::from_static("parse"), Position::Sequence(4), cause);
+/// let letter = ErrorEnvelope { meta, error };
+///
+/// assert_eq!(letter.meta.key.as_deref(), Some(&b"ada"[..]), "traced back by its key");
+/// assert_eq!(letter.error.to_string(), "stage `parse` failed at sequence 4");
+/// assert_eq!(letter.error.cause().to_string(), "invalid digit found in string");
+/// ```
 #[derive(Debug)]
 pub struct ErrorEnvelope {
     /// The metadata of the failed input.
@@ -101,6 +145,22 @@ pub struct ErrorEnvelope {
 }
 
 /// Why an envelope left the main output without being an error.
+///
+/// A stage routes such an input to the side output
+/// ([`Emit::side_output`](crate::Emit::side_output), or
+/// [`Context::side_output`](crate::Context::side_output) from a node):
+/// it is accounted for, but not as a failure. The accumulating stage of
+/// `flux-accumulate` uses [`SideReason::Late`] and [`SideReason::ClosedKey`].
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::SideReason;
+///
+/// assert_eq!(SideReason::Late.as_str(), "late");
+/// assert_eq!(SideReason::ClosedKey.as_str(), "closed key");
+/// assert_eq!(SideReason::Other("over quota").as_str(), "over quota");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SideReason {
@@ -108,12 +168,13 @@ pub enum SideReason {
     Late,
     /// A fragment for a key that is closed.
     ClosedKey,
-    /// A reason named by the stage.
+    /// A reason named by the stage: a short phrase, as reports print it.
     Other(&'static str),
 }
 
 impl SideReason {
-    /// The reason as reports print it.
+    /// The reason as reports print it (the sync engine also tallies side
+    /// outputs it does not keep by this text).
     pub fn as_str(self) -> &'static str {
         match self {
             SideReason::Late => "late",
@@ -124,6 +185,10 @@ impl SideReason {
 }
 
 /// An envelope routed to the side output, with the stage that routed it.
+///
+/// Like an [`ErrorEnvelope`], it keeps the input's metadata and not its
+/// payload. The engine counts it under `stage` in the ledger, so the stage
+/// that routes it names itself.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SideEnvelope {
     /// The stage that routed it.

@@ -134,7 +134,7 @@ pub use pipeline::{CompletePipeline, Pipeline};
 pub use plan::{EdgeSpec, ExecutionPlan, Junction, PlanDiagnostics, PlanError, PlannerPass};
 pub use pool::{BufferPool, LeakCheck, LeakError, PoolExhausted, PoolStats};
 pub use push::{BatchRest, Push, earliest};
-pub use runnable::{AssemblyError, Runnable};
+pub use runnable::Runnable;
 pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, RecoverableSource, TransactionalSink};
 pub use segment::{STEP_BUDGET, Segment, Step};
 pub use sink::{Sink, Undelivered, WriteError};

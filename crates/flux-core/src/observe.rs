@@ -7,23 +7,70 @@ use crate::{ErrorEnvelope, ExecutionPlan, Instant, SideEnvelope};
 ///
 /// Hooks are called on the engine's cold paths (per batch, per timer, per
 /// diversion), never per envelope inside a fused segment.
+///
+/// Hooks take `&self` and an observer is `Sync`, so an engine that runs
+/// segments on several threads can share one observer between them: keep
+/// counters in atomics or behind a lock.
+///
+/// This is the contract `flux-observe` will implement with tracing spans
+/// and metrics. The sync engine does not call observers yet; its run
+/// report carries the same facts (ledger, dead letters, side outputs,
+/// boundary counters).
+///
+/// # Examples
+///
+/// An observer that counts dead letters and batches, called as an engine
+/// would call it:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use flux_core::{ErrorEnvelope, Instant, Meta, Observer, Position, StageError, StageId};
+///
+/// #[derive(Default)]
+/// struct Counts {
+///     dead_letters: AtomicU64,
+///     envelopes_across: AtomicU64,
+/// }
+///
+/// impl Observer for Counts {
+///     fn on_batch(&self, _junction: usize, envelopes: usize, _now: Instant) {
+///         self.envelopes_across.fetch_add(envelopes as u64, Ordering::Relaxed);
+///     }
+///     fn on_dead_letter(&self, _letter: &ErrorEnvelope) {
+///         self.dead_letters.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// let counts = Counts::default();
+/// counts.on_batch(1, 512, Instant::ZERO);
+/// counts.on_batch(1, 88, Instant::from_millis(3));
+/// let error = StageError::new(StageId::from_static("parse"), Position::Sequence(9), "not a number");
+/// counts.on_dead_letter(&ErrorEnvelope { meta: Meta::default(), error });
+/// counts.on_stop(Instant::from_millis(5)); // not overridden: does nothing
+///
+/// assert_eq!(counts.envelopes_across.load(Ordering::Relaxed), 600);
+/// assert_eq!(counts.dead_letters.load(Ordering::Relaxed), 1);
+/// ```
 pub trait Observer: Send + Sync {
-    /// The run starts with this plan.
+    /// The run starts with this plan: the stages, where the boundaries
+    /// are, and the planner's diagnostics.
     fn on_start(&self, plan: &ExecutionPlan) {
         let _ = plan;
     }
 
-    /// A batch crossed the boundary after stage `junction`.
+    /// A batch crossed the boundary after stage `junction` (an index into
+    /// the plan's junctions), carrying `envelopes` envelopes, at `now`.
     fn on_batch(&self, junction: usize, envelopes: usize, now: Instant) {
         let _ = (junction, envelopes, now);
     }
 
-    /// Timers fired at `now`.
+    /// Timers fired at `now`: the engine moved its clock to a deadline.
     fn on_timer(&self, now: Instant) {
         let _ = now;
     }
 
-    /// An input went to the dead-letter output.
+    /// An input went to the dead-letter output; its error names the stage.
     fn on_dead_letter(&self, letter: &ErrorEnvelope) {
         let _ = letter;
     }
@@ -44,8 +91,40 @@ pub trait Observer: Send + Sync {
 ///
 /// Decorators see the plan, not envelopes: they return what to attach to
 /// each stage, and the engine calls it per batch.
+///
+/// Like [`Observer`], it is a contract for `flux-observe` and the engines
+/// to come; no engine in this release calls decorators yet.
+///
+/// # Examples
+///
+/// A decorator that watches only the accumulating stages of a plan:
+///
+/// ```
+/// use flux_core::{ExecutionPlan, Observer, Purity, StageDecorator, StageDescriptor, StageKind};
+///
+/// struct Watch;
+/// impl Observer for Watch {}
+///
+/// struct AccumulatorsOnly;
+///
+/// impl StageDecorator for AccumulatorsOnly {
+///     fn decorate(&self, plan: &ExecutionPlan, stage: usize) -> Option<Box<dyn Observer>> {
+///         (plan.stages[stage].kind == StageKind::Accumulate).then(|| Box::new(Watch) as Box<dyn Observer>)
+///     }
+/// }
+///
+/// let plan = ExecutionPlan::draft(vec![
+///     StageDescriptor::new("source", StageKind::Source, Purity::Stateful),
+///     StageDescriptor::new("sessions", StageKind::Accumulate, Purity::Stateful),
+///     StageDescriptor::new("sink", StageKind::Sink, Purity::Stateful),
+/// ]);
+/// let decorated: Vec<bool> = (0..plan.stages.len()).map(|i| AccumulatorsOnly.decorate(&plan, i).is_some()).collect();
+/// assert_eq!(decorated, [false, true, false]);
+/// ```
 pub trait StageDecorator: Send + Sync {
     /// Called for every stage when the run starts; returning `None` leaves
     /// the stage undecorated.
+    ///
+    /// `stage` is an index into [`ExecutionPlan::stages`].
     fn decorate(&self, plan: &ExecutionPlan, stage: usize) -> Option<Box<dyn Observer>>;
 }

@@ -228,17 +228,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_panic_message_is_read_from_either_text_payload() {
-        let from_str: Box<dyn Any + Send> = Box::new("a literal");
-        let from_string: Box<dyn Any + Send> = Box::new(String::from("formatted 7"));
-        let other: Box<dyn Any + Send> = Box::new(7_u32);
-        assert_eq!(Panicked::from_payload(&*from_str).message(), "a literal");
-        assert_eq!(Panicked::from_payload(&*from_string).message(), "formatted 7");
-        assert_eq!(Panicked::from_payload(&*other).message(), "a panic with a payload that is not text");
-        assert_eq!(Panicked::from_payload(&*from_str).to_string(), "user code panicked: a literal");
-    }
-
-    #[test]
     fn catch_panic_returns_the_message_and_leaves_no_site_behind() {
         let stage = StageId::from_static("inner");
         let caught = catch_panic(|| {

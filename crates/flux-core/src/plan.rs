@@ -158,7 +158,8 @@ pub trait PlannerPass {
     fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError>;
 }
 
-/// Why a pipeline could not be planned. Every variant names the stage.
+/// Why a pipeline could not be planned, or why an engine refused the plan
+/// it was given for a pipeline (the plan was made for another one).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PlanError {
@@ -199,6 +200,26 @@ pub enum PlanError {
         /// Junctions found.
         found: usize,
     },
+    /// An engine was given a plan with another number of stages (or
+    /// junctions) than the pipeline it runs: a plan made for another
+    /// pipeline.
+    StageCount {
+        /// Stages in the plan.
+        planned: usize,
+        /// Stages in the pipeline.
+        actual: usize,
+    },
+    /// An engine was given a plan whose stage at `index` has another id
+    /// than the pipeline's: a plan made for another pipeline, or for this
+    /// one before a stage was renamed.
+    StageMismatch {
+        /// The position.
+        index: usize,
+        /// The id in the plan.
+        planned: StageId,
+        /// The id in the pipeline.
+        actual: StageId,
+    },
     /// A pass rejected the plan.
     Pass {
         /// The pass's name.
@@ -225,6 +246,12 @@ impl fmt::Display for PlanError {
             }
             PlanError::JunctionCount { expected, found } => {
                 write!(f, "plan has {found} junctions for {expected} adjacent stage pairs")
+            }
+            PlanError::StageCount { planned, actual } => {
+                write!(f, "the plan has {planned} stages but the pipeline has {actual}")
+            }
+            PlanError::StageMismatch { index, planned, actual } => {
+                write!(f, "stage {index} is `{planned}` in the plan but `{actual}` in the pipeline")
             }
             PlanError::Pass { pass, stage: Some(stage), .. } => {
                 write!(f, "planner pass `{pass}` rejected stage `{stage}`")

@@ -23,8 +23,92 @@ use crate::{Context, Envelope, Instant, LedgerVisitor};
 ///   `finish` once; after `finish` it makes no further call.
 /// - Every input ends in an output, a diversion through `cx`, or a count in
 ///   the node's [`StageLedger`](crate::StageLedger).
+/// - A node that calls user code guards the call with a
+///   [`PanicGuard`](crate::PanicGuard) (or catches it with
+///   [`catch_panic`](crate::catch_panic)), so that a panic is settled at
+///   the stage it came from: the input a dead letter, the run stopped.
+///
+/// A layer makes its node in [`Layer::into_node`](crate::Layer::into_node);
+/// the node owns everything after it, and is moved to the thread that runs
+/// its segment (hence `Send`).
+///
+/// # Examples
+///
+/// A node that drops an envelope equal to the one before it, driven by
+/// hand as an engine drives a segment:
+///
+/// ```
+/// use flux_core::{Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
+/// use flux_test::Diverted;
+///
+/// struct SkipRepeats<D> {
+///     id: StageId,
+///     last: Option<u32>,
+///     ledger: StageLedger,
+///     next: D,
+/// }
+///
+/// impl<D: Push<u32>> Push<u32> for SkipRepeats<D> {
+///     fn push(&mut self, item: Envelope<u32>, cx: &mut Context<'_>) {
+///         if self.last == Some(*item.payload()) {
+///             self.ledger.dropped += 1; // accounted for: counted, not passed on
+///             return;
+///         }
+///         self.last = Some(*item.payload());
+///         self.next.push(item, cx);
+///     }
+///     // No timers of its own: each call only passes through.
+///     fn on_time(&mut self, cx: &mut Context<'_>) {
+///         self.next.on_time(cx);
+///     }
+///     fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+///         self.next.next_deadline(at_end)
+///     }
+///     fn finish(&mut self, cx: &mut Context<'_>) {
+///         self.next.finish(cx);
+///     }
+///     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+///         visitor.stage(&self.id, &self.ledger);
+///         self.next.visit(visitor);
+///     }
+/// }
+///
+/// /// The end of the segment: keeps the payloads that reach it.
+/// struct Keep(Vec<u32>);
+///
+/// impl Push<u32> for Keep {
+///     fn push(&mut self, item: Envelope<u32>, _cx: &mut Context<'_>) {
+///         self.0.push(item.into_payload());
+///     }
+///     fn on_time(&mut self, _cx: &mut Context<'_>) {}
+///     fn next_deadline(&self, _at_end: bool) -> Option<Instant> {
+///         None
+///     }
+///     fn finish(&mut self, _cx: &mut Context<'_>) {}
+///     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+/// }
+///
+/// let id = StageId::from_static("skip-repeats");
+/// let mut node = SkipRepeats { id, last: None, ledger: StageLedger::default(), next: Keep(Vec::new()) };
+/// let mut diverted = Diverted::default();
+/// let mut cx = Context::new(Instant::ZERO, &mut diverted);
+/// for n in [1, 1, 2, 2, 2, 1] {
+///     node.push(Envelope::new(n), &mut cx);
+/// }
+/// node.finish(&mut cx);
+///
+/// assert_eq!(node.next.0, [1, 2, 1]);
+/// let mut dropped = 0;
+/// node.visit(&mut |_: &StageId, ledger: &StageLedger| dropped += ledger.dropped);
+/// assert_eq!(dropped, 3, "six in: three out, three dropped");
+/// ```
 pub trait Push<T>: Send {
     /// Handles one envelope, pushing any outputs downstream before returning.
+    ///
+    /// The node owns `item` from here: it passes it (or what it becomes)
+    /// to the next node, diverts it through `cx`, or counts it in its
+    /// ledger. Calls come one at a time, in the order the envelopes
+    /// arrived.
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>);
 
     /// Handles a batch of envelopes received together, taking them from
@@ -48,18 +132,39 @@ pub trait Push<T>: Send {
     }
 
     /// Fires the timers due at `cx.now()`, then forwards the call.
+    ///
+    /// The engine calls it when its clock reaches the earliest deadline
+    /// the segment reported, and may call it when nothing is due (the
+    /// sync engine calls it on every segment before it moves its clock, so
+    /// that a boundary sends its half-full batch): fire only what is due.
     fn on_time(&mut self, cx: &mut Context<'_>);
 
     /// The earliest deadline of this node and the nodes after it.
     ///
     /// With `at_end` set, only deadlines the engine must wait for after the
     /// source ends (an accumulator told to let its groups time out).
+    ///
+    /// The engine asks between steps to decide how far it may move its
+    /// clock, so keep it cheap. Combine this node's deadline with the next
+    /// node's using [`earliest`]. Once [`Push::on_time`] has run at a
+    /// deadline, it must not be reported again at the same instant (the
+    /// sync engine stops the run on a timer that stays due).
     fn next_deadline(&self, at_end: bool) -> Option<Instant>;
 
     /// End of input: flushes what the node holds, then forwards the call.
+    ///
+    /// Called once, when the segment's input has ended and the deadlines
+    /// reported with `at_end` have fired; also when a run stops early (then
+    /// without waiting for timers), so a stopped run still flushes or
+    /// counts what each node held. Flush before forwarding, so that what
+    /// this node emits still reaches the nodes after it before they finish.
     fn finish(&mut self, cx: &mut Context<'_>);
 
     /// Reports each stage's ledger, this node first.
+    ///
+    /// A node that stands for a stage reports one row under its id, then
+    /// forwards the call; a node that is not a stage (a boundary's sender)
+    /// reports nothing. Engines call it when they take the ledger, at stop.
     fn visit(&self, visitor: &mut dyn LedgerVisitor);
 }
 
@@ -120,7 +225,20 @@ impl<T> Drop for BatchRest<'_, T> {
     }
 }
 
-/// Earliest of two optional deadlines.
+/// Earliest of two optional deadlines: `None` is "no deadline", not the
+/// earliest time.
+///
+/// What a node's [`Push::next_deadline`] returns for its own deadline and
+/// the next node's.
+///
+/// ```
+/// use flux_core::{Instant, earliest};
+///
+/// let (soon, later) = (Instant::from_secs(1), Instant::from_secs(9));
+/// assert_eq!(earliest(Some(later), Some(soon)), Some(soon));
+/// assert_eq!(earliest(None, Some(later)), Some(later));
+/// assert_eq!(earliest(None, None), None);
+/// ```
 #[inline]
 pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {

@@ -1,16 +1,13 @@
 //! A complete pipeline as engines see it: described for the planner,
 //! assembled into segments against a plan.
 
-use core::fmt;
-use std::error::Error;
-
 use crate::chain::{Assembler, Continuation};
 use crate::pipeline::CompletePipeline;
 use crate::segment::SourceSegment;
 use crate::sink_node::SinkNode;
 use crate::{
-    Chain, Channels, ExecutionPlan, Purity, Push, Segment, Sink, Source, StageDescriptor, StageId, StageKind,
-    StageLedger,
+    Chain, Channels, ExecutionPlan, PlanError, Purity, Push, Segment, Sink, Source, StageDescriptor, StageId,
+    StageKind, StageLedger,
 };
 
 /// A complete pipeline an engine can run, whatever its types.
@@ -20,7 +17,7 @@ use crate::{
 /// assembly checks that the plan lists the same stages, by id and in
 /// order, as `describe` does now, so a plan made for another pipeline (or
 /// for this one before a stage was renamed) is refused before anything
-/// runs ([`AssemblyError`]).
+/// runs ([`PlanError`]).
 ///
 /// Users meet it only in signatures: `CompletePipeline` (what
 /// `Pipeline::sink` returns) implements it for every chain the builder
@@ -35,11 +32,7 @@ pub trait Runnable: Send + 'static {
     /// # Errors
     ///
     /// The plan was made for another pipeline.
-    fn assemble<C: Channels>(
-        self,
-        plan: &ExecutionPlan,
-        channels: &mut C,
-    ) -> Result<Vec<Box<dyn Segment>>, AssemblyError>;
+    fn assemble<C: Channels>(self, plan: &ExecutionPlan, channels: &mut C) -> Result<Vec<Box<dyn Segment>>, PlanError>;
 }
 
 impl<S, C, K> Runnable for CompletePipeline<S, C, K>
@@ -75,7 +68,7 @@ where
         self,
         plan: &ExecutionPlan,
         channels: &mut Ch,
-    ) -> Result<Vec<Box<dyn Segment>>, AssemblyError> {
+    ) -> Result<Vec<Box<dyn Segment>>, PlanError> {
         check_plan_matches(plan, &self.describe())?;
         let mut assembler = Assembler::new(plan, channels);
         let sink = SinkNode::new(self.sink, self.sink_id);
@@ -112,67 +105,18 @@ where
 /// Refuses a plan whose stages are not this pipeline's: a count, an id
 /// or a duplicate id that differs. Types are the planner's concern (it
 /// compared them when it planned); ids are what ledgers and errors name.
-fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Result<(), AssemblyError> {
+fn check_plan_matches(plan: &ExecutionPlan, stages: &[StageDescriptor]) -> Result<(), PlanError> {
     if plan.stages.len() != stages.len() || plan.junctions.len() + 1 != stages.len() {
-        return Err(AssemblyError::ShapeMismatch { plan_stages: plan.stages.len(), pipeline_stages: stages.len() });
+        return Err(PlanError::StageCount { planned: plan.stages.len(), actual: stages.len() });
     }
     for (index, (planned, actual)) in plan.stages.iter().zip(stages).enumerate() {
         if planned.id != actual.id {
-            return Err(AssemblyError::StageMismatch { index, planned: planned.id.clone(), actual: actual.id.clone() });
+            return Err(PlanError::StageMismatch { index, planned: planned.id.clone(), actual: actual.id.clone() });
         }
         // Ledgers are kept by id: two stages with one id would share a row.
         if let Some(first) = stages[..index].iter().position(|s| s.id == actual.id) {
-            return Err(AssemblyError::DuplicateId { id: actual.id.clone(), first, second: index });
+            return Err(PlanError::DuplicateId { id: actual.id.clone(), first, second: index });
         }
     }
     Ok(())
 }
-
-/// A plan that does not fit the pipeline it was given with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AssemblyError {
-    /// Different numbers of stages (or junctions).
-    ShapeMismatch {
-        /// Stages in the plan.
-        plan_stages: usize,
-        /// Stages in the pipeline.
-        pipeline_stages: usize,
-    },
-    /// Two stages share an id (a plan made without the planner's checks).
-    DuplicateId {
-        /// The shared id.
-        id: StageId,
-        /// Index of the first stage with it.
-        first: usize,
-        /// Index of the second.
-        second: usize,
-    },
-    /// A stage at the same position has another id.
-    StageMismatch {
-        /// The position.
-        index: usize,
-        /// The id in the plan.
-        planned: StageId,
-        /// The id in the pipeline.
-        actual: StageId,
-    },
-}
-
-impl fmt::Display for AssemblyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AssemblyError::ShapeMismatch { plan_stages, pipeline_stages } => {
-                write!(f, "the plan has {plan_stages} stages but the pipeline has {pipeline_stages}")
-            }
-            AssemblyError::DuplicateId { id, first, second } => {
-                write!(f, "stage id `{id}` is used by stage {first} and stage {second}")
-            }
-            AssemblyError::StageMismatch { index, planned, actual } => {
-                write!(f, "stage {index} is `{planned}` in the plan but `{actual}` in the pipeline")
-            }
-        }
-    }
-}
-
-impl Error for AssemblyError {}

@@ -13,6 +13,30 @@ use core::time::Duration;
 ///
 /// It is deliberately not `std::time::Instant`: engine time is a plain number
 /// that a virtual clock can set, compare and print deterministically.
+///
+/// Stages get it from [`Context::now`](crate::Context::now) and use it for
+/// deadlines ([`Push::next_deadline`](crate::Push::next_deadline)) and
+/// waits ([`Pull::Wait`](crate::Pull::Wait)). Event time, the time a
+/// record carries, uses the same type ([`Meta::event_time`](crate::Meta::event_time))
+/// but is a separate clock: the engine never sets it.
+///
+/// Arithmetic with a [`Duration`] saturates instead of overflowing, so a
+/// timeout of `Duration::MAX` is simply "never".
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use flux_core::Instant;
+///
+/// let start = Instant::from_millis(1_500);
+/// let deadline = start + Duration::from_secs(30);
+/// assert_eq!(deadline, Instant::from_millis(31_500));
+/// assert_eq!(deadline.saturating_since(start), Duration::from_secs(30));
+/// assert_eq!(start.saturating_since(deadline), Duration::ZERO);
+/// assert_eq!(start.to_string(), "t+1.5s");
+/// assert_eq!(start + Duration::MAX, Instant::from_nanos(u64::MAX), "saturates");
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(u64);
 
@@ -42,7 +66,9 @@ impl Instant {
         self.0
     }
 
-    /// Time from `earlier` to `self`, or zero if `earlier` is later.
+    /// Time from `earlier` to `self`, or zero if `earlier` is later: how
+    /// long a group has been open, say, when `earlier` is its first
+    /// fragment's arrival.
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
@@ -79,7 +105,35 @@ impl fmt::Display for Instant {
 /// The sync engine implements it with a virtual clock it advances itself;
 /// the async engine with a monotonic wall clock. Implementations must be
 /// monotonic: `now` never goes backwards.
+///
+/// Only engines read a clock: they read it once per call into a segment
+/// and pass the reading to the stages in the [`Context`](crate::Context),
+/// so every stage in one step sees the same time.
+///
+/// # Examples
+///
+/// A clock that moves only when told to, as the sync engine's does:
+///
+/// ```
+/// use std::time::Duration;
+/// use flux_core::{Clock, Context, Instant};
+/// use flux_test::Diverted;
+///
+/// struct Manual(Instant);
+///
+/// impl Clock for Manual {
+///     fn now(&self) -> Instant {
+///         self.0
+///     }
+/// }
+///
+/// let mut clock = Manual(Instant::ZERO);
+/// clock.0 = clock.0 + Duration::from_secs(1_800); // thirty minutes, in no real time
+/// let mut diverted = Diverted::default();
+/// let cx = Context::new(clock.now(), &mut diverted);
+/// assert_eq!(cx.now(), Instant::from_secs(1_800));
+/// ```
 pub trait Clock {
-    /// The current engine time.
+    /// The current engine time; never earlier than the last reading.
     fn now(&self) -> Instant;
 }

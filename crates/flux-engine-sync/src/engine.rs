@@ -183,7 +183,7 @@ impl SyncEngine {
         let mut channels = SyncChannels::new(journal.clone());
         let segments = match pipeline.assemble(plan, &mut channels) {
             Ok(segments) => segments,
-            Err(error) => return Err(RunError::new(RunErrorKind::Assembly(error), None)),
+            Err(error) => return Err(RunError::new(RunErrorKind::PlanMismatch(error), None)),
         };
         let spans = plan.segments();
         let outputs = (0..segments.len()).map(|i| (i + 1 < spans.len()).then(|| spans[i].1)).collect();

@@ -3,7 +3,7 @@
 use core::fmt;
 use std::error::Error;
 
-use flux_core::{AssemblyError, ErrorEnvelope, Instant, LeakError, PoolStats, SideEnvelope, StageError, StageId};
+use flux_core::{ErrorEnvelope, Instant, LeakError, PlanError, PoolStats, SideEnvelope, StageError, StageId};
 
 use crate::{Decision, EdgeStats, Imbalance, LedgerRow};
 
@@ -111,7 +111,7 @@ pub struct RunError {
 #[non_exhaustive]
 pub enum RunErrorKind {
     /// The plan was made for another pipeline.
-    Assembly(AssemblyError),
+    PlanMismatch(PlanError),
     /// A stage failed in a way that stops the run (a source error, a sink
     /// that cannot go on, a panic in user code, a bad frame under a stop
     /// policy).
@@ -178,7 +178,7 @@ impl RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            RunErrorKind::Assembly(_) => f.write_str("the plan does not fit the pipeline"),
+            RunErrorKind::PlanMismatch(_) => f.write_str("the plan does not fit the pipeline"),
             RunErrorKind::Stage(error) => {
                 write!(f, "stage `{}` stopped the run", error.stage())?;
                 match error.position() {
@@ -240,7 +240,7 @@ impl Error for RunError {
     /// whose stage and position this error's message already names).
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
-            RunErrorKind::Assembly(e) => Some(e),
+            RunErrorKind::PlanMismatch(e) => Some(e),
             RunErrorKind::Stage(e) => Some(e.cause()),
             RunErrorKind::Leak(e) => Some(e),
             RunErrorKind::Unbalanced(_)

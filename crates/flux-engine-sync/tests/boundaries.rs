@@ -28,7 +28,7 @@ impl PlannerPass for CutAfter {
     }
 }
 
-fn pipeline(out: &VecSink<u64>) -> impl Runnable + use<> {
+fn pipeline(out: &VecSink<u64>) -> impl Runnable {
     Pipeline::from_source(IterSource::new(0..1_000u64))
         .map(|n| n * 3)
         .named("triple")

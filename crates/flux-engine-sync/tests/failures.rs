@@ -84,6 +84,8 @@ fn a_plan_made_for_another_pipeline_is_refused() {
     let b = Pipeline::from_source(IterSource::new(0..3u32)).map(|n| n).named("b").sink(flux_test::VecSink::new());
     let plan_for_a = Planner::new().plan(a.describe()).unwrap();
     let err = SyncEngine::new().run(&plan_for_a, b).unwrap_err();
+    assert!(matches!(err.kind(), RunErrorKind::PlanMismatch(flux_core::PlanError::StageMismatch { index: 1, .. })));
+    assert!(err.report().is_none(), "nothing ran");
     assert_eq!(
         std::error::Error::source(&err).unwrap().to_string(),
         "stage 1 is `a` in the plan but `b` in the pipeline"

@@ -178,6 +178,10 @@ impl<A: Accumulator> Accumulator for PanicOnMerge<A> {
         self.acc.ttl_for(state)
     }
 
+    fn linger_for(&self, state: &A::State) -> Option<core::time::Duration> {
+        self.acc.linger_for(state)
+    }
+
     fn encode_state(&self, state: &A::State, out: &mut Vec<u8>) -> bool {
         self.acc.encode_state(state, out)
     }

@@ -33,3 +33,22 @@ fn a_failed_run_names_the_stage_and_carries_the_report() {
     assert_eq!(report.dead_letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>(), [3]);
     assert_eq!(out.payloads(), [1, 2, 3]);
 }
+
+/// A pipeline built by a function from borrowed arguments: the signature
+/// says `impl Runnable` and nothing more, and the pipeline borrows nothing
+/// (a `Runnable` is `'static`), so what it was built from can go first.
+fn doubled(numbers: &[u64], out: &VecSink<u64>) -> impl flux::Runnable {
+    Pipeline::from_source(IterSource::new(numbers.to_vec())).map(|n| n * 2).sink(out.clone())
+}
+
+#[test]
+fn a_function_returning_a_pipeline_writes_impl_runnable_and_the_pipeline_outlives_its_arguments() {
+    let numbers = vec![1, 2, 3];
+    let out = VecSink::new();
+    let pipeline = doubled(&numbers, &out);
+    let kept = out.clone();
+    drop((numbers, out));
+    let report = flux::run(pipeline).unwrap();
+    assert_eq!(kept.payloads(), [2, 4, 6]);
+    assert!(report.dead_letters.is_empty());
+}

@@ -12,7 +12,7 @@ use flux_user_extension::{
     ApplyPolicy, CappedQueue, CountingSink, Isolate, LineSource, Session, Sessions, SplitActions,
 };
 
-fn sessions(log: &str, sink: &CountingSink<Session>) -> impl Runnable + use<> {
+fn sessions(log: &str, sink: &CountingSink<Session>) -> impl Runnable {
     Pipeline::from_source(LineSource::new(log.to_owned(), 80))
         .stage(SplitActions)
         .accumulate(Sessions, Policy::default())

@@ -2,6 +2,7 @@
 //! or at least once.
 
 use core::fmt;
+use core::time::Duration;
 use std::error::Error;
 
 use bytes::Bytes;
@@ -15,9 +16,12 @@ use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
 /// A group holding one fragment of every part is complete. If it only
 /// needs `once` parts it is emitted at once, as complete; if it has an
 /// `at_least_once` part, more of it can still come, so the group waits
-/// for the stage's policy to end it (end of input, its window passing the
-/// watermark, a time limit), and is not cut short the moment its last
-/// missing part arrives. Either way the record says whether it was
+/// until no more can come, and is not cut short the moment its last
+/// missing part arrives. What ends the wait is a setting: the end of input
+/// (always), its event-time window passing the watermark (a
+/// [`Policy`](crate::Policy) with windows), a time limit on the whole group
+/// (a TTL), or a [`linger`](Parts::linger) time counted from the moment the
+/// group became whole. Either way the record says whether it was
 /// complete ([`Assembled::complete`]).
 ///
 /// A fragment `classify` puts in no declared part is a merge error.
@@ -51,7 +55,7 @@ pub fn parts<T, F>(classify: F) -> Parts<T, F>
 where
     F: Fn(&T) -> &'static str,
 {
-    Parts { classify, parts: Vec::new(), _fragment: core::marker::PhantomData }
+    Parts { classify, parts: Vec::new(), linger: None, _fragment: core::marker::PhantomData }
 }
 
 /// How many fragments of a part a group takes.
@@ -65,6 +69,7 @@ enum Times {
 pub struct Parts<T, F> {
     classify: F,
     parts: Vec<(&'static str, Times)>,
+    linger: Option<Duration>,
     _fragment: core::marker::PhantomData<fn(T)>,
 }
 
@@ -90,11 +95,63 @@ impl<T, F> Parts<T, F> {
         self.declare(name, Times::AtLeastOnce)
     }
 
+    /// Emits a whole group (one fragment of every part) `wait` after the
+    /// merge that made it whole, if nothing ended it before: more fragments
+    /// of its `at_least_once` parts that arrive in that time join it, and
+    /// do not move the deadline. Engine time, so the sync engine waits in
+    /// no real time. Without it, a whole group waits for the end of input,
+    /// its window or its TTL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flux_accumulate::{AccumulateExt, Policy, parts};
+    /// use flux_core::{Envelope, Instant, Pipeline, Runnable};
+    /// use flux_steps::Steps;
+    /// use flux_test::{TimedSource, VecSink};
+    /// # use flux_engine_sync::SyncEngine;
+    /// # use flux_plan::Planner;
+    ///
+    /// // Order o1 is whole at 2 s; its payment at 4 s is inside the 5 s
+    /// // linger, the one at 9 s is not and starts a new group.
+    /// let rows = [(1, "order"), (2, "payment"), (4, "payment"), (9, "payment")];
+    /// let timed = rows.iter().enumerate().map(|(i, &(secs, kind))| {
+    ///     (Instant::from_secs(secs), Envelope::new(("o1", kind)).with_sequence(i as u64))
+    /// });
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(TimedSource::new(timed.collect()))
+    ///     .key_by(|(id, _)| *id)
+    ///     .accumulate(
+    ///         parts(|(_, kind): &(&str, &'static str)| *kind).once("order").at_least_once("payment").linger(Duration::from_secs(5)),
+    ///         Policy::default(),
+    ///     )
+    ///     .sink(out.clone());
+    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
+    /// let records = out.payloads();
+    /// assert_eq!(records.len(), 2);
+    /// assert_eq!((records[0].complete, records[0].part("payment").count()), (true, 2));
+    /// assert_eq!((records[1].complete, records[1].part("payment").count()), (false, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn linger(mut self, wait: Duration) -> Self {
+        self.linger = Some(wait);
+        self
+    }
+
     fn declare(mut self, name: &'static str, times: Times) -> Self {
         assert!(self.parts.len() < 64, "a group can have at most 64 parts");
         assert!(self.parts.iter().all(|(known, _)| *known != name), "part `{name}` is declared twice");
         self.parts.push((name, times));
         self
+    }
+
+    /// Whether a whole group can still take more: it has a part that
+    /// comes at least once.
+    fn can_take_more(&self) -> bool {
+        self.parts.iter().any(|(_, times)| *times == Times::AtLeastOnce)
     }
 
     fn all(&self) -> u64 {
@@ -159,14 +216,17 @@ where
 
     fn completeness(&self, state: &PartsState<T>) -> Completeness {
         let all = self.all();
-        let lingers = self.parts.iter().any(|(_, times)| *times == Times::AtLeastOnce);
-        if state.seen == all && lingers {
+        if state.seen == all && self.can_take_more() {
             // Every part is there, but more can come: the score just short
             // of complete, so that the policy, not the last part's
             // arrival, ends the group.
             return Completeness::new(f32::from_bits(1.0_f32.to_bits() - 1));
         }
         Completeness::from_mask(state.seen, all)
+    }
+
+    fn linger_for(&self, state: &PartsState<T>) -> Option<Duration> {
+        self.linger.filter(|_| state.seen == self.all() && self.can_take_more())
     }
 
     fn close(&mut self, key: Bytes, state: PartsState<T>, _reason: EmitReason) -> Assembled<T> {
@@ -182,6 +242,6 @@ where
 
 impl<T, F> fmt::Debug for Parts<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Parts").field("parts", &self.parts).finish_non_exhaustive()
+        f.debug_struct("Parts").field("parts", &self.parts).field("linger", &self.linger).finish_non_exhaustive()
     }
 }

@@ -20,7 +20,7 @@ where
 {
     /// Merges a fragment under a plain policy; anything out of the
     /// ordinary (no key, a start condition, a group timer set by
-    /// `ttl_for`, a merge error) goes the general way. `hash` is the
+    /// `ttl_for` or `linger_for`, a merge error) goes the general way. `hash` is the
     /// lookup hash of the fragment's key when the caller computed it
     /// already (see `plain_hashes`).
     #[inline(always)]
@@ -56,7 +56,10 @@ where
         // to `meta` would keep it in memory for every fragment.
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         let guard = PanicGuard::new(&self.id, sequence);
-        let (group, _) = self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, origin));
+        let group = match self.groups.find_or_vacant(hash, &probe) {
+            Ok(group) => group,
+            Err(vacant) => vacant.open(open_group(acc, opening, &probe, now, origin)),
+        };
         let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
         let mark = MergeMark { slot: &mut self.half_merged, group: &probe };
         let before = self.acc.state_bytes(state) as u64;
@@ -94,16 +97,40 @@ where
         // A per-group TTL from the state: the first timer of the stage
         // (with one set, fragments take the general way).
         let ttl = if reason.is_none() { self.acc.ttl_for(state) } else { None };
+        let linger = if reason.is_none() { self.acc.linger_for(state) } else { None };
         guard.disarm();
         if let Some(reason) = reason {
             return self.emit(&probe, reason, false, cx);
         }
-        if let Some(ttl) = ttl {
-            let fire = Some((expiry_at(group.info.first_at + ttl, policy.expiry), EmitReason::TtlExpired));
-            group.info.fire = fire;
-            let serial = group.info.serial;
-            self.reschedule(&probe, serial, None, fire);
+        if ttl.is_some() || linger.is_some() {
+            self.arm_first_timer(&probe, ttl, linger, now);
         }
+    }
+
+    /// Sets the stage's first group timer, from the group's own TTL or
+    /// linger (a tie goes to the TTL, as on the general path); from then
+    /// on fragments take the general way until no timer is left. Cold and
+    /// out of line: it runs only while the stage has no timer, and keeps
+    /// the plain path around it small.
+    #[cold]
+    #[inline(never)]
+    fn arm_first_timer(
+        &mut self,
+        probe: &GroupKeyRef<'_>,
+        ttl: Option<core::time::Duration>,
+        linger: Option<core::time::Duration>,
+        now: flux_core::Instant,
+    ) {
+        let Some(group) = self.groups.get_mut(probe) else { return };
+        // A whole group that lingers for more goes out as complete.
+        let linger = linger.map(|wait| (now + wait, EmitReason::Complete));
+        group.info.linger_until = linger.map(|(at, _)| at);
+        let ttl = ttl.map(|ttl| (group.info.first_at + ttl, EmitReason::TtlExpired));
+        let fire = [ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
+        let fire = fire.map(|(at, reason)| (expiry_at(at, self.policy.expiry), reason));
+        group.info.fire = fire;
+        let serial = group.info.serial;
+        self.reschedule(probe, serial, None, fire);
     }
 
     /// The lookup hash of each keyed fragment of `batch`, in order, into

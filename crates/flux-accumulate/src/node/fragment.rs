@@ -75,7 +75,10 @@ where
         };
         // `open` runs before the table inserts: a panic in it opens nothing.
         let guard = PanicGuard::new(&self.id, origin.sequence);
-        let (group, opened) = self.groups.find_or_open(hash, &probe, || open_group(acc, opening, &probe, now, origin));
+        let (group, opened) = match self.groups.find_or_vacant(hash, &probe) {
+            Ok(group) => (group, false),
+            Err(vacant) => (vacant.open(open_group(acc, opening, &probe, now, origin)), true),
+        };
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
         };
@@ -96,6 +99,9 @@ where
         // from here stops the run without a dead letter.
         let guard = PanicGuard::accounted(&self.id, origin.sequence, merged.is_ok());
         self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
+        if merged.is_ok() && group.info.linger_until.is_none() {
+            group.info.linger_until = self.acc.linger_for(state).map(|wait| now + wait);
+        }
         let verdict = match merged {
             Ok(()) => judge(&self.acc, &self.policy, group, closes),
             Err(cause) => {
@@ -324,10 +330,9 @@ fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>
         };
         (at, EmitReason::TtlExpired)
     });
-    let fire = match (latency, ttl) {
-        (Some(l), Some(t)) => Some(if t.0 < l.0 { t } else { l }),
-        (l, t) => l.or(t),
-    };
+    // A whole group that lingers for more goes out as complete.
+    let linger = group.info.linger_until.map(|at| (at, EmitReason::Complete));
+    let fire = [latency, ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
     Verdict::Open { fire: fire.map(|(at, reason)| (expiry_at(at, policy.expiry), reason)) }
 }
 
