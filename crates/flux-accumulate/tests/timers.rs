@@ -134,6 +134,20 @@ fn a_group_can_set_its_own_ttl_from_its_state() {
 }
 
 #[test]
+fn a_group_ttl_from_its_state_counts_from_its_first_fragment_on_a_plain_policy_too() {
+    // No stage TTL: the fragments take the plain path until the first
+    // group timer is set there.
+    let acc = Parts { ttl_from_part62: true, ..Parts::default() };
+    let mut h = Harness::new(acc, Policy::default());
+    h.now = secs(5);
+    h.push(frag("quick", 62, 3));
+    assert_eq!(h.node_deadline(), Some(secs(8)), "three seconds from the group's first fragment");
+    h.advance_to(secs(20));
+    let out = h.take();
+    assert_eq!((out[0].0, out[0].1.payload().reason), (secs(8), EmitReason::TtlExpired));
+}
+
+#[test]
 fn next_deadline_is_the_earliest_timer() {
     let mut h = Harness::new(Parts::default(), ttl(10, TimerStart::FirstFragment));
     assert_eq!(h.node_deadline(), None);

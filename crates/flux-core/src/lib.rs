@@ -78,6 +78,7 @@
 
 mod accumulate;
 mod backpressure;
+mod balance;
 mod boundary;
 mod chain;
 mod context;
@@ -117,6 +118,7 @@ mod sealed {
 
 pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, Pressure};
+pub use balance::{EdgeFlow, Imbalance, LedgerRow, balance};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
 pub use chain::{Assembler, Chain, Continuation, Identity, Stack};
 pub use context::{Context, Diversions};

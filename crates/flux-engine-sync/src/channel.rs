@@ -36,6 +36,13 @@ pub struct EdgeStats {
     pub held_back: u64,
 }
 
+impl EdgeStats {
+    /// What the ledger law needs of it.
+    pub(crate) fn flow(&self) -> flux_core::EdgeFlow {
+        flux_core::EdgeFlow { junction: self.junction, sent: self.envelopes_sent, received: self.envelopes_received }
+    }
+}
+
 /// The decisions made inside channels, and the time to stamp them with.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {

@@ -5,7 +5,9 @@ use std::error::Error;
 
 use flux_core::{ErrorEnvelope, Instant, LeakError, PlanError, PoolStats, SideEnvelope, StageError, StageId};
 
-use crate::{Decision, EdgeStats, Imbalance, LedgerRow};
+use flux_core::{Imbalance, LedgerRow};
+
+use crate::{Decision, EdgeStats};
 
 /// Everything a run produced besides its sink's output: where every
 /// envelope went, what was diverted, and what the channels and pools did.
@@ -209,31 +211,6 @@ impl fmt::Display for RunError {
         }
     }
 }
-
-impl fmt::Display for Imbalance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Imbalance::Overdrawn { stage, received, accounted } => {
-                write!(f, "stage `{stage}` accounted for {accounted} envelopes but only {received} reached it")
-            }
-            Imbalance::Unreleased { stage, merged, released, discarded } => {
-                write!(f, "stage `{stage}` merged {merged} inputs but released {released} and discarded {discarded}")
-            }
-            Imbalance::Vanished { stage, count } => {
-                write!(f, "{count} envelopes reached `{stage}` and were not consumed")
-            }
-            Imbalance::Boundary { junction, derived, sent } => write!(
-                f,
-                "the stages before boundary {junction} accounted for {derived} envelopes but it carried {sent}"
-            ),
-            Imbalance::ChannelLoss { junction, sent, received } => {
-                write!(f, "boundary after stage {junction} delivered {received} of {sent} envelopes")
-            }
-        }
-    }
-}
-
-impl Error for Imbalance {}
 
 impl Error for RunError {
     /// The underlying cause: a stage's own cause (not the stage error,

@@ -7,9 +7,9 @@ use flux_core::{
     catch_panic, catch_step, earliest,
 };
 
+use crate::EdgeStats;
 use crate::channel::{SharedJournal, SyncChannels, lock};
 use crate::collector::Collector;
-use crate::ledger::balance;
 use crate::report::{PoolFigures, RunErrorKind};
 use crate::{Decision, RunError, RunReport, ScheduleHook, VirtualClock};
 
@@ -319,7 +319,8 @@ impl Run<'_> {
             });
         }
         let edges: Vec<_> = self.channels.probes.values().map(|p| p.stats()).collect();
-        let (ledger, problems) = balance(plan, &counted, &self.collector.per_stage, &edges);
+        let flows: Vec<_> = edges.iter().map(EdgeStats::flow).collect();
+        let (ledger, problems) = flux_core::balance(plan, &counted, &self.collector.per_stage, &flows);
         let figures = pools
             .iter()
             .filter_map(|pool| pool.figures().map(|(name, stats)| PoolFigures { name: name.to_owned(), stats }))

@@ -62,6 +62,7 @@
 //! | `accumulate` (default) | [`accumulate`] | keyed accumulation: completeness, size and time limits, spill |
 //! | `fan-in` (default) | [`fan_in`] | several sources into one pipeline, as ready or in event-time order |
 //! | `backpressure` | `backpressure` | admission policies between stages |
+//! | `async` | `engine_async` | the tokio engine, and `run_async` |
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
 //! always there: [`run`] is `Planner::new().plan(..)` then
@@ -73,9 +74,13 @@
 
 pub mod prelude;
 mod run;
+#[cfg(feature = "async")]
+mod run_async;
 
 pub use flux_core::*;
 pub use run::{Error, run, run_to_vec};
+#[cfg(feature = "async")]
+pub use run_async::{AsyncError, run_async};
 
 /// The planner: turns a pipeline's description into an execution plan.
 pub use flux_plan as plan;
@@ -105,6 +110,10 @@ pub use flux_fan_in as fan_in;
 /// Admission policies between stages.
 #[cfg(feature = "backpressure")]
 pub use flux_backpressure as backpressure;
+
+/// The tokio engine: segments as tasks, bounded channels of batches.
+#[cfg(feature = "async")]
+pub use flux_engine_async as engine_async;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -1,10 +1,22 @@
-//! The run's ledger: every stage's in and out, derived and checked.
+//! The ledger law every engine checks at stop: every stage's in and out,
+//! derived from what the stages counted, and what does not add up.
 
+use core::fmt;
 use std::collections::HashMap;
+use std::error::Error;
 
-use flux_core::{ExecutionPlan, StageId, StageLedger};
+use crate::{ExecutionPlan, StageId, StageLedger};
 
-use crate::EdgeStats;
+/// What one boundary channel carried, as the ledger law needs it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgeFlow {
+    /// The junction (the boundary after stage `junction`).
+    pub junction: usize,
+    /// Envelopes sent into the channel.
+    pub sent: u64,
+    /// Envelopes taken out of it.
+    pub received: u64,
+}
 
 /// One stage's line in the run's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,24 +89,45 @@ pub enum Imbalance {
     },
 }
 
-/// Builds every stage's row from what the stages counted and what the
-/// engine collected, deriving `received` and `emitted` by walking the
-/// pipeline in order, and checks that nothing was lost.
-pub(crate) fn balance(
+/// Builds every stage's row from what the stages counted (`counted`, by
+/// id, from [`Segment::visit`](crate::Segment::visit)) and what the engine
+/// collected (`diverted`: dead letters and side outputs by stage), deriving
+/// `received` and `emitted` by walking the pipeline in order, and checks
+/// that nothing was lost: the rows, and every [`Imbalance`] found.
+///
+/// Every engine calls it at stop, so the law is the same on all of them:
+/// a stage accounts for no more than reached it, every merged input is
+/// released or discarded, each boundary carried what the stage before it
+/// emitted and delivered all of it, and the last stage consumed the rest.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::HashMap;
+/// use flux_core::{EdgeFlow, ExecutionPlan, Imbalance, Purity, StageDescriptor, StageId, StageKind, StageLedger, balance};
+///
+/// let plan = ExecutionPlan::draft(vec![
+///     StageDescriptor::new("source", StageKind::Source, Purity::Stateful),
+///     StageDescriptor::new("sink", StageKind::Sink, Purity::Stateful),
+/// ]);
+/// let mut counted = HashMap::new();
+/// counted.insert(StageId::from_static("source"), StageLedger { created: 5, ..StageLedger::default() });
+/// counted.insert(StageId::from_static("sink"), StageLedger { consumed: 4, ..StageLedger::default() });
+/// let (rows, problems) = balance(&plan, &counted, &HashMap::new(), &[] as &[EdgeFlow]);
+/// assert_eq!((rows[1].received, rows[1].emitted), (5, 1));
+/// assert_eq!(problems, [Imbalance::Vanished { stage: StageId::from_static("sink"), count: 1 }]);
+/// ```
+pub fn balance(
     plan: &ExecutionPlan,
     counted: &HashMap<StageId, StageLedger>,
     diverted: &HashMap<StageId, (u64, u64)>,
-    edges: &[EdgeStats],
+    edges: &[EdgeFlow],
 ) -> (Vec<LedgerRow>, Vec<Imbalance>) {
     let mut rows = Vec::with_capacity(plan.stages.len());
     let mut problems = Vec::new();
     for edge in edges {
-        if edge.envelopes_sent != edge.envelopes_received {
-            problems.push(Imbalance::ChannelLoss {
-                junction: edge.junction,
-                sent: edge.envelopes_sent,
-                received: edge.envelopes_received,
-            });
+        if edge.sent != edge.received {
+            problems.push(Imbalance::ChannelLoss { junction: edge.junction, sent: edge.sent, received: edge.received });
         }
     }
     let mut flow: u64 = 0;
@@ -121,8 +154,8 @@ pub(crate) fn balance(
     }
     for edge in edges {
         let derived = rows.get(edge.junction).map_or(0, |row| row.emitted);
-        if derived != edge.envelopes_sent {
-            problems.push(Imbalance::Boundary { junction: edge.junction, derived, sent: edge.envelopes_sent });
+        if derived != edge.sent {
+            problems.push(Imbalance::Boundary { junction: edge.junction, derived, sent: edge.sent });
         }
     }
     if flow != 0
@@ -132,3 +165,28 @@ pub(crate) fn balance(
     }
     (rows, problems)
 }
+
+impl fmt::Display for Imbalance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Imbalance::Overdrawn { stage, received, accounted } => {
+                write!(f, "stage `{stage}` accounted for {accounted} envelopes but only {received} reached it")
+            }
+            Imbalance::Unreleased { stage, merged, released, discarded } => {
+                write!(f, "stage `{stage}` merged {merged} inputs but released {released} and discarded {discarded}")
+            }
+            Imbalance::Vanished { stage, count } => {
+                write!(f, "{count} envelopes reached `{stage}` and were not consumed")
+            }
+            Imbalance::Boundary { junction, derived, sent } => write!(
+                f,
+                "the stages before boundary {junction} accounted for {derived} envelopes but it carried {sent}"
+            ),
+            Imbalance::ChannelLoss { junction, sent, received } => {
+                write!(f, "boundary after stage {junction} delivered {received} of {sent} envelopes")
+            }
+        }
+    }
+}
+
+impl Error for Imbalance {}

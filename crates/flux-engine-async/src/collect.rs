@@ -1,0 +1,78 @@
+//! Where one task's diverted envelopes and failures land during a run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flux_core::{Diversions, ErrorEnvelope, SideEnvelope, StageError, StageId};
+
+/// One task's dead letters, side outputs and failures; the engine merges
+/// every task's at stop. Each task has its own, so a dead letter takes no
+/// lock shared with other segments.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) dead_letters: Vec<ErrorEnvelope>,
+    pub(crate) side_outputs: Vec<SideEnvelope>,
+    /// Dead letters and side outputs by stage, every one (kept or not).
+    pub(crate) per_stage: HashMap<StageId, (u64, u64)>,
+    /// Dead letters and side outputs counted but not kept whole.
+    pub(crate) not_kept: u64,
+    /// Failures, each stamped from the run's one counter, so that the
+    /// first failure of the run (its cause) is known across tasks.
+    pub(crate) failures: Vec<(u64, StageError)>,
+    keep: usize,
+    order: Arc<AtomicU64>,
+}
+
+impl Collected {
+    pub(crate) fn new(keep: usize, order: Arc<AtomicU64>) -> Self {
+        Collected { keep, order, ..Collected::default() }
+    }
+
+    /// Adds another task's to this one, keeping at most `keep` of each.
+    pub(crate) fn absorb(&mut self, other: Collected) {
+        for (stage, (dead, side)) in other.per_stage {
+            let counts = self.per_stage.entry(stage).or_default();
+            counts.0 += dead;
+            counts.1 += side;
+        }
+        self.not_kept += other.not_kept;
+        for letter in other.dead_letters {
+            self.keep_dead_letter(letter);
+        }
+        for side in other.side_outputs {
+            self.keep_side_output(side);
+        }
+        self.failures.extend(other.failures);
+    }
+
+    fn keep_dead_letter(&mut self, letter: ErrorEnvelope) {
+        match self.dead_letters.len() < self.keep {
+            true => self.dead_letters.push(letter),
+            false => self.not_kept += 1,
+        }
+    }
+
+    fn keep_side_output(&mut self, side: SideEnvelope) {
+        match self.side_outputs.len() < self.keep {
+            true => self.side_outputs.push(side),
+            false => self.not_kept += 1,
+        }
+    }
+}
+
+impl Diversions for Collected {
+    fn dead_letter(&mut self, letter: ErrorEnvelope) {
+        self.per_stage.entry(letter.error.stage().clone()).or_default().0 += 1;
+        self.keep_dead_letter(letter);
+    }
+
+    fn side_output(&mut self, side: SideEnvelope) {
+        self.per_stage.entry(side.stage.clone()).or_default().1 += 1;
+        self.keep_side_output(side);
+    }
+
+    fn fail(&mut self, error: StageError) {
+        self.failures.push((self.order.fetch_add(1, Ordering::Relaxed), error));
+    }
+}

@@ -1,0 +1,188 @@
+//! The engine: assembles a pipeline against its plan, runs each segment
+//! as a task, and checks the ledger at stop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use flux_core::{Clock, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
+use tokio::sync::watch;
+
+use crate::channel::FlumeChannels;
+use crate::clock::RunClock;
+use crate::collect::Collected;
+use crate::task::{Ended, Task};
+use crate::{RunError, RunErrorKind, RunReport};
+
+/// Dead letters and side outputs kept whole in a report, by default.
+pub const DEFAULT_KEPT: usize = 10_000;
+
+/// The production engine: the plan's segments run as tokio tasks, joined
+/// by bounded flume channels of batches.
+///
+/// It runs the same pipeline value as the sync engine (`flux-engine-sync`)
+/// against the same plan, and checks the same ledger law at stop. What
+/// differs is time and order: its clock is tokio's (real time, or tokio's
+/// paused time in tests), and segments run at once, so the order in which
+/// different segments' dead letters arrive is not fixed.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::Runnable;
+/// use flux_engine_async::AsyncEngine;
+/// use flux_plan::Planner;
+/// use flux_steps::Steps;
+/// use flux_test::{IterSource, VecSink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let out = VecSink::new();
+/// let pipeline = flux_core::Pipeline::from_source(IterSource::new(1..=4u32))
+///     .map(|n| n * 10)
+///     .sink(out.clone());
+/// let plan = Planner::new().plan(pipeline.describe())?;
+/// let report = AsyncEngine::new().run(&plan, pipeline).await?;
+/// assert_eq!(out.payloads(), [10, 20, 30, 40]);
+/// assert_eq!(report.row("sink").unwrap().counts.consumed, 4);
+/// # Ok(())
+/// # }
+/// ```
+pub struct AsyncEngine {
+    keep: usize,
+    pools: Vec<Arc<dyn LeakCheck>>,
+}
+
+impl std::fmt::Debug for AsyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncEngine").field("keep", &self.keep).field("pools", &self.pools.len()).finish()
+    }
+}
+
+impl Default for AsyncEngine {
+    fn default() -> Self {
+        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new() }
+    }
+}
+
+impl AsyncEngine {
+    /// An engine with the defaults: the first [`DEFAULT_KEPT`] dead letters
+    /// and side outputs kept whole.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the first `count` dead letters (and side outputs) whole in the
+    /// report; the ledger counts the rest.
+    #[must_use]
+    pub fn keep_dead_letters(mut self, count: usize) -> Self {
+        self.keep = count;
+        self
+    }
+
+    /// Checks `pool` for leaks at stop, and reports its figures.
+    #[must_use]
+    pub fn watch_pool(mut self, pool: Arc<dyn LeakCheck>) -> Self {
+        self.pools.push(pool);
+        self
+    }
+
+    /// Runs `pipeline` as `plan` says, on the tokio runtime this is called
+    /// from, and reports where every envelope went.
+    ///
+    /// # Errors
+    ///
+    /// The plan does not fit the pipeline, a stage stopped the run, the
+    /// ledger does not balance, or a watched pool leaked. Every error but
+    /// the first carries the report as it stood at stop.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub async fn run<P: Runnable>(&self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
+        let mut channels = FlumeChannels::default();
+        let segments =
+            pipeline.assemble(plan, &mut channels).map_err(|e| RunError::new(RunErrorKind::PlanMismatch(e), None))?;
+        let clock = RunClock::start();
+        let (stop, _) = watch::channel(false);
+        let order = Arc::new(AtomicU64::new(0));
+        let ranges = plan.segments();
+        let mut tasks = Vec::with_capacity(segments.len());
+        for segment in segments {
+            let first = segment.first_stage();
+            let last = ranges.iter().find(|(start, _)| *start == first).map_or(first, |(_, end)| *end);
+            let name = plan.stages[first].id.clone();
+            let task = Task {
+                name: name.clone(),
+                is_source: first == 0,
+                inlet: first.checked_sub(1).and_then(|junction| channels.inlets.get(&junction).cloned()),
+                outlet: channels.outlets.get(&last).cloned(),
+                clock,
+                stop: stop.clone(),
+                collected: Collected::new(self.keep, order.clone()),
+                stopped_for: None,
+            };
+            tasks.push((name, tokio::spawn(task.run(segment))));
+        }
+        let mut ended = Vec::with_capacity(tasks.len());
+        let mut lost = None;
+        for (name, handle) in tasks {
+            match handle.await {
+                Ok(done) => ended.push(done),
+                Err(_) => lost = lost.or(Some(RunErrorKind::Lost { stage: name })),
+            }
+        }
+        let elapsed = std::time::Duration::from_nanos(clock.now().as_nanos());
+        self.report(plan, &channels, ended, lost, elapsed)
+    }
+
+    /// The run's report, and its outcome: the first failure, an imbalance,
+    /// or a leak, in that order; the report either way.
+    fn report(
+        &self,
+        plan: &ExecutionPlan,
+        channels: &FlumeChannels,
+        ended: Vec<Ended>,
+        lost: Option<RunErrorKind>,
+        elapsed: std::time::Duration,
+    ) -> Result<RunReport, RunError> {
+        let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
+        let mut collected = Collected::new(self.keep, Arc::default());
+        let mut stopped_for = lost;
+        for Ended { segment, task } in ended {
+            segment
+                .visit(&mut |id: &StageId, ledger: &StageLedger| counted.entry(id.clone()).or_default().absorb(ledger));
+            collected.absorb(task.collected);
+            stopped_for = stopped_for.or(task.stopped_for);
+        }
+        let mut edges: Vec<_> = channels.outlets.values().map(|outlet| outlet.stats().1).collect();
+        edges.sort_by_key(|edge| edge.junction);
+        let flows: Vec<_> = edges.iter().map(|edge| edge.flow()).collect();
+        let (ledger, problems) = flux_core::balance(plan, &counted, &collected.per_stage, &flows);
+        let pools = self.pools.iter().filter_map(|pool| pool.figures().map(|(name, stats)| (name.to_owned(), stats)));
+        let pools = pools.collect();
+        let leak = self.pools.iter().find_map(|pool| pool.check().err());
+        collected.failures.sort_by_key(|(order, _)| *order);
+        let mut failures = collected.failures.into_iter().map(|(_, error)| error);
+        let first = failures.next();
+        let report = RunReport {
+            ledger,
+            dead_letters: collected.dead_letters,
+            side_outputs: collected.side_outputs,
+            not_kept: collected.not_kept,
+            edges,
+            pools,
+            elapsed,
+            later_failures: failures.take(16).collect(),
+            problems,
+        };
+        let kind = match (first, stopped_for, leak) {
+            (Some(error), _, _) => RunErrorKind::Stage(error),
+            (None, Some(kind), _) => kind,
+            (None, None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
+            (None, None, Some(leak)) => RunErrorKind::Leak(leak),
+            (None, None, None) => return Ok(report),
+        };
+        Err(RunError::new(kind, Some(report)))
+    }
+}

@@ -1,0 +1,217 @@
+//! One segment as one tokio task: step it while it can go, suspend it
+//! while it cannot, finish it once its input has ended.
+
+use std::sync::Arc;
+
+use flux_core::{
+    Clock, Context, Instant, Panicked, Position, Segment, StageError, StageId, Step, catch_panic, catch_step, earliest,
+};
+use tokio::sync::watch;
+
+use crate::RunErrorKind;
+use crate::channel::{Inlet, Outlet};
+use crate::clock::RunClock;
+use crate::collect::Collected;
+
+/// Steps between two voluntary yields to the runtime: a segment that
+/// always has input would otherwise keep its worker (a step is up to
+/// 1,024 envelopes, so this is about 16,000).
+const STEPS_PER_YIELD: u32 = 16;
+
+/// What a task needs besides its segment.
+pub(crate) struct Task {
+    /// The segment's first stage, to name the segment.
+    pub(crate) name: StageId,
+    /// Whether the segment starts at the source.
+    pub(crate) is_source: bool,
+    pub(crate) inlet: Option<Arc<dyn Inlet>>,
+    pub(crate) outlet: Option<Arc<dyn Outlet>>,
+    pub(crate) clock: RunClock,
+    /// Set once the run must stop: the source is not pulled again, and
+    /// what is inside the pipeline drains to the sinks.
+    pub(crate) stop: watch::Sender<bool>,
+    pub(crate) collected: Collected,
+    /// Why this task stopped the run, when it did for a reason of its own
+    /// (stage failures are in `collected`).
+    pub(crate) stopped_for: Option<RunErrorKind>,
+}
+
+/// What a finished task hands back: its segment, to read the ledger from,
+/// and what it collected.
+pub(crate) struct Ended {
+    pub(crate) segment: Box<dyn Segment>,
+    pub(crate) task: Task,
+}
+
+impl Task {
+    /// Runs the segment to its end. A failure does not end the task: it
+    /// stops the run, and the task goes on draining until its input has
+    /// closed, then finishes (accumulators flush, sinks close), as on the
+    /// sync engine.
+    pub(crate) async fn run(mut self, mut segment: Box<dyn Segment>) -> Ended {
+        let poisoned = self.step_until_exhausted(&mut *segment).await;
+        if poisoned {
+            // The segment is not whole: it is not called again, and what
+            // still arrives for it is emptied so the segment before it can
+            // finish (the ledger reports the loss).
+            if let Some(inlet) = &self.inlet {
+                inlet.discard_until_closed().await;
+            }
+        } else {
+            self.drain_timers(&mut *segment).await;
+            let now = self.clock.now();
+            let mut cx = Context::new(now, &mut self.collected);
+            if let Err(panic) = catch_panic(|| segment.finish(&mut cx)) {
+                self.fail(StageError::new(self.name.clone(), Position::None, panic));
+            }
+        }
+        self.raise_failures();
+        if let Some(outlet) = &self.outlet {
+            outlet.flush().await;
+            outlet.close();
+        }
+        Ended { segment, task: self }
+    }
+
+    /// Steps until the input is exhausted (or, for the source, until the
+    /// run stops). True when the segment panicked outside a node that
+    /// settles its own panics and must not be called again.
+    async fn step_until_exhausted(&mut self, segment: &mut dyn Segment) -> bool {
+        let mut stop = self.stop.subscribe();
+        let mut steps = 0u32;
+        let mut stalled_waits = 0u32;
+        loop {
+            if self.is_source && *stop.borrow() {
+                return false;
+            }
+            let now = self.clock.now();
+            if segment.next_deadline(false).is_some_and(|due| due <= now) {
+                self.on_time(segment, now);
+            }
+            let step = {
+                let mut cx = Context::new(now, &mut self.collected);
+                catch_step(segment, &mut cx)
+            };
+            self.raise_failures();
+            match step {
+                Ok(Step::Progress) => {
+                    stalled_waits = 0;
+                    self.flush().await;
+                    steps += 1;
+                    if steps.is_multiple_of(STEPS_PER_YIELD) {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Ok(Step::Starved) => {
+                    // Half-full batches go on before the segment waits.
+                    self.on_time(segment, now);
+                    self.flush().await;
+                    let inlet = self.inlet.clone().expect("only a segment with an input starves");
+                    match segment.next_deadline(false) {
+                        Some(due) => {
+                            tokio::select! {
+                                () = inlet.wait() => {}
+                                () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
+                            }
+                        }
+                        None => inlet.wait().await,
+                    }
+                }
+                Ok(Step::Wait(until)) => {
+                    stalled_waits = if until <= now { stalled_waits + 1 } else { 0 };
+                    if stalled_waits >= 2 {
+                        self.stop_for(RunErrorKind::StuckSource { stage: self.name.clone(), at: now });
+                        return false;
+                    }
+                    self.on_time(segment, now);
+                    self.flush().await;
+                    let wake = earliest(Some(until), segment.next_deadline(false)).unwrap_or(until);
+                    tokio::select! {
+                        () = tokio::time::sleep_until(self.clock.deadline(wake)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(Step::Exhausted) => return false,
+                Ok(Step::Failed(error)) => {
+                    self.fail(error);
+                    self.raise_failures();
+                    return false;
+                }
+                // The source's own panic: its segment is whole, and drains.
+                Err(payload) if self.is_source => {
+                    let panic = Panicked::from_payload(&*payload);
+                    self.fail(StageError::new(self.name.clone(), Position::None, panic));
+                    self.raise_failures();
+                    return false;
+                }
+                Err(payload) => {
+                    let panic = Panicked::from_payload(&*payload);
+                    self.fail(StageError::new(self.name.clone(), Position::None, panic));
+                    self.raise_failures();
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// After its input ended, waits for the deadlines the segment's stages
+    /// wait for at the end (`next_deadline(true)`), firing each, unless the
+    /// run is stopping.
+    async fn drain_timers(&mut self, segment: &mut dyn Segment) {
+        let mut last_fired: Option<Instant> = None;
+        loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            // Only a stage that asked to wait at the end keeps the segment
+            // open; meanwhile its other timers fire as they come.
+            let Some(end) = segment.next_deadline(true) else { return };
+            let due = earliest(segment.next_deadline(false), Some(end)).unwrap_or(end);
+            if last_fired == Some(due) {
+                self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at: due });
+                return;
+            }
+            let mut stop = self.stop.subscribe();
+            tokio::select! {
+                () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
+                _ = stop.changed() => return,
+            }
+            last_fired = Some(due);
+            self.on_time(segment, self.clock.now());
+            self.flush().await;
+        }
+    }
+
+    fn on_time(&mut self, segment: &mut dyn Segment, now: Instant) {
+        let mut cx = Context::new(now, &mut self.collected);
+        if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
+            self.fail(StageError::new(self.name.clone(), Position::None, panic));
+        }
+    }
+
+    /// Sends what waits for room downstream, suspending the segment until
+    /// there is some.
+    async fn flush(&self) {
+        if let Some(outlet) = &self.outlet
+            && outlet.has_pending()
+        {
+            outlet.flush().await;
+        }
+    }
+
+    fn fail(&mut self, error: StageError) {
+        flux_core::Diversions::fail(&mut self.collected, error);
+    }
+
+    /// A failure anywhere stops the whole run.
+    fn raise_failures(&self) {
+        if !self.collected.failures.is_empty() || self.stopped_for.is_some() {
+            self.stop.send_replace(true);
+        }
+    }
+
+    fn stop_for(&mut self, why: RunErrorKind) {
+        self.stopped_for.get_or_insert(why);
+        self.raise_failures();
+    }
+}

@@ -1,0 +1,82 @@
+//! How segments move on tokio: a full channel suspends its sender, an
+//! empty one its receiver, a waiting source its task, and none of them
+//! blocks a runtime worker.
+
+use std::time::Duration;
+
+use flux_accumulate::{AccumulateExt, AtEnd, Policy, TimerStart, count};
+use flux_core::{EdgeSpec, Envelope, ExecutionPlan, Instant, Junction, Pipeline, Runnable};
+use flux_engine_async::AsyncEngine;
+use flux_plan::Planner;
+use flux_steps::Steps;
+use flux_test::{IterSource, TimedSource, VecSink};
+
+fn cut(mut plan: ExecutionPlan, after: usize, capacity: usize, batch_size: usize) -> ExecutionPlan {
+    plan.junctions[after] = Junction::Boundary(EdgeSpec { capacity, batch_size });
+    plan
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_channel_suspends_the_segment_before_it_until_the_next_makes_room() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..5_000u32)).map(|n| n + 1).sink(out.clone());
+    let plan = cut(Planner::new().plan(pipeline.describe()).unwrap(), 1, 1, 8);
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+
+    assert_eq!(out.payloads(), (1..=5_000).collect::<Vec<_>>(), "every envelope, in order");
+    let edge = report.edges[0];
+    assert_eq!((edge.envelopes_sent, edge.envelopes_received, edge.batches_sent), (5_000, 5_000, 625));
+    assert_eq!(edge.max_depth, 1, "never more than the capacity");
+    // One thread: a source step makes 128 batches of 8 into room for one,
+    // and its task waits for the sink's task to take each of the rest.
+    assert!(edge.full_sends >= 600, "{edge:?}");
+}
+
+/// A source that waits a minute between items, on tokio's clock.
+fn slow(out: &VecSink<u32>) -> impl Runnable {
+    let timed = (0..3u32).map(|i| (Instant::from_secs(60 * u64::from(i)), Envelope::new(i).with_sequence(i.into())));
+    Pipeline::from_source(TimedSource::new(timed.collect())).map(|n| n * 2).sink(out.clone())
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_waiting_source_sleeps_without_holding_the_thread_so_another_run_goes_on() {
+    let (slow_out, fast_out) = (VecSink::new(), VecSink::new());
+    let slow_plan = Planner::new().plan(slow(&slow_out).describe()).unwrap();
+    let fast = Pipeline::from_source(IterSource::new(0..100u32)).map(|n| n + 1).sink(fast_out.clone());
+    let fast_plan = cut(Planner::new().plan(fast.describe()).unwrap(), 1, 1, 4);
+    let engine = AsyncEngine::new();
+    let started = tokio::time::Instant::now();
+    let (slow_report, fast_report) =
+        tokio::join!(engine.run(&slow_plan, slow(&slow_out)), engine.run(&fast_plan, fast));
+
+    assert_eq!(slow_out.payloads(), [0, 2, 4]);
+    assert_eq!(fast_out.payloads().len(), 100, "the other run went on while the source waited");
+    assert_eq!(slow_report.unwrap().elapsed, Duration::from_secs(120));
+    assert!(fast_report.unwrap().elapsed < Duration::from_secs(60), "the fast run did not wait for the slow one");
+    assert_eq!(started.elapsed(), Duration::from_secs(120));
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn at_the_end_of_input_a_stage_that_waits_for_its_timers_gets_them_on_tokio_time() {
+    for (at_end, expected_elapsed, reason) in
+        [(AtEnd::Flush, 10, "end-of-stream"), (AtEnd::WaitForTimers, 40, "ttl-expired")]
+    {
+        let out = VecSink::new();
+        let timed =
+            vec![(Instant::ZERO, Envelope::new("a")), (Instant::from_secs(10), Envelope::new("a").with_sequence(1))];
+        let policy =
+            Policy::builder().ttl(Duration::from_secs(40), TimerStart::FirstFragment).at_end(at_end).build().unwrap();
+        let pipeline = Pipeline::from_source(TimedSource::new(timed))
+            .key_by(|key| *key)
+            .accumulate(count(), policy)
+            .sink(out.clone());
+        let plan = cut(Planner::new().plan(pipeline.describe()).unwrap(), 1, 4, 4);
+        let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+        let records = out.take();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].payload().value, 2);
+        let header = records[0].meta().headers.get(flux_accumulate::REASON_HEADER).unwrap();
+        assert_eq!(header, reason.as_bytes(), "{at_end:?}");
+        assert_eq!(report.elapsed, Duration::from_secs(expected_elapsed), "{at_end:?}");
+    }
+}
