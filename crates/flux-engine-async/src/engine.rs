@@ -11,8 +11,9 @@ use tokio::sync::watch;
 use crate::channel::FlumeChannels;
 use crate::clock::RunClock;
 use crate::collect::Collected;
+use crate::stop::raise;
 use crate::task::{Ended, Task};
-use crate::{RunError, RunErrorKind, RunReport};
+use crate::{RunError, RunErrorKind, RunReport, Stop, StopHandle};
 
 /// Dead letters and side outputs kept whole in a report, by default.
 pub const DEFAULT_KEPT: usize = 10_000;
@@ -51,17 +52,22 @@ pub const DEFAULT_KEPT: usize = 10_000;
 pub struct AsyncEngine {
     keep: usize,
     pools: Vec<Arc<dyn LeakCheck>>,
+    stop: Option<StopHandle>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncEngine").field("keep", &self.keep).field("pools", &self.pools.len()).finish()
+        f.debug_struct("AsyncEngine")
+            .field("keep", &self.keep)
+            .field("pools", &self.pools.len())
+            .field("stop", &self.stop)
+            .finish()
     }
 }
 
 impl Default for AsyncEngine {
     fn default() -> Self {
-        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new() }
+        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None }
     }
 }
 
@@ -87,6 +93,15 @@ impl AsyncEngine {
         self
     }
 
+    /// Lets `handle` stop the runs of this engine from outside: on a
+    /// signal the source is not pulled again and the pipeline drains, as
+    /// [`Stop`] says. A run stopped so ends with `Ok`.
+    #[must_use]
+    pub fn stop_with(mut self, handle: StopHandle) -> Self {
+        self.stop = Some(handle);
+        self
+    }
+
     /// Runs `pipeline` as `plan` says, on the tokio runtime this is called
     /// from, and reports where every envelope went.
     ///
@@ -104,7 +119,20 @@ impl AsyncEngine {
         let segments =
             pipeline.assemble(plan, &mut channels).map_err(|e| RunError::new(RunErrorKind::PlanMismatch(e), None))?;
         let clock = RunClock::start();
-        let (stop, _) = watch::channel(false);
+        let (stop, _) = watch::channel(Stop::Running);
+        // A run has its own signal (a failure in it must not stop other
+        // runs of the handle); the handle's is forwarded into it.
+        let forward = self.stop.as_ref().map(|handle| {
+            let (mut requested, run) = (handle.subscribe(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    raise(&run, *requested.borrow_and_update());
+                    if requested.changed().await.is_err() {
+                        return;
+                    }
+                }
+            })
+        });
         let order = Arc::new(AtomicU64::new(0));
         let ranges = plan.segments();
         let mut tasks = Vec::with_capacity(segments.len());
@@ -121,6 +149,7 @@ impl AsyncEngine {
                 stop: stop.clone(),
                 collected: Collected::new(self.keep, order.clone()),
                 stopped_for: None,
+                stopped_early: false,
             };
             tasks.push((name, tokio::spawn(task.run(segment))));
         }
@@ -132,8 +161,14 @@ impl AsyncEngine {
                 Err(_) => lost = lost.or(Some(RunErrorKind::Lost { stage: name })),
             }
         }
+        if let Some(forward) = forward {
+            forward.abort();
+        }
         let elapsed = std::time::Duration::from_nanos(clock.now().as_nanos());
-        self.report(plan, &channels, ended, lost, elapsed)
+        let stopped_early = ended.iter().any(|end| end.task.stopped_early);
+        let requested =
+            self.stop.as_ref().map(StopHandle::requested).filter(|how| stopped_early && *how != Stop::Running);
+        self.report(plan, &channels, ended, lost, elapsed, requested)
     }
 
     /// The run's report, and its outcome: the first failure, an imbalance,
@@ -145,6 +180,7 @@ impl AsyncEngine {
         ended: Vec<Ended>,
         lost: Option<RunErrorKind>,
         elapsed: std::time::Duration,
+        stopped: Option<Stop>,
     ) -> Result<RunReport, RunError> {
         let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
         let mut collected = Collected::new(self.keep, Arc::default());
@@ -173,6 +209,7 @@ impl AsyncEngine {
             edges,
             pools,
             elapsed,
+            stopped,
             later_failures: failures.take(16).collect(),
             problems,
         };

@@ -53,9 +53,11 @@ mod clock;
 mod collect;
 mod engine;
 mod report;
+mod stop;
 mod task;
 
 pub use channel::EdgeStats;
 pub use clock::RunClock;
 pub use engine::{AsyncEngine, DEFAULT_KEPT};
 pub use report::{RunError, RunErrorKind, RunReport};
+pub use stop::{Stop, StopHandle};

@@ -32,6 +32,9 @@ pub struct RunReport {
     pub pools: Vec<(String, PoolStats)>,
     /// How long the run took, on tokio's clock.
     pub elapsed: Duration,
+    /// How a [`StopHandle`](crate::StopHandle) stopped the run, when one
+    /// did before the input ended (a stopped run is not a failed one).
+    pub stopped: Option<crate::Stop>,
     /// Failures after the one that stopped the run. Empty after a
     /// successful run.
     pub later_failures: Vec<StageError>,

@@ -8,10 +8,11 @@ use flux_core::{
 };
 use tokio::sync::watch;
 
-use crate::RunErrorKind;
 use crate::channel::{Inlet, Outlet};
 use crate::clock::RunClock;
 use crate::collect::Collected;
+use crate::stop::raise;
+use crate::{RunErrorKind, Stop};
 
 /// Steps between two voluntary yields to the runtime: a segment that
 /// always has input would otherwise keep its worker (a step is up to
@@ -27,13 +28,16 @@ pub(crate) struct Task {
     pub(crate) inlet: Option<Arc<dyn Inlet>>,
     pub(crate) outlet: Option<Arc<dyn Outlet>>,
     pub(crate) clock: RunClock,
-    /// Set once the run must stop: the source is not pulled again, and
-    /// what is inside the pipeline drains to the sinks.
-    pub(crate) stop: watch::Sender<bool>,
+    /// Raised once the run must stop: the source is not pulled again, and
+    /// what is inside the pipeline drains to the sinks (waiting for end
+    /// timers under `Drain`, not under `Now`).
+    pub(crate) stop: watch::Sender<Stop>,
     pub(crate) collected: Collected,
     /// Why this task stopped the run, when it did for a reason of its own
     /// (stage failures are in `collected`).
     pub(crate) stopped_for: Option<RunErrorKind>,
+    /// The source stopped pulling before its input ended.
+    pub(crate) stopped_early: bool,
 }
 
 /// What a finished task hands back: its segment, to read the ledger from,
@@ -81,7 +85,8 @@ impl Task {
         let mut steps = 0u32;
         let mut stalled_waits = 0u32;
         loop {
-            if self.is_source && *stop.borrow() {
+            if self.is_source && *stop.borrow() != Stop::Running {
+                self.stopped_early = true;
                 return false;
             }
             let now = self.clock.now();
@@ -160,7 +165,7 @@ impl Task {
     async fn drain_timers(&mut self, segment: &mut dyn Segment) {
         let mut last_fired: Option<Instant> = None;
         loop {
-            if *self.stop.borrow() {
+            if *self.stop.borrow() == Stop::Now {
                 return;
             }
             // Only a stage that asked to wait at the end keeps the segment
@@ -171,10 +176,20 @@ impl Task {
                 self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at: due });
                 return;
             }
+            // A stop that hurries the drain ends the wait; a graceful one
+            // leaves it.
             let mut stop = self.stop.subscribe();
+            let hurried = async {
+                while stop.changed().await.is_ok() {
+                    if *stop.borrow() == Stop::Now {
+                        return;
+                    }
+                }
+                std::future::pending::<()>().await;
+            };
             tokio::select! {
                 () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
-                _ = stop.changed() => return,
+                () = hurried => return,
             }
             last_fired = Some(due);
             self.on_time(segment, self.clock.now());
@@ -203,10 +218,10 @@ impl Task {
         flux_core::Diversions::fail(&mut self.collected, error);
     }
 
-    /// A failure anywhere stops the whole run.
+    /// A failure anywhere stops the whole run, at once.
     fn raise_failures(&self) {
         if !self.collected.failures.is_empty() || self.stopped_for.is_some() {
-            self.stop.send_replace(true);
+            raise(&self.stop, Stop::Now);
         }
     }
 
