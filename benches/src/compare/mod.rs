@@ -1,6 +1,7 @@
 //! The registered comparisons, one module each.
 
 pub mod accumulate;
+pub mod engines;
 pub mod framing;
 pub mod fused_chain;
 
@@ -20,5 +21,5 @@ pub fn all() -> Vec<Single> {
 /// Comparisons over several workloads: each workload prints its own line,
 /// and the group prints the geometric mean of their ratios with the spread.
 pub fn groups() -> Vec<Group> {
-    vec![("fused_chain", fused_chain::comparisons)]
+    vec![("fused_chain", fused_chain::comparisons), ("engines", engines::comparisons)]
 }

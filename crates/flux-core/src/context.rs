@@ -1,10 +1,12 @@
 //! What a stage may ask of the engine while it runs.
 
+use core::task::Waker;
+
 use crate::{ErrorEnvelope, Instant, Meta, Panicked, Position, SideEnvelope, StageError, StageId};
 
 /// The engine's services, passed to every call into a stage.
 ///
-/// A context is cheap to pass (a clock reading and one pointer). It is how a
+/// A context is cheap to pass (a clock reading and two pointers). It is how a
 /// stage reads time (never the wall clock), routes an input to the
 /// dead-letter or side output, and reports an error that must stop the run.
 ///
@@ -42,6 +44,7 @@ use crate::{ErrorEnvelope, Instant, Meta, Panicked, Position, SideEnvelope, Stag
 pub struct Context<'a> {
     now: Instant,
     outputs: &'a mut dyn Diversions,
+    waker: &'a Waker,
 }
 
 /// Where the engine collects what leaves the main output.
@@ -114,8 +117,42 @@ impl<'a> Context<'a> {
     /// Engines make one per call into a segment; tests make one to drive a
     /// source, node or sink by hand. `now` is engine time, as the engine's
     /// [`Clock`](crate::Clock) gives it.
+    ///
+    /// Its [`waker`](Context::waker) wakes nothing: a source that returns
+    /// [`Pull::Pending`](crate::Pull::Pending) needs an engine that gives
+    /// one ([`Context::with_waker`]).
     pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
-        Context { now, outputs }
+        Context { now, outputs, waker: Waker::noop() }
+    }
+
+    /// A context whose [`waker`](Context::waker) is `waker`: engines make
+    /// one per step of a source, so that a source with nothing ready can
+    /// ask to be woken.
+    pub fn with_waker(now: Instant, outputs: &'a mut dyn Diversions, waker: &'a Waker) -> Self {
+        Context { now, outputs, waker }
+    }
+
+    /// What a source that returns [`Pull::Pending`](crate::Pull::Pending)
+    /// hands to what it waits on, so that the engine asks it again once
+    /// something is ready: the waker of a future's `Context`, for a source
+    /// that polls one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context as TaskContext, Poll};
+    /// use flux_core::{Context, Instant};
+    /// use flux_test::Diverted;
+    ///
+    /// let mut diverted = Diverted::default();
+    /// let cx = Context::new(Instant::ZERO, &mut diverted);
+    /// // Polling a future with the engine's waker, as a source would.
+    /// let mut ready = std::pin::pin!(async { 7 });
+    /// let polled = ready.as_mut().poll(&mut TaskContext::from_waker(cx.waker()));
+    /// assert_eq!(polled, Poll::Ready(7));
+    /// ```
+    pub fn waker(&self) -> &Waker {
+        self.waker
     }
 
     /// The engine's current time: the only clock a stage should read.

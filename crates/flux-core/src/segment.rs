@@ -16,6 +16,9 @@ pub enum Step {
     Progress,
     /// Its source has nothing before this engine time.
     Wait(Instant),
+    /// Its source has nothing until the waker of the step's [`Context`]
+    /// is woken ([`Pull::Pending`](crate::Pull::Pending)).
+    Pending,
     /// Its input channel is empty; step it after upstream has made progress.
     Starved,
     /// Its input ended. The engine fires any timers it must wait for at the
@@ -97,6 +100,7 @@ where
         match pulled {
             Ok(Pulled::More) => Step::Progress,
             Ok(Pulled::Wait(until)) => Step::Wait(until),
+            Ok(Pulled::Pending) => Step::Pending,
             Ok(Pulled::End) => Step::Exhausted,
             Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
         }

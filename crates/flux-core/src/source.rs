@@ -28,6 +28,17 @@ pub enum Pull<T> {
     /// an instant that has already come, which would otherwise be pulled
     /// again and again at one instant.
     Wait(Instant),
+    /// Nothing is ready, and the source has arranged to be woken when
+    /// something is: it passed [`Context::waker`](crate::Context::waker)
+    /// to whatever it waits on (a stream, a socket, a channel), as a
+    /// future does with its waker.
+    ///
+    /// The engine does not ask again until that waker is woken. The async
+    /// engine suspends the source's task meanwhile; the sync engine first
+    /// runs everything else it can, then blocks its thread until the wake,
+    /// with its virtual clock standing still (an outside event has no
+    /// virtual time).
+    Pending,
     /// A piece of input that could not be read (a malformed or oversize
     /// frame). The engine sends it to the dead-letter output, naming the
     /// source and the position, and asks again.
@@ -253,6 +264,7 @@ pub trait Source: Send {
                 Pull::Item(item) => out.emit(item),
                 Pull::Rejected(rejected) => out.reject(rejected),
                 Pull::Wait(until) => return Ok(Pulled::Wait(until)),
+                Pull::Pending => return Ok(Pulled::Pending),
                 Pull::End => return Ok(Pulled::End),
             }
         }
@@ -272,6 +284,10 @@ pub enum Pulled {
     /// Nothing before this engine time. The segment reports
     /// [`Step::Wait`](crate::Step::Wait), as for [`Pull::Wait`].
     Wait(Instant),
+    /// Nothing ready until the context's waker is woken. The segment
+    /// reports [`Step::Pending`](crate::Step::Pending), as for
+    /// [`Pull::Pending`].
+    Pending,
     /// The input is exhausted. The segment reports
     /// [`Step::Exhausted`](crate::Step::Exhausted), and is not stepped again.
     End,

@@ -150,6 +150,7 @@ impl AsyncEngine {
                 collected: Collected::new(self.keep, order.clone()),
                 stopped_for: None,
                 stopped_early: false,
+                wake: Arc::default(),
             };
             tasks.push((name, tokio::spawn(task.run(segment))));
         }

@@ -19,6 +19,22 @@ use crate::{RunErrorKind, Stop};
 /// 1,024 envelopes, so this is about 16,000).
 const STEPS_PER_YIELD: u32 = 16;
 
+/// The waker a source's context carries: waking it lets the source's
+/// task go on (a permit is kept if the task is not waiting yet, so no wake
+/// is lost between the pull and the wait).
+#[derive(Debug, Default)]
+pub(crate) struct NotifyWake(tokio::sync::Notify);
+
+impl std::task::Wake for NotifyWake {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_one();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify_one();
+    }
+}
+
 /// What a task needs besides its segment.
 pub(crate) struct Task {
     /// The segment's first stage, to name the segment.
@@ -38,6 +54,8 @@ pub(crate) struct Task {
     pub(crate) stopped_for: Option<RunErrorKind>,
     /// The source stopped pulling before its input ended.
     pub(crate) stopped_early: bool,
+    /// What a pending source's waker wakes.
+    pub(crate) wake: Arc<NotifyWake>,
 }
 
 /// What a finished task hands back: its segment, to read the ledger from,
@@ -84,6 +102,7 @@ impl Task {
         let mut stop = self.stop.subscribe();
         let mut steps = 0u32;
         let mut stalled_waits = 0u32;
+        let waker = std::task::Waker::from(self.wake.clone());
         loop {
             if self.is_source && *stop.borrow() != Stop::Running {
                 self.stopped_early = true;
@@ -94,7 +113,7 @@ impl Task {
                 self.on_time(segment, now);
             }
             let step = {
-                let mut cx = Context::new(now, &mut self.collected);
+                let mut cx = Context::with_waker(now, &mut self.collected, &waker);
                 catch_step(segment, &mut cx)
             };
             self.raise_failures();
@@ -133,6 +152,18 @@ impl Task {
                     let wake = earliest(Some(until), segment.next_deadline(false)).unwrap_or(until);
                     tokio::select! {
                         () = tokio::time::sleep_until(self.clock.deadline(wake)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(Step::Pending) => {
+                    stalled_waits = 0;
+                    self.on_time(segment, now);
+                    self.flush().await;
+                    let wake = self.wake.clone();
+                    let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
+                    tokio::select! {
+                        () = wake.0.notified() => {}
+                        () = sleep_until_some(timer) => {}
                         _ = stop.changed() => {}
                     }
                 }
@@ -228,5 +259,13 @@ impl Task {
     fn stop_for(&mut self, why: RunErrorKind) {
         self.stopped_for.get_or_insert(why);
         self.raise_failures();
+    }
+}
+
+/// Sleeps until `deadline`, or for ever when there is none.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

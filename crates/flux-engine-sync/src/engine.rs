@@ -188,12 +188,16 @@ impl SyncEngine {
         let spans = plan.segments();
         let outputs = (0..segments.len()).map(|i| (i + 1 < spans.len()).then(|| spans[i].1)).collect();
         let names = segments.iter().map(|s| plan.stages[s.first_stage()].id.clone()).collect();
+        let (wake, waker) = crate::wake::ThreadWake::current();
         let mut run = Run {
             phases: vec![Phase::Live; segments.len()],
             segments,
             outputs,
             names,
             waiting_until: None,
+            source_pending: false,
+            wake,
+            waker,
             stalled_waits: 0,
             clock: VirtualClock::new(),
             collector: Collector::new(self.keep, self.dead_letter_sink.take()),

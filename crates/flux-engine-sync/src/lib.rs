@@ -27,6 +27,7 @@ mod engine;
 mod report;
 mod run;
 mod schedule;
+mod wake;
 
 pub use channel::EdgeStats;
 pub use clock::VirtualClock;

@@ -35,6 +35,12 @@ pub(crate) struct Run<'h> {
     pub(crate) names: Vec<StageId>,
     /// The source asked to be pulled again no earlier than this.
     pub(crate) waiting_until: Option<Instant>,
+    /// The source returned `Pull::Pending`: it is not pulled again until
+    /// its waker is woken.
+    pub(crate) source_pending: bool,
+    /// The waker every step's context carries, and its flag.
+    pub(crate) wake: std::sync::Arc<crate::wake::ThreadWake>,
+    pub(crate) waker: std::task::Waker,
     /// Source steps in a row that asked to wait until an instant already come.
     pub(crate) stalled_waits: u32,
     pub(crate) clock: VirtualClock,
@@ -99,6 +105,12 @@ impl Run<'_> {
             if self.stopping {
                 return;
             }
+            // Nothing can run but a source waiting on the outside world:
+            // block until it is woken, with time standing still.
+            if self.source_pending && self.phases[0] == Phase::Live {
+                self.wake.park_until_woken();
+                continue;
+            }
             let Some((next, timer)) = self.next_event() else {
                 return;
             };
@@ -154,11 +166,15 @@ impl Run<'_> {
             first => Decision::Receive { junction: first - 1, at: now },
         });
         let step = {
-            let mut cx = Context::new(now, &mut self.collector);
+            let mut cx = Context::with_waker(now, &mut self.collector, &self.waker);
             catch_step(&mut *self.segments[chosen], &mut cx)
         };
         match step {
             Ok(Step::Progress) => self.stalled_waits = 0,
+            Ok(Step::Pending) => {
+                self.stalled_waits = 0;
+                self.source_pending = true;
+            }
             Ok(Step::Starved) => {}
             Ok(Step::Wait(until)) if until <= now => {
                 // A source that asks to wait until now, twice running,
@@ -195,14 +211,17 @@ impl Run<'_> {
 
     /// Live segments that can make progress now, in pipeline order: input
     /// ready, and room in the channel they send into.
-    fn runnable(&self, out: &mut Vec<usize>) {
+    fn runnable(&mut self, out: &mut Vec<usize>) {
         out.clear();
+        if self.source_pending && self.wake.take() {
+            self.source_pending = false;
+        }
         for (i, segment) in self.segments.iter().enumerate() {
             if self.phases[i] != Phase::Live {
                 continue;
             }
             let ready = match segment.first_stage() {
-                0 => self.waiting_until.is_none_or(|until| until <= self.clock.now()),
+                0 => !self.source_pending && self.waiting_until.is_none_or(|until| until <= self.clock.now()),
                 first => self.channels.probes[&(first - 1)].ready(),
             };
             let held_back = || self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back());

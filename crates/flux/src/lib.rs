@@ -62,7 +62,8 @@
 //! | `accumulate` (default) | [`accumulate`] | keyed accumulation: completeness, size and time limits, spill |
 //! | `fan-in` (default) | [`fan_in`] | several sources into one pipeline, as ready or in event-time order |
 //! | `backpressure` | `backpressure` | admission policies between stages |
-//! | `async` | `engine_async` | the tokio engine, and `run_async` |
+//! | `async` | `engine_async` | the tokio engine, and `run_async` (and `stream`) |
+//! | `stream` | `stream` | a source from any futures `Stream`, on either engine |
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
 //! always there: [`run`] is `Planner::new().plan(..)` then
@@ -114,6 +115,10 @@ pub use flux_backpressure as backpressure;
 /// The tokio engine: segments as tasks, bounded channels of batches.
 #[cfg(feature = "async")]
 pub use flux_engine_async as engine_async;
+
+/// Sources from futures streams.
+#[cfg(feature = "stream")]
+pub use flux_stream as stream;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

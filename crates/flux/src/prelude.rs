@@ -43,3 +43,6 @@ pub use flux_accumulate::{
 
 #[cfg(feature = "fan-in")]
 pub use flux_fan_in::{FanIn, Sourced};
+
+#[cfg(feature = "stream")]
+pub use flux_stream::{StreamSource, TryStreamSource};

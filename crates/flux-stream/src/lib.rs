@@ -1,0 +1,42 @@
+//! Flux and async Rust: any [`Stream`] as the source of a pipeline.
+//!
+//! [`StreamSource`] polls a stream with the engine's waker
+//! ([`Context::waker`](flux_core::Context::waker)): when the stream has
+//! nothing ready, the source returns [`Pull::Pending`](flux_core::Pull::Pending) and the engine asks
+//! again only once the stream wakes it. On the tokio engine the source's
+//! task is suspended meanwhile; on the sync engine the thread blocks, once
+//! nothing else can run, with its virtual clock standing still.
+//! [`TryStreamSource`] does the same for a stream of `Result`s, each error
+//! a dead letter.
+//!
+//! It depends on `flux-core` and `futures-core` (the `Stream` trait alone).
+//!
+//! # Example
+//!
+//! ```
+//! use flux_core::{Pipeline, Runnable};
+//! use flux_stream::StreamSource;
+//! use flux_steps::Steps;
+//! use flux_test::VecSink;
+//! # use flux_engine_sync::SyncEngine;
+//! # use flux_plan::Planner;
+//!
+//! // Any `Stream`; here a channel's, fed from another thread.
+//! let (tx, rx) = flume::bounded(4);
+//! let feeder = std::thread::spawn(move || (1..=10u32).for_each(|n| tx.send(n).unwrap()));
+//! let out = VecSink::new();
+//! let pipeline = Pipeline::from_source(StreamSource::new(rx.into_stream())).map(|n| n * n).sink(out.clone());
+//! # let plan = Planner::new().plan(pipeline.describe())?;
+//! # let _report = SyncEngine::new().run(&plan, pipeline)?;
+//! feeder.join().unwrap();
+//! assert_eq!(out.payloads(), (1..=10u32).map(|n| n * n).collect::<Vec<_>>());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod source;
+
+pub use futures_core::Stream;
+pub use source::{StreamSource, TryStreamSource};
