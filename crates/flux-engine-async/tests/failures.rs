@@ -74,3 +74,21 @@ async fn a_plan_made_for_another_pipeline_is_refused_before_anything_runs() {
     assert!(error.report().is_none());
     assert_eq!(error.to_string(), "the plan does not fit the pipeline");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_no_node_claims_stops_the_run_naming_its_segment_and_no_task_hangs() {
+    let out = VecSink::new();
+    let pipeline =
+        Pipeline::from_source(IterSource::new(0..10_000u64)).layer(flux_test::PanicInNode::at(100)).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.segments().len(), 3, "the careless stage runs in a segment of its own");
+    let error = AsyncEngine::new().run(&plan, pipeline).await.unwrap_err();
+
+    assert_eq!(error.to_string(), "stage `careless` stopped the run");
+    let report = error.report().unwrap();
+    // What the careless segment took in but never passed on is a loss the
+    // ledger names; the sink's segment still finished.
+    assert!(!report.problems.is_empty(), "a node that loses its input is caught by the ledger");
+    assert!(out.payloads().len() < 100, "nothing after the panic reached the sink");
+    assert!(report.row("source").unwrap().counts.created >= 100);
+}

@@ -47,6 +47,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod alloc;
+mod careless;
 mod conservation;
 mod doubles;
 mod fault;
@@ -55,6 +56,7 @@ mod reader;
 mod writer;
 
 pub use alloc::CountingAllocator;
+pub use careless::{CarelessNode, PanicInNode};
 pub use conservation::Conservation;
 pub use doubles::{Diverted, IterSource, TimedSource, VecSink};
 pub use fault::Fault;
