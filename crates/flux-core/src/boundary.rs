@@ -63,6 +63,15 @@ pub trait BatchSender<T>: Send {
     /// boundary finishes. The receiving half reports [`Received::Closed`]
     /// once it has handed out every batch sent before it.
     fn close(&mut self);
+
+    /// An empty batch buffer to fill next, if the receiving half gave one
+    /// back ([`BatchReceiver::recycle`]); `None` (the default) and the
+    /// sender allocates one. Recycled buffers keep a running pipeline from
+    /// allocating per batch (and, across threads, from freeing on one
+    /// thread what another allocated).
+    fn spare(&mut self) -> Option<Vec<Envelope<T>>> {
+        None
+    }
 }
 
 /// What a receiver found; the segment after the boundary turns it into
@@ -127,6 +136,13 @@ pub trait BatchReceiver<T>: Send {
     /// The next batch, if any: batches in the order they were sent, then
     /// [`Received::Closed`] once the sender has closed.
     fn recv(&mut self) -> Received<T>;
+
+    /// Takes back the buffer of a batch the segment has pushed through
+    /// (empty, its capacity kept), for the sending half to fill again
+    /// ([`BatchSender::spare`]). The default drops it.
+    fn recycle(&mut self, buffer: Vec<Envelope<T>>) {
+        drop(buffer);
+    }
 }
 
 /// Makes the channels at a plan's boundaries; implemented by engines.
@@ -249,7 +265,9 @@ impl<T> BatchingSender<T> {
     /// hold envelopes back in a half-full batch.
     pub fn flush(&mut self) {
         if !self.batch.is_empty() {
-            let full = core::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
+            let spare = self.sender.spare().filter(Vec::is_empty);
+            let next = spare.unwrap_or_else(|| Vec::with_capacity(self.batch_size));
+            let full = core::mem::replace(&mut self.batch, next);
             self.sender.send(full);
         }
     }

@@ -172,7 +172,9 @@ pub trait Push<T>: Send {
 /// of the segment's queue so that they are walked as fast as a `Vec`.
 /// Dropped (at the end of the batch, or while a panic unwinds through the
 /// node), it gives the envelopes not yet taken back to the queue, so the
-/// segment can go on with them: nothing it received is lost.
+/// segment can go on with them: nothing it received is lost. When every
+/// envelope was taken, it gives back the emptied buffer instead, so that
+/// the engine can fill it with another batch.
 ///
 /// # Examples
 ///
@@ -186,6 +188,10 @@ pub trait Push<T>: Send {
 /// assert_eq!(rest.next().map(Envelope::into_payload), Some(0));
 /// drop(rest);
 /// assert_eq!(queue.len(), 3, "what was not taken went back");
+///
+/// let walked: Vec<u32> = BatchRest::take(&mut queue).map(Envelope::into_payload).collect();
+/// assert_eq!(walked, [1, 2, 3]);
+/// assert!(queue.is_empty() && queue.capacity() >= 3, "the emptied buffer came back");
 /// ```
 #[derive(Debug)]
 pub struct BatchRest<'a, T> {
@@ -222,6 +228,15 @@ impl<T> Drop for BatchRest<'_, T> {
     #[inline]
     fn drop(&mut self) {
         self.home.extend(self.items.by_ref());
+        if self.home.is_empty() {
+            // Every envelope was taken: the queue gets the walked buffer
+            // back, empty, so the engine can reuse it for another batch. An
+            // exhausted `vec::IntoIter` collected in place into a `Vec` of
+            // its own type keeps its allocation (std's in-place collection;
+            // `flux-engine-sync`'s allocation test would show it if not).
+            let walked = core::mem::replace(&mut self.items, Vec::new().into_iter());
+            *self.home = walked.filter(|_| false).collect::<Vec<_>>().into();
+        }
     }
 }
 

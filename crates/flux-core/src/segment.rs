@@ -192,6 +192,11 @@ where
                         break;
                     }
                 }
+                // The buffer goes back to the sender, unless a node left
+                // envelopes in it (the ledger reports those).
+                if batch.is_empty() && batch.capacity() > 0 {
+                    self.rx.recycle(Vec::from(batch));
+                }
                 Step::Progress
             }
             Received::Empty => Step::Starved,

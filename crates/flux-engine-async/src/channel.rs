@@ -4,18 +4,23 @@
 //! The kernel's `BatchSender` and `BatchReceiver` are synchronous: a
 //! segment's step cannot await. So a send onto a full channel is kept in
 //! the edge's `pending` queue (at most what one step makes), and the task
-//! that runs the segment awaits [`Outlet::flush`] before it steps again:
-//! the segment is suspended, and its worker runs other tasks. On the other
-//! side, a segment whose channel is empty reports `Starved`, and its task
-//! awaits [`Inlet::wait`], which parks the next batch in `stash` for the
-//! segment's next `recv`.
+//! that runs the segment moves it in ([`Outlet::push_pending`]) before it
+//! steps again, waiting on the edge's `room` notification while the
+//! channel is full: the segment is suspended, and its worker runs other
+//! tasks. On the other side, a segment whose channel is empty reports
+//! `Starved`, and its task waits on the edge's `arrived` notification.
+//!
+//! Only flume's non-blocking `try_send` and `try_recv` are used, with
+//! tokio's `Notify` for the waiting: flume's async send and receive
+//! allocate a waiter each time they wait, which on a busy boundary is about
+//! once a batch, and `Notify`'s waiters live in the waiting future.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use async_trait::async_trait;
 use flux_core::{BatchReceiver, BatchSender, Channels, EdgeFlow, EdgeSpec, Envelope, Received};
+use tokio::sync::Notify;
 
 /// What one boundary carried during a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,6 +78,18 @@ struct Edge<T> {
     pending: Mutex<VecDeque<Batch<T>>>,
     rx: flume::Receiver<Batch<T>>,
     stash: Mutex<Option<Batch<T>>>,
+    /// Notified when a batch goes into the channel, or it closes.
+    arrived: Notify,
+    /// Notified when a batch is taken out of the channel.
+    room: Notify,
+    /// Emptied batch buffers the receiving segment gave back, for the
+    /// sending one to fill again: no allocation per batch, and no buffer
+    /// allocated on one worker and freed on another.
+    spares: Mutex<Vec<Batch<T>>>,
+    /// How many spares to keep: as many as the edge holds at its fullest
+    /// (the channel's capacity and one step's batches pending) and the one
+    /// being filled.
+    spares_kept: usize,
     counters: Counters,
 }
 
@@ -84,6 +101,21 @@ impl<T> Edge<T> {
     fn received(&self, batch: Batch<T>) -> Received<T> {
         self.counters.envelopes_received.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Received::Batch(batch)
+    }
+
+    /// A batch went in: note the depth, wake the receiver.
+    fn sent(&self) {
+        self.note_depth();
+        self.arrived.notify_one();
+    }
+
+    /// The next batch off the channel, telling the sender there is room.
+    fn take(&self) -> Result<Batch<T>, flume::TryRecvError> {
+        let taken = self.rx.try_recv();
+        if taken.is_ok() {
+            self.room.notify_one();
+        }
+        taken
     }
 }
 
@@ -105,7 +137,7 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
             None => Err(flume::TrySendError::Disconnected(batch)),
         };
         match sent {
-            Ok(()) => edge.note_depth(),
+            Ok(()) => edge.sent(),
             Err(flume::TrySendError::Full(batch)) => pending.push_back(batch),
             // The receiving segment is gone (it panicked): the batch is
             // lost, and the ledger reports it as a channel loss.
@@ -115,6 +147,10 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
 
     fn close(&mut self) {
         // The task closes the channel once what is pending went in.
+    }
+
+    fn spare(&mut self) -> Option<Batch<T>> {
+        lock(&self.0.spares).pop()
     }
 }
 
@@ -127,74 +163,102 @@ impl<T: Send> BatchReceiver<T> for RecvHalf<T> {
         if let Some(batch) = lock(&edge.stash).take() {
             return edge.received(batch);
         }
-        match edge.rx.try_recv() {
+        match edge.take() {
             Ok(batch) => edge.received(batch),
             Err(flume::TryRecvError::Empty) => Received::Empty,
             Err(flume::TryRecvError::Disconnected) => Received::Closed,
+        }
+    }
+
+    fn recycle(&mut self, buffer: Batch<T>) {
+        let mut spares = lock(&self.0.spares);
+        if spares.len() < self.0.spares_kept {
+            spares.push(buffer);
         }
     }
 }
 
 /// The sending side of a boundary, as the task of the segment before it
 /// sees it (without its payload type).
-#[async_trait]
 pub(crate) trait Outlet: Send + Sync {
     /// Whether a batch waits for room.
     fn has_pending(&self) -> bool;
 
-    /// Sends every pending batch, waiting for room: the segment is
-    /// suspended meanwhile.
-    async fn flush(&self);
+    /// Moves pending batches into the channel while it has room. True when
+    /// none is left waiting (or the receiver is gone, and they are lost:
+    /// counted as sent, never received); false when the channel is full,
+    /// and the task waits on [`Outlet::room`] before trying again.
+    fn push_pending(&self) -> bool;
 
-    /// Closes the channel (call after a last `flush`).
+    /// Notified each time the receiver takes a batch.
+    fn room(&self) -> &Notify;
+
+    /// Closes the channel (call after everything pending went in).
     fn close(&self);
 
     /// The boundary's figures so far.
-    fn stats(&self) -> (usize, EdgeStats);
+    fn stats(&self) -> EdgeStats;
 }
 
 /// The receiving side of a boundary, as the task of the segment after it
 /// sees it.
-#[async_trait]
 pub(crate) trait Inlet: Send + Sync {
-    /// Waits until a batch is ready for the segment's next `recv`, or the
-    /// channel is closed.
-    async fn wait(&self);
+    /// Whether the segment's next `recv` will find a batch or the close:
+    /// takes the next batch off the channel into the stash if there is one.
+    fn ready(&self) -> bool;
 
-    /// Empties the channel until it closes, without delivering anything:
-    /// for a segment that panicked and can take nothing more. What it
-    /// empties is not counted as received, so the ledger reports the loss.
-    async fn discard_until_closed(&self);
+    /// Notified each time a batch goes in, and when the channel closes.
+    fn arrived(&self) -> &Notify;
+
+    /// Takes and drops what is in the channel, without counting it as
+    /// received: for a segment that panicked and can take nothing more (the
+    /// ledger reports the loss). True once the channel is closed and empty.
+    fn discard(&self) -> bool;
 }
 
-#[async_trait]
 impl<T: Send + 'static> Outlet for EdgeHandle<T> {
     fn has_pending(&self) -> bool {
         !lock(&self.edge.pending).is_empty()
     }
 
-    async fn flush(&self) {
-        let Some(tx) = lock(&self.edge.tx).clone() else { return };
-        loop {
-            let Some(batch) = lock(&self.edge.pending).pop_front() else { break };
-            self.edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
-            if tx.send_async(batch).await.is_err() {
-                // The receiver is gone: what is pending is lost, and
-                // counted as sent but never received.
-                lock(&self.edge.pending).clear();
-                break;
+    fn push_pending(&self) -> bool {
+        let edge = &self.edge;
+        // The same order as `send`: pending, then the sender.
+        let mut pending = lock(&edge.pending);
+        let tx = lock(&edge.tx);
+        while let Some(batch) = pending.pop_front() {
+            let sent = match &*tx {
+                Some(tx) => tx.try_send(batch),
+                None => Err(flume::TrySendError::Disconnected(batch)),
+            };
+            match sent {
+                Ok(()) => edge.sent(),
+                Err(flume::TrySendError::Full(batch)) => {
+                    pending.push_front(batch);
+                    edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
+                    return false;
+                }
+                Err(flume::TrySendError::Disconnected(_)) => {
+                    pending.clear();
+                    return true;
+                }
             }
-            self.edge.note_depth();
         }
+        true
+    }
+
+    fn room(&self) -> &Notify {
+        &self.edge.room
     }
 
     fn close(&self) {
         lock(&self.edge.tx).take();
+        self.edge.arrived.notify_one();
     }
 
-    fn stats(&self) -> (usize, EdgeStats) {
+    fn stats(&self) -> EdgeStats {
         let c = &self.edge.counters;
-        let stats = EdgeStats {
+        EdgeStats {
             junction: self.junction,
             capacity: self.spec.capacity,
             batch_size: self.spec.batch_size,
@@ -203,27 +267,39 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
             envelopes_received: c.envelopes_received.load(Ordering::Relaxed),
             max_depth: c.max_depth.load(Ordering::Relaxed),
             full_sends: c.full_sends.load(Ordering::Relaxed),
-        };
-        (self.junction, stats)
+        }
     }
 }
 
-#[async_trait]
 impl<T: Send + 'static> Inlet for EdgeHandle<T> {
-    async fn wait(&self) {
-        if lock(&self.edge.stash).is_some() {
-            return;
+    fn ready(&self) -> bool {
+        let mut stash = lock(&self.edge.stash);
+        if stash.is_some() {
+            return true;
         }
-        // Cancel-safe: a `recv_async` dropped before it completes takes
-        // nothing off the channel.
-        if let Ok(batch) = self.edge.rx.recv_async().await {
-            *lock(&self.edge.stash) = Some(batch);
+        match self.edge.take() {
+            Ok(batch) => {
+                *stash = Some(batch);
+                true
+            }
+            Err(flume::TryRecvError::Empty) => false,
+            Err(flume::TryRecvError::Disconnected) => true,
         }
     }
 
-    async fn discard_until_closed(&self) {
+    fn arrived(&self) -> &Notify {
+        &self.edge.arrived
+    }
+
+    fn discard(&self) -> bool {
         lock(&self.edge.stash).take();
-        while self.edge.rx.recv_async().await.is_ok() {}
+        loop {
+            match self.edge.take() {
+                Ok(_) => {}
+                Err(flume::TryRecvError::Empty) => return false,
+                Err(flume::TryRecvError::Disconnected) => return true,
+            }
+        }
     }
 }
 
@@ -254,6 +330,10 @@ impl Channels for FlumeChannels {
             pending: Mutex::new(VecDeque::new()),
             rx,
             stash: Mutex::new(None),
+            arrived: Notify::new(),
+            room: Notify::new(),
+            spares: Mutex::new(Vec::new()),
+            spares_kept: spec.capacity.max(1) + flux_core::STEP_BUDGET.div_ceil(spec.batch_size.max(1)) + 1,
             counters: Counters::default(),
         });
         let handle = Arc::new(EdgeHandle { edge: edge.clone(), junction, spec: *spec });

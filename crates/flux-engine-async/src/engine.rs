@@ -192,7 +192,7 @@ impl AsyncEngine {
             collected.absorb(task.collected);
             stopped_for = stopped_for.or(task.stopped_for);
         }
-        let mut edges: Vec<_> = channels.outlets.values().map(|outlet| outlet.stats().1).collect();
+        let mut edges: Vec<_> = channels.outlets.values().map(|outlet| outlet.stats()).collect();
         edges.sort_by_key(|edge| edge.junction);
         let flows: Vec<_> = edges.iter().map(|edge| edge.flow()).collect();
         let (ledger, problems) = flux_core::balance(plan, &counted, &collected.per_stage, &flows);

@@ -77,7 +77,9 @@ impl Task {
             // still arrives for it is emptied so the segment before it can
             // finish (the ledger reports the loss).
             if let Some(inlet) = &self.inlet {
-                inlet.discard_until_closed().await;
+                while !inlet.discard() {
+                    inlet.arrived().notified().await;
+                }
             }
         } else {
             self.drain_timers(&mut *segment).await;
@@ -88,8 +90,8 @@ impl Task {
             }
         }
         self.raise_failures();
+        self.flush().await;
         if let Some(outlet) = &self.outlet {
-            outlet.flush().await;
             outlet.close();
         }
         Ended { segment, task: self }
@@ -131,14 +133,12 @@ impl Task {
                     self.on_time(segment, now);
                     self.flush().await;
                     let inlet = self.inlet.clone().expect("only a segment with an input starves");
-                    match segment.next_deadline(false) {
-                        Some(due) => {
-                            tokio::select! {
-                                () = inlet.wait() => {}
-                                () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
-                            }
+                    if !inlet.ready() {
+                        let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
+                        tokio::select! {
+                            () = inlet.arrived().notified() => {}
+                            () = sleep_until_some(timer) => {}
                         }
-                        None => inlet.wait().await,
                     }
                 }
                 Ok(Step::Wait(until)) => {
@@ -238,10 +238,14 @@ impl Task {
     /// Sends what waits for room downstream, suspending the segment until
     /// there is some.
     async fn flush(&self) {
-        if let Some(outlet) = &self.outlet
-            && outlet.has_pending()
-        {
-            outlet.flush().await;
+        let Some(outlet) = &self.outlet else { return };
+        if !outlet.has_pending() {
+            return;
+        }
+        // A notification between the failed try and the wait is kept as a
+        // permit: no wake is lost.
+        while !outlet.push_pending() {
+            outlet.room().notified().await;
         }
     }
 

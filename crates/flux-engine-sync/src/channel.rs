@@ -62,6 +62,16 @@ struct Queue<T> {
     batches: VecDeque<Vec<Envelope<T>>>,
     closed: bool,
     stats: EdgeStats,
+    /// Emptied batch buffers the receiving segment gave back, for the
+    /// sending one to fill again: no allocation per batch.
+    spares: Vec<Vec<Envelope<T>>>,
+}
+
+/// Spare buffers a queue keeps: as many as it can hold at its fullest (its
+/// capacity, and the batches of the one step that may go past it) and the
+/// one being filled; more would only hold memory a run no longer needs.
+fn spares_kept(capacity: usize, batch_size: usize) -> usize {
+    capacity.max(1) + flux_core::STEP_BUDGET.div_ceil(batch_size.max(1)) + 1
 }
 
 /// The engine's untyped view of a queue.
@@ -120,6 +130,10 @@ impl<T: Send> BatchSender<T> for Sender<T> {
     fn close(&mut self) {
         lock(&self.queue).closed = true;
     }
+
+    fn spare(&mut self) -> Option<Vec<Envelope<T>>> {
+        lock(&self.queue).spares.pop()
+    }
 }
 
 struct Receiver<T> {
@@ -136,6 +150,13 @@ impl<T: Send> BatchReceiver<T> for Receiver<T> {
             }
             None if q.closed => Received::Closed,
             None => Received::Empty,
+        }
+    }
+
+    fn recycle(&mut self, buffer: Vec<Envelope<T>>) {
+        let mut q = lock(&self.queue);
+        if q.spares.len() < spares_kept(q.stats.capacity, q.stats.batch_size) {
+            q.spares.push(buffer);
         }
     }
 }
@@ -160,7 +181,7 @@ impl Channels for SyncChannels {
     ) -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) {
         let stats =
             EdgeStats { junction, capacity: edge.capacity, batch_size: edge.batch_size, ..EdgeStats::default() };
-        let queue = Arc::new(Mutex::new(Queue { batches: VecDeque::new(), closed: false, stats }));
+        let queue = Arc::new(Mutex::new(Queue { batches: VecDeque::new(), closed: false, stats, spares: Vec::new() }));
         self.probes.insert(junction, queue.clone());
         let sender = Sender { queue: queue.clone(), journal: self.journal.clone() };
         (Box::new(sender), Box::new(Receiver { queue }))

@@ -203,6 +203,7 @@ impl SyncEngine {
             collector: Collector::new(self.keep, self.dead_letter_sink.take()),
             channels,
             journal,
+            journal_scratch: Vec::new(),
             hook: &mut *self.hook,
             trace: Vec::new(),
             keep_trace: self.trace,

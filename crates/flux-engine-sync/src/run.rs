@@ -47,6 +47,8 @@ pub(crate) struct Run<'h> {
     pub(crate) collector: Collector,
     pub(crate) channels: SyncChannels,
     pub(crate) journal: SharedJournal,
+    /// The journal's other buffer (see `flush_journal`).
+    pub(crate) journal_scratch: Vec<Decision>,
     pub(crate) hook: &'h mut dyn ScheduleHook,
     pub(crate) trace: Vec<Decision>,
     pub(crate) keep_trace: bool,
@@ -315,10 +317,14 @@ impl Run<'_> {
 
     /// Hands the sends recorded inside channels to the hook and the trace.
     fn flush_journal(&mut self) {
-        let sends = std::mem::take(&mut lock(&self.journal).decisions);
-        for decision in sends {
+        // Swapped with a kept buffer, not taken: taking left the journal a
+        // new `Vec` to grow on the next send, an allocation per step.
+        let mut sends = std::mem::take(&mut self.journal_scratch);
+        core::mem::swap(&mut sends, &mut lock(&self.journal).decisions);
+        for decision in sends.drain(..) {
             self.decide(decision);
         }
+        self.journal_scratch = sends;
     }
 
     /// The run's report, and its outcome: the first failure, an imbalance,

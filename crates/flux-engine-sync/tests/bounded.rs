@@ -96,3 +96,27 @@ fn a_million_failures_keep_only_the_first_dead_letters_and_count_the_rest() {
     let (_, small_peak) = run(10_000);
     assert!(peak < small_peak * 2 + (1 << 20), "peak {peak} bytes for a million, {small_peak} for ten thousand");
 }
+
+/// Heap allocations a run of `envelopes` makes through two boundaries of
+/// small batches.
+fn allocations_of_a_run(envelopes: u64) -> (u64, u64) {
+    let pipeline = Pipeline::from_source(IterSource::new(0..envelopes)).map(|n| n + 1).map(|n| n * 2).sink(Discard(0));
+    let edge = EdgeSpec { capacity: 4, batch_size: 64 };
+    let plan = Planner::new().with_pass(support::CutAll(edge)).plan(pipeline.describe()).unwrap();
+    let mut engine = SyncEngine::new().with_trace(false);
+    let before = ALLOCATOR.allocations();
+    let report = engine.run(&plan, pipeline).unwrap();
+    let made = ALLOCATOR.allocations() - before;
+    (made, report.edges.iter().map(|e| e.batches_sent).sum())
+}
+
+#[test]
+fn a_running_pipeline_allocates_nothing_per_batch() {
+    let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (small, _) = allocations_of_a_run(10_000);
+    let (large, batches) = allocations_of_a_run(1_000_000);
+    assert!(batches > 30_000, "{batches} batches crossed the boundaries");
+    // Batch buffers go back to their sender: a hundred times the input
+    // takes a handful more allocations (growing buffers), not one a batch.
+    assert!(large < small + 64, "{small} allocations for 10k envelopes, {large} for 1M ({batches} batches)");
+}
