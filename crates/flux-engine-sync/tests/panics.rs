@@ -4,10 +4,7 @@
 
 use std::error::Error;
 
-use flux_core::{
-    Context, Emit, Envelope, Instant, LedgerVisitor, Panicked, Pipeline, Push, Runnable, Stage, StageDescriptor,
-    StageId, StageKind,
-};
+use flux_core::{Context, Emit, Envelope, Panicked, Pipeline, Runnable, Stage};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_plan::Planner;
 use flux_steps::Steps;
@@ -314,52 +311,11 @@ fn a_panicking_sink_dead_letters_its_input_and_is_still_closed() {
     assert_eq!(error.report().unwrap().row("db").unwrap().counts.consumed, 2);
 }
 
-/// A user `Push` node that does not catch its own panics.
-struct Careless<D> {
-    next: D,
-    calls: u64,
-}
-
-impl<D: Push<u64>> Push<u64> for Careless<D> {
-    fn push(&mut self, item: Envelope<u64>, cx: &mut Context<'_>) {
-        self.calls += 1;
-        if self.calls == 3 {
-            panic!("careless");
-        }
-        self.next.push(item, cx);
-    }
-    fn on_time(&mut self, cx: &mut Context<'_>) {
-        self.next.on_time(cx);
-    }
-    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
-    }
-    fn finish(&mut self, cx: &mut Context<'_>) {
-        self.next.finish(cx);
-    }
-    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
-        self.next.visit(visitor);
-    }
-}
-
-struct CarelessLayer;
-
-impl flux_core::Layer<u64> for CarelessLayer {
-    type Out = u64;
-    type Node<D: Push<u64> + 'static> = Careless<D>;
-    fn descriptor(&self) -> StageDescriptor {
-        StageDescriptor::new("careless", StageKind::Transform, flux_core::Purity::Stateful).with_types("u64", "u64")
-    }
-    fn set_id(&mut self, _id: StageId) {}
-    fn into_node<D: Push<u64> + 'static>(self, next: D) -> Careless<D> {
-        Careless { next, calls: 0 }
-    }
-}
-
 #[test]
 fn a_panic_that_escapes_a_node_stops_the_run_naming_its_segment_and_the_report_shows_the_loss() {
     let sink = Holding::default();
-    let p = Pipeline::from_source(IterSource::new(0..10u64)).layer(CarelessLayer).sink(sink.clone());
+    // A user `Push` node that does not catch its own panics, on its third push.
+    let p = Pipeline::from_source(IterSource::new(0..10u64)).layer(flux_test::PanicInNode::at(2)).sink(sink.clone());
     let error = run(p);
     // The sink's segment waits for an input the panic will never close (the
     // two envelopes that passed sat in the careless segment's half-full
