@@ -414,6 +414,13 @@ impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
     pub fn now(&self) -> Instant {
         self.cx.now()
     }
+
+    /// The step's waker, as [`Context::waker`] gives it: what an override
+    /// of `pull_into` hands to what it waits on before it returns
+    /// [`Pulled::Pending`].
+    pub fn waker(&self) -> &core::task::Waker {
+        self.cx.waker()
+    }
 }
 
 impl<D> Drop for SourceOutput<'_, '_, '_, D> {

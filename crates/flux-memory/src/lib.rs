@@ -30,7 +30,9 @@
 //! thresholds in bytes and engine time. With the `tokio` feature (off by
 //! default, so the kernel's dependency graph stays free of a runtime),
 //! `AsyncWriteSink` does the same into any `tokio::io::AsyncWrite`, driving
-//! each flush to completion in place so that it runs on the sync engine.
+//! each flush to completion in place so that it runs on the sync engine,
+//! and `FramedSource::from_async` frames any `tokio::io::AsyncRead` as a
+//! `Read` is framed, the engine woken by the reader when it has more.
 //!
 //! # Example
 //!
@@ -69,6 +71,8 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "tokio")]
+mod async_read;
 mod cow;
 mod frame;
 mod leak;
@@ -79,6 +83,8 @@ mod source;
 mod stats;
 mod sync;
 
+#[cfg(feature = "tokio")]
+pub use async_read::PollRead;
 pub use cow::CopyOnWrite;
 pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
 pub use leak::{LeakGuard, assert_no_leaks};

@@ -66,6 +66,10 @@ pub struct FramedSource<R, F> {
     next_sequence: u64,
     stats: FramingStatsHandle,
     retry_after: Duration,
+    /// For an async reader: the slot its reads take the step's waker from.
+    /// Then `WouldBlock` is `Pull::Pending`, not a retry timer.
+    #[cfg(feature = "tokio")]
+    waker: Option<crate::async_read::WakerSlot>,
 }
 
 impl<R: Read, F: Framer> FramedSource<R, F> {
@@ -83,6 +87,8 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
+            #[cfg(feature = "tokio")]
+            waker: None,
         })
     }
 
@@ -175,6 +181,8 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
 
     #[inline]
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Bytes>, SourceError> {
+        self.lend_waker(cx.waker());
+        let wakes = self.wakes();
         let sequence = self.next_sequence;
         let event = self
             .reader
@@ -192,6 +200,7 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
                 self.next_sequence += 1;
                 self.on_bad.apply(error, sequence).map(Pull::Rejected)
             }
+            Event::WouldBlock if wakes => Ok(Pull::Pending),
             Event::WouldBlock => Ok(Pull::Wait(cx.now() + self.retry_after)),
         }
     }
@@ -204,6 +213,8 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         budget: usize,
         out: &mut SourceOutput<'_, '_, '_, D>,
     ) -> Result<Pulled, SourceError> {
+        self.lend_waker(out.waker());
+        let wakes = self.wakes();
         let mut sequence = self.next_sequence;
         let scanned = self.reader.scan(budget, |frame| {
             out.emit(envelope(frame, sequence));
@@ -215,6 +226,7 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         match scanned {
             Scanned::Limit => Ok(Pulled::More),
             Scanned::End => Ok(Pulled::End),
+            Scanned::WouldBlock if wakes => Ok(Pulled::Pending),
             Scanned::WouldBlock => Ok(Pulled::Wait(out.now() + self.retry_after)),
             Scanned::Bad(error) => {
                 self.next_sequence += 1;
@@ -222,6 +234,69 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
                 Ok(Pulled::More)
             }
         }
+    }
+}
+
+impl<R, F> FramedSource<R, F> {
+    /// Gives an async reader the step's waker before it reads.
+    #[inline(always)]
+    fn lend_waker(&self, _waker: &core::task::Waker) {
+        #[cfg(feature = "tokio")]
+        if let Some(slot) = &self.waker {
+            slot.set(_waker);
+        }
+    }
+
+    /// Whether the reader wakes the engine when it has more (an async
+    /// reader), rather than being retried after `retry_after`.
+    #[inline(always)]
+    fn wakes(&self) -> bool {
+        #[cfg(feature = "tokio")]
+        return self.waker.is_some();
+        #[cfg(not(feature = "tokio"))]
+        false
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<R, F> FramedSource<crate::PollRead<R>, F>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    F: Framer,
+{
+    /// A source framing any `tokio::io::AsyncRead` (a socket, a pipe, a
+    /// decompressor): the same framers, slabs, sequences and byte offsets
+    /// as [`FramedSource::new`]. When the reader has nothing ready the
+    /// source returns `Pull::Pending`, and the engine asks again once the
+    /// reader wakes it.
+    ///
+    /// ```
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+    /// use flux_test::VecSink;
+    /// # use flux_engine_sync::SyncEngine;
+    /// # use flux_plan::Planner;
+    ///
+    /// // Any `AsyncRead`; a byte slice is one.
+    /// let input: &'static [u8] = b"one\ntwo\n";
+    /// let pool = SlabPool::new("doc", PoolConfig::default());
+    /// let source = FramedSource::from_async(input, pool, NewlineDelimited::new(64))?;
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(source).sink(out.clone());
+    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
+    /// assert_eq!(out.payloads(), ["one", "two"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The framer's largest partial frame does not fit in a slab.
+    pub fn from_async(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
+        let (reader, slot) = crate::PollRead::new(input);
+        let mut source = FramedSource::new(reader, pool, framer)?;
+        source.waker = Some(slot);
+        Ok(source)
     }
 }
 
