@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use flux_core::{Clock, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
+use flux_core::{Clock, EngineHint, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
 use tokio::sync::watch;
 
 use crate::channel::FlumeChannels;
@@ -152,7 +152,21 @@ impl AsyncEngine {
                 stopped_early: false,
                 wake: Arc::default(),
             };
-            tasks.push((name, tokio::spawn(task.run(segment))));
+            // A segment holding a stage hinted heavy or blocking runs on a
+            // thread of tokio's blocking pool, where it can take its time
+            // without holding a runtime worker; its waits still go through
+            // the runtime (`block_on` of the same task).
+            let own_thread = plan.stages[first..=last]
+                .iter()
+                .any(|stage| matches!(stage.engine_hint, EngineHint::Isolate | EngineHint::Blocking));
+            let handle = match own_thread {
+                true => {
+                    let runtime = tokio::runtime::Handle::current();
+                    tokio::task::spawn_blocking(move || runtime.block_on(task.run(segment)))
+                }
+                false => tokio::spawn(task.run(segment)),
+            };
+            tasks.push((name, handle));
         }
         let mut ended = Vec::with_capacity(tasks.len());
         let mut lost = None;

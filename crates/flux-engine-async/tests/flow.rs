@@ -80,3 +80,53 @@ async fn at_the_end_of_input_a_stage_that_waits_for_its_timers_gets_them_on_toki
         assert_eq!(report.elapsed, Duration::from_secs(expected_elapsed), "{at_end:?}");
     }
 }
+
+/// A stage that blocks its thread until told to go (on its first input),
+/// and records the threads it ran on.
+struct Blocking {
+    go: std::sync::mpsc::Receiver<()>,
+    started: bool,
+    threads: std::sync::Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>,
+}
+
+impl flux_core::Stage<u32> for Blocking {
+    type Out = u32;
+
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        if !self.started {
+            self.started = true;
+            self.go.recv_timeout(Duration::from_secs(20)).expect("told to go: the runtime's thread was free");
+        }
+        self.threads.lock().unwrap().push(std::thread::current().id());
+        out.emit(input);
+    }
+
+    fn describe(&self, descriptor: flux_core::StageDescriptor) -> flux_core::StageDescriptor {
+        descriptor.with_engine_hint(flux_core::EngineHint::Blocking)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stage_hinted_blocking_runs_off_the_runtime_thread_so_its_tasks_go_on() {
+    let (go, told) = std::sync::mpsc::channel();
+    let threads = std::sync::Arc::default();
+    let out = VecSink::new();
+    let stage = Blocking { go: told, started: false, threads: std::sync::Arc::clone(&threads) };
+    let pipeline = Pipeline::from_source(IterSource::new(0..100u32)).stage(stage).named("heavy").sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.segments().len(), 3, "the planner gives the blocking stage a segment of its own");
+    // Only a task on this one-thread runtime can tell the stage to go: it
+    // runs only if the stage is not holding the runtime's thread.
+    let teller = tokio::spawn(async move {
+        tokio::task::yield_now().await;
+        go.send(()).unwrap();
+    });
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    teller.await.unwrap();
+
+    assert_eq!(out.payloads(), (0..100).collect::<Vec<_>>());
+    let threads = threads.lock().unwrap();
+    assert_eq!(threads.len(), 100);
+    assert!(threads.iter().all(|id| *id != std::thread::current().id()), "not on the runtime's thread");
+    assert!(report.problems.is_empty());
+}
