@@ -16,7 +16,7 @@
 //! once a batch, and `Notify`'s waiters live in the waiting future.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use flux_core::{BatchReceiver, BatchSender, Channels, EdgeFlow, EdgeSpec, Envelope, Received};
@@ -39,8 +39,9 @@ pub struct EdgeStats {
     pub envelopes_received: u64,
     /// Most batches queued at once.
     pub max_depth: usize,
-    /// Batches that found the channel full: each suspended the segment
-    /// that sent it until the receiver made room (backpressure).
+    /// Batches that found the channel full (or a batch already waiting):
+    /// each waited in the edge, its segment suspended, until the receiver
+    /// made room (backpressure).
     pub full_sends: u64,
 }
 
@@ -90,10 +91,20 @@ struct Edge<T> {
     /// (the channel's capacity and one step's batches pending) and the one
     /// being filled.
     spares_kept: usize,
+    /// The receiving segment's task is gone (it ended without finishing):
+    /// what is sent from now on is dropped, counted as sent and never
+    /// received, so the ledger reports the loss and the sender never waits
+    /// for room that will not come. (The edge holds its receiver itself,
+    /// so flume would never say it is disconnected.)
+    receiver_gone: AtomicBool,
     counters: Counters,
 }
 
 impl<T> Edge<T> {
+    fn receiver_gone(&self) -> bool {
+        self.receiver_gone.load(Ordering::Acquire)
+    }
+
     fn note_depth(&self) {
         self.counters.max_depth.fetch_max(self.rx.len(), Ordering::Relaxed);
     }
@@ -127,9 +138,13 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
         let edge = &self.0;
         edge.counters.batches_sent.fetch_add(1, Ordering::Relaxed);
         edge.counters.envelopes_sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if edge.receiver_gone() {
+            return;
+        }
         let mut pending = lock(&edge.pending);
         // Behind a batch already waiting, to keep the order.
         if !pending.is_empty() {
+            edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
             return pending.push_back(batch);
         }
         let sent = match &*lock(&edge.tx) {
@@ -138,9 +153,12 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
         };
         match sent {
             Ok(()) => edge.sent(),
-            Err(flume::TrySendError::Full(batch)) => pending.push_back(batch),
-            // The receiving segment is gone (it panicked): the batch is
-            // lost, and the ledger reports it as a channel loss.
+            Err(flume::TrySendError::Full(batch)) => {
+                edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
+                pending.push_back(batch);
+            }
+            // Closed already: a send after the close is the kernel's bug,
+            // and the ledger would report the loss.
             Err(flume::TrySendError::Disconnected(_)) => {}
         }
     }
@@ -214,6 +232,10 @@ pub(crate) trait Inlet: Send + Sync {
     /// received: for a segment that panicked and can take nothing more (the
     /// ledger reports the loss). True once the channel is closed and empty.
     fn discard(&self) -> bool;
+
+    /// The receiving task is gone: from now on the sender drops what it
+    /// sends (the ledger reports the loss) instead of waiting for room.
+    fn abandon(&self);
 }
 
 impl<T: Send + 'static> Outlet for EdgeHandle<T> {
@@ -225,6 +247,10 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
         let edge = &self.edge;
         // The same order as `send`: pending, then the sender.
         let mut pending = lock(&edge.pending);
+        if edge.receiver_gone() {
+            pending.clear();
+            return true;
+        }
         let tx = lock(&edge.tx);
         while let Some(batch) = pending.pop_front() {
             let sent = match &*tx {
@@ -235,7 +261,6 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
                 Ok(()) => edge.sent(),
                 Err(flume::TrySendError::Full(batch)) => {
                     pending.push_front(batch);
-                    edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
                     return false;
                 }
                 Err(flume::TrySendError::Disconnected(_)) => {
@@ -291,6 +316,13 @@ impl<T: Send + 'static> Inlet for EdgeHandle<T> {
         &self.edge.arrived
     }
 
+    fn abandon(&self) {
+        self.edge.receiver_gone.store(true, Ordering::Release);
+        while self.edge.take().is_ok() {}
+        lock(&self.edge.stash).take();
+        self.edge.room.notify_one();
+    }
+
     fn discard(&self) -> bool {
         lock(&self.edge.stash).take();
         loop {
@@ -334,6 +366,7 @@ impl Channels for FlumeChannels {
             room: Notify::new(),
             spares: Mutex::new(Vec::new()),
             spares_kept: spec.capacity.max(1) + flux_core::STEP_BUDGET.div_ceil(spec.batch_size.max(1)) + 1,
+            receiver_gone: AtomicBool::new(false),
             counters: Counters::default(),
         });
         let handle = Arc::new(EdgeHandle { edge: edge.clone(), junction, spec: *spec });

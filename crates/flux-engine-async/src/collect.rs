@@ -29,6 +29,12 @@ impl Collected {
         Collected { keep, order, ..Collected::default() }
     }
 
+    /// The next stamp of the run's one counter: failures and other reasons
+    /// to stop are ordered by it across tasks.
+    pub(crate) fn stamp(&self) -> u64 {
+        self.order.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Adds another task's to this one, keeping at most `keep` of each.
     pub(crate) fn absorb(&mut self, other: Collected) {
         for (stage, (dead, side)) in other.per_stage {

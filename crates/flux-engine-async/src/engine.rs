@@ -119,7 +119,9 @@ impl AsyncEngine {
         let segments =
             pipeline.assemble(plan, &mut channels).map_err(|e| RunError::new(RunErrorKind::PlanMismatch(e), None))?;
         let clock = RunClock::start();
-        let (stop, _) = watch::channel(Stop::Running);
+        // Starting from what the handle asked so far: a stop asked before
+        // the run is in force before the source is first pulled.
+        let (stop, _) = watch::channel(self.stop.as_ref().map_or(Stop::Running, StopHandle::requested));
         // A run has its own signal (a failure in it must not stop other
         // runs of the handle); the handle's is forwarded into it.
         let forward = self.stop.as_ref().map(|handle| {
@@ -135,6 +137,7 @@ impl AsyncEngine {
         });
         let order = Arc::new(AtomicU64::new(0));
         let ranges = plan.segments();
+        let mut cancel = CancelOnDrop { stop: stop.clone(), aborts: Vec::new(), armed: true };
         let mut tasks = Vec::with_capacity(segments.len());
         for segment in segments {
             let first = segment.first_stage();
@@ -149,33 +152,54 @@ impl AsyncEngine {
                 stop: stop.clone(),
                 collected: Collected::new(self.keep, order.clone()),
                 stopped_for: None,
+                timers_stuck: false,
                 stopped_early: false,
                 wake: Arc::default(),
             };
             // A segment holding a stage hinted heavy or blocking runs on a
-            // thread of tokio's blocking pool, where it can take its time
-            // without holding a runtime worker; its waits still go through
-            // the runtime (`block_on` of the same task).
+            // thread of its own, where it can take its time without holding
+            // a runtime worker; its waits still go through the runtime
+            // (`block_on` of the same task). Not tokio's blocking pool: a
+            // task there holds back paused time for as long as it runs.
             let own_thread = plan.stages[first..=last]
                 .iter()
                 .any(|stage| matches!(stage.engine_hint, EngineHint::Isolate | EngineHint::Blocking));
-            let handle = match own_thread {
-                true => {
-                    let runtime = tokio::runtime::Handle::current();
-                    tokio::task::spawn_blocking(move || runtime.block_on(task.run(segment)))
-                }
-                false => tokio::spawn(task.run(segment)),
+            let joining = if own_thread {
+                let (done, joined) = tokio::sync::oneshot::channel();
+                let runtime = tokio::runtime::Handle::current();
+                let thread = std::thread::Builder::new().name(format!("flux-{name}"));
+                // A thread that cannot start drops its task: the run stops
+                // with the segment lost.
+                let _ = thread.spawn(move || {
+                    let _ = done.send(runtime.block_on(task.run(segment)));
+                });
+                Joining::Thread(joined)
+            } else {
+                let handle = tokio::spawn(task.run(segment));
+                cancel.aborts.push(handle.abort_handle());
+                Joining::Task(handle)
             };
-            tasks.push((name, handle));
+            tasks.push((name, joining));
         }
         let mut ended = Vec::with_capacity(tasks.len());
-        let mut lost = None;
-        for (name, handle) in tasks {
-            match handle.await {
-                Ok(done) => ended.push(done),
-                Err(_) => lost = lost.or(Some(RunErrorKind::Lost { stage: name })),
+        let mut lost = Vec::new();
+        for (name, joining) in tasks {
+            let joined = match joining {
+                Joining::Task(handle) => handle.await.ok(),
+                Joining::Thread(joined) => joined.await.ok(),
+            };
+            match joined {
+                Some(done) => ended.push(done),
+                None => {
+                    raise(&stop, Stop::Now);
+                    lost.push((
+                        order.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        RunErrorKind::Lost { stage: name },
+                    ));
+                }
             }
         }
+        cancel.armed = false;
         if let Some(forward) = forward {
             forward.abort();
         }
@@ -193,18 +217,18 @@ impl AsyncEngine {
         plan: &ExecutionPlan,
         channels: &FlumeChannels,
         ended: Vec<Ended>,
-        lost: Option<RunErrorKind>,
+        lost: Vec<(u64, RunErrorKind)>,
         elapsed: std::time::Duration,
         stopped: Option<Stop>,
     ) -> Result<RunReport, RunError> {
         let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
         let mut collected = Collected::new(self.keep, Arc::default());
-        let mut stopped_for = lost;
+        let mut reasons = lost;
         for Ended { segment, task } in ended {
             segment
                 .visit(&mut |id: &StageId, ledger: &StageLedger| counted.entry(id.clone()).or_default().absorb(ledger));
             collected.absorb(task.collected);
-            stopped_for = stopped_for.or(task.stopped_for);
+            reasons.extend(task.stopped_for);
         }
         let mut edges: Vec<_> = channels.outlets.values().map(|outlet| outlet.stats()).collect();
         edges.sort_by_key(|edge| edge.junction);
@@ -214,8 +238,18 @@ impl AsyncEngine {
         let pools = pools.collect();
         let leak = self.pools.iter().find_map(|pool| pool.check().err());
         collected.failures.sort_by_key(|(order, _)| *order);
-        let mut failures = collected.failures.into_iter().map(|(_, error)| error);
-        let first = failures.next();
+        reasons.sort_by_key(|(order, _)| *order);
+        let mut failures = collected.failures.into_iter().peekable();
+        // The run's cause is its first reason to stop, a stage's failure or
+        // the engine's own (a stuck timer, a lost task), by stamp.
+        let first_failure = failures.peek().map(|(order, _)| *order);
+        let first_reason = reasons.first().map(|(order, _)| *order);
+        let engine_first = first_reason.is_some_and(|reason| first_failure.is_none_or(|failure| reason < failure));
+        let cause = match engine_first {
+            true => reasons.into_iter().next().map(|(_, kind)| kind),
+            false => failures.next().map(|(_, error)| RunErrorKind::Stage(error)),
+        };
+        let failures = failures.map(|(_, error)| error);
         let report = RunReport {
             ledger,
             dead_letters: collected.dead_letters,
@@ -228,13 +262,38 @@ impl AsyncEngine {
             later_failures: failures.take(16).collect(),
             problems,
         };
-        let kind = match (first, stopped_for, leak) {
-            (Some(error), _, _) => RunErrorKind::Stage(error),
-            (None, Some(kind), _) => kind,
-            (None, None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
-            (None, None, Some(leak)) => RunErrorKind::Leak(leak),
-            (None, None, None) => return Ok(report),
+        let kind = match (cause, leak) {
+            (Some(kind), _) => kind,
+            (None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
+            (None, Some(leak)) => RunErrorKind::Leak(leak),
+            (None, None) => return Ok(report),
         };
         Err(RunError::new(kind, Some(report)))
+    }
+}
+
+/// How the engine waits for one segment: a tokio task, or a thread of its
+/// own.
+enum Joining {
+    Task(tokio::task::JoinHandle<Ended>),
+    Thread(tokio::sync::oneshot::Receiver<Ended>),
+}
+
+/// Stops the run if its future is dropped before the tasks are joined (a
+/// `select!` or a timeout around `run`): the run's signal is raised to
+/// `Stop::Now` and the tasks are aborted (a segment on a thread of its own
+/// sees the stop, or its input closing, and ends).
+struct CancelOnDrop {
+    stop: watch::Sender<Stop>,
+    aborts: Vec<tokio::task::AbortHandle>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            raise(&self.stop, Stop::Now);
+            self.aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
     }
 }

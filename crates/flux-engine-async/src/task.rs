@@ -50,12 +50,42 @@ pub(crate) struct Task {
     pub(crate) stop: watch::Sender<Stop>,
     pub(crate) collected: Collected,
     /// Why this task stopped the run, when it did for a reason of its own
-    /// (stage failures are in `collected`).
-    pub(crate) stopped_for: Option<RunErrorKind>,
+    /// (stage failures are in `collected`), stamped from the run's one
+    /// counter as failures are, so the run's first reason is its cause.
+    pub(crate) stopped_for: Option<(u64, RunErrorKind)>,
+    /// A timer of the segment would not clear: it is not fired again.
+    pub(crate) timers_stuck: bool,
     /// The source stopped pulling before its input ended.
     pub(crate) stopped_early: bool,
     /// What a pending source's waker wakes.
     pub(crate) wake: Arc<NotifyWake>,
+}
+
+/// Ends a task's part in the run if the task ends without finishing (a
+/// panic outside the nodes that settle their own, or the run dropped): its
+/// output channel closes, its input is abandoned (what the segment before
+/// it sends from then on is dropped, and the ledger reports it), and the
+/// run stops at once. So no other task waits for it for ever.
+struct Hangup {
+    inlet: Option<Arc<dyn Inlet>>,
+    outlet: Option<Arc<dyn Outlet>>,
+    stop: watch::Sender<Stop>,
+    armed: bool,
+}
+
+impl Drop for Hangup {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(outlet) = &self.outlet {
+            outlet.close();
+        }
+        if let Some(inlet) = &self.inlet {
+            inlet.abandon();
+        }
+        raise(&self.stop, Stop::Now);
+    }
 }
 
 /// What a finished task hands back: its segment, to read the ledger from,
@@ -71,7 +101,12 @@ impl Task {
     /// closed, then finishes (accumulators flush, sinks close), as on the
     /// sync engine.
     pub(crate) async fn run(mut self, mut segment: Box<dyn Segment>) -> Ended {
-        let poisoned = self.step_until_exhausted(&mut *segment).await;
+        let mut hangup =
+            Hangup { inlet: self.inlet.clone(), outlet: self.outlet.clone(), stop: self.stop.clone(), armed: true };
+        let mut poisoned = self.step_until_exhausted(&mut *segment).await;
+        if !poisoned {
+            poisoned = self.drain_timers(&mut *segment).await;
+        }
         if poisoned {
             // The segment is not whole: it is not called again, and what
             // still arrives for it is emptied so the segment before it can
@@ -82,7 +117,6 @@ impl Task {
                 }
             }
         } else {
-            self.drain_timers(&mut *segment).await;
             let now = self.clock.now();
             let mut cx = Context::new(now, &mut self.collected);
             if let Err(panic) = catch_panic(|| segment.finish(&mut cx)) {
@@ -94,6 +128,12 @@ impl Task {
         if let Some(outlet) = &self.outlet {
             outlet.close();
         }
+        // Whatever still comes (a segment that stopped early, its timers
+        // stuck) is dropped, not waited on.
+        if let Some(inlet) = &self.inlet {
+            inlet.abandon();
+        }
+        hangup.armed = false;
         Ended { segment, task: self }
     }
 
@@ -111,8 +151,8 @@ impl Task {
                 return false;
             }
             let now = self.clock.now();
-            if segment.next_deadline(false).is_some_and(|due| due <= now) {
-                self.on_time(segment, now);
+            if segment.next_deadline(false).is_some_and(|due| due <= now) && self.on_time(segment, now) {
+                return true;
             }
             let step = {
                 let mut cx = Context::with_waker(now, &mut self.collected, &waker);
@@ -130,7 +170,9 @@ impl Task {
                 }
                 Ok(Step::Starved) => {
                     // Half-full batches go on before the segment waits.
-                    self.on_time(segment, now);
+                    if self.on_time(segment, now) {
+                        return true;
+                    }
                     self.flush().await;
                     let inlet = self.inlet.clone().expect("only a segment with an input starves");
                     if !inlet.ready() {
@@ -147,7 +189,9 @@ impl Task {
                         self.stop_for(RunErrorKind::StuckSource { stage: self.name.clone(), at: now });
                         return false;
                     }
-                    self.on_time(segment, now);
+                    if self.on_time(segment, now) {
+                        return true;
+                    }
                     self.flush().await;
                     let wake = earliest(Some(until), segment.next_deadline(false)).unwrap_or(until);
                     tokio::select! {
@@ -157,7 +201,9 @@ impl Task {
                 }
                 Ok(Step::Pending) => {
                     stalled_waits = 0;
-                    self.on_time(segment, now);
+                    if self.on_time(segment, now) {
+                        return true;
+                    }
                     self.flush().await;
                     let wake = self.wake.clone();
                     let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
@@ -166,6 +212,10 @@ impl Task {
                         () = sleep_until_some(timer) => {}
                         _ = stop.changed() => {}
                     }
+                    // A resource out of its cooperative budget wakes its
+                    // waker at once; under `block_on` (a segment on its own
+                    // thread) nothing would reset the budget but this.
+                    tokio::task::coop::consume_budget().await;
                 }
                 Ok(Step::Exhausted) => return false,
                 Ok(Step::Failed(error)) => {
@@ -192,47 +242,57 @@ impl Task {
 
     /// After its input ended, waits for the deadlines the segment's stages
     /// wait for at the end (`next_deadline(true)`), firing each, unless the
-    /// run is stopping.
-    async fn drain_timers(&mut self, segment: &mut dyn Segment) {
-        let mut last_fired: Option<Instant> = None;
+    /// run is stopping at once. True when a timer panicked outside the
+    /// nodes that settle their own panics.
+    async fn drain_timers(&mut self, segment: &mut dyn Segment) -> bool {
+        // Subscribed before the first look, so no hurried stop is missed.
+        let mut stop = self.stop.subscribe();
         loop {
-            if *self.stop.borrow() == Stop::Now {
-                return;
+            if *stop.borrow_and_update() == Stop::Now || self.timers_stuck {
+                return false;
             }
             // Only a stage that asked to wait at the end keeps the segment
             // open; meanwhile its other timers fire as they come.
-            let Some(end) = segment.next_deadline(true) else { return };
+            let Some(end) = segment.next_deadline(true) else { return false };
             let due = earliest(segment.next_deadline(false), Some(end)).unwrap_or(end);
-            if last_fired == Some(due) {
-                self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at: due });
-                return;
-            }
             // A stop that hurries the drain ends the wait; a graceful one
             // leaves it.
-            let mut stop = self.stop.subscribe();
-            let hurried = async {
-                while stop.changed().await.is_ok() {
-                    if *stop.borrow() == Stop::Now {
-                        return;
-                    }
-                }
-                std::future::pending::<()>().await;
-            };
             tokio::select! {
                 () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
-                () = hurried => return,
+                _ = stop.wait_for(|how| *how == Stop::Now) => return false,
             }
-            last_fired = Some(due);
-            self.on_time(segment, self.clock.now());
+            let fired = self.clock.now().max(due);
+            if self.on_time(segment, fired) {
+                return true;
+            }
+            if let Some(at) = segment.next_deadline(true).filter(|end| *end <= fired) {
+                self.timers_stuck = true;
+                self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at });
+            }
             self.flush().await;
         }
     }
 
-    fn on_time(&mut self, segment: &mut dyn Segment, now: Instant) {
+    /// Fires the segment's timers due at `now` (and sends half-full
+    /// batches on). True when it panicked outside the nodes that settle
+    /// their own panics: the segment is poisoned, as on the sync engine. A
+    /// timer still due after firing would fire for ever: the run stops,
+    /// naming the segment, and its timers are not fired again.
+    fn on_time(&mut self, segment: &mut dyn Segment, now: Instant) -> bool {
+        if self.timers_stuck {
+            return false;
+        }
         let mut cx = Context::new(now, &mut self.collected);
         if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
             self.fail(StageError::new(self.name.clone(), Position::None, panic));
+            self.raise_failures();
+            return true;
         }
+        if let Some(at) = segment.next_deadline(false).filter(|due| *due <= now) {
+            self.timers_stuck = true;
+            self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at });
+        }
+        false
     }
 
     /// Sends what waits for room downstream, suspending the segment until
@@ -261,7 +321,9 @@ impl Task {
     }
 
     fn stop_for(&mut self, why: RunErrorKind) {
-        self.stopped_for.get_or_insert(why);
+        if self.stopped_for.is_none() {
+            self.stopped_for = Some((self.collected.stamp(), why));
+        }
         self.raise_failures();
     }
 }

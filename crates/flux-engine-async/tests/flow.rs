@@ -130,3 +130,29 @@ async fn a_stage_hinted_blocking_runs_off_the_runtime_thread_so_its_tasks_go_on(
     assert!(threads.iter().all(|id| *id != std::thread::current().id()), "not on the runtime's thread");
     assert!(report.problems.is_empty());
 }
+
+/// Passes inputs on, hinted blocking (so it runs on a thread of its own).
+struct Hinted;
+
+impl flux_core::Stage<u32> for Hinted {
+    type Out = u32;
+
+    fn process(&mut self, input: Envelope<u32>, out: &mut impl flux_core::Emit<u32>) {
+        out.emit(input);
+    }
+
+    fn describe(&self, descriptor: flux_core::StageDescriptor) -> flux_core::StageDescriptor {
+        descriptor.with_engine_hint(flux_core::EngineHint::Blocking)
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn paused_time_still_moves_while_a_segment_runs_on_a_thread_of_its_own() {
+    let out = VecSink::new();
+    let timed = (0..3u32).map(|i| (Instant::from_secs(10 * u64::from(i)), Envelope::new(i).with_sequence(i.into())));
+    let pipeline = Pipeline::from_source(TimedSource::new(timed.collect())).stage(Hinted).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    assert_eq!(out.payloads(), [0, 1, 2]);
+    assert_eq!(report.elapsed, Duration::from_secs(20));
+}

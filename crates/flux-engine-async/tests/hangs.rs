@@ -1,0 +1,140 @@
+//! Nothing hangs: a task that dies, a timer that never clears, a timer
+//! that panics, a run dropped half-way or stopped before it starts each
+//! end the run with a reason, and every other task ends too.
+
+use std::time::Duration;
+
+use flux_core::{
+    Context, Envelope, Instant, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor, StageId,
+    StageKind,
+};
+use flux_engine_async::{AsyncEngine, RunErrorKind, Stop, StopHandle};
+use flux_plan::Planner;
+use flux_test::{IterSource, TimedSource, VecSink};
+
+/// How a [`Faulty`] node misbehaves.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// `next_deadline` panics: engines call it outside any catch.
+    DeadlinePanics,
+    /// It always has a timer due now that `on_time` never clears.
+    StuckTimer,
+    /// `on_time` panics.
+    TimerPanics,
+}
+
+struct Faulty {
+    fault: Fault,
+}
+
+struct FaultyNode<D> {
+    fault: Fault,
+    next: D,
+}
+
+impl Layer<u64> for Faulty {
+    type Out = u64;
+    type Node<D: Push<u64> + 'static> = FaultyNode<D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new("faulty", StageKind::Transform, Purity::Stateful).with_types("u64", "u64")
+    }
+
+    fn set_id(&mut self, _id: StageId) {}
+
+    fn into_node<D: Push<u64> + 'static>(self, next: D) -> FaultyNode<D> {
+        FaultyNode { fault: self.fault, next }
+    }
+}
+
+impl<D: Push<u64>> Push<u64> for FaultyNode<D> {
+    fn push(&mut self, item: Envelope<u64>, cx: &mut Context<'_>) {
+        self.next.push(item, cx);
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        if let Fault::TimerPanics = self.fault {
+            panic!("on_time");
+        }
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        match self.fault {
+            Fault::DeadlinePanics => panic!("next_deadline"),
+            Fault::StuckTimer | Fault::TimerPanics => Some(Instant::ZERO),
+        }
+        .or(self.next.next_deadline(at_end))
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+}
+
+async fn run_faulty(fault: Fault) -> flux_engine_async::RunError {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..10_000u64)).layer(Faulty { fault }).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.segments().len(), 3, "the faulty stage runs in a segment of its own");
+    AsyncEngine::new().run(&plan, pipeline).await.unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_dies_outside_every_catch_ends_the_run_naming_its_segment() {
+    let error = run_faulty(Fault::DeadlinePanics).await;
+    assert!(matches!(error.kind(), RunErrorKind::Lost { stage } if stage.as_str() == "faulty"), "{error}");
+    let report = error.report().expect("the other tasks ended and reported");
+    assert!(report.row("source").unwrap().counts.created < 10_000, "the source stopped early");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_that_never_clears_stops_the_run_and_the_rest_drains() {
+    let error = run_faulty(Fault::StuckTimer).await;
+    assert!(
+        matches!(error.kind(), RunErrorKind::StuckTimer { stage, at } if stage.as_str() == "faulty" && *at == Instant::ZERO)
+    );
+    assert!(error.to_string().starts_with("a timer of the segment starting at `faulty` would not clear"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_that_panics_poisons_its_segment_and_stops_the_run_naming_it() {
+    let error = run_faulty(Fault::TimerPanics).await;
+    assert_eq!(error.to_string(), "stage `faulty` stopped the run");
+    assert!(error.report().is_some());
+}
+
+/// An event a second, for a thousand seconds.
+fn slow(out: &VecSink<u64>) -> impl Runnable {
+    let events = (0..1_000u64).map(|i| (Instant::from_secs(i), Envelope::new(i).with_sequence(i)));
+    Pipeline::from_source(TimedSource::new(events.collect())).sink(out.clone())
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_run_dropped_half_way_stops_its_tasks() {
+    let out = VecSink::new();
+    let plan = Planner::new().plan(slow(&out).describe()).unwrap();
+    let engine = AsyncEngine::new();
+    let timed_out = tokio::time::timeout(Duration::from_millis(5_500), engine.run(&plan, slow(&out))).await;
+    assert!(timed_out.is_err(), "the run was still going");
+    let seen = out.payloads().len();
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    assert_eq!(out.payloads().len(), seen, "nothing ran after the run was dropped");
+    assert!(seen <= 6, "{seen} events in 5.5 s");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_stop_asked_before_the_run_starts_pulls_nothing() {
+    let out = VecSink::new();
+    let plan = Planner::new().plan(slow(&out).describe()).unwrap();
+    let handle = StopHandle::new();
+    handle.stop(Stop::Drain);
+    let report = AsyncEngine::new().stop_with(handle).run(&plan, slow(&out)).await.unwrap();
+    assert_eq!(report.row("source").unwrap().counts.created, 0);
+    assert_eq!(report.stopped, Some(Stop::Drain));
+    assert!(out.payloads().is_empty());
+}
