@@ -6,10 +6,11 @@ use flux_core::{EdgeSpec, EngineHint, ExecutionPlan, Junction, PlanError, Planne
 /// or [`EngineHint::Blocking`], or whose CPU hint per item is at least
 /// `min_cpu_ns`.
 ///
-/// Measured on a 2-core machine (`docs/BENCHMARKS.md`): with trivial stages
-/// two threads lose to one fused thread (0.66 at best), while about 1 µs of
-/// work per item makes two batched segments twice as fast as one. The default threshold of
-/// 500 ns sits between the two.
+/// Measured on a 2-core machine (`cargo xtask bench engines`, figures in
+/// `docs/BENCHMARKS.md`): two trivial maps cut into tasks of their own run
+/// at 0.17 of their fused speed on the tokio engine, while two maps of about
+/// 700 ns of work per item each run 1.85 times as fast cut as fused. The
+/// default threshold of 500 ns sits where a boundary starts to pay.
 #[derive(Clone, Copy, Debug)]
 pub struct IsolateHeavy {
     /// CPU per item, in nanoseconds, from which a stage is isolated.
