@@ -228,11 +228,6 @@ pub(crate) trait Inlet: Send + Sync {
     /// Notified each time a batch goes in, and when the channel closes.
     fn arrived(&self) -> &Notify;
 
-    /// Takes and drops what is in the channel, without counting it as
-    /// received: for a segment that panicked and can take nothing more (the
-    /// ledger reports the loss). True once the channel is closed and empty.
-    fn discard(&self) -> bool;
-
     /// The receiving task is gone: from now on the sender drops what it
     /// sends (the ledger reports the loss) instead of waiting for room.
     fn abandon(&self);
@@ -321,17 +316,6 @@ impl<T: Send + 'static> Inlet for EdgeHandle<T> {
         while self.edge.take().is_ok() {}
         lock(&self.edge.stash).take();
         self.edge.room.notify_one();
-    }
-
-    fn discard(&self) -> bool {
-        lock(&self.edge.stash).take();
-        loop {
-            match self.edge.take() {
-                Ok(_) => {}
-                Err(flume::TryRecvError::Empty) => return false,
-                Err(flume::TryRecvError::Disconnected) => return true,
-            }
-        }
     }
 }
 

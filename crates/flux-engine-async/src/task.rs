@@ -107,16 +107,10 @@ impl Task {
         if !poisoned {
             poisoned = self.drain_timers(&mut *segment).await;
         }
-        if poisoned {
-            // The segment is not whole: it is not called again, and what
-            // still arrives for it is emptied so the segment before it can
-            // finish (the ledger reports the loss).
-            if let Some(inlet) = &self.inlet {
-                while !inlet.discard() {
-                    inlet.arrived().notified().await;
-                }
-            }
-        } else {
+        // A poisoned segment is not whole: it is not called again. What
+        // still comes for it is dropped (its input is abandoned below), so
+        // the segment before it can finish; the ledger reports the loss.
+        if !poisoned {
             let now = self.clock.now();
             let mut cx = Context::new(now, &mut self.collected);
             if let Err(panic) = catch_panic(|| segment.finish(&mut cx)) {
@@ -128,7 +122,7 @@ impl Task {
         if let Some(outlet) = &self.outlet {
             outlet.close();
         }
-        // Whatever still comes (a segment that stopped early, its timers
+        // Whatever still comes (for a poisoned segment, or one whose timers
         // stuck) is dropped, not waited on.
         if let Some(inlet) = &self.inlet {
             inlet.abandon();

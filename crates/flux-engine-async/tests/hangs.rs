@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use flux_core::{
-    Context, Envelope, Instant, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable, StageDescriptor, StageId,
-    StageKind,
+    Context, EdgeSpec, Envelope, Instant, Junction, Layer, LedgerVisitor, Pipeline, Purity, Push, Runnable,
+    StageDescriptor, StageId, StageKind,
 };
 use flux_engine_async::{AsyncEngine, RunErrorKind, Stop, StopHandle};
 use flux_plan::Planner;
@@ -76,17 +76,39 @@ impl<D: Push<u64>> Push<u64> for FaultyNode<D> {
     }
 }
 
-async fn run_faulty(fault: Fault) -> flux_engine_async::RunError {
-    let out = VecSink::new();
-    let pipeline = Pipeline::from_source(IterSource::new(0..10_000u64)).layer(Faulty { fault }).sink(out.clone());
-    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+/// Runs 10,000 numbers through a faulty stage in a segment of its own,
+/// behind boundaries of one batch of one envelope (so that a source step
+/// fills its channel and must wait for room), into `sink`.
+async fn run_faulty<K: flux_core::Sink<u64> + 'static>(fault: Fault, sink: K) -> flux_engine_async::RunError {
+    let pipeline = Pipeline::from_source(IterSource::new(0..10_000u64)).layer(Faulty { fault }).sink(sink);
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
     assert_eq!(plan.segments().len(), 3, "the faulty stage runs in a segment of its own");
+    for junction in &mut plan.junctions {
+        if let Junction::Boundary(edge) = junction {
+            *edge = EdgeSpec { capacity: 1, batch_size: 1 };
+        }
+    }
     AsyncEngine::new().run(&plan, pipeline).await.unwrap_err()
+}
+
+/// Takes everything, and fails to close.
+struct FailsToClose;
+
+impl flux_core::Sink<u64> for FailsToClose {
+    fn write(&mut self, _item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), flux_core::WriteError> {
+        Ok(())
+    }
+
+    fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err("disk full".into())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_that_dies_outside_every_catch_ends_the_run_naming_its_segment() {
-    let error = run_faulty(Fault::DeadlinePanics).await;
+    // The source fills its one-batch channel at once, then finds the
+    // faulty task gone: it must not wait for room that will never come.
+    let error = run_faulty(Fault::DeadlinePanics, VecSink::new()).await;
     assert!(matches!(error.kind(), RunErrorKind::Lost { stage } if stage.as_str() == "faulty"), "{error}");
     let report = error.report().expect("the other tasks ended and reported");
     assert!(report.row("source").unwrap().counts.created < 10_000, "the source stopped early");
@@ -94,16 +116,20 @@ async fn a_task_that_dies_outside_every_catch_ends_the_run_naming_its_segment() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_that_never_clears_stops_the_run_and_the_rest_drains() {
-    let error = run_faulty(Fault::StuckTimer).await;
+    // The sink fails too, later, when it is closed: the stuck timer came
+    // first, so it is the cause, and the sink's failure a later one.
+    let error = run_faulty(Fault::StuckTimer, FailsToClose).await;
     assert!(
         matches!(error.kind(), RunErrorKind::StuckTimer { stage, at } if stage.as_str() == "faulty" && *at == Instant::ZERO)
     );
     assert!(error.to_string().starts_with("a timer of the segment starting at `faulty` would not clear"), "{error}");
+    let later = &error.report().unwrap().later_failures;
+    assert_eq!(later.iter().map(|e| e.cause().to_string()).collect::<Vec<_>>(), ["disk full"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_that_panics_poisons_its_segment_and_stops_the_run_naming_it() {
-    let error = run_faulty(Fault::TimerPanics).await;
+    let error = run_faulty(Fault::TimerPanics, VecSink::new()).await;
     assert_eq!(error.to_string(), "stage `faulty` stopped the run");
     assert!(error.report().is_some());
 }
