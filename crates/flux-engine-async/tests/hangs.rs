@@ -21,6 +21,9 @@ enum Fault {
     StuckTimer,
     /// `on_time` panics.
     TimerPanics,
+    /// It passes every other envelope on and drops the rest without a
+    /// word: a lossy user node.
+    Loses,
 }
 
 struct Faulty {
@@ -49,6 +52,9 @@ impl Layer<u64> for Faulty {
 
 impl<D: Push<u64>> Push<u64> for FaultyNode<D> {
     fn push(&mut self, item: Envelope<u64>, cx: &mut Context<'_>) {
+        if matches!(self.fault, Fault::Loses) && item.meta().sequence % 2 == 1 {
+            return;
+        }
         self.next.push(item, cx);
     }
 
@@ -63,6 +69,7 @@ impl<D: Push<u64>> Push<u64> for FaultyNode<D> {
         match self.fault {
             Fault::DeadlinePanics => panic!("next_deadline"),
             Fault::StuckTimer | Fault::TimerPanics => Some(Instant::ZERO),
+            Fault::Loses => None,
         }
         .or(self.next.next_deadline(at_end))
     }
@@ -163,4 +170,46 @@ async fn a_stop_asked_before_the_run_starts_pulls_nothing() {
     assert_eq!(report.row("source").unwrap().counts.created, 0);
     assert_eq!(report.stopped, Some(Stop::Drain));
     assert!(out.payloads().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_envelopes_fails_the_run_as_unbalanced() {
+    let error = run_faulty(Fault::Loses, VecSink::new()).await;
+    assert!(matches!(error.kind(), RunErrorKind::Unbalanced(problems) if !problems.is_empty()), "{error}");
+    assert!(error.to_string().starts_with("the run's ledger does not balance"), "{error}");
+}
+
+/// A source that is pending before every item, waking itself at once (as
+/// a socket's readiness would).
+struct Hesitant {
+    next: u64,
+    ready: bool,
+}
+
+impl flux_core::Source for Hesitant {
+    type Item = u64;
+
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<flux_core::Pull<u64>, flux_core::SourceError> {
+        if self.next == 100 {
+            return Ok(flux_core::Pull::End);
+        }
+        if !self.ready {
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Ok(flux_core::Pull::Pending);
+        }
+        self.ready = false;
+        self.next += 1;
+        Ok(flux_core::Pull::Item(Envelope::new(self.next - 1).with_sequence(self.next - 1)))
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_pending_source_is_asked_again_once_it_wakes_its_waker() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(Hesitant { next: 0, ready: false }).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    assert_eq!(out.payloads(), (0..100).collect::<Vec<_>>());
+    assert_eq!(report.row("source").unwrap().counts.created, 100);
 }
