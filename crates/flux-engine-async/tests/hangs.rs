@@ -213,3 +213,51 @@ async fn a_pending_source_is_asked_again_once_it_wakes_its_waker() {
     assert_eq!(out.payloads(), (0..100).collect::<Vec<_>>());
     assert_eq!(report.row("source").unwrap().counts.created, 100);
 }
+
+/// A source that asks, every time, to wait until an instant long past.
+struct Stalled;
+
+impl flux_core::Source for Stalled {
+    type Item = u64;
+
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<flux_core::Pull<u64>, flux_core::SourceError> {
+        Ok(flux_core::Pull::Wait(Instant::ZERO))
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_source_that_keeps_waiting_for_a_past_instant_stops_the_run() {
+    let pipeline = Pipeline::from_source(Stalled).sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = AsyncEngine::new().run(&plan, pipeline).await.unwrap_err();
+    assert!(matches!(error.kind(), RunErrorKind::StuckSource { stage, .. } if stage.as_str() == "source"), "{error}");
+    assert_eq!(error.stage().unwrap().as_str(), "source");
+}
+
+/// Records that it was closed.
+#[derive(Clone, Default)]
+struct Closing(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl flux_core::Sink<u32> for Closing {
+    fn write(&mut self, _item: Envelope<u32>, _cx: &mut Context<'_>) -> Result<(), flux_core::WriteError> {
+        Ok(())
+    }
+
+    fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_source_that_panics_leaves_its_segment_whole_and_the_sink_in_it_is_closed() {
+    let sink = Closing::default();
+    let source = flux_test::PanicOnPull::new(IterSource::new(0..100u32), 40);
+    let pipeline = Pipeline::from_source(source).sink(sink.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.segments().len(), 1, "source and sink fused");
+    let error = AsyncEngine::new().run(&plan, pipeline).await.unwrap_err();
+    assert_eq!(error.stage().unwrap().as_str(), "source");
+    assert!(sink.0.load(std::sync::atomic::Ordering::SeqCst), "the sink was closed");
+    assert_eq!(error.report().unwrap().row("sink").unwrap().counts.consumed, 40);
+}
