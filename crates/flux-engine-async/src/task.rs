@@ -61,30 +61,30 @@ pub(crate) struct Task {
     pub(crate) wake: Arc<NotifyWake>,
 }
 
-/// Ends a task's part in the run if the task ends without finishing (a
-/// panic outside the nodes that settle their own, or the run dropped): its
-/// output channel closes, its input is abandoned (what the segment before
-/// it sends from then on is dropped, and the ledger reports it), and the
-/// run stops at once. So no other task waits for it for ever.
+/// Ends a task's part in the run when the task ends, however it ends: its
+/// output channel closes, and its input is abandoned (what the segment
+/// before it sends from then on is dropped, and the ledger reports it), so
+/// no other task waits for it for ever. If the task did not get to finish
+/// (a panic outside the nodes that settle their own, or the run dropped),
+/// the run stops at once too.
 struct Hangup {
     inlet: Option<Arc<dyn Inlet>>,
     outlet: Option<Arc<dyn Outlet>>,
     stop: watch::Sender<Stop>,
-    armed: bool,
+    finished: bool,
 }
 
 impl Drop for Hangup {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
         if let Some(outlet) = &self.outlet {
             outlet.close();
         }
         if let Some(inlet) = &self.inlet {
             inlet.abandon();
         }
-        raise(&self.stop, Stop::Now);
+        if !self.finished {
+            raise(&self.stop, Stop::Now);
+        }
     }
 }
 
@@ -102,7 +102,7 @@ impl Task {
     /// sync engine.
     pub(crate) async fn run(mut self, mut segment: Box<dyn Segment>) -> Ended {
         let mut hangup =
-            Hangup { inlet: self.inlet.clone(), outlet: self.outlet.clone(), stop: self.stop.clone(), armed: true };
+            Hangup { inlet: self.inlet.clone(), outlet: self.outlet.clone(), stop: self.stop.clone(), finished: false };
         let mut poisoned = self.step_until_exhausted(&mut *segment).await;
         if !poisoned {
             poisoned = self.drain_timers(&mut *segment).await;
@@ -119,15 +119,10 @@ impl Task {
         }
         self.raise_failures();
         self.flush().await;
-        if let Some(outlet) = &self.outlet {
-            outlet.close();
-        }
-        // Whatever still comes (for a poisoned segment, or one whose timers
-        // stuck) is dropped, not waited on.
-        if let Some(inlet) = &self.inlet {
-            inlet.abandon();
-        }
-        hangup.armed = false;
+        // Closes the output; whatever still comes (for a poisoned segment,
+        // or one whose timers stuck) is dropped, not waited on.
+        hangup.finished = true;
+        drop(hangup);
         Ended { segment, task: self }
     }
 
