@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use flux_accumulate::{AccumulateExt, Keyed, Policy, REASON_HEADER, TimerStart, fold};
-use flux_core::{EdgeSpec, Envelope, ExecutionPlan, Instant, Junction, LedgerRow, Pipeline, Runnable};
+use flux_core::{EdgeSpec, Envelope, ExecutionPlan, Instant, Junction, Pipeline, Runnable};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
@@ -34,10 +34,6 @@ fn numbers(out: &VecSink<u64>) -> impl Runnable {
         .sink(out.clone())
 }
 
-fn rows(ledger: &[LedgerRow]) -> Vec<LedgerRow> {
-    ledger.to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linear_pipeline_cut_into_three_segments_gives_the_same_records_and_ledger_on_both_engines() {
     let (sync_out, async_out) = (VecSink::new(), VecSink::new());
@@ -48,7 +44,7 @@ async fn a_linear_pipeline_cut_into_three_segments_gives_the_same_records_and_le
 
     assert_eq!(async_out.payloads(), sync_out.payloads());
     assert_eq!(async_out.payloads().len(), 857, "2,000 inputs, 286 bad, half of the rest even");
-    assert_eq!(rows(&tokio.ledger), rows(&sync.ledger));
+    assert_eq!(tokio.ledger, sync.ledger);
     let dead = |letters: &[flux_core::ErrorEnvelope]| letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>();
     assert_eq!(dead(&tokio.dead_letters), dead(&sync.dead_letters));
     assert!(tokio.dead_letters.iter().all(|l| l.error.stage().as_str() == "parse"));
@@ -102,6 +98,6 @@ async fn timers_fire_at_the_same_instants_and_emit_the_same_records_on_both_engi
     // too; ann {6} is still open at the end of input.
     let values: Vec<u64> = expected.iter().map(|(k, _)| k.value).collect();
     assert_eq!(values, [4, 2, 4, 5, 6]);
-    assert_eq!(rows(&tokio.ledger), rows(&sync.ledger));
+    assert_eq!(tokio.ledger, sync.ledger);
     assert_eq!(tokio.elapsed, Duration::from_secs(200), "paused time: the run took exactly the input's span");
 }

@@ -82,16 +82,3 @@ async fn a_stop_now_flushes_open_groups_at_once() {
     assert_eq!(report.elapsed, Duration::from_millis(90_500), "nothing waited for the open groups' timers");
     assert!(report.problems.is_empty());
 }
-
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn a_run_that_ends_before_a_stop_is_not_reported_as_stopped() {
-    let out = VecSink::new();
-    let events = vec![(Instant::ZERO, Envelope::new("a"))];
-    let pipeline = Pipeline::from_source(TimedSource::new(events)).sink(out.clone());
-    let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    let handle = StopHandle::new();
-    let report = AsyncEngine::new().stop_with(handle.clone()).run(&plan, pipeline).await.unwrap();
-    handle.stop(Stop::Now);
-    assert_eq!(report.stopped, None);
-    assert_eq!(out.payloads(), ["a"]);
-}
