@@ -16,6 +16,9 @@ pub struct EdgeFlow {
     pub sent: u64,
     /// Envelopes taken out of it.
     pub received: u64,
+    /// Envelopes its backpressure policy dropped or rejected (sent to the
+    /// dead-letter output) instead.
+    pub dropped: u64,
 }
 
 /// One stage's line in the run's ledger.
@@ -78,7 +81,8 @@ pub enum Imbalance {
         /// What the channel was sent.
         sent: u64,
     },
-    /// A boundary channel delivered a different count than it was sent.
+    /// A boundary channel delivered and dropped by policy a different
+    /// count than it was sent.
     ChannelLoss {
         /// The junction.
         junction: usize,
@@ -86,6 +90,8 @@ pub enum Imbalance {
         sent: u64,
         /// Envelopes received.
         received: u64,
+        /// Envelopes its policy dropped or rejected.
+        dropped: u64,
     },
 }
 
@@ -98,7 +104,8 @@ pub enum Imbalance {
 /// Every engine calls it at stop, so the law is the same on all of them:
 /// a stage accounts for no more than reached it, every merged input is
 /// released or discarded, each boundary carried what the stage before it
-/// emitted and delivered all of it, and the last stage consumed the rest.
+/// emitted and delivered all of it but what its policy dropped, and the
+/// last stage consumed the rest.
 ///
 /// # Examples
 ///
@@ -126,8 +133,9 @@ pub fn balance(
     let mut rows = Vec::with_capacity(plan.stages.len());
     let mut problems = Vec::new();
     for edge in edges {
-        if edge.sent != edge.received {
-            problems.push(Imbalance::ChannelLoss { junction: edge.junction, sent: edge.sent, received: edge.received });
+        if edge.sent != edge.received + edge.dropped {
+            let (junction, sent, received, dropped) = (edge.junction, edge.sent, edge.received, edge.dropped);
+            problems.push(Imbalance::ChannelLoss { junction, sent, received, dropped });
         }
     }
     let mut flow: u64 = 0;
@@ -182,9 +190,10 @@ impl fmt::Display for Imbalance {
                 f,
                 "the stages before boundary {junction} accounted for {derived} envelopes but it carried {sent}"
             ),
-            Imbalance::ChannelLoss { junction, sent, received } => {
-                write!(f, "boundary after stage {junction} delivered {received} of {sent} envelopes")
-            }
+            Imbalance::ChannelLoss { junction, sent, received, dropped } => write!(
+                f,
+                "boundary after stage {junction} delivered {received} and its policy dropped {dropped} of {sent} envelopes"
+            ),
         }
     }
 }

@@ -72,6 +72,13 @@ pub trait BatchSender<T>: Send {
     fn spare(&mut self) -> Option<Vec<Envelope<T>>> {
         None
     }
+
+    /// The batch size to collect next, when the boundary's policy changed
+    /// it (adaptive batching); `None` (the default) keeps the current one.
+    /// Asked after every send.
+    fn batch_size(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What a receiver found; the segment after the boundary turns it into
@@ -269,6 +276,7 @@ impl<T> BatchingSender<T> {
             let next = spare.unwrap_or_else(|| Vec::with_capacity(self.batch_size));
             let full = core::mem::replace(&mut self.batch, next);
             self.sender.send(full);
+            self.batch_size = self.sender.batch_size().map_or(self.batch_size, |size| size.max(1));
         }
     }
 }

@@ -117,7 +117,7 @@ mod sealed {
 }
 
 pub use accumulate::{Accumulator, Completeness, EmitReason};
-pub use backpressure::{Admission, BackpressurePolicy, Pressure};
+pub use backpressure::{Admission, BackpressurePolicy, ChoosePolicy, Pressure, TurnedAway};
 pub use balance::{EdgeFlow, Imbalance, LedgerRow, balance};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
 pub use chain::{Assembler, Chain, Continuation, Identity, Stack};

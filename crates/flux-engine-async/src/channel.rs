@@ -15,12 +15,17 @@
 //! allocate a waiter each time they wait, which on a busy boundary is about
 //! once a batch, and `Notify`'s waiters live in the waiting future.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use flux_core::{BatchReceiver, BatchSender, Channels, EdgeFlow, EdgeSpec, Envelope, Received};
+use flux_core::{
+    Admission, BackpressurePolicy, BatchReceiver, BatchSender, Channels, Clock, EdgeFlow, EdgeSpec, Envelope,
+    ErrorEnvelope, Instant, Pressure, Received, StageId, TurnedAway,
+};
 use tokio::sync::Notify;
+
+use crate::clock::RunClock;
 
 /// What one boundary carried during a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,14 +46,21 @@ pub struct EdgeStats {
     pub max_depth: usize,
     /// Batches that found the channel full (or a batch already waiting):
     /// each waited in the edge, its segment suspended, until the receiver
-    /// made room (backpressure).
+    /// made room (backpressure), or for the instant its policy set.
     pub full_sends: u64,
+    /// The boundary's backpressure policy, by name, if it has one.
+    pub policy: Option<&'static str>,
+    /// Envelopes the policy dropped (its `DropNewest` and `DropOldest`).
+    pub dropped: u64,
+    /// Envelopes the policy sent to the dead-letter output (its `Reject`).
+    pub rejected: u64,
 }
 
 impl EdgeStats {
     /// What the ledger law needs of it.
     pub(crate) fn flow(&self) -> EdgeFlow {
-        EdgeFlow { junction: self.junction, sent: self.envelopes_sent, received: self.envelopes_received }
+        let (junction, sent, received) = (self.junction, self.envelopes_sent, self.envelopes_received);
+        EdgeFlow { junction, sent, received, dropped: self.dropped + self.rejected }
     }
 }
 
@@ -66,9 +78,51 @@ struct Counters {
     envelopes_received: AtomicU64,
     max_depth: AtomicUsize,
     full_sends: AtomicU64,
+    dropped: AtomicU64,
+    rejected: AtomicU64,
+    /// Envelopes and bytes in the channel, for the policy's `Pressure`
+    /// (bytes only counted when there is a policy).
+    queued_envelopes: AtomicUsize,
+    queued_bytes: AtomicU64,
+    /// Batches the receiver has taken: a batch told to wait for room goes
+    /// once this has moved on.
+    taken: AtomicU64,
 }
 
 type Batch<T> = Vec<Envelope<T>>;
+
+/// What a batch waiting in the edge waits for.
+#[derive(Clone, Copy, Debug)]
+enum Gate {
+    /// Not offered to the policy yet (a batch behind others is offered
+    /// when it reaches the front).
+    Unasked,
+    /// Room in the channel.
+    Room,
+    /// The receiver to take a batch past this count (the policy's
+    /// `WhenRoom`), or the channel to empty.
+    Taken(u64),
+    /// The policy's instant (`Admission::At`).
+    At(Instant),
+}
+
+/// Why the batches waiting in an edge cannot move in yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Blocked {
+    /// Until the receiver takes a batch.
+    Room,
+    /// Until this engine instant.
+    Until(Instant),
+}
+
+/// The boundary's policy and what it needs besides the channel.
+struct Policy {
+    policy: Box<dyn BackpressurePolicy>,
+    clock: RunClock,
+    /// The stage before the boundary, which a rejected envelope names.
+    stage: StageId,
+    junction: usize,
+}
 
 /// One boundary: the channel, what waits to go into it, and what was taken
 /// out of it ahead of the receiving segment's `recv`.
@@ -76,7 +130,14 @@ struct Edge<T> {
     /// Dropped (taken) once the sending segment finished and everything
     /// pending went in: that closes the channel.
     tx: Mutex<Option<flume::Sender<Batch<T>>>>,
-    pending: Mutex<VecDeque<Batch<T>>>,
+    pending: Mutex<VecDeque<(Gate, Batch<T>)>>,
+    policy: Mutex<Option<Policy>>,
+    /// The batch size the policy asked for after the last send (0: none).
+    next_batch_size: AtomicUsize,
+    /// Whether queued bytes are counted (only a policy looks at them).
+    counts_bytes: bool,
+    /// Dead letters of rejected envelopes, until the sending task collects them.
+    turned_away: Mutex<Vec<ErrorEnvelope>>,
     rx: flume::Receiver<Batch<T>>,
     stash: Mutex<Option<Batch<T>>>,
     /// Notified when a batch goes into the channel, or it closes.
@@ -114,19 +175,114 @@ impl<T> Edge<T> {
         Received::Batch(batch)
     }
 
-    /// A batch went in: note the depth, wake the receiver.
-    fn sent(&self) {
-        self.note_depth();
-        self.arrived.notify_one();
+    /// Bytes in a batch, when a policy may look at them.
+    fn bytes(&self, batch: &[Envelope<T>], policy: bool) -> u64 {
+        match policy {
+            true => batch.iter().map(|envelope| u64::from(envelope.cost().bytes)).sum(),
+            false => 0,
+        }
     }
 
     /// The next batch off the channel, telling the sender there is room.
     fn take(&self) -> Result<Batch<T>, flume::TryRecvError> {
         let taken = self.rx.try_recv();
-        if taken.is_ok() {
+        if let Ok(batch) = &taken {
+            self.unqueue(batch);
+            self.counters.taken.fetch_add(1, Ordering::Release);
             self.room.notify_one();
         }
         taken
+    }
+
+    fn unqueue(&self, batch: &[Envelope<T>]) {
+        let c = &self.counters;
+        c.queued_envelopes.fetch_sub(batch.len(), Ordering::Relaxed);
+        c.queued_bytes.fetch_sub(self.bytes(batch, self.counts_bytes), Ordering::Relaxed);
+    }
+
+
+    fn pressure(&self) -> Pressure {
+        let c = &self.counters;
+        Pressure {
+            queued_batches: self.rx.len(),
+            queued_envelopes: c.queued_envelopes.load(Ordering::Relaxed),
+            queued_bytes: c.queued_bytes.load(Ordering::Relaxed),
+            ..Pressure::default()
+        }
+    }
+
+    /// Offers a batch to the policy: what it waits for, or `None` when the
+    /// policy dropped or rejected it (counted).
+    fn offer(&self, mut batch: Batch<T>) -> Option<(Gate, Batch<T>)> {
+        let mut guard = lock(&self.policy);
+        let Some(Policy { policy, clock, stage, junction }) = guard.as_mut() else {
+            return Some((Gate::Room, batch));
+        };
+        let now = clock.now();
+        let envelopes = batch.len() as u64;
+        let gate = match policy.admit(batch.len(), &self.pressure(), now) {
+            Admission::Now => Some(Gate::Room),
+            Admission::WhenRoom => Some(Gate::Taken(self.counters.taken.load(Ordering::Acquire))),
+            Admission::At(at) => Some(Gate::At(at)),
+            Admission::DropNewest => {
+                self.counters.dropped.fetch_add(envelopes, Ordering::Relaxed);
+                None
+            }
+            Admission::DropOldest => {
+                // flume's receivers are many-consumer: the sender can take
+                // the oldest batch out of the channel itself.
+                if let Ok(oldest) = self.rx.try_recv() {
+                    self.unqueue(&oldest);
+                    self.counters.dropped.fetch_add(oldest.len() as u64, Ordering::Relaxed);
+                }
+                Some(Gate::Room)
+            }
+            Admission::Reject => {
+                self.counters.rejected.fetch_add(envelopes, Ordering::Relaxed);
+                let why = TurnedAway { junction: *junction, policy: policy.name() };
+                let mut letters = lock(&self.turned_away);
+                letters.extend(batch.drain(..).map(|envelope| why.letter(stage, envelope)));
+                None
+            }
+        };
+        let size = policy.batch_size(&self.pressure(), now).max(1);
+        self.next_batch_size.store(size, Ordering::Relaxed);
+        gate.map(|gate| (gate, batch))
+    }
+
+    /// Moves a batch into the channel if what it waits for has come; the
+    /// batch back, with why not, otherwise.
+    fn try_move(&self, gate: Gate, batch: Batch<T>) -> Result<(), (Blocked, Gate, Batch<T>)> {
+        match gate {
+            Gate::At(at) => {
+                let now = lock(&self.policy).as_ref().map_or(at, |p| p.clock.now());
+                if now < at {
+                    return Err((Blocked::Until(at), gate, batch));
+                }
+            }
+            Gate::Taken(count) if self.counters.taken.load(Ordering::Acquire) <= count && !self.rx.is_empty() => {
+                return Err((Blocked::Room, gate, batch));
+            }
+            Gate::Unasked | Gate::Room | Gate::Taken(_) => {}
+        }
+        let (envelopes, bytes) = (batch.len(), self.bytes(&batch, self.counts_bytes));
+        let sent = match &*lock(&self.tx) {
+            Some(tx) => tx.try_send(batch),
+            None => Err(flume::TrySendError::Disconnected(batch)),
+        };
+        match sent {
+            Ok(()) => {
+                self.counters.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed);
+                self.counters.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+                self.note_depth();
+                self.arrived.notify_one();
+                Ok(())
+            }
+            Err(flume::TrySendError::Full(batch)) => Err((Blocked::Room, Gate::Room, batch)),
+            // Closed already: a send after the close is the kernel's bug,
+            // and the ledger would report the loss.
+            Err(flume::TrySendError::Disconnected(_)) => Ok(()),
+        }
     }
 }
 
@@ -142,24 +298,16 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
             return;
         }
         let mut pending = lock(&edge.pending);
-        // Behind a batch already waiting, to keep the order.
+        // Behind a batch already waiting, to keep the order; offered to the
+        // policy when it reaches the front.
         if !pending.is_empty() {
             edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
-            return pending.push_back(batch);
+            return pending.push_back((Gate::Unasked, batch));
         }
-        let sent = match &*lock(&edge.tx) {
-            Some(tx) => tx.try_send(batch),
-            None => Err(flume::TrySendError::Disconnected(batch)),
-        };
-        match sent {
-            Ok(()) => edge.sent(),
-            Err(flume::TrySendError::Full(batch)) => {
-                edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
-                pending.push_back(batch);
-            }
-            // Closed already: a send after the close is the kernel's bug,
-            // and the ledger would report the loss.
-            Err(flume::TrySendError::Disconnected(_)) => {}
+        let Some((gate, batch)) = edge.offer(batch) else { return };
+        if let Err((_, gate, batch)) = edge.try_move(gate, batch) {
+            edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
+            pending.push_back((gate, batch));
         }
     }
 
@@ -169,6 +317,10 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
 
     fn spare(&mut self) -> Option<Batch<T>> {
         lock(&self.0.spares).pop()
+    }
+
+    fn batch_size(&self) -> Option<usize> {
+        Some(self.0.next_batch_size.load(Ordering::Relaxed)).filter(|size| *size != 0)
     }
 }
 
@@ -202,11 +354,15 @@ pub(crate) trait Outlet: Send + Sync {
     /// Whether a batch waits for room.
     fn has_pending(&self) -> bool;
 
-    /// Moves pending batches into the channel while it has room. True when
-    /// none is left waiting (or the receiver is gone, and they are lost:
-    /// counted as sent, never received); false when the channel is full,
-    /// and the task waits on [`Outlet::room`] before trying again.
-    fn push_pending(&self) -> bool;
+    /// Moves pending batches into the channel while it has room and their
+    /// policy lets them go. `None` when none is left waiting (or the
+    /// receiver is gone, and they are lost: counted as sent, never
+    /// received); otherwise what the task waits for (on [`Outlet::room`],
+    /// or until an instant) before trying again.
+    fn push_pending(&self) -> Option<Blocked>;
+
+    /// Moves the dead letters of envelopes the policy rejected into `out`.
+    fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>);
 
     /// Notified each time the receiver takes a batch.
     fn room(&self) -> &Notify;
@@ -238,33 +394,32 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
         !lock(&self.edge.pending).is_empty()
     }
 
-    fn push_pending(&self) -> bool {
+    fn push_pending(&self) -> Option<Blocked> {
         let edge = &self.edge;
-        // The same order as `send`: pending, then the sender.
+        // The same order as `send`: pending, then the policy, then the sender.
         let mut pending = lock(&edge.pending);
-        if edge.receiver_gone() {
-            pending.clear();
-            return true;
-        }
-        let tx = lock(&edge.tx);
-        while let Some(batch) = pending.pop_front() {
-            let sent = match &*tx {
-                Some(tx) => tx.try_send(batch),
-                None => Err(flume::TrySendError::Disconnected(batch)),
+        while let Some((gate, batch)) = pending.pop_front() {
+            if edge.receiver_gone() {
+                pending.clear();
+                return None;
+            }
+            let (gate, batch) = match gate {
+                Gate::Unasked => match edge.offer(batch) {
+                    Some(offered) => offered,
+                    None => continue,
+                },
+                _ => (gate, batch),
             };
-            match sent {
-                Ok(()) => edge.sent(),
-                Err(flume::TrySendError::Full(batch)) => {
-                    pending.push_front(batch);
-                    return false;
-                }
-                Err(flume::TrySendError::Disconnected(_)) => {
-                    pending.clear();
-                    return true;
-                }
+            if let Err((blocked, gate, batch)) = edge.try_move(gate, batch) {
+                pending.push_front((gate, batch));
+                return Some(blocked);
             }
         }
-        true
+        None
+    }
+
+    fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>) {
+        out.append(&mut lock(&self.edge.turned_away));
     }
 
     fn room(&self) -> &Notify {
@@ -287,6 +442,9 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
             envelopes_received: c.envelopes_received.load(Ordering::Relaxed),
             max_depth: c.max_depth.load(Ordering::Relaxed),
             full_sends: c.full_sends.load(Ordering::Relaxed),
+            policy: self.policy,
+            dropped: c.dropped.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
         }
     }
 }
@@ -324,14 +482,29 @@ struct EdgeHandle<T> {
     edge: Arc<Edge<T>>,
     junction: usize,
     spec: EdgeSpec,
+    policy: Option<&'static str>,
 }
 
 /// Opens flume channels for the plan's boundaries, keeping each one's two
 /// sides for the tasks.
-#[derive(Default)]
 pub(crate) struct FlumeChannels {
     pub(crate) outlets: HashMap<usize, Arc<dyn Outlet>>,
     pub(crate) inlets: HashMap<usize, Arc<dyn Inlet>>,
+    /// Each boundary's policy, by junction, until its channel is opened.
+    policies: BTreeMap<usize, Box<dyn BackpressurePolicy>>,
+    /// Every stage's id, to name the stage before a boundary.
+    stages: Vec<StageId>,
+    clock: RunClock,
+}
+
+impl FlumeChannels {
+    pub(crate) fn new(
+        clock: RunClock,
+        policies: BTreeMap<usize, Box<dyn BackpressurePolicy>>,
+        stages: Vec<StageId>,
+    ) -> Self {
+        FlumeChannels { outlets: HashMap::new(), inlets: HashMap::new(), policies, stages, clock }
+    }
 }
 
 impl Channels for FlumeChannels {
@@ -341,9 +514,17 @@ impl Channels for FlumeChannels {
         spec: &EdgeSpec,
     ) -> (Box<dyn BatchSender<T>>, Box<dyn BatchReceiver<T>>) {
         let (tx, rx) = flume::bounded(spec.capacity.max(1));
+        let policy = self.policies.remove(&junction);
+        let name = policy.as_ref().map(|policy| policy.name());
+        let stage = self.stages.get(junction).cloned().unwrap_or_else(|| StageId::from_static("?"));
+        let policy = policy.map(|policy| Policy { policy, clock: self.clock, stage, junction });
         let edge = Arc::new(Edge {
             tx: Mutex::new(Some(tx)),
             pending: Mutex::new(VecDeque::new()),
+            next_batch_size: AtomicUsize::new(0),
+            counts_bytes: policy.is_some(),
+            policy: Mutex::new(policy),
+            turned_away: Mutex::new(Vec::new()),
             rx,
             stash: Mutex::new(None),
             arrived: Notify::new(),
@@ -353,7 +534,7 @@ impl Channels for FlumeChannels {
             receiver_gone: AtomicBool::new(false),
             counters: Counters::default(),
         });
-        let handle = Arc::new(EdgeHandle { edge: edge.clone(), junction, spec: *spec });
+        let handle = Arc::new(EdgeHandle { edge: edge.clone(), junction, spec: *spec, policy: name });
         self.outlets.insert(junction, handle.clone());
         self.inlets.insert(junction, handle);
         (Box::new(SendHalf(edge.clone())), Box::new(RecvHalf(edge)))

@@ -52,7 +52,9 @@ impl Collected {
         self.failures.extend(other.failures);
     }
 
-    fn keep_dead_letter(&mut self, letter: ErrorEnvelope) {
+    /// Keeps a dead letter (or counts it as not kept), without counting it
+    /// under its stage: the whole of `dead_letter` but the ledger's count.
+    pub(crate) fn keep_dead_letter(&mut self, letter: ErrorEnvelope) {
         match self.dead_letters.len() < self.keep {
             true => self.dead_letters.push(letter),
             false => self.not_kept += 1,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use flux_core::{Clock, EngineHint, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
+use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
 use tokio::sync::watch;
 
 use crate::channel::FlumeChannels;
@@ -53,6 +53,7 @@ pub struct AsyncEngine {
     keep: usize,
     pools: Vec<Arc<dyn LeakCheck>>,
     stop: Option<StopHandle>,
+    backpressure: Option<Box<dyn ChoosePolicy>>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
@@ -61,13 +62,14 @@ impl std::fmt::Debug for AsyncEngine {
             .field("keep", &self.keep)
             .field("pools", &self.pools.len())
             .field("stop", &self.stop)
+            .field("backpressure", &self.backpressure.is_some())
             .finish()
     }
 }
 
 impl Default for AsyncEngine {
     fn default() -> Self {
-        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None }
+        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None, backpressure: None }
     }
 }
 
@@ -93,6 +95,16 @@ impl AsyncEngine {
         self
     }
 
+    /// Consults the policies `choose` picks at the plan's boundaries
+    /// before every batch crosses one (`flux-backpressure`'s
+    /// `EdgePolicies`): a batch a policy holds waits in its boundary, and
+    /// the segment before it is suspended meanwhile.
+    #[must_use]
+    pub fn with_backpressure(mut self, choose: impl ChoosePolicy + 'static) -> Self {
+        self.backpressure = Some(Box::new(choose));
+        self
+    }
+
     /// Lets `handle` stop the runs of this engine from outside: on a
     /// signal the source is not pulled again and the pipeline drains, as
     /// [`Stop`] says. A run stopped so ends with `Ok`.
@@ -115,10 +127,12 @@ impl AsyncEngine {
     ///
     /// When called outside a tokio runtime.
     pub async fn run<P: Runnable>(&self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
-        let mut channels = FlumeChannels::default();
-        let segments =
-            pipeline.assemble(plan, &mut channels).map_err(|e| RunError::new(RunErrorKind::PlanMismatch(e), None))?;
+        let mismatch = |error| RunError::new(RunErrorKind::PlanMismatch(error), None);
+        let policies = self.backpressure.as_deref().map(|choose| choose.choose_all(plan)).transpose().map_err(mismatch)?;
+        let stages = plan.stages.iter().map(|stage| stage.id.clone()).collect();
         let clock = RunClock::start();
+        let mut channels = FlumeChannels::new(clock, policies.unwrap_or_default(), stages);
+        let segments = pipeline.assemble(plan, &mut channels).map_err(mismatch)?;
         // Starting from what the handle asked so far: a stop asked before
         // the run is in force before the source is first pulled.
         let (stop, _) = watch::channel(self.stop.as_ref().map_or(Stop::Running, StopHandle::requested));

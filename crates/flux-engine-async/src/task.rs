@@ -8,7 +8,7 @@ use flux_core::{
 };
 use tokio::sync::watch;
 
-use crate::channel::{Inlet, Outlet};
+use crate::channel::{Blocked, Inlet, Outlet};
 use crate::clock::RunClock;
 use crate::collect::Collected;
 use crate::stop::raise;
@@ -284,17 +284,34 @@ impl Task {
         false
     }
 
-    /// Sends what waits for room downstream, suspending the segment until
-    /// there is some.
-    async fn flush(&self) {
-        let Some(outlet) = &self.outlet else { return };
+    /// Sends what waits downstream, suspending the segment until the
+    /// receiver makes room or the instant the boundary's policy set; and
+    /// collects what the policy rejected as dead letters.
+    async fn flush(&mut self) {
+        let Some(outlet) = self.outlet.clone() else { return };
+        self.collect_turned_away(&*outlet);
         if !outlet.has_pending() {
             return;
         }
         // A notification between the failed try and the wait is kept as a
         // permit: no wake is lost.
-        while !outlet.push_pending() {
-            outlet.room().notified().await;
+        while let Some(blocked) = outlet.push_pending() {
+            self.collect_turned_away(&*outlet);
+            match blocked {
+                Blocked::Room => outlet.room().notified().await,
+                Blocked::Until(at) => tokio::time::sleep_until(self.clock.deadline(at)).await,
+            }
+        }
+        self.collect_turned_away(&*outlet);
+    }
+
+    /// Rejected envelopes go to this task's dead letters, not counted
+    /// under a stage: the ledger counts them under the boundary.
+    fn collect_turned_away(&mut self, outlet: &dyn Outlet) {
+        let mut letters = Vec::new();
+        outlet.take_turned_away(&mut letters);
+        for letter in letters {
+            self.collected.keep_dead_letter(letter);
         }
     }
 

@@ -74,24 +74,7 @@ impl Collector {
 impl Diversions for Collector {
     fn dead_letter(&mut self, letter: ErrorEnvelope) {
         self.per_stage.entry(letter.error.stage().clone()).or_default().0 += 1;
-        if let Some(sink) = &mut self.sink {
-            return sink(letter);
-        }
-        if self.dead_letters.len() < self.keep {
-            return self.dead_letters.push(letter);
-        }
-        let mut cause = std::mem::take(&mut self.scratch);
-        cause.clear();
-        let _ = write!(cause, "{}", letter.error.cause());
-        if cause.len() > CAUSE_TEXT {
-            let mut end = CAUSE_TEXT;
-            while !cause.is_char_boundary(end) {
-                end -= 1;
-            }
-            cause.truncate(end);
-        }
-        self.tally(letter.error.stage(), "dead letter", &cause);
-        self.scratch = cause;
+        self.turned_away(letter);
     }
 
     fn side_output(&mut self, side: SideEnvelope) {
@@ -112,6 +95,30 @@ impl Diversions for Collector {
 }
 
 impl Collector {
+    /// Keeps, hands on or tallies a dead letter, without counting it under
+    /// its stage: how a boundary's rejected envelopes arrive (the ledger
+    /// counts them under the boundary instead).
+    pub(crate) fn turned_away(&mut self, letter: ErrorEnvelope) {
+        if let Some(sink) = &mut self.sink {
+            return sink(letter);
+        }
+        if self.dead_letters.len() < self.keep {
+            return self.dead_letters.push(letter);
+        }
+        let mut cause = std::mem::take(&mut self.scratch);
+        cause.clear();
+        let _ = write!(cause, "{}", letter.error.cause());
+        if cause.len() > CAUSE_TEXT {
+            let mut end = CAUSE_TEXT;
+            while !cause.is_char_boundary(end) {
+                end -= 1;
+            }
+            cause.truncate(end);
+        }
+        self.tally(letter.error.stage(), "dead letter", &cause);
+        self.scratch = cause;
+    }
+
     /// Keeps a failure that came after the run's error, up to a bound.
     pub(crate) fn later(&mut self, error: StageError) {
         if self.later_failures.len() < LATER_FAILURES {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flux_core::{Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Runnable};
+use flux_core::{ChoosePolicy, Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Runnable};
 
 use crate::channel::{SharedJournal, SyncChannels};
 use crate::collector::{Collector, DeadLetterSink};
@@ -79,6 +79,7 @@ pub struct SyncEngine {
     trace: bool,
     keep: usize,
     dead_letter_sink: Option<DeadLetterSink>,
+    backpressure: Option<Box<dyn ChoosePolicy>>,
 }
 
 impl core::fmt::Debug for SyncEngine {
@@ -88,6 +89,7 @@ impl core::fmt::Debug for SyncEngine {
             .field("trace", &self.trace)
             .field("keep", &self.keep)
             .field("dead_letter_sink", &self.dead_letter_sink.is_some())
+            .field("backpressure", &self.backpressure.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -107,7 +109,18 @@ impl SyncEngine {
             trace: true,
             keep: DEFAULT_KEPT,
             dead_letter_sink: None,
+            backpressure: None,
         }
+    }
+
+    /// Consults the policies `choose` picks at the plan's boundaries
+    /// before every batch crosses one (`flux-backpressure`'s
+    /// `EdgePolicies`). Time a policy holds a batch for is virtual: a
+    /// rate-shaped run takes no real time, and its instants are exact.
+    #[must_use]
+    pub fn with_backpressure(mut self, choose: impl ChoosePolicy + 'static) -> Self {
+        self.backpressure = Some(Box::new(choose));
+        self
     }
 
     /// Keeps the first `count` dead letters and side outputs whole in the
@@ -180,7 +193,12 @@ impl SyncEngine {
     /// See [`RunError`].
     pub fn run<P: Runnable>(&mut self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
         let journal: SharedJournal = Arc::default();
-        let mut channels = SyncChannels::new(journal.clone());
+        let policies = match self.backpressure.as_deref().map(|choose| choose.choose_all(plan)).transpose() {
+            Ok(policies) => policies.unwrap_or_default(),
+            Err(error) => return Err(RunError::new(RunErrorKind::PlanMismatch(error), None)),
+        };
+        let stages = plan.stages.iter().map(|stage| stage.id.clone()).collect();
+        let mut channels = SyncChannels::new(journal.clone(), policies, stages);
         let segments = match pipeline.assemble(plan, &mut channels) {
             Ok(segments) => segments,
             Err(error) => return Err(RunError::new(RunErrorKind::PlanMismatch(error), None)),
@@ -204,6 +222,7 @@ impl SyncEngine {
             channels,
             journal,
             journal_scratch: Vec::new(),
+            turned_away: Vec::new(),
             hook: &mut *self.hook,
             trace: Vec::new(),
             keep_trace: self.trace,

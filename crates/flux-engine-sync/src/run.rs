@@ -49,6 +49,8 @@ pub(crate) struct Run<'h> {
     pub(crate) journal: SharedJournal,
     /// The journal's other buffer (see `flush_journal`).
     pub(crate) journal_scratch: Vec<Decision>,
+    /// Rejected envelopes on their way from a channel to the collector.
+    pub(crate) turned_away: Vec<flux_core::ErrorEnvelope>,
     pub(crate) hook: &'h mut dyn ScheduleHook,
     pub(crate) trace: Vec<Decision>,
     pub(crate) keep_trace: bool,
@@ -222,11 +224,12 @@ impl Run<'_> {
             if self.phases[i] != Phase::Live {
                 continue;
             }
+            let now = self.clock.now();
             let ready = match segment.first_stage() {
-                0 => !self.source_pending && self.waiting_until.is_none_or(|until| until <= self.clock.now()),
-                first => self.channels.probes[&(first - 1)].ready(),
+                0 => !self.source_pending && self.waiting_until.is_none_or(|until| until <= now),
+                first => self.channels.probes[&(first - 1)].ready(now),
             };
-            let held_back = || self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back());
+            let held_back = || self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back(now));
             if ready && !held_back() {
                 out.push(i);
             }
@@ -272,8 +275,8 @@ impl Run<'_> {
     }
 
     /// The next instant anything happens: a live segment's timer, a
-    /// draining segment's end-of-input deadline, or the source's next item;
-    /// and whether a timer is due then.
+    /// draining segment's end-of-input deadline, the source's next item, or
+    /// a batch a policy held falling due; and whether a timer is due then.
     fn next_event(&self) -> Option<(Instant, bool)> {
         let deadlines = self.segments.iter().zip(&self.phases).filter_map(|(segment, phase)| match phase {
             Phase::Live => segment.next_deadline(false),
@@ -281,7 +284,9 @@ impl Run<'_> {
             Phase::Done => None,
         });
         let timer = deadlines.min();
-        let next = earliest(timer, self.waiting_until)?;
+        let now = self.clock.now();
+        let held = self.channels.probes.values().filter_map(|probe| probe.next_due(now)).min();
+        let next = earliest(earliest(timer, self.waiting_until), held)?;
         Some((next, timer == Some(next)))
     }
 
@@ -315,8 +320,15 @@ impl Run<'_> {
         }
     }
 
-    /// Hands the sends recorded inside channels to the hook and the trace.
+    /// Hands the sends recorded inside channels to the hook and the trace,
+    /// and the envelopes their policies rejected to the dead-letter output.
     fn flush_journal(&mut self) {
+        for probe in self.channels.probes.values() {
+            probe.take_turned_away(&mut self.turned_away);
+        }
+        for letter in self.turned_away.drain(..) {
+            self.collector.turned_away(letter);
+        }
         // Swapped with a kept buffer, not taken: taking left the journal a
         // new `Vec` to grow on the next send, an allocation per step.
         let mut sends = std::mem::take(&mut self.journal_scratch);

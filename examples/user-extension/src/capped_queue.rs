@@ -6,9 +6,11 @@ use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 /// admitted while fewer than `capacity` batches wait, and otherwise waits
 /// for room.
 ///
-/// Engines take a boundary's shape from the plan, so a policy reaches them
+/// Engines take a boundary's shape from the plan, so the shape reaches them
 /// through a planner pass: [`ApplyPolicy`](crate::ApplyPolicy) writes
-/// [`BackpressurePolicy::edge`] onto every boundary.
+/// [`BackpressurePolicy::edge`] onto every boundary. The admission rule
+/// reaches them as a [`ChoosePolicy`](flux_core::ChoosePolicy) given to
+/// the engine (`with_backpressure`), which asks it before every batch.
 ///
 /// # Examples
 ///
@@ -20,8 +22,8 @@ use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 /// assert_eq!(policy.edge(), EdgeSpec { capacity: 2, batch_size: 64 });
 ///
 /// let queued = |batches| Pressure { queued_batches: batches, ..Pressure::default() };
-/// assert_eq!(policy.admit(&queued(1), Instant::ZERO), Admission::Now);
-/// assert_eq!(policy.admit(&queued(2), Instant::ZERO), Admission::WhenRoom);
+/// assert_eq!(policy.admit(64, &queued(1), Instant::ZERO), Admission::Now);
+/// assert_eq!(policy.admit(64, &queued(2), Instant::ZERO), Admission::WhenRoom);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CappedQueue {
@@ -36,11 +38,15 @@ impl CappedQueue {
 }
 
 impl BackpressurePolicy for CappedQueue {
+    fn name(&self) -> &'static str {
+        "capped-queue"
+    }
+
     fn edge(&self) -> EdgeSpec {
         self.edge
     }
 
-    fn admit(&mut self, pressure: &Pressure, _now: Instant) -> Admission {
+    fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         if pressure.queued_batches < self.edge.capacity { Admission::Now } else { Admission::WhenRoom }
     }
 }
