@@ -30,7 +30,7 @@ impl CircuitCounts {
 /// A placeholder for a circuit breaker: it blocks like
 /// [`Block`](crate::Block), and counts a boundary that stays full. The
 /// circuit opens when `trip_after` offers in a row find `limit` reached,
-/// and closes when an offer finds the channel empty; both are counted in
+/// and closes when an offer finds it below the limit again; both are counted in
 /// [`CircuitCounts`]. What an open circuit should do besides (fail fast,
 /// shed, call a fallback) is left to the policy that replaces it.
 ///
@@ -48,7 +48,7 @@ impl CircuitCounts {
 /// }
 /// assert_eq!((counts.opened(), counts.closed()), (1, 0), "three full offers in a row open it");
 /// circuit.admit(512, &Pressure::default(), Instant::ZERO);
-/// assert_eq!((counts.opened(), counts.closed()), (1, 1), "an empty channel closes it");
+/// assert_eq!((counts.opened(), counts.closed()), (1, 1), "room again closes it");
 /// ```
 #[derive(Debug)]
 pub struct Circuit {
@@ -62,12 +62,25 @@ pub struct Circuit {
 impl Circuit {
     /// Opens after `trip_after` (at least one) offers in a row find `limit` reached.
     pub fn new(limit: Limit, trip_after: u32) -> Self {
-        Circuit { limit, trip_after: trip_after.max(1), full_in_a_row: 0, open: false, counts: CircuitCounts::default() }
+        Circuit {
+            limit,
+            trip_after: trip_after.max(1),
+            full_in_a_row: 0,
+            open: false,
+            counts: CircuitCounts::default(),
+        }
     }
 
     /// The counts, shared with this circuit.
     pub fn counts(&self) -> CircuitCounts {
         self.counts.clone()
+    }
+
+    /// Counts into `counts` (shared by every circuit made with it, such as
+    /// the fresh one each run makes).
+    pub fn counting_into(mut self, counts: &CircuitCounts) -> Self {
+        self.counts = counts.clone();
+        self
     }
 }
 
@@ -86,7 +99,7 @@ impl BackpressurePolicy for Circuit {
         if !self.open && self.full_in_a_row >= self.trip_after {
             self.open = true;
             self.counts.opened.fetch_add(1, Ordering::Relaxed);
-        } else if self.open && pressure.queued_batches == 0 {
+        } else if self.open && !full {
             self.open = false;
             self.counts.closed.fetch_add(1, Ordering::Relaxed);
         }

@@ -72,10 +72,11 @@ impl PlannerPass for EdgePolicies {
 
     fn run(&self, plan: &mut ExecutionPlan) -> Result<(), PlanError> {
         for (stage, make) in &self.by_stage {
-            let index = plan.index_of(stage.as_str()).filter(|index| *index < plan.junctions.len()).ok_or_else(|| {
-                let why = format!("no stage `{stage}` with a boundary after it");
-                PlanError::Pass { pass: "edge-policies", stage: Some(stage.clone()), cause: why.into() }
-            })?;
+            let index =
+                plan.index_of(stage.as_str()).filter(|index| *index < plan.junctions.len()).ok_or_else(|| {
+                    let why = format!("no stage `{stage}` with a boundary after it");
+                    PlanError::Pass { pass: "edge-policies", stage: Some(stage.clone()), cause: why.into() }
+                })?;
             plan.junctions[index] = Junction::Boundary(make().edge());
         }
         Ok(())

@@ -72,6 +72,11 @@ impl BackpressurePolicy for Shedding {
         self.limit.edge()
     }
 
+    /// Never: the policy sheds instead.
+    fn waits(&self) -> bool {
+        false
+    }
+
     fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         match (self.limit.reached(pressure), self.shed) {
             (false, _) => Admission::Now,

@@ -113,6 +113,13 @@ pub trait BackpressurePolicy: Send {
         let _ = (pressure, now);
         self.edge().batch_size
     }
+
+    /// Whether the sender waits while the channel is at its capacity (the
+    /// default). A policy that sheds says `false`: the engine never holds
+    /// its sender back, and the policy's drops keep the channel within it.
+    fn waits(&self) -> bool {
+        true
+    }
 }
 
 /// Chooses the policy of each boundary of a run: engines ask once per
@@ -137,8 +144,13 @@ pub trait ChoosePolicy: Send + Sync {
                 (None, _) => {}
                 (Some(policy), Junction::Boundary(_)) => drop(chosen.insert(junction, policy)),
                 (Some(_), Junction::Fused) => {
-                    let cause = "a policy for a junction the plan fused: give the policies to the planner as a pass too";
-                    return Err(PlanError::Pass { pass: "backpressure", stage: Some(stage.clone()), cause: cause.into() });
+                    let cause =
+                        "a policy for a junction the plan fused: give the policies to the planner as a pass too";
+                    return Err(PlanError::Pass {
+                        pass: "backpressure",
+                        stage: Some(stage.clone()),
+                        cause: cause.into(),
+                    });
                 }
             }
         }

@@ -158,7 +158,9 @@ pub fn balance(
             });
         }
         rows.push(LedgerRow { stage: stage.id.clone(), received, emitted, dead_letters, side_outputs, counts });
-        flow = emitted;
+        // What a boundary's policy dropped never reaches the next stage.
+        let shed: u64 = edges.iter().filter(|edge| edge.junction + 1 == rows.len()).map(|edge| edge.dropped).sum();
+        flow = emitted.saturating_sub(shed);
     }
     for edge in edges {
         let derived = rows.get(edge.junction).map_or(0, |row| row.emitted);

@@ -45,6 +45,7 @@ pub struct Context<'a> {
     now: Instant,
     outputs: &'a mut dyn Diversions,
     waker: &'a Waker,
+    budget: usize,
 }
 
 /// Where the engine collects what leaves the main output.
@@ -122,14 +123,30 @@ impl<'a> Context<'a> {
     /// [`Pull::Pending`](crate::Pull::Pending) needs an engine that gives
     /// one ([`Context::with_waker`]).
     pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
-        Context { now, outputs, waker: Waker::noop() }
+        Context { now, outputs, waker: Waker::noop(), budget: crate::STEP_BUDGET }
     }
 
     /// A context whose [`waker`](Context::waker) is `waker`: engines make
     /// one per step of a source, so that a source with nothing ready can
     /// ask to be woken.
     pub fn with_waker(now: Instant, outputs: &'a mut dyn Diversions, waker: &'a Waker) -> Self {
-        Context { now, outputs, waker }
+        Context { now, outputs, waker, budget: crate::STEP_BUDGET }
+    }
+
+    /// The same context with a step budget of `envelopes` (at least one,
+    /// at most [`STEP_BUDGET`](crate::STEP_BUDGET)): a source segment's step
+    /// pulls no more. Engines set it from the room left at the segment's
+    /// output boundary, so a source reads nothing a full boundary would
+    /// have to hold.
+    #[must_use]
+    pub fn with_budget(mut self, envelopes: usize) -> Self {
+        self.budget = envelopes.clamp(1, crate::STEP_BUDGET);
+        self
+    }
+
+    /// How many envelopes a source segment's step may pull.
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// What a source that returns [`Pull::Pending`](crate::Pull::Pending)

@@ -48,8 +48,10 @@ pub const STEP_BUDGET: usize = 1024;
 pub trait Segment: Send + crate::sealed::Sealed {
     /// Index in the plan's stage list of the segment's first stage.
     fn first_stage(&self) -> usize;
-    /// Does one unit of work: pulls up to [`STEP_BUDGET`] envelopes from the
-    /// source, or receives one batch from the channel, and pushes them through.
+    /// Does one unit of work: pulls up to the context's
+    /// [`budget`](Context::budget) ([`STEP_BUDGET`] unless the engine set
+    /// less) envelopes from the source, or receives one batch from the
+    /// channel, and pushes them through.
     fn step(&mut self, cx: &mut Context<'_>) -> Step;
     /// Flushes every stage and closes the channel after the segment; called
     /// once, after [`Step::Exhausted`].
@@ -93,8 +95,9 @@ where
         // source and nodes in memory for the whole step.
         let mut parked = ParkOnExit { home: &mut self.parked, held: Some(held) };
         let (source, head) = parked.held.as_mut().expect("just parked");
+        let budget = cx.budget();
         let mut out = SourceOutput::tallied(head, cx, &self.id, &mut self.ledger.created);
-        let pulled = source.pull_into(STEP_BUDGET, &mut out);
+        let pulled = source.pull_into(budget, &mut out);
         drop(out);
         drop(parked);
         match pulled {

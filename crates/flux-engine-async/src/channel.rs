@@ -200,7 +200,6 @@ impl<T> Edge<T> {
         c.queued_bytes.fetch_sub(self.bytes(batch, self.counts_bytes), Ordering::Relaxed);
     }
 
-
     fn pressure(&self) -> Pressure {
         let c = &self.counters;
         Pressure {
@@ -364,6 +363,10 @@ pub(crate) trait Outlet: Send + Sync {
     /// Moves the dead letters of envelopes the policy rejected into `out`.
     fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>);
 
+    /// Envelopes the segment may make in its next step: the room left in
+    /// the channel, in batches of the current size.
+    fn budget(&self) -> usize;
+
     /// Notified each time the receiver takes a batch.
     fn room(&self) -> &Notify;
 
@@ -420,6 +423,12 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
 
     fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>) {
         out.append(&mut lock(&self.edge.turned_away));
+    }
+
+    fn budget(&self) -> usize {
+        let asked = self.edge.next_batch_size.load(Ordering::Relaxed);
+        let batch_size = if asked == 0 { self.spec.batch_size } else { asked }.max(1);
+        self.spec.capacity.max(1).saturating_sub(self.edge.rx.len()).max(1).saturating_mul(batch_size)
     }
 
     fn room(&self) -> &Notify {

@@ -128,7 +128,8 @@ impl AsyncEngine {
     /// When called outside a tokio runtime.
     pub async fn run<P: Runnable>(&self, plan: &ExecutionPlan, pipeline: P) -> Result<RunReport, RunError> {
         let mismatch = |error| RunError::new(RunErrorKind::PlanMismatch(error), None);
-        let policies = self.backpressure.as_deref().map(|choose| choose.choose_all(plan)).transpose().map_err(mismatch)?;
+        let policies =
+            self.backpressure.as_deref().map(|choose| choose.choose_all(plan)).transpose().map_err(mismatch)?;
         let stages = plan.stages.iter().map(|stage| stage.id.clone()).collect();
         let clock = RunClock::start();
         let mut channels = FlumeChannels::new(clock, policies.unwrap_or_default(), stages);

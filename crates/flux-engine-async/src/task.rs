@@ -143,8 +143,10 @@ impl Task {
             if segment.next_deadline(false).is_some_and(|due| due <= now) && self.on_time(segment, now) {
                 return true;
             }
+            // A source reads no more than its output boundary has room for.
+            let budget = self.outlet.as_ref().map_or(flux_core::STEP_BUDGET, |outlet| outlet.budget());
             let step = {
-                let mut cx = Context::with_waker(now, &mut self.collected, &waker);
+                let mut cx = Context::with_waker(now, &mut self.collected, &waker).with_budget(budget);
                 catch_step(segment, &mut cx)
             };
             self.raise_failures();

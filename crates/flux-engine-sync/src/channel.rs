@@ -206,6 +206,9 @@ pub(crate) trait Probe: Send + Sync {
     /// sender to wait for room, or it holds a batch not due yet. Counts
     /// the wait.
     fn hold_back(&self, now: Instant) -> bool;
+    /// Envelopes the segment before the boundary may make in its next
+    /// step: the room left, in batches of the current size.
+    fn room(&self) -> usize;
     /// When the next held batch falls due, if one is held past `now`.
     fn next_due(&self, now: Instant) -> Option<Instant>;
     /// Moves the dead letters of rejected envelopes into `out`.
@@ -226,11 +229,18 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
     fn hold_back(&self, now: Instant) -> bool {
         let mut q = lock(self);
         // A capacity of zero would hold back forever: it means one.
-        let full = q.batches.len() >= q.stats.capacity.max(1)
+        let waits = q.policy.as_ref().is_none_or(|policy| policy.waits());
+        let full = (waits && q.batches.len() >= q.stats.capacity.max(1))
             || q.waiting_for_room
             || q.batches.back().is_some_and(|(due, _)| *due > now);
         q.stats.held_back += u64::from(full);
         full
+    }
+
+    fn room(&self) -> usize {
+        let q = lock(self);
+        let batch_size = q.next_batch_size.unwrap_or(q.stats.batch_size).max(1);
+        q.stats.capacity.max(1).saturating_sub(q.batches.len()).max(1).saturating_mul(batch_size)
     }
 
     fn next_due(&self, now: Instant) -> Option<Instant> {

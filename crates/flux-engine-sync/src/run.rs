@@ -169,8 +169,11 @@ impl Run<'_> {
             0 => Decision::Pull { at: now },
             first => Decision::Receive { junction: first - 1, at: now },
         });
+        // A source reads no more than its output boundary has room for.
+        let budget =
+            self.outputs[chosen].map_or(flux_core::STEP_BUDGET, |junction| self.channels.probes[&junction].room());
         let step = {
-            let mut cx = Context::with_waker(now, &mut self.collector, &self.waker);
+            let mut cx = Context::with_waker(now, &mut self.collector, &self.waker).with_budget(budget);
             catch_step(&mut *self.segments[chosen], &mut cx)
         };
         match step {
