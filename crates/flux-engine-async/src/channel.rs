@@ -364,7 +364,7 @@ pub(crate) trait Outlet: Send + Sync {
     fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>);
 
     /// Envelopes the segment may make in its next step: the room left in
-    /// the channel, in batches of the current size.
+    /// the channel, in batches of the current size; 0 when it is full.
     fn budget(&self) -> usize;
 
     /// Notified each time the receiver takes a batch.
@@ -426,9 +426,12 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
     }
 
     fn budget(&self) -> usize {
+        if self.edge.receiver_gone() {
+            return flux_core::STEP_BUDGET;
+        }
         let asked = self.edge.next_batch_size.load(Ordering::Relaxed);
         let batch_size = if asked == 0 { self.spec.batch_size } else { asked }.max(1);
-        self.spec.capacity.max(1).saturating_sub(self.edge.rx.len()).max(1).saturating_mul(batch_size)
+        self.spec.capacity.max(1).saturating_sub(self.edge.rx.len()).saturating_mul(batch_size)
     }
 
     fn room(&self) -> &Notify {

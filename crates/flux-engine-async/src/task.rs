@@ -143,8 +143,20 @@ impl Task {
             if segment.next_deadline(false).is_some_and(|due| due <= now) && self.on_time(segment, now) {
                 return true;
             }
-            // A source reads no more than its output boundary has room for.
-            let budget = self.outlet.as_ref().map_or(flux_core::STEP_BUDGET, |outlet| outlet.budget());
+            // A source reads no more than its output boundary has room for,
+            // and nothing while it is full: it waits for room first.
+            let budget = match (&self.outlet, self.is_source) {
+                (Some(outlet), true) => outlet.budget(),
+                _ => flux_core::STEP_BUDGET,
+            };
+            if budget == 0 {
+                let outlet = self.outlet.clone().expect("only a segment with an output has a budget");
+                tokio::select! {
+                    () = outlet.room().notified() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
             let step = {
                 let mut cx = Context::with_waker(now, &mut self.collected, &waker).with_budget(budget);
                 catch_step(segment, &mut cx)

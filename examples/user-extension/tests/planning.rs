@@ -44,11 +44,13 @@ fn a_policy_pass_shapes_every_boundary_the_engine_runs() {
         // Full batches of 4, plus the half-full ones sent when the engine
         // goes idle (so what was made at an instant arrives at it).
         assert!(edge.batches_sent >= edge.envelopes_sent.div_ceil(4), "junction {}", edge.junction);
-        assert!(
-            edge.backpressured_sends > 0,
-            "one step sends more than 3 batches, so the queue overflows its capacity"
-        );
     }
+    // The source reads no more than the first boundary has room for; the
+    // sessions' timer, firing after a batch, can emit more than 3 batches
+    // in one step, and those sends are counted.
+    let (first, second) = (&report.edges[0], &report.edges[1]);
+    assert!(first.max_depth <= 3 && first.held_back > 0, "{first:?}");
+    assert!(second.backpressured_sends > 0, "{second:?}");
     assert!(report.trace.iter().all(|d| !matches!(d, Decision::Send { envelopes, .. } if *envelopes > 4)));
     // The default edge (8 batches of 512) sends the same envelopes in far fewer batches.
     for (edge, default) in report.edges.iter().zip(&baseline.edges) {
