@@ -83,6 +83,10 @@ impl BackpressurePolicy for AdaptiveBatch {
         self.limit.edge()
     }
 
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        Some(self.limit.room(pressure))
+    }
+
     fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         match self.limit.reached(pressure) {
             true => Admission::WhenRoom,

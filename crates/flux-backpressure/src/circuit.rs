@@ -93,6 +93,10 @@ impl BackpressurePolicy for Circuit {
         self.limit.edge()
     }
 
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        Some(self.limit.room(pressure))
+    }
+
     fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         let full = self.limit.reached(pressure);
         self.full_in_a_row = if full { self.full_in_a_row + 1 } else { 0 };

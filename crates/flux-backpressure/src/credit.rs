@@ -44,6 +44,10 @@ impl BackpressurePolicy for Credit {
         self.edge
     }
 
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        Some(self.grant.saturating_sub(pressure.queued_envelopes))
+    }
+
     fn admit(&mut self, batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         match pressure.queued_envelopes + batch <= self.grant {
             true => Admission::Now,

@@ -17,6 +17,11 @@ use flux_core::{EdgeSpec, Pressure};
 /// assert!(!limit.reached(&Pressure { queued_batches: 3, ..Pressure::default() }));
 /// assert!(limit.reached(&Pressure { queued_batches: 4, ..Pressure::default() }));
 /// assert!(limit.reached(&Pressure { pending_keys: 10_000, ..Pressure::default() }), "open groups count");
+///
+/// // Room for the next step: 64 KiB of 1 KiB envelopes, 40 KiB queued.
+/// let bytes = Limit::batches(100).batch_size(16).bytes(64 << 10);
+/// let queued = Pressure { queued_batches: 3, queued_envelopes: 40, queued_bytes: 40 << 10, envelope_bytes: 1024, ..Pressure::default() };
+/// assert_eq!(bytes.room(&queued), 24);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
@@ -68,6 +73,29 @@ impl Limit {
     /// The channel's shape.
     pub fn edge(&self) -> EdgeSpec {
         self.edge
+    }
+
+    /// How many more envelopes fit under every limit, given `pressure`
+    /// (bytes at the last batch's weight per envelope, or one batch while
+    /// that is unknown); 0 when a limit is reached.
+    pub fn room(&self, pressure: &Pressure) -> usize {
+        let batch_size = self.edge.batch_size;
+        let mut room = self.edge.capacity.saturating_sub(pressure.queued_batches).saturating_mul(batch_size);
+        if let Some(limit) = self.envelopes {
+            room = room.min(limit.saturating_sub(pressure.queued_envelopes));
+        }
+        if let Some(limit) = self.bytes {
+            let left = limit.saturating_sub(pressure.queued_bytes);
+            room = match pressure.envelope_bytes {
+                0 => room.min(batch_size),
+                each => room.min(usize::try_from(left / each).unwrap_or(usize::MAX)),
+            };
+        }
+        let held = |limit: Option<u64>, value: u64| limit.is_some_and(|limit| value >= limit);
+        match held(self.pending_keys, pressure.pending_keys) || held(self.pending_bytes, pressure.pending_bytes) {
+            true => 0,
+            false => room,
+        }
     }
 
     /// Whether `pressure` is at or past any of the limits.

@@ -49,6 +49,10 @@ impl BackpressurePolicy for ReactivePull {
         EdgeSpec { capacity: self.demand, batch_size: self.batch_size }
     }
 
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        Some(self.demand.saturating_sub(pressure.queued_batches).saturating_mul(self.batch_size))
+    }
+
     fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
         match pressure.queued_batches >= self.demand {
             true => Admission::WhenRoom,

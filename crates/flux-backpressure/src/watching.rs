@@ -40,6 +40,14 @@ impl<P: BackpressurePolicy, F: Fn() -> Pressure + Send> BackpressurePolicy for W
         let pressure = self.with_pending(pressure);
         self.policy.batch_size(&pressure, now)
     }
+
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        self.policy.room(&self.with_pending(pressure))
+    }
+
+    fn waits(&self) -> bool {
+        self.policy.waits()
+    }
 }
 
 impl<P: core::fmt::Debug, F> core::fmt::Debug for Watching<P, F> {

@@ -28,6 +28,9 @@ pub struct Pressure {
     pub pending_keys: u64,
     /// Bytes of state held by accumulators downstream.
     pub pending_bytes: u64,
+    /// Mean bytes per envelope of the last batch sent (0 before the first):
+    /// what a byte limit expects the next envelopes to weigh.
+    pub envelope_bytes: u64,
 }
 
 /// What a policy decides about the next batch: the answer of
@@ -112,6 +115,15 @@ pub trait BackpressurePolicy: Send {
     fn batch_size(&mut self, pressure: &Pressure, now: Instant) -> usize {
         let _ = (pressure, now);
         self.edge().batch_size
+    }
+
+    /// How many more envelopes the sender may make before this policy
+    /// would hold it, given what is queued. Engines cap a source's step at
+    /// it, so a limit in envelopes or bytes holds within one step too.
+    /// `None` (the default): the channel's room in batches decides.
+    fn room(&self, pressure: &Pressure) -> Option<usize> {
+        let _ = pressure;
+        None
     }
 
     /// Whether the sender waits while the channel is at its capacity (the

@@ -87,6 +87,8 @@ struct Counters {
     /// Batches the receiver has taken: a batch told to wait for room goes
     /// once this has moved on.
     taken: AtomicU64,
+    /// Mean bytes per envelope of the last batch offered to the policy.
+    envelope_bytes: AtomicU64,
 }
 
 type Batch<T> = Vec<Envelope<T>>;
@@ -136,6 +138,9 @@ struct Edge<T> {
     next_batch_size: AtomicUsize,
     /// Whether queued bytes are counted (only a policy looks at them).
     counts_bytes: bool,
+    /// Whether the sender waits while the channel is full (the policy's
+    /// `waits`; true without a policy).
+    waits: bool,
     /// Dead letters of rejected envelopes, until the sending task collects them.
     turned_away: Mutex<Vec<ErrorEnvelope>>,
     rx: flume::Receiver<Batch<T>>,
@@ -206,6 +211,7 @@ impl<T> Edge<T> {
             queued_batches: self.rx.len(),
             queued_envelopes: c.queued_envelopes.load(Ordering::Relaxed),
             queued_bytes: c.queued_bytes.load(Ordering::Relaxed),
+            envelope_bytes: c.envelope_bytes.load(Ordering::Relaxed),
             ..Pressure::default()
         }
     }
@@ -219,6 +225,9 @@ impl<T> Edge<T> {
         };
         let now = clock.now();
         let envelopes = batch.len() as u64;
+        if let Some(each) = self.bytes(&batch, true).checked_div(envelopes) {
+            self.counters.envelope_bytes.store(each, Ordering::Relaxed);
+        }
         let gate = match policy.admit(batch.len(), &self.pressure(), now) {
             Admission::Now => Some(Gate::Room),
             Admission::WhenRoom => Some(Gate::Taken(self.counters.taken.load(Ordering::Acquire))),
@@ -431,7 +440,16 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
         }
         let asked = self.edge.next_batch_size.load(Ordering::Relaxed);
         let batch_size = if asked == 0 { self.spec.batch_size } else { asked }.max(1);
-        self.spec.capacity.max(1).saturating_sub(self.edge.rx.len()).saturating_mul(batch_size)
+        let queued = self.edge.rx.len();
+        let room = self.spec.capacity.max(1).saturating_sub(queued).saturating_mul(batch_size);
+        let asked = lock(&self.edge.policy).as_ref().and_then(|p| p.policy.room(&self.edge.pressure()));
+        let room = asked.map_or(room, |asked| room.min(asked));
+        // A shedding boundary never makes its sender wait, and an empty
+        // channel has room whatever a policy says: one batch at least.
+        match !self.edge.waits || queued == 0 {
+            true => room.max(batch_size),
+            false => room,
+        }
     }
 
     fn room(&self) -> &Notify {
@@ -535,6 +553,7 @@ impl Channels for FlumeChannels {
             pending: Mutex::new(VecDeque::new()),
             next_batch_size: AtomicUsize::new(0),
             counts_bytes: policy.is_some(),
+            waits: policy.as_ref().is_none_or(|p| p.policy.waits()),
             policy: Mutex::new(policy),
             turned_away: Mutex::new(Vec::new()),
             rx,

@@ -86,6 +86,8 @@ struct Queue<T> {
     queued_envelopes: usize,
     /// Bytes queued, from envelope costs (counted only for a policy).
     queued_bytes: u64,
+    /// Mean bytes per envelope of the last batch offered.
+    envelope_bytes: u64,
     /// The batch size the policy asked for after the last send.
     next_batch_size: Option<usize>,
     /// Dead letters of rejected envelopes, until the run collects them.
@@ -98,6 +100,7 @@ impl<T> Queue<T> {
             queued_batches: self.batches.len(),
             queued_envelopes: self.queued_envelopes,
             queued_bytes: self.queued_bytes,
+            envelope_bytes: self.envelope_bytes,
             ..Pressure::default()
         }
     }
@@ -139,6 +142,9 @@ impl<T> Queue<T> {
     /// Does what the policy says with a batch sent at `now`; true when it
     /// went into the queue.
     fn admit(&mut self, mut batch: Vec<Envelope<T>>, now: Instant) -> bool {
+        if let Some(each) = self.bytes(&batch).checked_div(batch.len() as u64) {
+            self.envelope_bytes = each;
+        }
         let pressure = self.pressure();
         let envelopes = batch.len() as u64;
         let admission = match &mut self.policy {
@@ -240,7 +246,11 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
     fn room(&self) -> usize {
         let q = lock(self);
         let batch_size = q.next_batch_size.unwrap_or(q.stats.batch_size).max(1);
-        q.stats.capacity.max(1).saturating_sub(q.batches.len()).max(1).saturating_mul(batch_size)
+        let room = q.stats.capacity.max(1).saturating_sub(q.batches.len()).max(1).saturating_mul(batch_size);
+        let asked = q.policy.as_ref().and_then(|policy| policy.room(&q.pressure()));
+        // The engine steps a segment only when it is not held back: one
+        // envelope at least.
+        asked.map_or(room, |asked| room.min(asked)).max(1)
     }
 
     fn next_due(&self, now: Instant) -> Option<Instant> {
@@ -358,6 +368,7 @@ impl Channels for SyncChannels {
             waiting_for_room: false,
             queued_envelopes: 0,
             queued_bytes: 0,
+            envelope_bytes: 0,
             next_batch_size: None,
             turned_away: Vec::new(),
         }));
