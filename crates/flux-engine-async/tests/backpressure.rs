@@ -66,6 +66,9 @@ fn gated<P: BackpressurePolicy + 'static>(
 /// What one engine did: the sequences that arrived, and its ledger.
 type Outcome = (Vec<u64>, Vec<LedgerRow>);
 
+/// A run of one policy on both engines.
+type RunOnBoth = Box<dyn Fn() -> (Outcome, Outcome)>;
+
 /// Runs the same gated pipeline on both engines: the sync engine's
 /// outcome, then tokio's.
 fn on_both<P: BackpressurePolicy + 'static>(
@@ -85,7 +88,7 @@ fn on_both<P: BackpressurePolicy + 'static>(
 #[test]
 fn policies_that_wait_deliver_the_same_records_and_ledger_on_both_engines() {
     let everything: Vec<u64> = (0..20_000).collect();
-    let checks: [(&str, Box<dyn Fn() -> (Outcome, Outcome)>); 6] = [
+    let checks: [(&str, RunOnBoth); 6] = [
         ("block", Box::new(|| on_both(20_000, || Block::at(Limit::batches(2).batch_size(64))))),
         ("credit", Box::new(|| on_both(20_000, || Credit::envelopes(100)))),
         ("reactive pull", Box::new(|| on_both(20_000, || ReactivePull::demand(1).batch_size(32)))),
