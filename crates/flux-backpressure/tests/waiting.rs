@@ -133,3 +133,42 @@ fn a_circuit_counts_each_time_the_boundary_stays_full_and_each_recovery() {
     // second and third find the limit (they open it). 8 + 14 x 4 = 64.
     assert_eq!((counts.opened(), counts.closed()), (15, 14), "{:?}", report.edges[0]);
 }
+
+/// `count` envelopes of `bytes` each, costed at their size.
+struct Weighed {
+    next: u64,
+    count: u64,
+    bytes: u32,
+}
+
+impl flux_core::Source for Weighed {
+    type Item = u64;
+
+    fn pull(&mut self, _cx: &mut flux_core::Context<'_>) -> Result<flux_core::Pull<u64>, flux_core::SourceError> {
+        if self.next == self.count {
+            return Ok(flux_core::Pull::End);
+        }
+        let n = self.next;
+        self.next += 1;
+        let envelope = flux_core::Envelope::new(n).with_sequence(n).with_cost(flux_core::Cost::bytes(self.bytes));
+        Ok(flux_core::Pull::Item(envelope))
+    }
+}
+
+#[test]
+fn a_byte_limit_holds_within_one_step_of_the_source() {
+    // 100 batches of 4 would let a step read 400 envelopes; 1 KiB each
+    // against an 8 KiB limit, the source reads no more than fits.
+    let arrivals = Arrivals::default();
+    let policies = flux_backpressure::EdgePolicies::new()
+        .after("gate", || Block::at(Limit::batches(100).batch_size(4).bytes(8 * 1024)));
+    let source = Weighed { next: 0, count: 2_000, bytes: 1024 };
+    let pipeline = Pipeline::from_source(source).map(|n| n).named("gate").sink(arrivals.clone());
+    let plan = Planner::new().with_pass(policies.clone()).plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().with_hook(UpstreamFirst).with_backpressure(policies).run(&plan, pipeline).unwrap();
+    assert_eq!(arrivals.sequences(), (0..2_000).collect::<Vec<_>>());
+    let edge = &report.edges[0];
+    // Before the first batch is weighed a step reads one batch; after, at
+    // most 8 KiB: two batches of four 1 KiB envelopes.
+    assert_eq!(edge.max_depth, 2, "{edge:?}");
+}

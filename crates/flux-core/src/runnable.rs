@@ -54,7 +54,8 @@ where
         self.pipeline.chain.describe(&mut stages);
         stages.push(
             StageDescriptor::new(self.sink_id.as_str().to_owned(), StageKind::Sink, Purity::Stateful)
-                .with_types(out, "()"),
+                .with_types(out, "()")
+                .with_engine_hint(self.sink.engine_hint()),
         );
         stages
     }

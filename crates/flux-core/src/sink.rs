@@ -259,6 +259,15 @@ pub trait Sink<T>: Send {
     /// run goes on unless the error [stops it](WriteError::stop_run).
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError>;
 
+    /// Where the sink would like to run: a sink that blocks its thread
+    /// (a bounded hand-off to async code, a blocking client) says
+    /// [`EngineHint::Blocking`](crate::EngineHint::Blocking), and the
+    /// planner gives it a segment the tokio engine runs on a thread of its
+    /// own. The default has no preference.
+    fn engine_hint(&self) -> crate::EngineHint {
+        crate::EngineHint::Any
+    }
+
     /// Flushes and releases resources at end of input.
     ///
     /// Called once, when the sink's segment finishes: at end of input, or

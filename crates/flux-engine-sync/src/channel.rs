@@ -208,9 +208,9 @@ pub(crate) trait Probe: Send + Sync {
     /// True when a receive at `now` would find a batch or the close.
     fn ready(&self, now: Instant) -> bool;
     /// True when the segment that sends into the queue must wait: the
-    /// queue holds as many batches as its capacity, its policy asked the
-    /// sender to wait for room, or it holds a batch not due yet. Counts
-    /// the wait.
+    /// queue holds as many batches as its capacity, its policy has no room
+    /// left or asked the sender to wait for room, or it holds a batch not
+    /// due yet. Counts the wait.
     fn hold_back(&self, now: Instant) -> bool;
     /// Envelopes the segment before the boundary may make in its next
     /// step: the room left, in batches of the current size.
@@ -236,7 +236,11 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
         let mut q = lock(self);
         // A capacity of zero would hold back forever: it means one.
         let waits = q.policy.as_ref().is_none_or(|policy| policy.waits());
+        // A policy with no room left holds the sender too, unless the
+        // channel is empty: an empty channel always has room.
+        let no_room = !q.batches.is_empty() && q.policy.as_ref().is_some_and(|p| p.room(&q.pressure()) == Some(0));
         let full = (waits && q.batches.len() >= q.stats.capacity.max(1))
+            || no_room
             || q.waiting_for_room
             || q.batches.back().is_some_and(|(due, _)| *due > now);
         q.stats.held_back += u64::from(full);

@@ -9,7 +9,12 @@
 //! [`TryStreamSource`] does the same for a stream of `Result`s, each error
 //! a dead letter.
 //!
-//! It depends on `flux-core` and `futures-core` (the `Stream` trait alone).
+//! The other way, [`output`] makes a sink and a [`Stream`] of what it is
+//! given, through a bounded channel: async code consumes a pipeline's
+//! records at its own pace, and a full channel holds the pipeline back.
+//!
+//! It depends on `flux-core`, `futures-core` (the `Stream` trait alone) and
+//! flume (the channel behind [`output`], whose receiver is a `Stream`).
 //!
 //! # Example
 //!
@@ -36,7 +41,9 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod output;
 mod source;
 
 pub use futures_core::Stream;
+pub use output::{OutputStream, StreamSink, output};
 pub use source::{StreamSource, TryStreamSource};

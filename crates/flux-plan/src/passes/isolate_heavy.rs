@@ -4,7 +4,7 @@ use flux_core::{EdgeSpec, EngineHint, ExecutionPlan, Junction, PlanError, Planne
 
 /// Cuts a boundary on both sides of a stage hinted [`EngineHint::Isolate`]
 /// or [`EngineHint::Blocking`], or whose CPU hint per item is at least
-/// `min_cpu_ns`.
+/// `min_cpu_ns`, and before a sink hinted so.
 ///
 /// Measured on a 2-core machine (`cargo xtask bench engines`, figures in
 /// `docs/BENCHMARKS.md`): two trivial maps cut into tasks of their own run
@@ -38,6 +38,13 @@ impl PlannerPass for IsolateHeavy {
                 plan.junctions[i - 1] = Junction::Boundary(EdgeSpec::default());
                 plan.junctions[i] = Junction::Boundary(EdgeSpec::default());
             }
+        }
+        // A sink that blocks its thread (a bounded hand-off to async code)
+        // gets a segment of its own too: the stages before it keep going.
+        let sink_blocks =
+            last > 0 && matches!(plan.stages[last].engine_hint, EngineHint::Isolate | EngineHint::Blocking);
+        if sink_blocks {
+            plan.junctions[last - 1] = Junction::Boundary(EdgeSpec::default());
         }
         Ok(())
     }
