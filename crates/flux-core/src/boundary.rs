@@ -1,6 +1,8 @@
 //! Where an engine cuts a pipeline: links, batches and channels.
 
-use crate::{Context, EdgeSpec, Envelope, Instant, LedgerVisitor, Push};
+use core::task::Poll;
+
+use crate::{Context, EdgeSpec, Envelope, Instant, LedgerVisitor, Lifecycle, Push, StageError};
 
 /// The sending half of a channel between two segments, provided by an engine.
 ///
@@ -308,6 +310,11 @@ impl<T: Send> Push<T> for BatchingSender<T> {
     }
 
     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+
+    /// Nothing to open or close: the segment after the boundary has its own.
+    fn poll_lifecycle(&mut self, _phase: Lifecycle, _cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        Poll::Ready(Ok(()))
+    }
 }
 
 impl<T> core::fmt::Debug for BatchingSender<T> {

@@ -77,6 +77,9 @@ use crate::{Push, StageDescriptor, StageId};
 ///         visitor.stage(&self.id, &self.ledger);
 ///         self.next.visit(visitor);
 ///     }
+///    fn poll_lifecycle(&mut self, phase: flux_core::Lifecycle, cx: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+///        self.next.poll_lifecycle(phase, cx)
+///    }
 /// }
 ///
 /// let out = VecSink::new();

@@ -135,7 +135,7 @@ pub use panic::{PanicGuard, Panicked, catch_panic, catch_step, push_isolated};
 pub use pipeline::{CompletePipeline, Pipeline};
 pub use plan::{EdgeSpec, ExecutionPlan, Junction, PlanDiagnostics, PlanError, PlannerPass};
 pub use pool::{BufferPool, LeakCheck, LeakError, PoolExhausted, PoolStats};
-pub use push::{BatchRest, Push, earliest};
+pub use push::{BatchRest, Lifecycle, Push, earliest, poll_once};
 pub use runnable::Runnable;
 pub use seams::{CheckpointToken, ConnectorDescriptor, ConnectorDirection, RecoverableSource, TransactionalSink};
 pub use segment::{STEP_BUDGET, Segment, Step};

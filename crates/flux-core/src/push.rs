@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use crate::{Context, Envelope, Instant, LedgerVisitor};
+use core::task::Poll;
+
+use crate::{Context, Envelope, Instant, LedgerVisitor, StageError};
 
 /// A node that receives envelopes pushed from upstream.
 ///
@@ -71,6 +73,9 @@ use crate::{Context, Envelope, Instant, LedgerVisitor};
 ///         visitor.stage(&self.id, &self.ledger);
 ///         self.next.visit(visitor);
 ///     }
+///    fn poll_lifecycle(&mut self, phase: flux_core::Lifecycle, cx: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+///        self.next.poll_lifecycle(phase, cx)
+///    }
 /// }
 ///
 /// /// The end of the segment: keeps the payloads that reach it.
@@ -86,6 +91,9 @@ use crate::{Context, Envelope, Instant, LedgerVisitor};
 ///     }
 ///     fn finish(&mut self, _cx: &mut Context<'_>) {}
 ///     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+///    fn poll_lifecycle(&mut self, _: flux_core::Lifecycle, _: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+///        std::task::Poll::Ready(Ok(()))
+///    }
 /// }
 ///
 /// let id = StageId::from_static("skip-repeats");
@@ -166,6 +174,46 @@ pub trait Push<T>: Send {
     /// forwards the call; a node that is not a stage (a boundary's sender)
     /// reports nothing. Engines call it when they take the ledger, at stop.
     fn visit(&self, visitor: &mut dyn LedgerVisitor);
+
+    /// Gets this node, then the nodes after it, through `phase`: opened
+    /// before the first envelope, closed after [`Push::finish`].
+    ///
+    /// The engine polls until `Ready`; on `Pending` it waits until
+    /// `cx.waker()` is woken (a connection that is still being made), and
+    /// no envelope reaches the segment meanwhile. A node with nothing of
+    /// its own to open or close forwards the call; one that stands for a
+    /// user's stage or sink polls it first, once it is ready not again.
+    /// An error stops the run, naming the stage.
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>>;
+}
+
+/// Where a node is in its life, as [`Push::poll_lifecycle`] asks: what
+/// may take waiting on the outside world before the first envelope and
+/// after the last (connecting to a database, flushing to it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Before the first envelope: connect, prepare.
+    Open,
+    /// After the last ([`Push::finish`] has run): wait for what closing
+    /// started, a flush or a commit.
+    Close,
+}
+
+/// Polls one step of a lifecycle once: `poll` runs until it is ready,
+/// then `done` remembers it, so a later call (the nodes after it were
+/// still pending) does not run it again.
+///
+/// # Errors
+///
+/// What `poll` failed with.
+pub fn poll_once(done: &mut bool, poll: impl FnOnce() -> Poll<Result<(), StageError>>) -> Poll<Result<(), StageError>> {
+    if !*done {
+        match poll() {
+            Poll::Ready(Ok(())) => *done = true,
+            other => return other,
+        }
+    }
+    Poll::Ready(Ok(()))
 }
 
 /// The envelopes of a batch being pushed ([`Push::push_batch`]), taken out

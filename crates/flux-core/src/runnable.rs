@@ -99,7 +99,8 @@ where
     type Output = Box<dyn Segment>;
 
     fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
-        Box::new(SourceSegment { parked: Some((self.source, head)), id: self.id, ledger: StageLedger::default() })
+        let parked = Some((self.source, head));
+        Box::new(SourceSegment { parked, id: self.id, ledger: StageLedger::default(), opened: false, closed: false })
     }
 }
 

@@ -4,9 +4,11 @@ use std::collections::VecDeque;
 use std::panic::resume_unwind;
 
 use crate::panic::{catch_unwound, settle};
+use core::task::Poll;
+
 use crate::{
-    BatchReceiver, Context, Instant, LedgerVisitor, Pulled, Push, Received, Source, SourceOutput, StageError, StageId,
-    StageLedger,
+    BatchReceiver, Context, Instant, LedgerVisitor, Lifecycle, Pulled, Push, Received, Source, SourceOutput,
+    StageError, StageId, StageLedger, poll_once,
 };
 
 /// What a segment did in one step.
@@ -62,6 +64,13 @@ pub trait Segment: Send + crate::sealed::Sealed {
     fn next_deadline(&self, at_end: bool) -> Option<Instant>;
     /// Reports each stage's ledger, in pipeline order.
     fn visit(&self, visitor: &mut dyn LedgerVisitor);
+    /// Gets every stage of the segment through `phase`: engines poll
+    /// `Open` until ready before the first step, and `Close` after
+    /// [`Segment::finish`], waiting for the context's waker on `Pending`
+    /// (see [`Push::poll_lifecycle`]). The nodes go first, then the
+    /// source: a sink is connected before anything is read, and a source
+    /// acknowledges what it read only once the nodes have closed.
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>>;
 }
 
 /// The segment that starts at the pipeline's source.
@@ -73,6 +82,9 @@ pub(crate) struct SourceSegment<S, D> {
     pub(crate) parked: Option<(S, D)>,
     pub(crate) id: StageId,
     pub(crate) ledger: StageLedger,
+    /// Whether the source's `poll_open` and `poll_close` have been ready.
+    pub(crate) opened: bool,
+    pub(crate) closed: bool,
 }
 
 impl<S, D> Segment for SourceSegment<S, D>
@@ -126,6 +138,25 @@ where
         if let Some((_, head)) = &self.parked {
             head.visit(visitor);
         }
+    }
+
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        let (source, head) = self.parked.as_mut().expect("a segment is not stepped re-entrantly");
+        if head.poll_lifecycle(phase, cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        let id = &self.id;
+        let done = match phase {
+            Lifecycle::Open => &mut self.opened,
+            Lifecycle::Close => &mut self.closed,
+        };
+        poll_once(done, || {
+            let polled = match phase {
+                Lifecycle::Open => source.poll_open(cx),
+                Lifecycle::Close => source.poll_close(cx),
+            };
+            polled.map_err(|e| StageError::new(id.clone(), e.position, e.cause))
+        })
     }
 }
 
@@ -221,5 +252,9 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.head.visit(visitor);
+    }
+
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.head.poll_lifecycle(phase, cx)
     }
 }

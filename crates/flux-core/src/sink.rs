@@ -259,6 +259,31 @@ pub trait Sink<T>: Send {
     /// run goes on unless the error [stops it](WriteError::stop_run).
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError>;
 
+    /// Gets ready before the first write (connect, create the table): the
+    /// engine polls until `Ready`, and on `Pending` waits for
+    /// `cx.waker()`. The default is ready at once.
+    ///
+    /// # Errors
+    ///
+    /// The sink cannot start; the run stops, naming it. Its
+    /// [`close`](Sink::close) is still called, as for any run that stops.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
+
+    /// Waits for what [`close`](Sink::close) started (a flush or a commit
+    /// still on its way to a server), polled after it until `Ready`, on
+    /// `Pending` waiting for `cx.waker()`. The default is done at once.
+    ///
+    /// # Errors
+    ///
+    /// The sink could not finish closing; the run fails, naming it.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
+
     /// Where the sink would like to run: a sink that blocks its thread
     /// (a bounded hand-off to async code, a blocking client) says
     /// [`EngineHint::Blocking`](crate::EngineHint::Blocking), and the

@@ -2,10 +2,11 @@
 //! for every one it gave it.
 
 use crate::{
-    Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, PanicGuard, Position, Push, Sink, StageError, StageId,
-    StageLedger, Undelivered, WriteError, catch_panic,
+    Context, Envelope, ErrorEnvelope, Instant, LedgerVisitor, Lifecycle, PanicGuard, Position, Push, Sink, StageError,
+    StageId, StageLedger, Undelivered, WriteError, catch_panic, poll_once,
 };
 use core::marker::PhantomData;
+use core::task::Poll;
 
 /// Writes each envelope to a [`Sink`]. A refused write, an accepted
 /// envelope the sink later failed to write, and a write that panicked (where
@@ -20,13 +21,17 @@ pub(crate) struct SinkNode<K, T> {
     pub(crate) undelivered: u64,
     /// Where handed-back envelopes are collected (reused).
     pub(crate) returned: Vec<Undelivered>,
+    /// Whether the sink's `poll_open` and `poll_close` have been ready.
+    pub(crate) opened: bool,
+    pub(crate) closed: bool,
     pub(crate) _t: PhantomData<fn(T)>,
 }
 
 impl<K, T> SinkNode<K, T> {
     /// The last node of a pipeline, for `sink` under the stage id `id`.
     pub(crate) fn new(sink: K, id: StageId) -> Self {
-        SinkNode { sink, id, accepted: 0, undelivered: 0, returned: Vec::new(), _t: PhantomData }
+        let returned = Vec::new();
+        SinkNode { sink, id, accepted: 0, undelivered: 0, returned, opened: false, closed: false, _t: PhantomData }
     }
 }
 
@@ -111,5 +116,20 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         let consumed = self.accepted.saturating_sub(self.undelivered).saturating_sub(self.sink.held());
         visitor.stage(&self.id, &StageLedger { consumed, ..StageLedger::default() });
+    }
+
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        let (sink, id) = (&mut self.sink, &self.id);
+        let done = match phase {
+            Lifecycle::Open => &mut self.opened,
+            Lifecycle::Close => &mut self.closed,
+        };
+        poll_once(done, || {
+            let polled = match phase {
+                Lifecycle::Open => sink.poll_open(cx),
+                Lifecycle::Close => sink.poll_close(cx),
+            };
+            polled.map_err(|cause| StageError::new(id.clone(), Position::None, cause))
+        })
     }
 }

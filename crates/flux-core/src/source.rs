@@ -224,6 +224,30 @@ pub trait Source: Send {
     /// Bad input that can be skipped is [`Pull::Rejected`] instead.
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Self::Item>, SourceError>;
 
+    /// Gets ready before the first pull (connect to a broker, open a
+    /// file): the engine polls until `Ready`, and on `Pending` waits for
+    /// `cx.waker()`. The default is ready at once.
+    ///
+    /// # Errors
+    ///
+    /// The source cannot start; the run stops, naming it.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), SourceError>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
+
+    /// Lets go after the last pull (acknowledge what was read, disconnect),
+    /// polled like [`Source::poll_open`] once the pipeline has finished.
+    /// The default is done at once.
+    ///
+    /// # Errors
+    ///
+    /// The source could not close; the run fails, naming it.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), SourceError>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
+
     /// Pushes up to `budget` envelopes straight into the segment.
     ///
     /// Engines call this, not [`Source::pull`]: once per step of the
@@ -326,6 +350,9 @@ pub enum Pulled {
 ///     }
 ///     fn finish(&mut self, _cx: &mut Context<'_>) {}
 ///     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+///    fn poll_lifecycle(&mut self, _: flux_core::Lifecycle, _: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+///        std::task::Poll::Ready(Ok(()))
+///    }
 /// }
 ///
 /// let mut source = IterSource::new(["a", "b", "c"]);

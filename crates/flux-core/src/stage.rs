@@ -1,6 +1,6 @@
 //! The trait for writing a stage of your own.
 
-use crate::{Envelope, Instant, Meta, Position, Purity, SideReason, StageDescriptor};
+use crate::{Context, Envelope, Instant, Meta, Position, Purity, SideReason, StageDescriptor};
 use std::error::Error;
 
 /// A stage written by a user: one input to zero, one or many outputs.
@@ -70,6 +70,9 @@ use std::error::Error;
 ///     }
 ///     fn finish(&mut self, _cx: &mut Context<'_>) {}
 ///     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+///    fn poll_lifecycle(&mut self, _: flux_core::Lifecycle, _: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+///        std::task::Poll::Ready(Ok(()))
+///    }
 /// }
 ///
 /// let words = Arc::new(Mutex::new(Vec::new()));
@@ -101,6 +104,29 @@ pub trait Stage<In>: Send {
     /// `created`. An input the stage neither emits for, diverts nor keeps
     /// counts as dropped by policy.
     fn process(&mut self, input: Envelope<In>, out: &mut impl Emit<Self::Out>);
+
+    /// Gets ready before the first input (connect to a lookup service):
+    /// the engine polls until `Ready`, and on `Pending` waits for
+    /// `cx.waker()`. The default is ready at once.
+    ///
+    /// # Errors
+    ///
+    /// The stage cannot start; the run stops, naming it.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
+
+    /// Lets go after the last input, polled like [`Stage::poll_open`] once
+    /// the stage has flushed. The default is done at once.
+    ///
+    /// # Errors
+    ///
+    /// The stage could not close; the run fails, naming it.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> core::task::Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        let _ = cx;
+        core::task::Poll::Ready(Ok(()))
+    }
 
     /// Whether the stage keeps state between inputs; stateful stages are not
     /// fused with their neighbours by the default planner.
@@ -225,6 +251,9 @@ pub trait Stage<In>: Send {
     ///     }
     ///     fn finish(&mut self, _cx: &mut Context<'_>) {}
     ///     fn visit(&self, _visitor: &mut dyn LedgerVisitor) {}
+    ///    fn poll_lifecycle(&mut self, _: flux_core::Lifecycle, _: &mut Context<'_>) -> std::task::Poll<Result<(), flux_core::StageError>> {
+    ///        std::task::Poll::Ready(Ok(()))
+    ///    }
     /// }
     ///
     /// let mut node = StageLayer::new(Pairs(None), StageId::from_static("pairs")).into_node(Discard);

@@ -214,6 +214,13 @@ impl AsyncEngine {
                 }
             }
         }
+        // Every segment has finished: each closes, the sink's first and the
+        // source's last, so a source acknowledges what it read only once
+        // what it fed has been written.
+        ended.sort_by_key(|end| std::cmp::Reverse(end.segment.first_stage()));
+        for end in ended.iter_mut().filter(|end| !end.poisoned) {
+            end.close().await;
+        }
         cancel.armed = false;
         if let Some(forward) = forward {
             forward.abort();
@@ -239,7 +246,7 @@ impl AsyncEngine {
         let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
         let mut collected = Collected::new(self.keep, Arc::default());
         let mut reasons = lost;
-        for Ended { segment, task } in ended {
+        for Ended { segment, task, .. } in ended {
             segment
                 .visit(&mut |id: &StageId, ledger: &StageLedger| counted.entry(id.clone()).or_default().absorb(ledger));
             collected.absorb(task.collected);

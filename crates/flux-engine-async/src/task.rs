@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use std::task::Poll;
+
 use flux_core::{
-    Clock, Context, Instant, Panicked, Position, Segment, StageError, StageId, Step, catch_panic, catch_step, earliest,
+    Clock, Context, Instant, Lifecycle, Panicked, Position, Segment, StageError, StageId, Step, catch_panic,
+    catch_step, earliest,
 };
 use tokio::sync::watch;
 
@@ -88,11 +91,45 @@ impl Drop for Hangup {
     }
 }
 
-/// What a finished task hands back: its segment, to read the ledger from,
-/// and what it collected.
+/// How opening a segment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opened {
+    Ready,
+    /// It failed, or the run stopped while it waited: it is not stepped.
+    Failed,
+    /// It panicked outside the nodes that settle their own panics: it is
+    /// not called again.
+    Panicked,
+}
+
+/// What a finished task hands back: its segment, to read the ledger from
+/// and close, and what it collected.
 pub(crate) struct Ended {
     pub(crate) segment: Box<dyn Segment>,
     pub(crate) task: Task,
+    /// The segment panicked where no node settles it: it is not closed.
+    pub(crate) poisoned: bool,
+}
+
+impl Ended {
+    /// Polls the segment's `Close` until it is ready (what its sink's close
+    /// started, a flush or a commit), waiting for its waker; a failure or a
+    /// panic is the task's failure, naming the segment.
+    pub(crate) async fn close(&mut self) {
+        let (clock, name) = (self.task.clock, self.task.name.clone());
+        let (segment, collected) = (&mut self.segment, &mut self.task.collected);
+        let failed = std::future::poll_fn(|task_cx| {
+            let mut cx = Context::with_waker(clock.now(), collected, task_cx.waker());
+            match catch_panic(|| segment.poll_lifecycle(Lifecycle::Close, &mut cx)) {
+                Ok(polled) => polled.map(Result::err),
+                Err(panic) => Poll::Ready(Some(StageError::new(name.clone(), Position::None, panic))),
+            }
+        })
+        .await;
+        if let Some(error) = failed {
+            flux_core::Diversions::fail(&mut self.task.collected, error);
+        }
+    }
 }
 
 impl Task {
@@ -103,9 +140,15 @@ impl Task {
     pub(crate) async fn run(mut self, mut segment: Box<dyn Segment>) -> Ended {
         let mut hangup =
             Hangup { inlet: self.inlet.clone(), outlet: self.outlet.clone(), stop: self.stop.clone(), finished: false };
-        let mut poisoned = self.step_until_exhausted(&mut *segment).await;
-        if !poisoned {
-            poisoned = self.drain_timers(&mut *segment).await;
+        // A segment that did not open is not stepped: it finishes at once
+        // (its sink is closed, as in any stopped run).
+        let opened = self.open(&mut *segment).await;
+        let mut poisoned = opened == Opened::Panicked;
+        if opened == Opened::Ready {
+            poisoned = self.step_until_exhausted(&mut *segment).await;
+            if !poisoned {
+                poisoned = self.drain_timers(&mut *segment).await;
+            }
         }
         // A poisoned segment is not whole: it is not called again. What
         // still comes for it is dropped (its input is abandoned below), so
@@ -123,7 +166,34 @@ impl Task {
         // or one whose timers stuck) is dropped, not waited on.
         hangup.finished = true;
         drop(hangup);
-        Ended { segment, task: self }
+        Ended { segment, task: self, poisoned }
+    }
+
+    /// Polls the segment's `Open` until it is ready, waiting for its waker
+    /// (a connection on its way) or a stop meanwhile.
+    async fn open(&mut self, segment: &mut dyn Segment) -> Opened {
+        let mut stop = self.stop.subscribe();
+        let waker = std::task::Waker::from(self.wake.clone());
+        loop {
+            let polled = {
+                let mut cx = Context::with_waker(self.clock.now(), &mut self.collected, &waker);
+                catch_panic(|| segment.poll_lifecycle(Lifecycle::Open, &mut cx))
+            };
+            let failed = match polled {
+                Ok(Poll::Ready(Ok(()))) => return Opened::Ready,
+                Ok(Poll::Pending) => {
+                    tokio::select! {
+                        () = self.wake.0.notified() => continue,
+                        _ = stop.wait_for(|how| *how == Stop::Now) => return Opened::Failed,
+                    }
+                }
+                Ok(Poll::Ready(Err(error))) => (error, Opened::Failed),
+                Err(panic) => (StageError::new(self.name.clone(), Position::None, panic), Opened::Panicked),
+            };
+            self.fail(failed.0);
+            self.raise_failures();
+            return failed.1;
+        }
     }
 
     /// Steps until the input is exhausted (or, for the source, until the

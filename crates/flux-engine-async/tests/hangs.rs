@@ -81,6 +81,13 @@ impl<D: Push<u64>> Push<u64> for FaultyNode<D> {
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
     }
+    fn poll_lifecycle(
+        &mut self,
+        phase: flux_core::Lifecycle,
+        cx: &mut flux_core::Context<'_>,
+    ) -> std::task::Poll<Result<(), flux_core::StageError>> {
+        self.next.poll_lifecycle(phase, cx)
+    }
 }
 
 /// Runs 10,000 numbers through a faulty stage in a segment of its own,

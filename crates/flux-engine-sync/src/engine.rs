@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flux_core::{ChoosePolicy, Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Runnable};
+use flux_core::{ChoosePolicy, Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Lifecycle, Runnable};
 
 use crate::channel::{SharedJournal, SyncChannels};
 use crate::collector::{Collector, DeadLetterSink};
@@ -209,6 +209,7 @@ impl SyncEngine {
         let (wake, waker) = crate::wake::ThreadWake::current();
         let mut run = Run {
             phases: vec![Phase::Live; segments.len()],
+            poisoned: vec![false; segments.len()],
             segments,
             outputs,
             names,
@@ -229,7 +230,9 @@ impl SyncEngine {
             stopping: false,
             error: None,
         };
+        run.lifecycle(Lifecycle::Open);
         run.drive();
+        run.lifecycle(Lifecycle::Close);
         // Every dead letter has been made: the sink goes back for the next run.
         self.dead_letter_sink = run.collector.sink.take();
         run.finish(plan, &self.pools)

@@ -1,10 +1,11 @@
 //! One run: the loop that steps segments, moves time, and stops cleanly.
 
 use std::collections::HashMap;
+use std::task::Poll;
 
 use flux_core::{
-    Clock, Context, ExecutionPlan, Instant, LeakCheck, Position, Segment, StageError, StageId, StageLedger, Step,
-    catch_panic, catch_step, earliest,
+    Clock, Context, ExecutionPlan, Instant, LeakCheck, Lifecycle, Position, Segment, StageError, StageId, StageLedger,
+    Step, catch_panic, catch_step, earliest,
 };
 
 use crate::EdgeStats;
@@ -29,6 +30,8 @@ pub(crate) enum Phase {
 pub(crate) struct Run<'h> {
     pub(crate) segments: Vec<Box<dyn Segment>>,
     pub(crate) phases: Vec<Phase>,
+    /// Segments that panicked where no node settles it: not called again.
+    pub(crate) poisoned: Vec<bool>,
     /// The junction each segment sends into; `None` for the last.
     pub(crate) outputs: Vec<Option<usize>>,
     /// The id of each segment's first stage, to name a segment that panics.
@@ -154,11 +157,49 @@ impl Run<'_> {
         self.decide(Decision::Stop { at: self.clock.now() });
     }
 
+    /// Polls every segment through `phase`, the sink's first and the
+    /// source's last (a sink connects before anything is read; a source
+    /// acknowledges what it read once what it fed is written). A segment
+    /// that is pending blocks the thread until its waker is woken, with
+    /// time standing still, as a pending source does. A failure stops the
+    /// run; no segment opens after one failed to.
+    pub(crate) fn lifecycle(&mut self, phase: Lifecycle) {
+        let mut order: Vec<usize> = (0..self.segments.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.segments[i].first_stage()));
+        for i in order {
+            if self.poisoned[i] || (phase == Lifecycle::Open && self.stopping) {
+                continue;
+            }
+            loop {
+                self.wake.take();
+                let polled = {
+                    let mut cx = Context::with_waker(self.clock.now(), &mut self.collector, &self.waker);
+                    let segment = &mut self.segments[i];
+                    catch_panic(|| segment.poll_lifecycle(phase, &mut cx))
+                };
+                match polled {
+                    Ok(Poll::Ready(Ok(()))) => break,
+                    Ok(Poll::Pending) => self.wake.park_until_woken(),
+                    Ok(Poll::Ready(Err(error))) => {
+                        self.stop(RunErrorKind::Stage(error));
+                        break;
+                    }
+                    Err(panic) => {
+                        self.poison(i, panic);
+                        break;
+                    }
+                }
+            }
+        }
+        self.flush_journal();
+    }
+
     /// A segment panicked outside the nodes that catch their own panics (a
     /// `Push` node of a user's that does not): it is left alone from now
     /// on, and the run stops naming its first stage.
     fn poison(&mut self, segment: usize, panic: flux_core::Panicked) {
         self.phases[segment] = Phase::Done;
+        self.poisoned[segment] = true;
         let error = StageError::new(self.names[segment].clone(), Position::None, panic);
         self.stop(RunErrorKind::Stage(error));
     }

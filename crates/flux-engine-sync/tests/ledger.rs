@@ -116,6 +116,13 @@ impl<D: Push<u32>> Push<u32> for SwallowNode<D> {
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
     }
+    fn poll_lifecycle(
+        &mut self,
+        phase: flux_core::Lifecycle,
+        cx: &mut flux_core::Context<'_>,
+    ) -> std::task::Poll<Result<(), flux_core::StageError>> {
+        self.next.poll_lifecycle(phase, cx)
+    }
 }
 
 #[test]

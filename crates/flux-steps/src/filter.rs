@@ -3,8 +3,11 @@
 use core::marker::PhantomData;
 
 use crate::Predicate;
+use core::task::Poll;
+
 use flux_core::{
-    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind, StageLedger,
+    Context, Envelope, Layer, LedgerVisitor, Lifecycle, PanicGuard, Purity, Push, StageDescriptor, StageError, StageId,
+    StageKind, StageLedger,
 };
 
 /// The layer built by [`Pipeline::filter`](crate::Steps::filter) and
@@ -76,5 +79,8 @@ where
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         visitor.stage(&self.id, &self.ledger);
         self.next.visit(visitor);
+    }
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.next.poll_lifecycle(phase, cx)
     }
 }

@@ -2,8 +2,11 @@
 
 use core::marker::PhantomData;
 
+use core::task::Poll;
+
 use flux_core::{
-    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind,
+    Context, Envelope, Layer, LedgerVisitor, Lifecycle, PanicGuard, Purity, Push, StageDescriptor, StageError, StageId,
+    StageKind,
 };
 
 /// The layer built by [`Pipeline::inspect`](crate::Steps::inspect).
@@ -67,5 +70,8 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
+    }
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.next.poll_lifecycle(phase, cx)
     }
 }

@@ -3,8 +3,11 @@
 use core::marker::PhantomData;
 
 use crate::Transform;
+use core::task::Poll;
+
 use flux_core::{
-    Context, Envelope, Layer, LedgerVisitor, PanicGuard, Purity, Push, StageDescriptor, StageId, StageKind,
+    Context, Envelope, Layer, LedgerVisitor, Lifecycle, PanicGuard, Purity, Push, StageDescriptor, StageError, StageId,
+    StageKind,
 };
 
 /// The layer built by [`Pipeline::map`](crate::Steps::map) and
@@ -71,5 +74,8 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
+    }
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.next.poll_lifecycle(phase, cx)
     }
 }

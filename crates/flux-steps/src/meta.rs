@@ -5,9 +5,11 @@ use core::marker::PhantomData;
 
 use bytes::Bytes;
 
+use core::task::Poll;
+
 use flux_core::{
-    Context, Envelope, Instant, Layer, LedgerVisitor, Meta, PanicGuard, Purity, Push, StageDescriptor, StageId,
-    StageKind,
+    Context, Envelope, Instant, Layer, LedgerVisitor, Lifecycle, Meta, PanicGuard, Purity, Push, StageDescriptor,
+    StageError, StageId, StageKind,
 };
 
 /// The layer built by [`Pipeline::key_by`](crate::Steps::key_by) and
@@ -147,6 +149,9 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
+    }
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.next.poll_lifecycle(phase, cx)
     }
 }
 

@@ -1,12 +1,14 @@
 //! `stage`: a user's [`Stage`] as a node, which derives the stage's ledger
 //! from what it holds.
 
+use core::task::Poll;
 use std::error::Error;
 use std::marker::PhantomData;
 
 use flux_core::{
-    Context, Emit, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Meta, Position, Push, SideEnvelope,
-    SideReason, Stage, StageDescriptor, StageError, StageId, StageKind, StageLedger, catch_panic,
+    Context, Emit, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Lifecycle, Meta, Position, Push,
+    SideEnvelope, SideReason, Stage, StageDescriptor, StageError, StageId, StageKind, StageLedger, catch_panic,
+    poll_once,
 };
 
 /// The [`Layer`] for a user [`Stage`].
@@ -43,7 +45,9 @@ where
     }
 
     fn into_node<D: Push<S::Out> + 'static>(self, next: D) -> StageNode<S, D> {
-        StageNode { stage: self.stage, id: self.id, next, ledger: StageLedger::default(), held: 0, poisoned: false }
+        let ledger = StageLedger::default();
+        let (held, poisoned, opened, closed) = (0, false, false, false);
+        StageNode { stage: self.stage, id: self.id, next, ledger, held, poisoned, opened, closed }
     }
 }
 
@@ -58,6 +62,9 @@ pub struct StageNode<S, D> {
     held: u64,
     /// Set by a panic in `on_time` or `finish`: the stage is not called again.
     poisoned: bool,
+    /// Whether the stage's `poll_open` and `poll_close` have been ready.
+    opened: bool,
+    closed: bool,
 }
 
 /// The [`Emit`] a [`StageNode`] hands its stage.
@@ -306,5 +313,27 @@ where
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         visitor.stage(&self.id, &self.ledger);
         self.next.visit(visitor);
+    }
+
+    /// The stage first, then the nodes after it; a panic in the stage's
+    /// own `poll_open` or `poll_close` unwinds to the engine, which stops
+    /// the run naming the segment.
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        let (stage, id) = (&mut self.stage, &self.id);
+        let done = match phase {
+            Lifecycle::Open => &mut self.opened,
+            Lifecycle::Close => &mut self.closed,
+        };
+        let own = poll_once(done, || {
+            let polled = match phase {
+                Lifecycle::Open => stage.poll_open(cx),
+                Lifecycle::Close => stage.poll_close(cx),
+            };
+            polled.map_err(|cause| StageError::new(id.clone(), Position::None, cause))
+        });
+        if own?.is_pending() {
+            return Poll::Pending;
+        }
+        self.next.poll_lifecycle(phase, cx)
     }
 }

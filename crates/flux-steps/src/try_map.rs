@@ -3,9 +3,11 @@
 use core::marker::PhantomData;
 use std::error::Error;
 
+use core::task::Poll;
+
 use flux_core::{
-    Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, PanicGuard, Position, Purity, Push, StageDescriptor,
-    StageError, StageId, StageKind,
+    Context, Envelope, ErrorEnvelope, Layer, LedgerVisitor, Lifecycle, PanicGuard, Position, Purity, Push,
+    StageDescriptor, StageError, StageId, StageKind,
 };
 
 /// The layer built by [`Pipeline::try_map`](crate::Steps::try_map).
@@ -79,5 +81,8 @@ where
 
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
+    }
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        self.next.poll_lifecycle(phase, cx)
     }
 }

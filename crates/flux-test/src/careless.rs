@@ -88,4 +88,11 @@ impl<T, D: Push<T>> Push<T> for CarelessNode<D> {
     fn visit(&self, visitor: &mut dyn LedgerVisitor) {
         self.next.visit(visitor);
     }
+    fn poll_lifecycle(
+        &mut self,
+        phase: flux_core::Lifecycle,
+        cx: &mut Context<'_>,
+    ) -> core::task::Poll<Result<(), flux_core::StageError>> {
+        self.next.poll_lifecycle(phase, cx)
+    }
 }

@@ -221,6 +221,13 @@ where
         visitor.stage(&self.id, &self.ledger);
         self.next.visit(visitor);
     }
+    fn poll_lifecycle(
+        &mut self,
+        phase: flux_core::Lifecycle,
+        cx: &mut Context<'_>,
+    ) -> core::task::Poll<Result<(), flux_core::StageError>> {
+        self.next.poll_lifecycle(phase, cx)
+    }
 }
 
 impl<A: Accumulator, D, R: Keep<A::Fragment>> core::fmt::Debug for AccumulateNode<A, D, R> {

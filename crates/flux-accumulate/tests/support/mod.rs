@@ -38,6 +38,14 @@ impl<T: Send> Push<T> for Collect<T> {
     }
     fn finish(&mut self, _: &mut Context<'_>) {}
     fn visit(&self, _: &mut dyn LedgerVisitor) {}
+
+    fn poll_lifecycle(
+        &mut self,
+        _: flux_core::Lifecycle,
+        _: &mut flux_core::Context<'_>,
+    ) -> std::task::Poll<Result<(), flux_core::StageError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 /// An accumulating node on a virtual clock.

@@ -1,0 +1,281 @@
+//! Open and close, on both engines: a source, a stage and a sink that wait
+//! on the outside world before the first envelope and after the last; the
+//! order they are called in; and what a failure or a panic there does.
+
+use std::error::Error;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use flux_core::{
+    Context, Emit, Envelope, ExecutionPlan, Pipeline, Pull, Runnable, Sink, Source, SourceError, Stage, WriteError,
+};
+use flux_engine_async::AsyncEngine;
+use flux_engine_sync::SyncEngine;
+use flux_plan::Planner;
+use flux_steps::Steps;
+
+type Failure = Box<dyn Error + Send + Sync>;
+
+/// What happened, in order, across the source, the stage and the sink.
+#[derive(Clone, Default)]
+struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    fn note(&self, what: impl Into<String>) {
+        self.0.lock().unwrap().push(what.into());
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Pending once (waking its waker at once, as a connection that completes
+/// on the next poll would), then ready: the engine must poll again.
+#[derive(Default)]
+struct Slow {
+    polled: bool,
+}
+
+impl Slow {
+    fn poll(&mut self, cx: &Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.polled, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+struct Numbers {
+    next: u64,
+    end: u64,
+    journal: Journal,
+    open: Slow,
+    close: Slow,
+}
+
+impl Source for Numbers {
+    type Item = u64;
+
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<u64>, SourceError> {
+        assert!(self.open.polled, "pulled before it was open");
+        if self.next == self.end {
+            return Ok(Pull::End);
+        }
+        self.next += 1;
+        Ok(Pull::Item(Envelope::new(self.next - 1).with_sequence(self.next - 1)))
+    }
+
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+        self.journal.note("source open polled");
+        self.open.poll(cx).map(|()| {
+            self.journal.note("source open");
+            Ok(())
+        })
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+        self.close.poll(cx).map(|()| {
+            self.journal.note(format!("source closed after {} pulled", self.next));
+            Ok(())
+        })
+    }
+}
+
+/// Doubles; opens and closes slowly, or fails to close.
+struct Double {
+    journal: Journal,
+    open: Slow,
+    close: Slow,
+    fail_close: bool,
+}
+
+impl Stage<u64> for Double {
+    type Out = u64;
+
+    fn process(&mut self, input: Envelope<u64>, out: &mut impl Emit<u64>) {
+        assert!(self.open.polled, "given an input before it was open");
+        out.emit(input.map(|n| n * 2));
+    }
+
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        self.open.poll(cx).map(|()| {
+            self.journal.note("stage open");
+            Ok(())
+        })
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        self.close.poll(cx).map(|()| {
+            self.journal.note("stage closed");
+            if self.fail_close { Err("the lookup service hung up".into()) } else { Ok(()) }
+        })
+    }
+}
+
+/// Keeps what it is given; connects slowly, or not at all.
+struct Table {
+    rows: Arc<Mutex<Vec<u64>>>,
+    journal: Journal,
+    open: Slow,
+    commit: Slow,
+    refuse_open: bool,
+    panic_on_open: bool,
+}
+
+impl Sink<u64> for Table {
+    fn write(&mut self, item: Envelope<u64>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
+        assert!(self.open.polled, "written before it was open");
+        self.rows.lock().unwrap().push(item.into_payload());
+        Ok(())
+    }
+
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        assert!(!self.panic_on_open, "the driver panicked while connecting");
+        if self.refuse_open {
+            return Poll::Ready(Err("connection refused".into()));
+        }
+        self.open.poll(cx).map(|()| {
+            self.journal.note("sink open");
+            Ok(())
+        })
+    }
+
+    fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Failure> {
+        self.journal.note(format!("sink close started with {} rows", self.rows.lock().unwrap().len()));
+        Ok(())
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        self.commit.poll(cx).map(|()| {
+            self.journal.note("sink committed");
+            Ok(())
+        })
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Faults {
+    refuse_open: bool,
+    panic_on_open: bool,
+    fail_stage_close: bool,
+}
+
+/// source | stage | sink, each its own segment, and what they share.
+fn three_segments(faults: Faults) -> (impl Runnable, ExecutionPlan, Journal, Arc<Mutex<Vec<u64>>>) {
+    let journal = Journal::default();
+    let rows = Arc::default();
+    let source =
+        Numbers { next: 0, end: 3_000, journal: journal.clone(), open: Slow::default(), close: Slow::default() };
+    let stage = Double {
+        journal: journal.clone(),
+        open: Slow::default(),
+        close: Slow::default(),
+        fail_close: faults.fail_stage_close,
+    };
+    let sink = Table {
+        rows: Arc::clone(&rows),
+        journal: journal.clone(),
+        open: Slow::default(),
+        commit: Slow::default(),
+        refuse_open: faults.refuse_open,
+        panic_on_open: faults.panic_on_open,
+    };
+    let pipeline = Pipeline::from_source(source).stage(stage).named("double").sink(sink);
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    for junction in &mut plan.junctions {
+        *junction = flux_core::Junction::Boundary(flux_core::EdgeSpec { capacity: 2, batch_size: 64 });
+    }
+    (pipeline, plan, journal, rows)
+}
+
+fn on_tokio<T>(run: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(run)
+}
+
+/// The closing half of the journal, which both engines must agree on.
+fn closing(events: &[String]) -> Vec<String> {
+    let start = events.iter().position(|event| event.starts_with("sink close started")).expect("the sink closed");
+    events[start..].to_vec()
+}
+
+#[test]
+fn everything_opens_before_the_first_envelope_and_closes_sink_first_on_both_engines() {
+    let expected_close =
+        ["sink close started with 3000 rows", "sink committed", "stage closed", "source closed after 3000 pulled"];
+    // The sync engine opens the sink's segment first, then the stage's,
+    // then the source's: nothing is read before the table is connected.
+    let (pipeline, plan, journal, rows) = three_segments(Faults::default());
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(report.row("sink").unwrap().counts.consumed, 3_000);
+    let events = journal.events();
+    assert_eq!(events[..4], ["sink open", "stage open", "source open polled", "source open polled"]);
+    assert_eq!(events[4], "source open");
+    assert_eq!(closing(&events), expected_close);
+    assert_eq!(rows.lock().unwrap().len(), 3_000);
+
+    // On tokio the segments open concurrently; each is open before it is
+    // given anything (the asserts in `pull`, `process` and `write`), and
+    // the closes run in the same order once every segment has finished.
+    let (pipeline, plan, journal, rows) = three_segments(Faults::default());
+    let report = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap();
+    assert_eq!(report.row("sink").unwrap().counts.consumed, 3_000);
+    let events = journal.events();
+    for opened in ["sink open", "stage open", "source open"] {
+        assert_eq!(events.iter().filter(|event| *event == opened).count(), 1, "{opened} once: {events:?}");
+    }
+    assert_eq!(closing(&events), expected_close);
+    assert_eq!(*rows.lock().unwrap(), (0..3_000).map(|n| n * 2).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_sink_that_cannot_connect_stops_the_run_naming_it_before_the_source_reads_anything() {
+    let faults = Faults { refuse_open: true, ..Faults::default() };
+    let (pipeline, plan, journal, rows) = three_segments(faults);
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let flux_engine_sync::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!((cause.stage().as_str(), cause.cause().to_string().as_str()), ("sink", "connection refused"));
+    assert!(!journal.events().iter().any(|event| event.starts_with("source open")), "{:?}", journal.events());
+    assert!(rows.lock().unwrap().is_empty());
+
+    let (pipeline, plan, _, rows) = three_segments(faults);
+    let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
+    let flux_engine_async::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!((cause.stage().as_str(), cause.cause().to_string().as_str()), ("sink", "connection refused"));
+    assert!(rows.lock().unwrap().is_empty(), "nothing written to a sink that never opened");
+}
+
+#[test]
+fn a_panic_while_opening_stops_the_run_naming_the_segment() {
+    let faults = Faults { panic_on_open: true, ..Faults::default() };
+    let (pipeline, plan, _, _) = three_segments(faults);
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let flux_engine_sync::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!(cause.stage().as_str(), "sink");
+    assert!(cause.cause().to_string().contains("the driver panicked while connecting"));
+
+    let (pipeline, plan, _, _) = three_segments(faults);
+    let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
+    let flux_engine_async::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!(cause.stage().as_str(), "sink");
+}
+
+#[test]
+fn a_stage_that_fails_to_close_fails_the_run_after_everything_was_written() {
+    let faults = Faults { fail_stage_close: true, ..Faults::default() };
+    let (pipeline, plan, journal, rows) = three_segments(faults);
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    let flux_engine_sync::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!((cause.stage().as_str(), cause.cause().to_string().as_str()), ("double", "the lookup service hung up"));
+    assert_eq!(rows.lock().unwrap().len(), 3_000, "the failure came after the last write");
+    assert!(journal.events().contains(&"source closed after 3000 pulled".to_owned()), "the others still closed");
+    assert_eq!(error.report().unwrap().row("sink").unwrap().counts.consumed, 3_000);
+
+    let (pipeline, plan, _, rows) = three_segments(faults);
+    let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
+    let flux_engine_async::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
+    assert_eq!(cause.stage().as_str(), "double");
+    assert_eq!(rows.lock().unwrap().len(), 3_000);
+}
