@@ -100,6 +100,8 @@ fn waiting_policies_give_their_limits_room_and_shedding_ones_none() {
     assert!(sheds.iter().all(|shed| !shed.waits()));
     assert!(Block::at(limit).waits() && Credit::envelopes(1).waits());
     assert!(!Shedding::reject(limit).watching(Pressure::default).waits(), "watching keeps the policy's waits");
+    assert!(Block::at(limit).watching(Pressure::default).waits());
+    assert_eq!(Block::at(limit).watching(Pressure::default).room(&p), Some(30), "nothing watched, the limit's room");
 }
 
 #[test]
