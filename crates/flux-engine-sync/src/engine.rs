@@ -206,7 +206,7 @@ impl SyncEngine {
         let spans = plan.segments();
         let outputs = (0..segments.len()).map(|i| (i + 1 < spans.len()).then(|| spans[i].1)).collect();
         let names = segments.iter().map(|s| plan.stages[s.first_stage()].id.clone()).collect();
-        let (wake, waker) = crate::wake::ThreadWake::current();
+        let (wake, waker) = crate::wake::ThreadWake::with_waker();
         let mut run = Run {
             phases: vec![Phase::Live; segments.len()],
             poisoned: vec![false; segments.len()],
