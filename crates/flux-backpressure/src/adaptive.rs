@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 
-use crate::Limit;
+use crate::{Block, Limit};
 
 /// A bounded boundary (it blocks like [`Block`](crate::Block)) whose batch
 /// size follows the load, between a floor and a ceiling:
@@ -79,19 +79,17 @@ impl BackpressurePolicy for AdaptiveBatch {
         "adaptive-batch"
     }
 
+    // It waits at its limit exactly as `Block` does; only the batch size is its own.
     fn edge(&self) -> EdgeSpec {
-        self.limit.edge()
+        Block::at(self.limit).edge()
     }
 
     fn room(&self, pressure: &Pressure) -> Option<usize> {
-        Some(self.limit.room(pressure))
+        Block::at(self.limit).room(pressure)
     }
 
-    fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
-        match self.limit.reached(pressure) {
-            true => Admission::WhenRoom,
-            false => Admission::Now,
-        }
+    fn admit(&mut self, batch: usize, pressure: &Pressure, now: Instant) -> Admission {
+        Block::at(self.limit).admit(batch, pressure, now)
     }
 
     fn batch_size(&mut self, pressure: &Pressure, now: Instant) -> usize {

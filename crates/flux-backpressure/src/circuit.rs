@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 
-use crate::Limit;
+use crate::{Block, Limit};
 
 /// How often a [`Circuit`] opened and closed; a handle the application
 /// keeps, since the engine owns the policy.
@@ -90,14 +90,14 @@ impl BackpressurePolicy for Circuit {
     }
 
     fn edge(&self) -> EdgeSpec {
-        self.limit.edge()
+        Block::at(self.limit).edge()
     }
 
     fn room(&self, pressure: &Pressure) -> Option<usize> {
-        Some(self.limit.room(pressure))
+        Block::at(self.limit).room(pressure)
     }
 
-    fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
+    fn admit(&mut self, batch: usize, pressure: &Pressure, now: Instant) -> Admission {
         let full = self.limit.reached(pressure);
         self.full_in_a_row = if full { self.full_in_a_row + 1 } else { 0 };
         if !self.open && self.full_in_a_row >= self.trip_after {
@@ -107,9 +107,7 @@ impl BackpressurePolicy for Circuit {
             self.open = false;
             self.counts.closed.fetch_add(1, Ordering::Relaxed);
         }
-        match full {
-            true => Admission::WhenRoom,
-            false => Admission::Now,
-        }
+        // Open or closed, it waits at its limit as `Block` does.
+        Block::at(self.limit).admit(batch, pressure, now)
     }
 }
