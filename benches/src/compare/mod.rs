@@ -1,6 +1,7 @@
 //! The registered comparisons, one module each.
 
 pub mod accumulate;
+pub mod async_engine;
 pub mod engines;
 pub mod framing;
 pub mod fused_chain;
@@ -21,5 +22,9 @@ pub fn all() -> Vec<Single> {
 /// Comparisons over several workloads: each workload prints its own line,
 /// and the group prints the geometric mean of their ratios with the spread.
 pub fn groups() -> Vec<Group> {
-    vec![("fused_chain", fused_chain::comparisons), ("engines", engines::comparisons)]
+    vec![
+        ("fused_chain", fused_chain::comparisons),
+        ("engines", engines::comparisons),
+        ("async", async_engine::comparisons),
+    ]
 }
