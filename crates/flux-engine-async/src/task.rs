@@ -17,10 +17,14 @@ use crate::collect::Collected;
 use crate::stop::raise;
 use crate::{RunErrorKind, Stop};
 
-/// Steps between two voluntary yields to the runtime: a segment that
-/// always has input would otherwise keep its worker (a step is up to
-/// 1,024 envelopes, so this is about 16,000).
-const STEPS_PER_YIELD: u32 = 16;
+/// How long a segment that always has input keeps its worker before it
+/// yields to the runtime, in real time. By time, not by a count of steps:
+/// a step of trivial stages takes about a microsecond, and a yield every
+/// 16 steps cost 10-20% of their throughput (docs/BENCHMARKS.md), while a
+/// step of heavy stages can take a millisecond, which a count would
+/// multiply. Half a millisecond keeps timers and other tasks on the same
+/// worker waiting no longer than that.
+const YIELD_AFTER: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// The waker a source's context carries: waking it lets the source's
 /// task go on (a permit is kept if the task is not waiting yet, so no wake
@@ -201,7 +205,7 @@ impl Task {
     /// settles its own panics and must not be called again.
     async fn step_until_exhausted(&mut self, segment: &mut dyn Segment) -> bool {
         let mut stop = self.stop.subscribe();
-        let mut steps = 0u32;
+        let mut busy_since = wall_clock();
         let mut stalled_waits = 0u32;
         let waker = std::task::Waker::from(self.wake.clone());
         loop {
@@ -236,9 +240,9 @@ impl Task {
                 Ok(Step::Progress) => {
                     stalled_waits = 0;
                     self.flush().await;
-                    steps += 1;
-                    if steps.is_multiple_of(STEPS_PER_YIELD) {
+                    if busy_since.elapsed() >= YIELD_AFTER {
                         tokio::task::yield_now().await;
+                        busy_since = wall_clock();
                     }
                 }
                 Ok(Step::Starved) => {
@@ -416,6 +420,14 @@ impl Task {
         }
         self.raise_failures();
     }
+}
+
+/// Real time, for the yield above: under tokio's paused time (the tests)
+/// engine time stands still while a task runs, and a busy task must still
+/// yield.
+#[allow(clippy::disallowed_methods, reason = "the engine's wall clock for fairness, not a stage's time")]
+fn wall_clock() -> std::time::Instant {
+    std::time::Instant::now()
 }
 
 /// Sleeps until `deadline`, or for ever when there is none.
