@@ -273,15 +273,21 @@ impl<T> Edge<T> {
             }
             Gate::Unasked | Gate::Room | Gate::Taken(_) => {}
         }
+        // Counted as queued before it goes in: the receiver may take it
+        // (and count it out) before `try_send` returns.
         let (envelopes, bytes) = (batch.len(), self.bytes(&batch, self.counts_bytes));
+        self.counters.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed);
+        self.counters.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         let sent = match &*lock(&self.tx) {
             Some(tx) => tx.try_send(batch),
             None => Err(flume::TrySendError::Disconnected(batch)),
         };
+        if sent.is_err() {
+            self.counters.queued_envelopes.fetch_sub(envelopes, Ordering::Relaxed);
+            self.counters.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        }
         match sent {
             Ok(()) => {
-                self.counters.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed);
-                self.counters.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
                 self.note_depth();
                 self.arrived.notify_one();
                 Ok(())
