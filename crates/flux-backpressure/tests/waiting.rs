@@ -82,6 +82,21 @@ fn a_token_bucket_spaces_batches_at_the_rate_in_virtual_time() {
     }
     assert_eq!(report.end_time, Instant::from_millis(2_900));
     assert_eq!(report.edges[0].policy, Some("token-bucket"));
+    // The source reads 800 envelopes (room for the channel's 8 batches of
+    // 100), reserved to go at 0, 100, ... 700 ms. It is held back while a
+    // batch waits for its instant, and reads again when the last one falls
+    // due: 800 at 700 and at 1,400 ms, the 600 left at 2,100 ms, and the
+    // end at 2,800 ms.
+    let pulls: Vec<Instant> = report
+        .trace
+        .iter()
+        .filter_map(|d| match d {
+            Decision::Pull { at } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<Instant> = [0, 700, 1_400, 2_100, 2_800].into_iter().map(Instant::from_millis).collect();
+    assert_eq!(pulls, expected);
 }
 
 #[test]
@@ -170,5 +185,56 @@ fn a_byte_limit_holds_within_one_step_of_the_source() {
     let edge = &report.edges[0];
     // Before the first batch is weighed a step reads one batch; after, at
     // most 8 KiB: two batches of four 1 KiB envelopes.
-    assert_eq!(edge.max_depth, 2, "{edge:?}");
+    assert_eq!((edge.max_depth, edge.max_queued_bytes), (2, 8 * 1024), "{edge:?}");
+}
+
+#[test]
+fn an_envelope_limit_holds_within_one_step_of_the_source() {
+    let (_, report) = waited(|| Block::at(Limit::batches(10).batch_size(4).envelopes(8)));
+    let edge = &report.edges[0];
+    // Ten batches of room, but eight envelopes: two batches of four.
+    assert_eq!((edge.max_depth, edge.max_queued_envelopes), (2, 8), "{edge:?}");
+}
+
+/// Asks the sender to wait for room whenever anything is queued, and says
+/// nothing of its room: only its answers hold the sender back.
+struct WaitWhenQueued;
+
+impl flux_core::BackpressurePolicy for WaitWhenQueued {
+    fn name(&self) -> &'static str {
+        "wait-when-queued"
+    }
+
+    fn edge(&self) -> flux_core::EdgeSpec {
+        flux_core::EdgeSpec { capacity: 1_000, batch_size: 4 }
+    }
+
+    fn admit(&mut self, _batch: usize, pressure: &flux_core::Pressure, _now: Instant) -> flux_core::Admission {
+        match pressure.queued_batches {
+            0 => flux_core::Admission::Now,
+            _ => flux_core::Admission::WhenRoom,
+        }
+    }
+}
+
+#[test]
+fn a_policys_when_room_holds_the_sender_until_the_receiver_takes_a_batch() {
+    let (_, report) = waited(|| WaitWhenQueued);
+    let edge = &report.edges[0];
+    assert_eq!(edge.capacity, 1_000);
+    // Each source step sends batches that find others queued: the sender
+    // waits, far below the channel's capacity, until the receiver takes
+    // one, so two pulls always have a receive between them.
+    let mut received_since_pull = true;
+    for decision in &report.trace {
+        match decision {
+            Decision::Pull { .. } => {
+                assert!(received_since_pull, "pulled again before the receiver took a batch: {edge:?}");
+                received_since_pull = false;
+            }
+            Decision::Receive { .. } => received_since_pull = true,
+            _ => {}
+        }
+    }
+    assert!(edge.held_back > 0 && edge.max_depth < 1_000, "{edge:?}");
 }

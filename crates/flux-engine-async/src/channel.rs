@@ -54,6 +54,11 @@ pub struct EdgeStats {
     pub dropped: u64,
     /// Envelopes the policy sent to the dead-letter output (its `Reject`).
     pub rejected: u64,
+    /// Most envelopes in the channel at once.
+    pub max_queued_envelopes: usize,
+    /// Most bytes in the channel at once, from envelope costs (counted only
+    /// at a boundary with a policy; zero elsewhere).
+    pub max_queued_bytes: u64,
 }
 
 impl EdgeStats {
@@ -84,6 +89,8 @@ struct Counters {
     /// (bytes only counted when there is a policy).
     queued_envelopes: AtomicUsize,
     queued_bytes: AtomicU64,
+    max_queued_envelopes: AtomicUsize,
+    max_queued_bytes: AtomicU64,
     /// Batches the receiver has taken: a batch told to wait for room goes
     /// once this has moved on.
     taken: AtomicU64,
@@ -276,8 +283,9 @@ impl<T> Edge<T> {
         // Counted as queued before it goes in: the receiver may take it
         // (and count it out) before `try_send` returns.
         let (envelopes, bytes) = (batch.len(), self.bytes(&batch, self.counts_bytes));
-        self.counters.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed);
-        self.counters.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        let c = &self.counters;
+        let queued = c.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed) + envelopes;
+        let queued_bytes = c.queued_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         let sent = match &*lock(&self.tx) {
             Some(tx) => tx.try_send(batch),
             None => Err(flume::TrySendError::Disconnected(batch)),
@@ -288,6 +296,8 @@ impl<T> Edge<T> {
         }
         match sent {
             Ok(()) => {
+                c.max_queued_envelopes.fetch_max(queued, Ordering::Relaxed);
+                c.max_queued_bytes.fetch_max(queued_bytes, Ordering::Relaxed);
                 self.note_depth();
                 self.arrived.notify_one();
                 Ok(())
@@ -481,6 +491,8 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
             policy: self.policy,
             dropped: c.dropped.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
+            max_queued_envelopes: c.max_queued_envelopes.load(Ordering::Relaxed),
+            max_queued_bytes: c.max_queued_bytes.load(Ordering::Relaxed),
         }
     }
 }

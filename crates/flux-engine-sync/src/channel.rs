@@ -43,6 +43,11 @@ pub struct EdgeStats {
     pub dropped: u64,
     /// Envelopes the policy sent to the dead-letter output (its `Reject`).
     pub rejected: u64,
+    /// Most envelopes queued at once.
+    pub max_queued_envelopes: usize,
+    /// Most bytes queued at once, from envelope costs (counted only at a
+    /// boundary with a policy; zero elsewhere).
+    pub max_queued_bytes: u64,
 }
 
 impl EdgeStats {
@@ -121,6 +126,8 @@ impl<T> Queue<T> {
         self.queued_bytes += self.bytes(&batch);
         self.batches.push_back((due, batch));
         self.stats.max_depth = self.stats.max_depth.max(self.batches.len());
+        self.stats.max_queued_envelopes = self.stats.max_queued_envelopes.max(self.queued_envelopes);
+        self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
     }
 
     /// Takes the front batch, due or not.
