@@ -169,3 +169,61 @@ async fn a_policy_for_a_junction_the_plan_fused_is_refused_before_anything_runs(
     assert!(cause.to_string().contains("fused"), "{cause}");
     assert!(arrivals.sequences().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_envelope_limit_bounds_what_the_channel_holds_behind_a_slow_sink() {
+    let arrivals = Arrivals::slow(2_000);
+    let (pipeline, plan, policies) =
+        gated(20_000, &arrivals, || Block::at(Limit::batches(100).batch_size(4).envelopes(8)));
+    let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
+    assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
+    let edge = report.edges[0];
+    // Room for 100 batches, but 8 envelopes: the slow sink keeps it full.
+    assert_eq!((edge.max_queued_envelopes, edge.max_depth), (8, 2), "{edge:?}");
+}
+
+/// Asks the sender to wait for room whenever anything is queued, and says
+/// nothing of its room: only its answers hold the sender back.
+struct WaitWhenQueued;
+
+impl BackpressurePolicy for WaitWhenQueued {
+    fn name(&self) -> &'static str {
+        "wait-when-queued"
+    }
+
+    fn edge(&self) -> flux_core::EdgeSpec {
+        flux_core::EdgeSpec { capacity: 1_000, batch_size: 4 }
+    }
+
+    fn admit(&mut self, _batch: usize, pressure: &flux_core::Pressure, _now: Instant) -> flux_core::Admission {
+        match pressure.queued_batches {
+            0 => flux_core::Admission::Now,
+            _ => flux_core::Admission::WhenRoom,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_told_to_wait_for_room_goes_in_only_after_the_receiver_took_one() {
+    let arrivals = Arrivals::slow(2_000);
+    let (pipeline, plan, policies) = gated(20_000, &arrivals, || WaitWhenQueued);
+    let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
+    assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
+    let edge = report.edges[0];
+    // A batch goes in at once only into an empty channel; one that found
+    // another queued goes in after a take: the channel, with room for a
+    // thousand, never holds more than one.
+    assert_eq!(edge.max_depth, 1, "{edge:?}");
+    assert!(edge.full_sends > 0, "batches waited in the edge: {edge:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_batches_grow_on_tokio_while_a_slow_sink_falls_behind() {
+    let arrivals = Arrivals::slow(2_000);
+    let (pipeline, plan, policies) = gated(20_000, &arrivals, || AdaptiveBatch::new(Limit::batches(4), 8, 256));
+    let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
+    assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
+    let edge = report.edges[0];
+    // At the floor all along it would take 2,500 batches.
+    assert!(edge.batches_sent < 2_500 / 2, "the batch size grew: {edge:?}");
+}
