@@ -240,11 +240,14 @@ fn a_sink_that_cannot_connect_stops_the_run_naming_it_before_the_source_reads_an
     assert!(!journal.events().iter().any(|event| event.starts_with("source open")), "{:?}", journal.events());
     assert!(rows.lock().unwrap().is_empty());
 
-    let (pipeline, plan, _, rows) = three_segments(faults);
+    assert!(journal.events().contains(&"sink close started with 0 rows".to_owned()), "closed, as any stopped run's");
+
+    let (pipeline, plan, journal, rows) = three_segments(faults);
     let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
     let flux_engine_async::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
     assert_eq!((cause.stage().as_str(), cause.cause().to_string().as_str()), ("sink", "connection refused"));
     assert!(rows.lock().unwrap().is_empty(), "nothing written to a sink that never opened");
+    assert!(journal.events().contains(&"sink close started with 0 rows".to_owned()), "{:?}", journal.events());
 }
 
 #[test]
