@@ -196,30 +196,9 @@ fn an_envelope_limit_holds_within_one_step_of_the_source() {
     assert_eq!((edge.max_depth, edge.max_queued_envelopes), (2, 8), "{edge:?}");
 }
 
-/// Asks the sender to wait for room whenever anything is queued, and says
-/// nothing of its room: only its answers hold the sender back.
-struct WaitWhenQueued;
-
-impl flux_core::BackpressurePolicy for WaitWhenQueued {
-    fn name(&self) -> &'static str {
-        "wait-when-queued"
-    }
-
-    fn edge(&self) -> flux_core::EdgeSpec {
-        flux_core::EdgeSpec { capacity: 1_000, batch_size: 4 }
-    }
-
-    fn admit(&mut self, _batch: usize, pressure: &flux_core::Pressure, _now: Instant) -> flux_core::Admission {
-        match pressure.queued_batches {
-            0 => flux_core::Admission::Now,
-            _ => flux_core::Admission::WhenRoom,
-        }
-    }
-}
-
 #[test]
 fn a_policys_when_room_holds_the_sender_until_the_receiver_takes_a_batch() {
-    let (_, report) = waited(|| WaitWhenQueued);
+    let (_, report) = waited(|| flux_test::WaitWhenQueued);
     let edge = &report.edges[0];
     assert_eq!(edge.capacity, 1_000);
     // Each source step sends batches that find others queued: the sender

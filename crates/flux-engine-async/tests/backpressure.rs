@@ -182,31 +182,10 @@ async fn an_envelope_limit_bounds_what_the_channel_holds_behind_a_slow_sink() {
     assert_eq!((edge.max_queued_envelopes, edge.max_depth), (8, 2), "{edge:?}");
 }
 
-/// Asks the sender to wait for room whenever anything is queued, and says
-/// nothing of its room: only its answers hold the sender back.
-struct WaitWhenQueued;
-
-impl BackpressurePolicy for WaitWhenQueued {
-    fn name(&self) -> &'static str {
-        "wait-when-queued"
-    }
-
-    fn edge(&self) -> flux_core::EdgeSpec {
-        flux_core::EdgeSpec { capacity: 1_000, batch_size: 4 }
-    }
-
-    fn admit(&mut self, _batch: usize, pressure: &flux_core::Pressure, _now: Instant) -> flux_core::Admission {
-        match pressure.queued_batches {
-            0 => flux_core::Admission::Now,
-            _ => flux_core::Admission::WhenRoom,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_told_to_wait_for_room_goes_in_only_after_the_receiver_took_one() {
     let arrivals = Arrivals::slow(2_000);
-    let (pipeline, plan, policies) = gated(20_000, &arrivals, || WaitWhenQueued);
+    let (pipeline, plan, policies) = gated(20_000, &arrivals, || flux_test::WaitWhenQueued);
     let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
     assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
     let edge = report.edges[0];

@@ -4,7 +4,9 @@
 mod diverted;
 mod sources;
 mod vec_sink;
+mod wait_when_queued;
 
 pub use diverted::Diverted;
 pub use sources::{IterSource, TimedSource};
 pub use vec_sink::VecSink;
+pub use wait_when_queued::WaitWhenQueued;
