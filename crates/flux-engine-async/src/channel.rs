@@ -100,6 +100,11 @@ struct Counters {
 
 type Batch<T> = Vec<Envelope<T>>;
 
+/// A batch waiting in the edge: what it waits for, its bytes (weighed
+/// when the policy was asked; 0 before that, or with no policy), and the
+/// batch.
+type Held<T> = (Gate, u64, Batch<T>);
+
 /// What a batch waiting in the edge waits for.
 #[derive(Clone, Copy, Debug)]
 enum Gate {
@@ -139,7 +144,7 @@ struct Edge<T> {
     /// Dropped (taken) once the sending segment finished and everything
     /// pending went in: that closes the channel.
     tx: Mutex<Option<flume::Sender<Batch<T>>>>,
-    pending: Mutex<VecDeque<(Gate, Batch<T>)>>,
+    pending: Mutex<VecDeque<Held<T>>>,
     policy: Mutex<Option<Policy>>,
     /// The batch size the policy asked for after the last send (0: none).
     next_batch_size: AtomicUsize,
@@ -225,14 +230,16 @@ impl<T> Edge<T> {
 
     /// Offers a batch to the policy: what it waits for, or `None` when the
     /// policy dropped or rejected it (counted).
-    fn offer(&self, mut batch: Batch<T>) -> Option<(Gate, Batch<T>)> {
+    fn offer(&self, mut batch: Batch<T>) -> Option<Held<T>> {
         let mut guard = lock(&self.policy);
         let Some(Policy { policy, clock, stage, junction }) = guard.as_mut() else {
-            return Some((Gate::Room, batch));
+            return Some((Gate::Room, 0, batch));
         };
         let now = clock.now();
         let envelopes = batch.len() as u64;
-        if let Some(each) = self.bytes(&batch, true).checked_div(envelopes) {
+        // Weighed once, here: the figure travels with the batch.
+        let bytes = self.bytes(&batch, true);
+        if let Some(each) = bytes.checked_div(envelopes) {
             self.counters.envelope_bytes.store(each, Ordering::Relaxed);
         }
         let gate = match policy.admit(batch.len(), &self.pressure(), now) {
@@ -262,27 +269,28 @@ impl<T> Edge<T> {
         };
         let size = policy.batch_size(&self.pressure(), now).max(1);
         self.next_batch_size.store(size, Ordering::Relaxed);
-        gate.map(|gate| (gate, batch))
+        gate.map(|gate| (gate, bytes, batch))
     }
 
     /// Moves a batch into the channel if what it waits for has come; the
     /// batch back, with why not, otherwise.
-    fn try_move(&self, gate: Gate, batch: Batch<T>) -> Result<(), (Blocked, Gate, Batch<T>)> {
+    fn try_move(&self, held: Held<T>) -> Result<(), (Blocked, Held<T>)> {
+        let (gate, bytes, batch) = held;
         match gate {
             Gate::At(at) => {
                 let now = lock(&self.policy).as_ref().map_or(at, |p| p.clock.now());
                 if now < at {
-                    return Err((Blocked::Until(at), gate, batch));
+                    return Err((Blocked::Until(at), (gate, bytes, batch)));
                 }
             }
             Gate::Taken(count) if self.counters.taken.load(Ordering::Acquire) <= count && !self.rx.is_empty() => {
-                return Err((Blocked::Room, gate, batch));
+                return Err((Blocked::Room, (gate, bytes, batch)));
             }
             Gate::Unasked | Gate::Room | Gate::Taken(_) => {}
         }
         // Counted as queued before it goes in: the receiver may take it
         // (and count it out) before `try_send` returns.
-        let (envelopes, bytes) = (batch.len(), self.bytes(&batch, self.counts_bytes));
+        let envelopes = batch.len();
         let c = &self.counters;
         let queued = c.queued_envelopes.fetch_add(envelopes, Ordering::Relaxed) + envelopes;
         let queued_bytes = c.queued_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
@@ -302,7 +310,7 @@ impl<T> Edge<T> {
                 self.arrived.notify_one();
                 Ok(())
             }
-            Err(flume::TrySendError::Full(batch)) => Err((Blocked::Room, Gate::Room, batch)),
+            Err(flume::TrySendError::Full(batch)) => Err((Blocked::Room, (Gate::Room, bytes, batch))),
             // Closed already: a send after the close is the kernel's bug,
             // and the ledger would report the loss.
             Err(flume::TrySendError::Disconnected(_)) => Ok(()),
@@ -326,12 +334,12 @@ impl<T: Send> BatchSender<T> for SendHalf<T> {
         // policy when it reaches the front.
         if !pending.is_empty() {
             edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
-            return pending.push_back((Gate::Unasked, batch));
+            return pending.push_back((Gate::Unasked, 0, batch));
         }
-        let Some((gate, batch)) = edge.offer(batch) else { return };
-        if let Err((_, gate, batch)) = edge.try_move(gate, batch) {
+        let Some(held) = edge.offer(batch) else { return };
+        if let Err((_, held)) = edge.try_move(held) {
             edge.counters.full_sends.fetch_add(1, Ordering::Relaxed);
-            pending.push_back((gate, batch));
+            pending.push_back(held);
         }
     }
 
@@ -426,20 +434,20 @@ impl<T: Send + 'static> Outlet for EdgeHandle<T> {
         let edge = &self.edge;
         // The same order as `send`: pending, then the policy, then the sender.
         let mut pending = lock(&edge.pending);
-        while let Some((gate, batch)) = pending.pop_front() {
+        while let Some(held) = pending.pop_front() {
             if edge.receiver_gone() {
                 pending.clear();
                 return None;
             }
-            let (gate, batch) = match gate {
-                Gate::Unasked => match edge.offer(batch) {
+            let held = match held {
+                (Gate::Unasked, _, batch) => match edge.offer(batch) {
                     Some(offered) => offered,
                     None => continue,
                 },
-                _ => (gate, batch),
+                asked => asked,
             };
-            if let Err((blocked, gate, batch)) = edge.try_move(gate, batch) {
-                pending.push_front((gate, batch));
+            if let Err((blocked, held)) = edge.try_move(held) {
+                pending.push_front(held);
                 return Some(blocked);
             }
         }

@@ -74,9 +74,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 struct Queue<T> {
-    /// Batches, each with the instant it may be received: a policy's
-    /// `Admission::At` holds a batch, and every batch behind it, until then.
-    batches: VecDeque<(Instant, Vec<Envelope<T>>)>,
+    /// Batches, each with the instant it may be received (a policy's
+    /// `Admission::At` holds a batch, and every batch behind it, until
+    /// then) and its bytes (weighed once, when it was sent).
+    batches: VecDeque<(Instant, u64, Vec<Envelope<T>>)>,
     closed: bool,
     stats: EdgeStats,
     /// Emptied batch buffers the receiving segment gave back, for the
@@ -120,11 +121,11 @@ impl<T> Queue<T> {
 
     /// Queues a batch to be received no earlier than `due` (nor before
     /// the batch ahead of it).
-    fn enqueue(&mut self, batch: Vec<Envelope<T>>, due: Instant) {
-        let due = self.batches.back().map_or(due, |(ahead, _)| due.max(*ahead));
+    fn enqueue(&mut self, batch: Vec<Envelope<T>>, bytes: u64, due: Instant) {
+        let due = self.batches.back().map_or(due, |(ahead, _, _)| due.max(*ahead));
         self.queued_envelopes += batch.len();
-        self.queued_bytes += self.bytes(&batch);
-        self.batches.push_back((due, batch));
+        self.queued_bytes += bytes;
+        self.batches.push_back((due, bytes, batch));
         self.stats.max_depth = self.stats.max_depth.max(self.batches.len());
         self.stats.max_queued_envelopes = self.stats.max_queued_envelopes.max(self.queued_envelopes);
         self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
@@ -132,9 +133,9 @@ impl<T> Queue<T> {
 
     /// Takes the front batch, due or not.
     fn dequeue(&mut self) -> Option<Vec<Envelope<T>>> {
-        let (_, batch) = self.batches.pop_front()?;
+        let (_, bytes, batch) = self.batches.pop_front()?;
         self.queued_envelopes -= batch.len();
-        self.queued_bytes -= self.bytes(&batch);
+        self.queued_bytes -= bytes;
         Some(batch)
     }
 
@@ -149,7 +150,9 @@ impl<T> Queue<T> {
     /// Does what the policy says with a batch sent at `now`; true when it
     /// went into the queue.
     fn admit(&mut self, mut batch: Vec<Envelope<T>>, now: Instant) -> bool {
-        if let Some(each) = self.bytes(&batch).checked_div(batch.len() as u64) {
+        // Weighed once, here: the queue keeps the figure with the batch.
+        let bytes = self.bytes(&batch);
+        if let Some(each) = bytes.checked_div(batch.len() as u64) {
             self.envelope_bytes = each;
         }
         let pressure = self.pressure();
@@ -160,17 +163,17 @@ impl<T> Queue<T> {
         };
         let queued = match admission {
             Admission::Now => {
-                self.enqueue(batch, now);
+                self.enqueue(batch, bytes, now);
                 true
             }
             // An empty channel has room, whatever the answer.
             Admission::WhenRoom => {
                 self.waiting_for_room = !self.batches.is_empty();
-                self.enqueue(batch, now);
+                self.enqueue(batch, bytes, now);
                 true
             }
             Admission::At(due) => {
-                self.enqueue(batch, due.max(now));
+                self.enqueue(batch, bytes, due.max(now));
                 true
             }
             Admission::DropNewest => {
@@ -183,7 +186,7 @@ impl<T> Queue<T> {
                     self.stats.dropped += oldest.len() as u64;
                     self.give_back(oldest);
                 }
-                self.enqueue(batch, now);
+                self.enqueue(batch, bytes, now);
                 true
             }
             Admission::Reject => {
@@ -234,7 +237,7 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
     fn ready(&self, now: Instant) -> bool {
         let q = lock(self);
         match q.batches.front() {
-            Some((due, _)) => *due <= now,
+            Some((due, _, _)) => *due <= now,
             None => q.closed,
         }
     }
@@ -249,7 +252,7 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
         let full = (waits && q.batches.len() >= q.stats.capacity.max(1))
             || no_room
             || q.waiting_for_room
-            || q.batches.back().is_some_and(|(due, _)| *due > now);
+            || q.batches.back().is_some_and(|(due, _, _)| *due > now);
         q.stats.held_back += u64::from(full);
         full
     }
@@ -265,7 +268,7 @@ impl<T: Send> Probe for Mutex<Queue<T>> {
     }
 
     fn next_due(&self, now: Instant) -> Option<Instant> {
-        lock(self).batches.front().map(|(due, _)| *due).filter(|due| *due > now)
+        lock(self).batches.front().map(|(due, _, _)| *due).filter(|due| *due > now)
     }
 
     fn take_turned_away(&self, out: &mut Vec<ErrorEnvelope>) {
@@ -323,7 +326,7 @@ impl<T: Send> BatchReceiver<T> for Receiver<T> {
         let now = lock(&self.journal).now;
         let mut q = lock(&self.queue);
         match q.batches.front() {
-            Some((due, _)) if *due > now => Received::Empty,
+            Some((due, _, _)) if *due > now => Received::Empty,
             Some(_) => {
                 let batch = q.dequeue().expect("a batch is at the front");
                 q.stats.envelopes_received += batch.len() as u64;
