@@ -189,11 +189,31 @@ pub trait Push<T>: Send {
 
 /// Where a node is in its life, as [`Push::poll_lifecycle`] asks: what
 /// may take waiting on the outside world before the first envelope and
-/// after the last (connecting to a database, flushing to it).
+/// after the last (connecting to a database, flushing to it), and work a
+/// node keeps in flight in between (an async map's futures).
+///
+/// `Accept` and `Settle` are asked again and again, not once: each call
+/// moves the node's work in flight on (pushing what completed to the next
+/// node) and says whether the node can take input, or holds none. A node
+/// with no work of its own forwards them as it forwards the others; one
+/// that has such work polls it, then forwards the call even when its own
+/// answer is `Pending`, so that the nodes after it progress too, and
+/// answers `Pending` if either is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {
     /// Before the first envelope: connect, prepare.
     Open,
+    /// Before the engine pushes more input into a segment whose last
+    /// `Settle` was pending: ready once the node can take input. Until
+    /// then the engine pushes nothing and polls again when `cx.waker()` is
+    /// woken, so what a node holds stays bounded.
+    Accept,
+    /// After the engine called into the segment, and whenever the waker is
+    /// woken: ready once the node holds no work in flight. Engines poll it
+    /// while the segment waits (for input, or for room downstream), so
+    /// work in flight keeps moving; and until it is ready before
+    /// [`Push::finish`], unless the run stops at once.
+    Settle,
     /// After the last ([`Push::finish`] has run): wait for what closing
     /// started, a flush or a commit.
     Close,

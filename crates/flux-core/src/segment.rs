@@ -142,18 +142,21 @@ where
 
     fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
         let (source, head) = self.parked.as_mut().expect("a segment is not stepped re-entrantly");
-        if head.poll_lifecycle(phase, cx)?.is_pending() {
-            return Poll::Pending;
-        }
-        let id = &self.id;
+        let nodes = head.poll_lifecycle(phase, cx);
         let done = match phase {
             Lifecycle::Open => &mut self.opened,
             Lifecycle::Close => &mut self.closed,
+            // The source's work is its pull: only the nodes hold any.
+            Lifecycle::Accept | Lifecycle::Settle => return nodes,
         };
+        if nodes?.is_pending() {
+            return Poll::Pending;
+        }
+        let id = &self.id;
         poll_once(done, || {
             let polled = match phase {
                 Lifecycle::Open => source.poll_open(cx),
-                Lifecycle::Close => source.poll_close(cx),
+                _ => source.poll_close(cx),
             };
             polled.map_err(|e| StageError::new(id.clone(), e.position, e.cause))
         })

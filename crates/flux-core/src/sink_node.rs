@@ -123,11 +123,13 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
         let done = match phase {
             Lifecycle::Open => &mut self.opened,
             Lifecycle::Close => &mut self.closed,
+            // A sink writes within `consume`: nothing in flight between calls.
+            Lifecycle::Accept | Lifecycle::Settle => return Poll::Ready(Ok(())),
         };
         poll_once(done, || {
             let polled = match phase {
                 Lifecycle::Open => sink.poll_open(cx),
-                Lifecycle::Close => sink.poll_close(cx),
+                _ => sink.poll_close(cx),
             };
             polled.map_err(|cause| StageError::new(id.clone(), Position::None, cause))
         })

@@ -170,6 +170,8 @@ impl AsyncEngine {
                 timers_stuck: false,
                 stopped_early: false,
                 wake: Arc::default(),
+                busy: false,
+                work_poisoned: false,
             };
             // A segment holding a stage hinted heavy or blocking runs on a
             // thread of its own, where it can take its time without holding

@@ -64,8 +64,17 @@ pub(crate) struct Task {
     pub(crate) timers_stuck: bool,
     /// The source stopped pulling before its input ended.
     pub(crate) stopped_early: bool,
-    /// What a pending source's waker wakes.
+    /// What the waker every step's context carries wakes: a pending
+    /// source, or a stage's work in flight.
     pub(crate) wake: Arc<NotifyWake>,
+    /// The segment's nodes hold work in flight (its last
+    /// `Lifecycle::Settle` was pending): it is polled again whenever the
+    /// waker is woken, also while the task waits for input or for room.
+    pub(crate) busy: bool,
+    /// Polling the work panicked where no node settles it (in a wait, where
+    /// the step loop cannot be told at once): the segment is not stepped
+    /// again.
+    pub(crate) work_poisoned: bool,
 }
 
 /// Ends a task's part in the run when the task ends, however it ends: its
@@ -94,6 +103,11 @@ impl Drop for Hangup {
         }
     }
 }
+
+/// A segment panicked outside the nodes that settle their own panics: it
+/// is not called again.
+#[derive(Debug)]
+struct Poisoned;
 
 /// How opening a segment ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +179,7 @@ impl Task {
             }
         }
         self.raise_failures();
-        self.flush().await;
+        self.flush(None).await;
         // Closes the output; whatever still comes (for a poisoned segment,
         // or one whose timers stuck) is dropped, not waited on.
         hangup.finished = true;
@@ -209,6 +223,9 @@ impl Task {
         let mut stalled_waits = 0u32;
         let waker = std::task::Waker::from(self.wake.clone());
         loop {
+            if self.work_poisoned {
+                return true;
+            }
             if self.is_source && *stop.borrow() != Stop::Running {
                 self.stopped_early = true;
                 return false;
@@ -231,15 +248,44 @@ impl Task {
                 }
                 continue;
             }
+            // Work in flight with no room for more: nothing is pushed until
+            // it has moved on (a hurried stop gives up on it: `finish`
+            // makes what it holds dead letters).
+            if self.busy {
+                match self.poll_work(segment, Lifecycle::Accept) {
+                    Err(Poisoned) => return true,
+                    Ok(true) => {}
+                    Ok(false) if *stop.borrow() == Stop::Now => {
+                        self.stopped_early = self.is_source;
+                        return false;
+                    }
+                    Ok(false) => {
+                        self.flush(Some(segment)).await;
+                        let wake = self.wake.clone();
+                        let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
+                        tokio::select! {
+                            () = wake.0.notified() => {}
+                            () = sleep_until_some(timer) => {}
+                            _ = stop.changed() => {}
+                        }
+                        continue;
+                    }
+                }
+            }
             let step = {
                 let mut cx = Context::with_waker(now, &mut self.collected, &waker).with_budget(budget);
                 catch_step(segment, &mut cx)
             };
             self.raise_failures();
+            // What the step started is polled at once, and the segment
+            // learns whether it holds work in flight.
+            if !matches!(step, Err(_) | Ok(Step::Failed(_))) && self.settle(segment).is_err() {
+                return true;
+            }
             match step {
                 Ok(Step::Progress) => {
                     stalled_waits = 0;
-                    self.flush().await;
+                    self.flush(Some(segment)).await;
                     if busy_since.elapsed() >= YIELD_AFTER {
                         tokio::task::yield_now().await;
                         busy_since = wall_clock();
@@ -250,13 +296,19 @@ impl Task {
                     if self.on_time(segment, now) {
                         return true;
                     }
-                    self.flush().await;
+                    self.flush(Some(segment)).await;
                     let inlet = self.inlet.clone().expect("only a segment with an input starves");
                     if !inlet.ready() {
                         let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
+                        let wake = self.wake.clone();
                         tokio::select! {
                             () = inlet.arrived().notified() => {}
                             () = sleep_until_some(timer) => {}
+                            () = wake.0.notified(), if self.busy => {
+                                if self.settle(segment).is_err() {
+                                    return true;
+                                }
+                            }
                         }
                     }
                 }
@@ -269,11 +321,17 @@ impl Task {
                     if self.on_time(segment, now) {
                         return true;
                     }
-                    self.flush().await;
+                    self.flush(Some(segment)).await;
                     let wake = earliest(Some(until), segment.next_deadline(false)).unwrap_or(until);
+                    let work = self.wake.clone();
                     tokio::select! {
                         () = tokio::time::sleep_until(self.clock.deadline(wake)) => {}
                         _ = stop.changed() => {}
+                        () = work.0.notified(), if self.busy => {
+                            if self.settle(segment).is_err() {
+                                return true;
+                            }
+                        }
                     }
                 }
                 Ok(Step::Pending) => {
@@ -281,11 +339,15 @@ impl Task {
                     if self.on_time(segment, now) {
                         return true;
                     }
-                    self.flush().await;
+                    self.flush(Some(segment)).await;
                     let wake = self.wake.clone();
                     let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
                     tokio::select! {
-                        () = wake.0.notified() => {}
+                        () = wake.0.notified() => {
+                            if self.busy && self.settle(segment).is_err() {
+                                return true;
+                            }
+                        }
                         () = sleep_until_some(timer) => {}
                         _ = stop.changed() => {}
                     }
@@ -318,9 +380,10 @@ impl Task {
     }
 
     /// After its input ended, waits for the deadlines the segment's stages
-    /// wait for at the end (`next_deadline(true)`), firing each, unless the
-    /// run is stopping at once. True when a timer panicked outside the
-    /// nodes that settle their own panics.
+    /// wait for at the end (`next_deadline(true)`), firing each, and for
+    /// its work in flight to settle, unless the run is stopping at once.
+    /// True when a timer or a stage's work panicked outside the nodes that
+    /// settle their own panics.
     async fn drain_timers(&mut self, segment: &mut dyn Segment) -> bool {
         // Subscribed before the first look, so no hurried stop is missed.
         let mut stop = self.stop.subscribe();
@@ -328,16 +391,30 @@ impl Task {
             if *stop.borrow_and_update() == Stop::Now || self.timers_stuck {
                 return false;
             }
-            // Only a stage that asked to wait at the end keeps the segment
-            // open; meanwhile its other timers fire as they come.
-            let Some(end) = segment.next_deadline(true) else { return false };
-            let due = earliest(segment.next_deadline(false), Some(end)).unwrap_or(end);
+            if self.work_poisoned {
+                return true;
+            }
+            if self.busy && self.settle(segment).is_err() {
+                return true;
+            }
+            self.flush(Some(segment)).await;
+            // Only a stage that asked to wait at the end, or work in
+            // flight, keeps the segment open; meanwhile its other timers
+            // fire as they come.
+            let end = segment.next_deadline(true);
+            if end.is_none() && !self.busy {
+                return false;
+            }
+            let due = earliest(segment.next_deadline(false), end);
+            let wake = self.wake.clone();
             // A stop that hurries the drain ends the wait; a graceful one
             // leaves it.
             tokio::select! {
-                () = tokio::time::sleep_until(self.clock.deadline(due)) => {}
+                () = sleep_until_some(due.map(|due| self.clock.deadline(due))) => {}
+                () = wake.0.notified(), if self.busy => continue,
                 _ = stop.wait_for(|how| *how == Stop::Now) => return false,
             }
+            let due = due.expect("the sleep ends only at a deadline");
             let fired = self.clock.now().max(due);
             if self.on_time(segment, fired) {
                 return true;
@@ -346,7 +423,6 @@ impl Task {
                 self.timers_stuck = true;
                 self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at });
             }
-            self.flush().await;
         }
     }
 
@@ -365,6 +441,10 @@ impl Task {
             self.raise_failures();
             return true;
         }
+        // What a timer emitted may have started work in flight.
+        if self.settle(segment).is_err() {
+            return true;
+        }
         if let Some(at) = segment.next_deadline(false).filter(|due| *due <= now) {
             self.timers_stuck = true;
             self.stop_for(RunErrorKind::StuckTimer { stage: self.name.clone(), at });
@@ -375,22 +455,76 @@ impl Task {
     /// Sends what waits downstream, suspending the segment until the
     /// receiver makes room or the instant the boundary's policy set; and
     /// collects what the policy rejected as dead letters.
-    async fn flush(&mut self) {
+    ///
+    /// Meanwhile the segment's work in flight keeps moving: each time its
+    /// waker is woken, it is polled (what completes joins what waits to be
+    /// sent, at most what the work held). A finished segment passes `None`.
+    async fn flush(&mut self, mut segment: Option<&mut dyn Segment>) {
         let Some(outlet) = self.outlet.clone() else { return };
         self.collect_turned_away(&*outlet);
         if !outlet.has_pending() {
             return;
         }
+        let wake = self.wake.clone();
         // A notification between the failed try and the wait is kept as a
         // permit: no wake is lost.
         while let Some(blocked) = outlet.push_pending() {
             self.collect_turned_away(&*outlet);
-            match blocked {
-                Blocked::Room => outlet.room().notified().await,
-                Blocked::Until(at) => tokio::time::sleep_until(self.clock.deadline(at)).await,
+            let working = self.busy && segment.is_some();
+            let room = async {
+                match blocked {
+                    Blocked::Room => outlet.room().notified().await,
+                    Blocked::Until(at) => tokio::time::sleep_until(self.clock.deadline(at)).await,
+                }
+            };
+            tokio::select! {
+                () = room => {}
+                () = wake.0.notified(), if working => {
+                    let segment = segment.as_deref_mut().expect("working only with a segment");
+                    // A panic poisons the segment: the step loop sees it
+                    // in the failures and the segment is not stepped again.
+                    let _ = self.settle(segment);
+                }
             }
         }
         self.collect_turned_away(&*outlet);
+    }
+
+    /// Polls the segment's work in flight through `phase` (`Accept` or
+    /// `Settle`), which moves it on: true when ready. A settle records
+    /// whether work is left; a failure stops the run. `Err` when it
+    /// panicked outside the nodes that settle their own panics: the
+    /// segment is poisoned.
+    fn poll_work(&mut self, segment: &mut dyn Segment, phase: Lifecycle) -> Result<bool, Poisoned> {
+        let waker = std::task::Waker::from(self.wake.clone());
+        let polled = {
+            let mut cx = Context::with_waker(self.clock.now(), &mut self.collected, &waker);
+            catch_panic(|| segment.poll_lifecycle(phase, &mut cx))
+        };
+        let ready = match polled {
+            Ok(Poll::Ready(Ok(()))) => true,
+            Ok(Poll::Pending) => false,
+            Ok(Poll::Ready(Err(error))) => {
+                self.fail(error);
+                true
+            }
+            Err(panic) => {
+                self.work_poisoned = true;
+                self.fail(StageError::new(self.name.clone(), Position::None, panic));
+                self.raise_failures();
+                return Err(Poisoned);
+            }
+        };
+        self.raise_failures();
+        if phase == Lifecycle::Settle {
+            self.busy = !ready;
+        }
+        Ok(ready)
+    }
+
+    /// [`Task::poll_work`] through `Settle`.
+    fn settle(&mut self, segment: &mut dyn Segment) -> Result<bool, Poisoned> {
+        self.poll_work(segment, Lifecycle::Settle)
     }
 
     /// Rejected envelopes go to this task's dead letters, not counted

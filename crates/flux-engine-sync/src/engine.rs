@@ -210,6 +210,7 @@ impl SyncEngine {
         let mut run = Run {
             phases: vec![Phase::Live; segments.len()],
             poisoned: vec![false; segments.len()],
+            busy: vec![false; segments.len()],
             segments,
             outputs,
             names,

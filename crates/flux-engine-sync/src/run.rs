@@ -41,6 +41,11 @@ pub(crate) struct Run<'h> {
     /// The source returned `Pull::Pending`: it is not pulled again until
     /// its waker is woken.
     pub(crate) source_pending: bool,
+    /// Segments whose nodes hold work in flight (their last
+    /// `Lifecycle::Settle` was pending): polled again when the waker is
+    /// woken, stepped only once they accept input, finished only once
+    /// settled.
+    pub(crate) busy: Vec<bool>,
     /// The waker every step's context carries, and its flag.
     pub(crate) wake: std::sync::Arc<crate::wake::ThreadWake>,
     pub(crate) waker: std::task::Waker,
@@ -112,10 +117,12 @@ impl Run<'_> {
             if self.stopping {
                 return;
             }
-            // Nothing can run but a source waiting on the outside world:
-            // block until it is woken, with time standing still.
-            if self.source_pending && self.phases[0] == Phase::Live {
+            // Nothing can run but a source or a stage's work in flight
+            // waiting on the outside world: block until it is woken, with
+            // time standing still; then what the wake let through is sent on.
+            if (self.source_pending && self.phases[0] == Phase::Live) || self.any_busy() {
                 self.wake.park_until_woken();
+                flushed_since_step = false;
                 continue;
             }
             let Some((next, timer)) = self.next_event() else {
@@ -254,27 +261,71 @@ impl Run<'_> {
             }
             Err(payload) => self.poison(chosen, flux_core::Panicked::from_payload(&*payload)),
         }
+        self.poll_work(chosen, Lifecycle::Settle);
         self.flush_journal();
+    }
+
+    fn any_busy(&self) -> bool {
+        self.busy.iter().zip(&self.phases).any(|(busy, phase)| *busy && *phase != Phase::Done)
+    }
+
+    /// Polls segment `i`'s work in flight through `phase` (`Accept` or
+    /// `Settle`), which moves it on; true when ready. A settle records
+    /// whether work is left; a failure stops the run, a panic poisons the
+    /// segment.
+    fn poll_work(&mut self, i: usize, phase: Lifecycle) -> bool {
+        if self.phases[i] == Phase::Done {
+            return true;
+        }
+        let polled = {
+            let mut cx = Context::with_waker(self.clock.now(), &mut self.collector, &self.waker);
+            let segment = &mut self.segments[i];
+            catch_panic(|| segment.poll_lifecycle(phase, &mut cx))
+        };
+        let ready = match polled {
+            Ok(Poll::Ready(Ok(()))) => true,
+            Ok(Poll::Pending) => false,
+            Ok(Poll::Ready(Err(error))) => {
+                self.stop(RunErrorKind::Stage(error));
+                true
+            }
+            Err(panic) => {
+                self.poison(i, panic);
+                true
+            }
+        };
+        if phase == Lifecycle::Settle {
+            self.busy[i] = !ready;
+        }
+        ready
     }
 
     /// Live segments that can make progress now, in pipeline order: input
     /// ready, and room in the channel they send into.
     fn runnable(&mut self, out: &mut Vec<usize>) {
         out.clear();
-        if self.source_pending && self.wake.take() {
+        if (self.source_pending || self.any_busy()) && self.wake.take() {
             self.source_pending = false;
+            // Whatever woke, the work in flight it may be is moved on.
+            for i in 0..self.segments.len() {
+                if self.busy[i] {
+                    self.poll_work(i, Lifecycle::Settle);
+                }
+            }
+            self.flush_journal();
         }
-        for (i, segment) in self.segments.iter().enumerate() {
+        for i in 0..self.segments.len() {
             if self.phases[i] != Phase::Live {
                 continue;
             }
             let now = self.clock.now();
-            let ready = match segment.first_stage() {
+            let ready = match self.segments[i].first_stage() {
                 0 => !self.source_pending && self.waiting_until.is_none_or(|until| until <= now),
                 first => self.channels.probes[&(first - 1)].ready(now),
             };
-            let held_back = || self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back(now));
-            if ready && !held_back() {
+            let held_back = self.outputs[i].is_some_and(|junction| self.channels.probes[&junction].hold_back(now));
+            // A segment with work in flight takes input only once it has room.
+            if ready && !held_back && (!self.busy[i] || self.poll_work(i, Lifecycle::Accept)) {
                 out.push(i);
             }
         }
@@ -286,7 +337,7 @@ impl Run<'_> {
     fn finish_drained(&mut self) -> bool {
         let mut finished = false;
         for i in 0..self.segments.len() {
-            let due = self.stopping || self.segments[i].next_deadline(true).is_none();
+            let due = self.stopping || (!self.busy[i] && self.segments[i].next_deadline(true).is_none());
             if self.phases[i] == Phase::Draining && due {
                 self.finish_segment(i);
                 finished = true;
@@ -353,6 +404,8 @@ impl Run<'_> {
             if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
                 self.poison(i, panic);
             }
+            // What a timer emitted may have started work in flight.
+            self.poll_work(i, Lifecycle::Settle);
         }
         self.flush_journal();
     }

@@ -323,11 +323,13 @@ where
         let done = match phase {
             Lifecycle::Open => &mut self.opened,
             Lifecycle::Close => &mut self.closed,
+            // A stage's work ends within its calls: nothing in flight.
+            Lifecycle::Accept | Lifecycle::Settle => return self.next.poll_lifecycle(phase, cx),
         };
         let own = poll_once(done, || {
             let polled = match phase {
                 Lifecycle::Open => stage.poll_open(cx),
-                Lifecycle::Close => stage.poll_close(cx),
+                _ => stage.poll_close(cx),
             };
             polled.map_err(|cause| StageError::new(id.clone(), Position::None, cause))
         });

@@ -1,4 +1,5 @@
-//! Flux and async Rust: any [`Stream`] as the source of a pipeline.
+//! Flux and async Rust: any [`Stream`] as the source of a pipeline, a
+//! pipeline's output as one, and stages whose work is a future.
 //!
 //! [`StreamSource`] polls a stream with the engine's waker
 //! ([`Context::waker`](flux_core::Context::waker)): when the stream has
@@ -37,13 +38,44 @@
 //! assert_eq!(out.payloads(), (1..=10u32).map(|n| n * n).collect::<Vec<_>>());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Within a pipeline, [`AsyncSteps::map_async`] transforms each payload
+//! with a future, a bounded number in flight, every one of them polled
+//! while the stage waits for input or for room downstream:
+//!
+//! ```
+//! use flux_core::{Pipeline, Runnable};
+//! use flux_stream::AsyncSteps;
+//! use flux_test::{IterSource, VecSink};
+//! # use flux_engine_sync::SyncEngine;
+//! # use flux_plan::Planner;
+//!
+//! // Each request is answered by a worker thread, through a channel.
+//! let (requests, inbox) = flume::unbounded::<(u32, flume::Sender<u32>)>();
+//! let worker = std::thread::spawn(move || inbox.iter().for_each(|(n, reply)| reply.send(n * n).unwrap()));
+//! let out = VecSink::new();
+//! let pipeline = Pipeline::from_source(IterSource::new(1..=10u32))
+//!     .map_async(4, move |n| {
+//!         let (reply, answer) = flume::bounded(1);
+//!         requests.send((n, reply)).unwrap();
+//!         async move { answer.recv_async().await.unwrap() }
+//!     })
+//!     .sink(out.clone());
+//! # let plan = Planner::new().plan(pipeline.describe())?;
+//! # let _report = SyncEngine::new().run(&plan, pipeline)?;
+//! assert_eq!(out.payloads(), (1..=10u32).map(|n| n * n).collect::<Vec<_>>(), "in the inputs' order");
+//! # drop(_report); worker.join().unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod map_async;
 mod output;
 mod source;
 
 pub use futures_core::Stream;
+pub use map_async::{AsyncSteps, MapAsync, MapAsyncNode, Order};
 pub use output::{OutputStream, StreamSink, output};
 pub use source::{StreamSource, TryStreamSource};

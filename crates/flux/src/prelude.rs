@@ -45,4 +45,4 @@ pub use flux_accumulate::{
 pub use flux_fan_in::{FanIn, Sourced};
 
 #[cfg(feature = "stream")]
-pub use flux_stream::{StreamSource, TryStreamSource};
+pub use flux_stream::{AsyncSteps, StreamSource, TryStreamSource};

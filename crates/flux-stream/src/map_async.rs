@@ -1,0 +1,382 @@
+//! `map_async`: a stage whose transform is a future, with up to `limit`
+//! of them in flight at once, all of them polled whenever one wakes.
+
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context as TaskContext, Poll};
+use std::collections::VecDeque;
+
+use flux_core::{
+    Chain, Context, Cost, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Lifecycle, Meta, Panicked, Pipeline,
+    Position, Purity, Push, Source, Stack, StageDescriptor, StageError, StageId, StageKind, catch_panic,
+};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+/// In which order an async map passes its results on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// The inputs' order: a result that is ready before an earlier input's
+    /// waits for it (and counts against the limit meanwhile, as in
+    /// `futures`' `buffered`).
+    Input,
+    /// As the futures complete.
+    Completion,
+}
+
+/// The layer built by [`AsyncSteps::map_async`] and
+/// [`AsyncSteps::map_async_unordered`].
+pub struct MapAsync<F, In> {
+    f: F,
+    id: StageId,
+    limit: usize,
+    order: Order,
+    _in: PhantomData<fn(In)>,
+}
+
+impl<F, In> core::fmt::Debug for MapAsync<F, In> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MapAsync")
+            .field("id", &self.id)
+            .field("limit", &self.limit)
+            .field("order", &self.order)
+            .finish()
+    }
+}
+
+impl<F, In, Fut> Layer<In> for MapAsync<F, In>
+where
+    F: FnMut(In) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+    In: Send + 'static,
+{
+    type Out = Fut::Output;
+    type Node<D: Push<Fut::Output> + 'static> = MapAsyncNode<F, In, Fut, D>;
+
+    fn descriptor(&self) -> StageDescriptor {
+        StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<Fut::Output>())
+    }
+
+    fn set_id(&mut self, id: StageId) {
+        self.id = id;
+    }
+
+    fn into_node<D: Push<Fut::Output> + 'static>(self, next: D) -> MapAsyncNode<F, In, Fut, D> {
+        MapAsyncNode {
+            f: self.f,
+            id: self.id,
+            limit: self.limit,
+            order: self.order,
+            waiting: VecDeque::new(),
+            flight: FuturesUnordered::new(),
+            started: 0,
+            released: 0,
+            finished: VecDeque::new(),
+            next,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One input's future, with what its output needs besides: the input's
+    /// metadata and cost, and its number among the started inputs (the
+    /// order results go out in, under [`Order::Input`]).
+    struct InFlight<Fut> {
+        #[pin]
+        future: Fut,
+        meta: Option<Meta>,
+        cost: Cost,
+        number: u64,
+    }
+}
+
+/// A future's outcome: its output, or the panic that unwound out of its
+/// `poll`, settled where it happened.
+struct Finished<T> {
+    meta: Meta,
+    cost: Cost,
+    number: u64,
+    output: Result<T, Panicked>,
+}
+
+impl<Fut: Future> Future for InFlight<Fut> {
+    type Output = Finished<Fut::Output>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = match catch_panic(|| this.future.poll(task)) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(panic) => Err(panic),
+        };
+        let meta = this.meta.take().expect("a future in flight completes once");
+        Poll::Ready(Finished { meta, cost: *this.cost, number: *this.number, output })
+    }
+}
+
+/// The node of an async map.
+///
+/// Inputs start as they arrive, up to the limit; the rest wait their turn
+/// in the node, and the node tells the engine to push nothing more until
+/// there is room (`Lifecycle::Accept`), so it holds at most one step's
+/// inputs beyond the limit. Every future in flight is polled whenever the
+/// engine polls the node (`Lifecycle::Settle`): after each step, and each
+/// time one of them wakes the segment, also while the segment waits for
+/// room downstream. That is the difference from `futures`' `buffered`,
+/// whose futures stand still while its consumer is busy.
+///
+/// A future that panics makes its input a dead letter and stops the run,
+/// as a panicking `map` does. Inputs still in flight when a run stops at
+/// once are dead letters too, with a cause that says so: nothing the node
+/// held is lost.
+pub struct MapAsyncNode<F, In, Fut: Future, D> {
+    f: F,
+    id: StageId,
+    limit: usize,
+    order: Order,
+    /// Inputs not started yet, in arrival order.
+    waiting: VecDeque<Envelope<In>>,
+    flight: FuturesUnordered<InFlight<Fut>>,
+    /// How many inputs were started: the next one's number.
+    started: u64,
+    /// Under `Order::Input`, the number of the next result to go out.
+    released: u64,
+    /// Under `Order::Input`, results that completed before an earlier
+    /// input's, at their place counted from `released`.
+    finished: VecDeque<Option<Finished<Fut::Output>>>,
+    next: D,
+}
+
+impl<F, In, Fut: Future, D> core::fmt::Debug for MapAsyncNode<F, In, Fut, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MapAsyncNode")
+            .field("id", &self.id)
+            .field("limit", &self.limit)
+            .field("waiting", &self.waiting.len())
+            .field("in_flight", &self.flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, In, Fut, D> MapAsyncNode<F, In, Fut, D>
+where
+    F: FnMut(In) -> Fut,
+    Fut: Future,
+    D: Push<Fut::Output>,
+{
+    /// How many more inputs may start now: the limit counts what is in
+    /// flight and, in input order, what waits for an earlier result.
+    fn room(&self) -> usize {
+        let held = match self.order {
+            Order::Input => usize::try_from(self.started - self.released).unwrap_or(usize::MAX),
+            Order::Completion => self.flight.len(),
+        };
+        self.limit.saturating_sub(held)
+    }
+
+    /// Starts waiting inputs while there is room. A transform that panics
+    /// before it returns its future settles its input here.
+    fn start_waiting(&mut self, cx: &mut Context<'_>) {
+        while self.room() > 0 {
+            let Some(input) = self.waiting.pop_front() else { return };
+            let (payload, meta, cost) = input.into_parts();
+            let f = &mut self.f;
+            match catch_panic(|| f(payload)) {
+                Ok(future) => {
+                    let number = self.started;
+                    self.started += 1;
+                    self.flight.push(InFlight { future, meta: Some(meta), cost, number });
+                }
+                Err(panic) => cx.divert_panic(&self.id, meta, panic),
+            }
+        }
+    }
+
+    /// Polls every future that woke, starting waiting inputs as room
+    /// frees, and passes what completed on.
+    fn progress(&mut self, cx: &mut Context<'_>) {
+        let waker = cx.waker().clone();
+        let mut task = TaskContext::from_waker(&waker);
+        loop {
+            self.start_waiting(cx);
+            match self.flight.poll_next_unpin(&mut task) {
+                Poll::Ready(Some(done)) => self.complete(done, cx),
+                Poll::Ready(None) | Poll::Pending => return,
+            }
+        }
+    }
+
+    fn complete(&mut self, done: Finished<Fut::Output>, cx: &mut Context<'_>) {
+        if self.order == Order::Completion {
+            return self.release(done, cx);
+        }
+        let place = usize::try_from(done.number - self.released).expect("within the limit");
+        if self.finished.len() <= place {
+            self.finished.resize_with(place + 1, || None);
+        }
+        self.finished[place] = Some(done);
+        while let Some(Some(_)) = self.finished.front() {
+            let next = self.finished.pop_front().flatten().expect("just seen");
+            self.released += 1;
+            self.release(next, cx);
+        }
+    }
+
+    fn release(&mut self, done: Finished<Fut::Output>, cx: &mut Context<'_>) {
+        match done.output {
+            Ok(output) => self.next.push(Envelope::from_parts(output, done.meta, done.cost), cx),
+            Err(panic) => cx.divert_panic(&self.id, done.meta, panic),
+        }
+    }
+
+    /// Every input the node still holds, as dead letters: the run stopped
+    /// before their futures completed.
+    fn abandon(&mut self, cx: &mut Context<'_>) {
+        let mut metas: Vec<Meta> = self.waiting.drain(..).map(|input| input.into_parts().1).collect();
+        for in_flight in Pin::new(&mut self.flight).iter_pin_mut() {
+            metas.extend(in_flight.project().meta.take());
+        }
+        self.flight.clear();
+        metas.extend(self.finished.drain(..).flatten().map(|done| done.meta));
+        for meta in metas {
+            let position = Position::Sequence(meta.sequence);
+            let error = StageError::new(self.id.clone(), position, Abandoned);
+            cx.dead_letter(ErrorEnvelope { meta, error });
+        }
+    }
+}
+
+/// The cause of a dead letter whose future was still in flight when the
+/// run stopped at once.
+#[derive(Debug)]
+struct Abandoned;
+
+impl core::fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the run stopped before this input's future completed")
+    }
+}
+
+impl std::error::Error for Abandoned {}
+
+impl<F, In, Fut, D> Push<In> for MapAsyncNode<F, In, Fut, D>
+where
+    F: FnMut(In) -> Fut + Send,
+    In: Send,
+    Fut: Future + Send,
+    Fut::Output: Send,
+    D: Push<Fut::Output>,
+{
+    /// Starts the input's future if there is room, or keeps it waiting;
+    /// the engine polls the futures once the step is over.
+    fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        self.waiting.push_back(item);
+        self.start_waiting(cx);
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.next.on_time(cx);
+    }
+
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        self.next.next_deadline(at_end)
+    }
+
+    /// The engine settled the node before (nothing is held), unless the
+    /// run stopped at once: then what is held becomes dead letters.
+    fn finish(&mut self, cx: &mut Context<'_>) {
+        self.progress(cx);
+        self.abandon(cx);
+        self.next.finish(cx);
+    }
+
+    fn visit(&self, visitor: &mut dyn LedgerVisitor) {
+        self.next.visit(visitor);
+    }
+
+    fn poll_lifecycle(&mut self, phase: Lifecycle, cx: &mut Context<'_>) -> Poll<Result<(), StageError>> {
+        let own = match phase {
+            Lifecycle::Open | Lifecycle::Close => true,
+            Lifecycle::Accept => {
+                self.progress(cx);
+                self.waiting.is_empty() && self.room() > 0
+            }
+            Lifecycle::Settle => {
+                self.progress(cx);
+                self.waiting.is_empty() && self.flight.is_empty() && self.finished.is_empty()
+            }
+        };
+        // The nodes after this one progress too, whatever this one answers.
+        let rest = self.next.poll_lifecycle(phase, cx)?;
+        if own { rest.map(Ok) } else { Poll::Pending }
+    }
+}
+
+/// Async steps, as methods of a [`Pipeline`].
+pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
+    /// Transforms each payload with a future, up to `limit` of them in
+    /// flight at once, passing results on in the inputs' order.
+    ///
+    /// Every future in flight keeps being polled while the stage waits
+    /// for its next input or for room downstream, so a slow consumer
+    /// does not stall the requests already made. Runs on both engines: on
+    /// the sync engine the thread blocks, with virtual time standing
+    /// still, while nothing else can run and a future is pending (so use
+    /// futures that need no runtime there, such as a channel's).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero.
+    fn map_async<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static;
+
+    /// As [`AsyncSteps::map_async`], passing results on as their futures
+    /// complete: a slow input holds back only its own result.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero.
+    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static;
+}
+
+impl<S, C> AsyncSteps<S, C> for Pipeline<S, C>
+where
+    S: Source + 'static,
+    S::Item: Send + 'static,
+    C: Chain<S::Item>,
+    C::Out: Send + 'static,
+{
+    fn map_async<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.layer(map_async_layer::<S, C, F>(limit, f, Order::Input))
+    }
+
+    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.layer(map_async_layer::<S, C, F>(limit, f, Order::Completion))
+    }
+}
+
+/// The layer, with the default id a builder step gets: its name and its
+/// position.
+fn map_async_layer<S: Source, C: Chain<S::Item>, F>(limit: usize, f: F, order: Order) -> MapAsync<F, C::Out> {
+    assert!(limit > 0, "map_async needs room for at least one future in flight");
+    let id = StageId::new(format!("map_async-{}", C::LEN + 1));
+    MapAsync { f, id, limit, order, _in: PhantomData }
+}
