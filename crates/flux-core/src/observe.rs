@@ -1,6 +1,6 @@
 //! Hooks for watching a run; implementations live in `flux-observe`.
 
-use crate::{ErrorEnvelope, ExecutionPlan, Instant, SideEnvelope};
+use crate::{EdgeFlow, ErrorEnvelope, ExecutionPlan, Instant, SideEnvelope, StageId, StageLedger};
 
 /// Watches a run. Every hook does nothing by default, so an observer
 /// implements only what it needs, and new hooks never break it.
@@ -12,10 +12,11 @@ use crate::{ErrorEnvelope, ExecutionPlan, Instant, SideEnvelope};
 /// segments on several threads can share one observer between them: keep
 /// counters in atomics or behind a lock.
 ///
-/// This is the contract `flux-observe` will implement with tracing spans
-/// and metrics. The sync engine does not call observers yet; its run
-/// report carries the same facts (ledger, dead letters, side outputs,
-/// boundary counters).
+/// Both engines call it when one is given (`with_observer`); `flux-observe`
+/// implements it with metrics. The figures are those of the run report as
+/// they stand: after each step, the counts of the stages that ran and the
+/// flow of the boundaries they send into; at stop, every one, then
+/// [`Observer::on_stop`].
 ///
 /// # Examples
 ///
@@ -63,6 +64,20 @@ pub trait Observer: Send + Sync {
     /// the plan's junctions), carrying `envelopes` envelopes, at `now`.
     fn on_batch(&self, junction: usize, envelopes: usize, now: Instant) {
         let _ = (junction, envelopes, now);
+    }
+
+    /// What `stage` counted itself so far (cumulative: each call replaces
+    /// the last), after a step of its segment, at `now`. The ledger law
+    /// derives the rest ([`balance`](crate::balance)).
+    fn on_counts(&self, stage: &StageId, counted: &StageLedger, now: Instant) {
+        let _ = (stage, counted, now);
+    }
+
+    /// What a boundary carried so far (cumulative), after a step of the
+    /// segment that sends into it, at `now`; what it holds is
+    /// `sent - received - dropped`.
+    fn on_edge(&self, flow: &EdgeFlow, now: Instant) {
+        let _ = (flow, now);
     }
 
     /// Timers fired at `now`: the engine moved its clock to a deadline.

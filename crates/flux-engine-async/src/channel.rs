@@ -423,6 +423,9 @@ pub(crate) trait Inlet: Send + Sync {
     /// The receiving task is gone: from now on the sender drops what it
     /// sends (the ledger reports the loss) instead of waiting for room.
     fn abandon(&self);
+
+    /// The boundary's counters, as the sending side keeps them.
+    fn stats(&self) -> EdgeStats;
 }
 
 impl<T: Send + 'static> Outlet for EdgeHandle<T> {
@@ -530,6 +533,10 @@ impl<T: Send + 'static> Inlet for EdgeHandle<T> {
         while self.edge.take().is_ok() {}
         lock(&self.edge.stash).take();
         self.edge.room.notify_one();
+    }
+
+    fn stats(&self) -> EdgeStats {
+        Outlet::stats(self)
     }
 }
 

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use flux_core::{Diversions, ErrorEnvelope, SideEnvelope, StageError, StageId};
+use flux_core::{Diversions, ErrorEnvelope, Observer, SideEnvelope, StageError, StageId};
 
 /// One task's dead letters, side outputs and failures; the engine merges
 /// every task's at stop. Each task has its own, so a dead letter takes no
 /// lock shared with other segments.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Collected {
     pub(crate) dead_letters: Vec<ErrorEnvelope>,
     pub(crate) side_outputs: Vec<SideEnvelope>,
@@ -22,11 +22,22 @@ pub(crate) struct Collected {
     pub(crate) failures: Vec<(u64, StageError)>,
     keep: usize,
     order: Arc<AtomicU64>,
+    /// Told of each dead letter and side output as it is made.
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl Collected {
-    pub(crate) fn new(keep: usize, order: Arc<AtomicU64>) -> Self {
-        Collected { keep, order, ..Collected::default() }
+    pub(crate) fn new(keep: usize, order: Arc<AtomicU64>, observer: Option<Arc<dyn Observer>>) -> Self {
+        Collected { keep, order, observer, ..Collected::default() }
+    }
+
+    /// A dead letter the ledger counts under a boundary, not a stage (a
+    /// policy's reject): kept and observed, not counted per stage.
+    pub(crate) fn turned_away(&mut self, letter: ErrorEnvelope) {
+        if let Some(observer) = &self.observer {
+            observer.on_dead_letter(&letter);
+        }
+        self.keep_dead_letter(letter);
     }
 
     /// The next stamp of the run's one counter: failures and other reasons
@@ -72,11 +83,14 @@ impl Collected {
 impl Diversions for Collected {
     fn dead_letter(&mut self, letter: ErrorEnvelope) {
         self.per_stage.entry(letter.error.stage().clone()).or_default().0 += 1;
-        self.keep_dead_letter(letter);
+        self.turned_away(letter);
     }
 
     fn side_output(&mut self, side: SideEnvelope) {
         self.per_stage.entry(side.stage.clone()).or_default().1 += 1;
+        if let Some(observer) = &self.observer {
+            observer.on_side_output(&side);
+        }
         self.keep_side_output(side);
     }
 

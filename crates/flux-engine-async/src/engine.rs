@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Runnable, StageId, StageLedger};
+use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Observer, Runnable, StageId, StageLedger};
 use tokio::sync::watch;
 
 use crate::channel::FlumeChannels;
@@ -54,6 +54,7 @@ pub struct AsyncEngine {
     pools: Vec<Arc<dyn LeakCheck>>,
     stop: Option<StopHandle>,
     backpressure: Option<Box<dyn ChoosePolicy>>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
@@ -63,13 +64,14 @@ impl std::fmt::Debug for AsyncEngine {
             .field("pools", &self.pools.len())
             .field("stop", &self.stop)
             .field("backpressure", &self.backpressure.is_some())
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
 
 impl Default for AsyncEngine {
     fn default() -> Self {
-        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None, backpressure: None }
+        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None, backpressure: None, observer: None }
     }
 }
 
@@ -102,6 +104,16 @@ impl AsyncEngine {
     #[must_use]
     pub fn with_backpressure(mut self, choose: impl ChoosePolicy + 'static) -> Self {
         self.backpressure = Some(Box::new(choose));
+        self
+    }
+
+    /// Reports each run to `observer` as it goes: the plan at the start,
+    /// after each step the counts of the stages that ran and the flow of
+    /// their boundaries, every dead letter and side output as it is made,
+    /// and at stop every figure once more (see [`Observer`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -151,6 +163,9 @@ impl AsyncEngine {
             })
         });
         let order = Arc::new(AtomicU64::new(0));
+        if let Some(observer) = &self.observer {
+            observer.on_start(plan);
+        }
         let ranges = plan.segments();
         let mut cancel = CancelOnDrop { stop: stop.clone(), aborts: Vec::new(), armed: true };
         let mut tasks = Vec::with_capacity(segments.len());
@@ -165,13 +180,15 @@ impl AsyncEngine {
                 outlet: channels.outlets.get(&last).cloned(),
                 clock,
                 stop: stop.clone(),
-                collected: Collected::new(self.keep, order.clone()),
+                collected: Collected::new(self.keep, order.clone(), self.observer.clone()),
                 stopped_for: None,
                 timers_stuck: false,
                 stopped_early: false,
                 wake: Arc::default(),
                 busy: false,
                 work_poisoned: false,
+                observer: self.observer.clone(),
+                received: 0,
             };
             // A segment holding a stage hinted heavy or blocking runs on a
             // thread of its own, where it can take its time without holding
@@ -227,6 +244,12 @@ impl AsyncEngine {
         if let Some(forward) = forward {
             forward.abort();
         }
+        if let Some(observer) = &self.observer {
+            for end in &ended {
+                end.task.observe(&*end.segment, clock.now());
+            }
+            observer.on_stop(clock.now());
+        }
         let elapsed = std::time::Duration::from_nanos(clock.now().as_nanos());
         let stopped_early = ended.iter().any(|end| end.task.stopped_early);
         let requested =
@@ -246,7 +269,7 @@ impl AsyncEngine {
         stopped: Option<Stop>,
     ) -> Result<RunReport, RunError> {
         let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
-        let mut collected = Collected::new(self.keep, Arc::default());
+        let mut collected = Collected::new(self.keep, Arc::default(), None);
         let mut reasons = lost;
         for Ended { segment, task, .. } in ended {
             segment

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use flux_core::{
-    Clock, Context, Instant, Lifecycle, Panicked, Position, Segment, StageError, StageId, Step, catch_panic,
-    catch_step, earliest,
+    Clock, Context, Instant, Lifecycle, Observer, Panicked, Position, Segment, StageError, StageId, StageLedger, Step,
+    catch_panic, catch_step, earliest,
 };
 use tokio::sync::watch;
 
@@ -75,6 +75,10 @@ pub(crate) struct Task {
     /// the step loop cannot be told at once): the segment is not stepped
     /// again.
     pub(crate) work_poisoned: bool,
+    /// Told of the segment's counts and boundaries after each step.
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Envelopes taken off the input boundary when last observed.
+    pub(crate) received: u64,
 }
 
 /// Ends a task's part in the run when the task ends, however it ends: its
@@ -282,6 +286,9 @@ impl Task {
             if !matches!(step, Err(_) | Ok(Step::Failed(_))) && self.settle(segment).is_err() {
                 return true;
             }
+            if self.observer.is_some() && step.is_ok() {
+                self.observe_step(segment, now);
+            }
             match step {
                 Ok(Step::Progress) => {
                     stalled_waits = 0;
@@ -435,6 +442,9 @@ impl Task {
         if self.timers_stuck {
             return false;
         }
+        if let Some(observer) = &self.observer {
+            observer.on_timer(now);
+        }
         let mut cx = Context::new(now, &mut self.collected);
         if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
             self.fail(StageError::new(self.name.clone(), Position::None, panic));
@@ -533,12 +543,41 @@ impl Task {
         let mut letters = Vec::new();
         outlet.take_turned_away(&mut letters);
         for letter in letters {
-            self.collected.keep_dead_letter(letter);
+            self.collected.turned_away(letter);
         }
     }
 
     fn fail(&mut self, error: StageError) {
         flux_core::Diversions::fail(&mut self.collected, error);
+    }
+
+    /// Tells the observer, if any, what the segment's stages counted and
+    /// where its boundaries stand; a batch taken off the input since the
+    /// last look is reported as one.
+    pub(crate) fn observe(&self, segment: &dyn Segment, now: Instant) {
+        let Some(observer) = &self.observer else { return };
+        segment.visit(&mut |stage: &StageId, counted: &StageLedger| observer.on_counts(stage, counted, now));
+        if let Some(inlet) = &self.inlet {
+            observer.on_edge(&inlet.stats().flow(), now);
+        }
+        if let Some(outlet) = &self.outlet {
+            observer.on_edge(&outlet.stats().flow(), now);
+        }
+    }
+
+    /// [`Task::observe`] after a step: a batch taken off the input is
+    /// reported first.
+    fn observe_step(&mut self, segment: &dyn Segment, now: Instant) {
+        let (Some(observer), Some(inlet)) = (&self.observer, &self.inlet) else {
+            return self.observe(segment, now);
+        };
+        let received = inlet.stats().envelopes_received;
+        if received > self.received {
+            let junction = inlet.stats().junction;
+            observer.on_batch(junction, usize::try_from(received - self.received).unwrap_or(usize::MAX), now);
+            self.received = received;
+        }
+        self.observe(segment, now);
     }
 
     /// A failure anywhere stops the whole run, at once.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use flux_core::{Diversions, ErrorEnvelope, SideEnvelope, StageError, StageId};
+use flux_core::{Diversions, ErrorEnvelope, Observer, SideEnvelope, StageError, StageId};
 
 use crate::report::Tally;
 
@@ -35,6 +35,8 @@ pub(crate) struct Collector {
     pub(crate) later_failures: Vec<StageError>,
     pub(crate) keep: usize,
     pub(crate) sink: Option<DeadLetterSink>,
+    /// Told of each dead letter and side output as it is made.
+    pub(crate) observer: Option<std::sync::Arc<dyn Observer>>,
     scratch: String,
 }
 
@@ -49,6 +51,7 @@ impl Collector {
             later_failures: Vec::new(),
             keep,
             sink,
+            observer: None,
             scratch: String::new(),
         }
     }
@@ -79,6 +82,9 @@ impl Diversions for Collector {
 
     fn side_output(&mut self, side: SideEnvelope) {
         self.per_stage.entry(side.stage.clone()).or_default().1 += 1;
+        if let Some(observer) = &self.observer {
+            observer.on_side_output(&side);
+        }
         if self.side_outputs.len() < self.keep {
             return self.side_outputs.push(side);
         }
@@ -99,6 +105,9 @@ impl Collector {
     /// its stage: how a boundary's rejected envelopes arrive (the ledger
     /// counts them under the boundary instead).
     pub(crate) fn turned_away(&mut self, letter: ErrorEnvelope) {
+        if let Some(observer) = &self.observer {
+            observer.on_dead_letter(&letter);
+        }
         if let Some(sink) = &mut self.sink {
             return sink(letter);
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flux_core::{ChoosePolicy, Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Lifecycle, Runnable};
+use flux_core::{ChoosePolicy, Engine, ErrorEnvelope, ExecutionPlan, LeakCheck, Lifecycle, Observer, Runnable};
 
 use crate::channel::{SharedJournal, SyncChannels};
 use crate::collector::{Collector, DeadLetterSink};
@@ -80,6 +80,7 @@ pub struct SyncEngine {
     keep: usize,
     dead_letter_sink: Option<DeadLetterSink>,
     backpressure: Option<Box<dyn ChoosePolicy>>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl core::fmt::Debug for SyncEngine {
@@ -90,6 +91,7 @@ impl core::fmt::Debug for SyncEngine {
             .field("keep", &self.keep)
             .field("dead_letter_sink", &self.dead_letter_sink.is_some())
             .field("backpressure", &self.backpressure.is_some())
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -110,7 +112,19 @@ impl SyncEngine {
             keep: DEFAULT_KEPT,
             dead_letter_sink: None,
             backpressure: None,
+            observer: None,
         }
+    }
+
+    /// Reports each run to `observer` as it goes: the plan at the start,
+    /// after each step the counts of the stages that ran and the flow of
+    /// their boundaries, each batch a segment takes, each move of the
+    /// clock to a timer, every dead letter and side output as it is made,
+    /// and at stop every figure once more (see [`Observer`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Consults the policies `choose` picks at the plan's boundaries
@@ -207,6 +221,11 @@ impl SyncEngine {
         let outputs = (0..segments.len()).map(|i| (i + 1 < spans.len()).then(|| spans[i].1)).collect();
         let names = segments.iter().map(|s| plan.stages[s.first_stage()].id.clone()).collect();
         let (wake, waker) = crate::wake::ThreadWake::with_waker();
+        let mut collector = Collector::new(self.keep, self.dead_letter_sink.take());
+        collector.observer = self.observer.clone();
+        if let Some(observer) = &self.observer {
+            observer.on_start(plan);
+        }
         let mut run = Run {
             phases: vec![Phase::Live; segments.len()],
             poisoned: vec![false; segments.len()],
@@ -220,7 +239,9 @@ impl SyncEngine {
             waker,
             stalled_waits: 0,
             clock: VirtualClock::new(),
-            collector: Collector::new(self.keep, self.dead_letter_sink.take()),
+            collector,
+            observer: self.observer.clone(),
+            received: Default::default(),
             channels,
             journal,
             journal_scratch: Vec::new(),
@@ -234,6 +255,7 @@ impl SyncEngine {
         run.lifecycle(Lifecycle::Open);
         run.drive();
         run.lifecycle(Lifecycle::Close);
+        run.observe_stop();
         // Every dead letter has been made: the sink goes back for the next run.
         self.dead_letter_sink = run.collector.sink.take();
         run.finish(plan, &self.pools)

@@ -67,6 +67,10 @@ pub(crate) struct Run<'h> {
     pub(crate) stopping: bool,
     /// Why the run stops: the first failure.
     pub(crate) error: Option<RunErrorKind>,
+    /// Told of counts and boundaries after each step.
+    pub(crate) observer: Option<std::sync::Arc<dyn flux_core::Observer>>,
+    /// Envelopes each boundary had delivered when last observed.
+    pub(crate) received: HashMap<usize, u64>,
 }
 
 impl Run<'_> {
@@ -140,6 +144,9 @@ impl Run<'_> {
                 self.waiting_until = None;
             }
             self.decide(if timer { Decision::Timer { at: next } } else { Decision::Wake { at: next } });
+            if let (true, Some(observer)) = (timer, &self.observer) {
+                observer.on_timer(next);
+            }
             self.call_on_time(next);
             flushed_since_step = false;
         }
@@ -263,6 +270,41 @@ impl Run<'_> {
         }
         self.poll_work(chosen, Lifecycle::Settle);
         self.flush_journal();
+        if self.observer.is_some() {
+            self.observe(chosen);
+        }
+    }
+
+    /// Tells the observer what segment `i`'s stages counted and where the
+    /// boundaries on either side of it stand; a batch it took since the
+    /// last look is reported as one.
+    fn observe(&mut self, i: usize) {
+        let Some(observer) = &self.observer else { return };
+        let now = self.clock.now();
+        self.segments[i].visit(&mut |stage: &StageId, counted: &StageLedger| observer.on_counts(stage, counted, now));
+        let input = self.segments[i].first_stage().checked_sub(1);
+        for junction in input.into_iter().chain(self.outputs[i]) {
+            let flow = self.channels.probes[&junction].stats().flow();
+            let seen = self.received.entry(junction).or_default();
+            if Some(junction) == input && flow.received > *seen {
+                observer.on_batch(junction, usize::try_from(flow.received - *seen).unwrap_or(usize::MAX), now);
+                *seen = flow.received;
+            }
+            observer.on_edge(&flow, now);
+        }
+    }
+
+    /// Tells the observer every figure once more, then that the run ended.
+    pub(crate) fn observe_stop(&mut self) {
+        if self.observer.is_none() {
+            return;
+        }
+        for i in 0..self.segments.len() {
+            self.observe(i);
+        }
+        if let Some(observer) = &self.observer {
+            observer.on_stop(self.clock.now());
+        }
     }
 
     fn any_busy(&self) -> bool {

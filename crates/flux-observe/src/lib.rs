@@ -1,13 +1,52 @@
-//! Tracing, metrics and observers for Flux runs.
+//! Watching Flux runs: live metrics, as JSON, Prometheus text or a table.
 //!
-//! **Status: not yet implemented.** This crate will implement
-//! [`flux_core::Observer`] and [`flux_core::StageDecorator`] with `tracing`
-//! spans per stage, throughput and queue-depth metrics, latency
-//! histograms and accumulator counters. Observers see the engine's cold
-//! paths only (batches, timers, diversions), never each envelope inside a
-//! fused segment, so observing a run does not change its speed class.
+//! [`Metrics`] is a [`flux_core::Observer`]: give it to an engine
+//! (`with_observer`, on both engines) and read a [`Snapshot`] whenever you
+//! like, while the run goes or after it. A snapshot has each stage's
+//! ledger (received, sent, dead letters, side outputs, dropped by policy,
+//! and what the stage counted itself), each boundary's flow and what it
+//! holds now, and the dead letters by stage and cause; once the run has
+//! ended, every figure is the run report's.
 //!
-//! Until then, each engine run reports its ledger, dead letters, side
-//! outputs and boundary counters directly (see `flux_engine_sync::RunReport`).
+//! Engines report after each step (a batch, a source's read of up to a
+//! thousand envelopes), never per envelope inside a fused segment, so
+//! observing a run does not change its speed class.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use flux_core::{Pipeline, Runnable};
+//! use flux_engine_sync::SyncEngine;
+//! use flux_observe::Metrics;
+//! use flux_plan::Planner;
+//! use flux_steps::Steps;
+//! use flux_test::{IterSource, VecSink};
+//!
+//! let metrics = Arc::new(Metrics::new());
+//! let pipeline = Pipeline::from_source(IterSource::new(0..1_000u32)).filter(|n| n % 4 == 0).sink(VecSink::new());
+//! let plan = Planner::new().plan(pipeline.describe())?;
+//! let _report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline)?;
+//!
+//! let snapshot = metrics.snapshot();
+//! assert_eq!(snapshot.stage("filter-1").unwrap().dropped_by_policy, 750);
+//! assert!(snapshot.to_prometheus().contains("flux_stage_consumed_total{stage=\"sink\"} 250"));
+//! assert!(snapshot.to_json().contains("\"consumed\": 250"));
+//! println!("{snapshot}"); // a table: stages, boundaries, dead letters
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Not yet here: latency histograms, busy fractions, tracing spans, a tap
+//! and live throughput (the observability issue's later steps).
 
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod display;
+mod metrics;
+mod prometheus;
+mod snapshot;
+
+pub use metrics::Metrics;
+pub use snapshot::{DeadLetterCause, EdgeFigures, Snapshot, StageFigures};

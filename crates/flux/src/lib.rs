@@ -116,9 +116,14 @@ pub use flux_backpressure as backpressure;
 #[cfg(feature = "async")]
 pub use flux_engine_async as engine_async;
 
-/// Sources from futures streams.
+/// Sources from futures streams, a pipeline's output as one, and
+/// `map_async`.
 #[cfg(feature = "stream")]
 pub use flux_stream as stream;
+
+/// Live metrics of a run, as JSON, Prometheus text or a table.
+#[cfg(feature = "observe")]
+pub use flux_observe as observe;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -1,0 +1,144 @@
+//! What [`Metrics`](crate::Metrics) hands out: the figures of a run at one
+//! moment, as plain data that serializes.
+
+use flux_core::StageLedger;
+use serde::{Deserialize, Serialize};
+
+/// The figures of a run at one moment: every stage's ledger, every
+/// boundary's flow, and the dead letters by stage and cause.
+///
+/// Plain data: it serializes with serde ([`Snapshot::to_json`]), prints as
+/// Prometheus text ([`Snapshot::to_prometheus`]) and as a table
+/// (`Display`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The engine's time when it last reported, in nanoseconds from the
+    /// run's start.
+    pub at_nanos: u64,
+    /// Whether the run had ended: then every figure is final, and each
+    /// stage's ledger is the run report's.
+    pub finished: bool,
+    /// How many times the engine's clock moved to a timer.
+    pub timers: u64,
+    /// One per stage, source first.
+    pub stages: Vec<StageFigures>,
+    /// One per boundary, in pipeline order.
+    pub edges: Vec<EdgeFigures>,
+    /// Dead letters by stage and cause (a cause's first line; past 16
+    /// distinct causes a stage's others are counted as `(other causes)`).
+    pub dead_letters: Vec<DeadLetterCause>,
+}
+
+impl Snapshot {
+    /// The figures of the stage named `id`.
+    pub fn stage(&self, id: &str) -> Option<&StageFigures> {
+        self.stages.iter().find(|stage| stage.stage == id)
+    }
+
+    /// The boundary whose queue is fullest, as a share of what it can
+    /// hold, if any holds anything: where a run that does not move is
+    /// waiting. The stage after it is the slow one.
+    pub fn fullest_edge(&self) -> Option<&EdgeFigures> {
+        let share = |edge: &EdgeFigures| (edge.queued as f64) / (edge.holds.max(1) as f64);
+        self.edges.iter().filter(|edge| edge.queued > 0).max_by(|a, b| share(a).total_cmp(&share(b)))
+    }
+
+    /// The snapshot as JSON.
+    ///
+    /// # Panics
+    ///
+    /// Never: every field serializes.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("plain data serializes")
+    }
+}
+
+/// One stage's line: the ledger, derived from what the stages counted as
+/// the engine's ledger law derives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageFigures {
+    /// The stage's id.
+    pub stage: String,
+    /// Envelopes that reached it.
+    pub received: u64,
+    /// Envelopes it passed on.
+    pub sent: u64,
+    /// Inputs it sent to the dead-letter output.
+    pub dead_letters: u64,
+    /// Inputs it sent to the side output (late data, closed keys).
+    pub side_outputs: u64,
+    /// Inputs it dropped on purpose, counted (a filter's rejects).
+    pub dropped_by_policy: u64,
+    /// Envelopes it made (a source's reads, a flat map's extra outputs).
+    pub created: u64,
+    /// Inputs merged into open groups (an accumulator).
+    pub merged: u64,
+    /// Merged inputs released in emitted records.
+    pub released: u64,
+    /// Merged inputs discarded by policy (an evicted group).
+    pub discarded: u64,
+    /// Merged inputs still held in open groups.
+    pub pending: u64,
+    /// Envelopes written (a sink).
+    pub consumed: u64,
+}
+
+impl StageFigures {
+    pub(crate) fn new(
+        stage: &str,
+        received: u64,
+        sent: u64,
+        dead_letters: u64,
+        side_outputs: u64,
+        counted: &StageLedger,
+    ) -> Self {
+        StageFigures {
+            stage: stage.to_owned(),
+            received,
+            sent,
+            dead_letters,
+            side_outputs,
+            dropped_by_policy: counted.dropped,
+            created: counted.created,
+            merged: counted.merged,
+            released: counted.released,
+            discarded: counted.discarded,
+            pending: counted.pending,
+            consumed: counted.consumed,
+        }
+    }
+}
+
+/// One boundary's figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeFigures {
+    /// The junction: the boundary after stage `junction`.
+    pub junction: usize,
+    /// The id of the stage before it.
+    pub after: String,
+    /// Envelopes sent into it.
+    pub sent: u64,
+    /// Envelopes the segment after it took.
+    pub received: u64,
+    /// Envelopes its backpressure policy dropped or rejected.
+    pub dropped_by_policy: u64,
+    /// Of those, the ones rejected to the dead-letter output.
+    pub turned_away: u64,
+    /// Envelopes in it now: sent, not yet received or dropped.
+    pub queued: u64,
+    /// Envelopes it can hold: batches times the batch size.
+    pub holds: u64,
+    /// Batches the segment after it took.
+    pub batches: u64,
+}
+
+/// How many dead letters a stage sent for one cause.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterCause {
+    /// The stage the error names.
+    pub stage: String,
+    /// The cause's first line.
+    pub cause: String,
+    /// How many.
+    pub count: u64,
+}
