@@ -22,8 +22,8 @@ use flux_plan::Planner;
 use crate::{Comparison, Variant};
 use flux_steps::Steps;
 
-const TOTAL: usize = 10 * 1024 * 1024;
-const L2_VALUES: usize = 64 * 1024;
+pub(crate) const TOTAL: usize = 10 * 1024 * 1024;
+pub(crate) const L2_VALUES: usize = 64 * 1024;
 
 #[inline(always)]
 fn stage1(x: u64) -> u64 {
@@ -133,6 +133,16 @@ impl<const FNV: bool, const META: bool> Sink<u64> for FoldSink<FNV, META> {
 }
 
 fn flux_run<const FNV: bool, const META: bool>(data: &Arc<[u64]>, passes: usize) -> u64 {
+    flux_run_observed::<FNV, META>(data, passes, None)
+}
+
+/// The Flux side, with `observer` told of the run when there is one (the
+/// `observe` group's comparison).
+pub(crate) fn flux_run_observed<const FNV: bool, const META: bool>(
+    data: &Arc<[u64]>,
+    passes: usize,
+    observer: Option<Arc<dyn flux_core::Observer>>,
+) -> u64 {
     let result = Arc::new(AtomicU64::new(0));
     let source = RepeatSource { data: data.clone(), index: 0, passes_left: passes, sequence: 0 };
     let pipeline = Pipeline::from_source(source).map(stage1).filter(keep).map(stage3).map(stage4).sink(FoldSink::<
@@ -143,7 +153,12 @@ fn flux_run<const FNV: bool, const META: bool>(data: &Arc<[u64]>, passes: usize)
         result: result.clone(),
     });
     let plan = Planner::new().plan(pipeline.describe()).expect("valid pipeline");
-    let report = SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("run succeeds");
+    let engine = SyncEngine::new().with_trace(false);
+    let mut engine = match observer {
+        Some(observer) => engine.with_observer(observer),
+        None => engine,
+    };
+    let report = engine.run(&plan, pipeline).expect("run succeeds");
     assert!(report.dead_letters.is_empty(), "the bench's data has no bad input");
     result.load(Ordering::Relaxed)
 }
@@ -182,7 +197,7 @@ fn hand_for<const FNV: bool, const META: bool>(data: &[u64], passes: usize) -> u
     acc
 }
 
-fn data(len: usize) -> Arc<[u64]> {
+pub(crate) fn data(len: usize) -> Arc<[u64]> {
     crate::data::xorshift(0x2545_F491_4F6C_DD1D).take(len).collect()
 }
 

@@ -5,6 +5,7 @@ pub mod async_engine;
 pub mod engines;
 pub mod framing;
 pub mod fused_chain;
+pub mod observe;
 
 use crate::Comparison;
 
@@ -26,5 +27,6 @@ pub fn groups() -> Vec<Group> {
         ("fused_chain", fused_chain::comparisons),
         ("engines", engines::comparisons),
         ("async", async_engine::comparisons),
+        ("observe", observe::comparisons),
     ]
 }

@@ -24,6 +24,8 @@ pub(crate) struct Collected {
     order: Arc<AtomicU64>,
     /// Told of each dead letter and side output as it is made.
     observer: Option<Arc<dyn Observer>>,
+    /// Dead letters made so far by every task of the run.
+    made: Arc<AtomicU64>,
 }
 
 impl Collected {
@@ -31,9 +33,21 @@ impl Collected {
         Collected { keep, order, observer, ..Collected::default() }
     }
 
+    /// The same, adding each dead letter to the run's count `made`.
+    pub(crate) fn counting(mut self, made: Arc<AtomicU64>) -> Self {
+        self.made = made;
+        self
+    }
+
+    /// Dead letters made so far by every task of the run.
+    pub(crate) fn made(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+
     /// A dead letter the ledger counts under a boundary, not a stage (a
     /// policy's reject): kept and observed, not counted per stage.
     pub(crate) fn turned_away(&mut self, letter: ErrorEnvelope) {
+        self.made.fetch_add(1, Ordering::Relaxed);
         if let Some(observer) = &self.observer {
             observer.on_dead_letter(&letter);
         }

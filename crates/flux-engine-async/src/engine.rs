@@ -55,6 +55,8 @@ pub struct AsyncEngine {
     stop: Option<StopHandle>,
     backpressure: Option<Box<dyn ChoosePolicy>>,
     observer: Option<Arc<dyn Observer>>,
+    dead_letter_count: Option<u64>,
+    dead_letter_share: Option<f64>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
@@ -71,7 +73,15 @@ impl std::fmt::Debug for AsyncEngine {
 
 impl Default for AsyncEngine {
     fn default() -> Self {
-        AsyncEngine { keep: DEFAULT_KEPT, pools: Vec::new(), stop: None, backpressure: None, observer: None }
+        AsyncEngine {
+            keep: DEFAULT_KEPT,
+            pools: Vec::new(),
+            stop: None,
+            backpressure: None,
+            observer: None,
+            dead_letter_count: None,
+            dead_letter_share: None,
+        }
     }
 }
 
@@ -104,6 +114,27 @@ impl AsyncEngine {
     #[must_use]
     pub fn with_backpressure(mut self, choose: impl ChoosePolicy + 'static) -> Self {
         self.backpressure = Some(Box::new(choose));
+        self
+    }
+
+    /// Fails the run once it has made more than `count` dead letters
+    /// (0: the first one fails it), seen at the end of the step that
+    /// passed it (a step reads at most 1,024 envelopes, or takes one
+    /// batch): the source stops and what is inside
+    /// the pipeline drains, as on any failure, and the run ends with
+    /// [`RunErrorKind::TooManyDeadLetters`]. Without it, a run with
+    /// dead letters ends `Ok`, and its report holds them.
+    #[must_use]
+    pub fn fail_past_dead_letters(mut self, count: u64) -> Self {
+        self.dead_letter_count = Some(count);
+        self
+    }
+
+    /// Fails the run, once it has ended, when its dead letters are more
+    /// than `share` (0.0 to 1.0) of what its source read.
+    #[must_use]
+    pub fn fail_past_dead_letter_share(mut self, share: f64) -> Self {
+        self.dead_letter_share = Some(share);
         self
     }
 
@@ -163,6 +194,7 @@ impl AsyncEngine {
             })
         });
         let order = Arc::new(AtomicU64::new(0));
+        let made = Arc::new(AtomicU64::new(0));
         if let Some(observer) = &self.observer {
             observer.on_start(plan);
         }
@@ -180,7 +212,7 @@ impl AsyncEngine {
                 outlet: channels.outlets.get(&last).cloned(),
                 clock,
                 stop: stop.clone(),
-                collected: Collected::new(self.keep, order.clone(), self.observer.clone()),
+                collected: Collected::new(self.keep, order.clone(), self.observer.clone()).counting(made.clone()),
                 stopped_for: None,
                 timers_stuck: false,
                 stopped_early: false,
@@ -189,6 +221,7 @@ impl AsyncEngine {
                 work_poisoned: false,
                 observer: self.observer.clone(),
                 received: 0,
+                dead_letter_limit: self.dead_letter_count,
             };
             // A segment holding a stage hinted heavy or blocking runs on a
             // thread of its own, where it can take its time without holding
@@ -254,7 +287,8 @@ impl AsyncEngine {
         let stopped_early = ended.iter().any(|end| end.task.stopped_early);
         let requested =
             self.stop.as_ref().map(StopHandle::requested).filter(|how| stopped_early && *how != Stop::Running);
-        self.report(plan, &channels, ended, lost, elapsed, requested)
+        let made = made.load(std::sync::atomic::Ordering::Relaxed);
+        self.report(plan, &channels, ended, lost, Ending { elapsed, stopped: requested, made })
     }
 
     /// The run's report, and its outcome: the first failure, an imbalance,
@@ -265,9 +299,9 @@ impl AsyncEngine {
         channels: &FlumeChannels,
         ended: Vec<Ended>,
         lost: Vec<(u64, RunErrorKind)>,
-        elapsed: std::time::Duration,
-        stopped: Option<Stop>,
+        ending: Ending,
     ) -> Result<RunReport, RunError> {
+        let Ending { elapsed, stopped, made } = ending;
         let mut counted: HashMap<StageId, StageLedger> = HashMap::new();
         let mut collected = Collected::new(self.keep, Arc::default(), None);
         let mut reasons = lost;
@@ -309,14 +343,25 @@ impl AsyncEngine {
             later_failures: failures.take(16).collect(),
             problems,
         };
+        let inputs = report.ledger.first().map_or(0, |row| row.counts.created);
+        let past_share = self.dead_letter_share.is_some_and(|share| made as f64 > share * inputs as f64);
         let kind = match (cause, leak) {
             (Some(kind), _) => kind,
             (None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
             (None, Some(leak)) => RunErrorKind::Leak(leak),
+            (None, None) if past_share => RunErrorKind::TooManyDeadLetters { made, inputs: Some(inputs) },
             (None, None) => return Ok(report),
         };
         Err(RunError::new(kind, Some(report)))
     }
+}
+
+/// How a run ended, as its report says: how long it took, the stop that
+/// cut it short, and the dead letters it made.
+struct Ending {
+    elapsed: std::time::Duration,
+    stopped: Option<Stop>,
+    made: u64,
 }
 
 /// How the engine waits for one segment: a tokio task, or a thread of its

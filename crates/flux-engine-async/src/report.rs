@@ -90,6 +90,17 @@ pub enum RunErrorKind {
         /// The first stage of the segment.
         stage: StageId,
     },
+    /// The run made more dead letters than it allows
+    /// (`fail_past_dead_letters`: it stopped once past the count; or
+    /// `fail_past_dead_letter_share`: at the end, a larger share of its
+    /// inputs than allowed). Easy to miss in a run that returns `Ok`, so a
+    /// run can be told to fail instead.
+    TooManyDeadLetters {
+        /// Dead letters made (by stages and by boundaries' policies).
+        made: u64,
+        /// The inputs they are a share of, for a share limit.
+        inputs: Option<u64>,
+    },
 }
 
 impl RunError {
@@ -152,6 +163,12 @@ impl fmt::Display for RunError {
             }
             RunErrorKind::StuckSource { stage, at } => write!(f, "source `{stage}` made no progress at {at}"),
             RunErrorKind::Lost { stage } => write!(f, "the task of the segment starting at `{stage}` was lost"),
+            RunErrorKind::TooManyDeadLetters { made, inputs: None } => {
+                write!(f, "the run made {made} dead letters, more than it allows, and stopped")
+            }
+            RunErrorKind::TooManyDeadLetters { made, inputs: Some(inputs) } => {
+                write!(f, "the run made {made} dead letters of {inputs} inputs, a larger share than it allows")
+            }
         }
     }
 }

@@ -79,6 +79,8 @@ pub(crate) struct Task {
     pub(crate) observer: Option<Arc<dyn Observer>>,
     /// Envelopes taken off the input boundary when last observed.
     pub(crate) received: u64,
+    /// The run stops once it has made more dead letters than this.
+    pub(crate) dead_letter_limit: Option<u64>,
 }
 
 /// Ends a task's part in the run when the task ends, however it ends: its
@@ -288,6 +290,12 @@ impl Task {
             }
             if self.observer.is_some() && step.is_ok() {
                 self.observe_step(segment, now);
+            }
+            if let Some(limit) = self.dead_letter_limit {
+                let made = self.collected.made();
+                if made > limit {
+                    self.stop_for(RunErrorKind::TooManyDeadLetters { made, inputs: None });
+                }
             }
             match step {
                 Ok(Step::Progress) => {

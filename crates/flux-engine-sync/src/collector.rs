@@ -37,6 +37,8 @@ pub(crate) struct Collector {
     pub(crate) sink: Option<DeadLetterSink>,
     /// Told of each dead letter and side output as it is made.
     pub(crate) observer: Option<std::sync::Arc<dyn Observer>>,
+    /// Dead letters made so far, by stages and by boundaries' policies.
+    pub(crate) made: u64,
     scratch: String,
 }
 
@@ -52,6 +54,7 @@ impl Collector {
             keep,
             sink,
             observer: None,
+            made: 0,
             scratch: String::new(),
         }
     }
@@ -105,6 +108,7 @@ impl Collector {
     /// its stage: how a boundary's rejected envelopes arrive (the ledger
     /// counts them under the boundary instead).
     pub(crate) fn turned_away(&mut self, letter: ErrorEnvelope) {
+        self.made += 1;
         if let Some(observer) = &self.observer {
             observer.on_dead_letter(&letter);
         }

@@ -81,6 +81,7 @@ pub struct SyncEngine {
     dead_letter_sink: Option<DeadLetterSink>,
     backpressure: Option<Box<dyn ChoosePolicy>>,
     observer: Option<Arc<dyn Observer>>,
+    dead_letters: crate::report::DeadLetterLimits,
 }
 
 impl core::fmt::Debug for SyncEngine {
@@ -113,7 +114,29 @@ impl SyncEngine {
             dead_letter_sink: None,
             backpressure: None,
             observer: None,
+            dead_letters: crate::report::DeadLetterLimits::default(),
         }
+    }
+
+    /// Fails the run once it has made more than `count` dead letters
+    /// (0: the first one fails it), seen at the end of the step that
+    /// passed it (a step reads at most 1,024 envelopes, or takes one
+    /// batch): the source stops and what is inside
+    /// the pipeline drains, as on any failure, and the run ends with
+    /// [`RunErrorKind::TooManyDeadLetters`]. Without it, a run with
+    /// dead letters ends `Ok`, and its report holds them.
+    #[must_use]
+    pub fn fail_past_dead_letters(mut self, count: u64) -> Self {
+        self.dead_letters.count = Some(count);
+        self
+    }
+
+    /// Fails the run, once it has ended, when its dead letters are more
+    /// than `share` (0.0 to 1.0) of what its source read.
+    #[must_use]
+    pub fn fail_past_dead_letter_share(mut self, share: f64) -> Self {
+        self.dead_letters.share = Some(share);
+        self
     }
 
     /// Reports each run to `observer` as it goes: the plan at the start,
@@ -242,6 +265,7 @@ impl SyncEngine {
             collector,
             observer: self.observer.clone(),
             received: Default::default(),
+            dead_letter_limit: self.dead_letters.count,
             channels,
             journal,
             journal_scratch: Vec::new(),
@@ -258,7 +282,7 @@ impl SyncEngine {
         run.observe_stop();
         // Every dead letter has been made: the sink goes back for the next run.
         self.dead_letter_sink = run.collector.sink.take();
-        run.finish(plan, &self.pools)
+        run.finish(plan, &self.pools, self.dead_letters.share)
     }
 }
 

@@ -108,6 +108,20 @@ pub struct RunError {
     report: Option<Box<RunReport>>,
 }
 
+/// How many dead letters a run allows before it fails.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DeadLetterLimits {
+    pub(crate) count: Option<u64>,
+    pub(crate) share: Option<f64>,
+}
+
+impl DeadLetterLimits {
+    /// Whether `made` dead letters of `inputs` is past the share allowed.
+    pub(crate) fn past_share(share: Option<f64>, made: u64, inputs: u64) -> bool {
+        share.is_some_and(|share| made as f64 > share * inputs as f64)
+    }
+}
+
 /// What made a run fail.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -142,6 +156,17 @@ pub enum RunErrorKind {
         stage: StageId,
         /// The engine time it was stuck at.
         at: Instant,
+    },
+    /// The run made more dead letters than it allows
+    /// (`fail_past_dead_letters`: it stopped once past the count; or
+    /// `fail_past_dead_letter_share`: at the end, a larger share of its
+    /// inputs than allowed). Easy to miss in a run that returns `Ok`, so a
+    /// run can be told to fail instead.
+    TooManyDeadLetters {
+        /// Dead letters made (by stages and by boundaries' policies).
+        made: u64,
+        /// The inputs they are a share of, for a share limit.
+        inputs: Option<u64>,
     },
 }
 
@@ -208,6 +233,12 @@ impl fmt::Display for RunError {
             RunErrorKind::StuckSource { stage, at } => {
                 write!(f, "source `{stage}` keeps asking to wait until {at}, which has already come")
             }
+            RunErrorKind::TooManyDeadLetters { made, inputs: None } => {
+                write!(f, "the run made {made} dead letters, more than it allows, and stopped")
+            }
+            RunErrorKind::TooManyDeadLetters { made, inputs: Some(inputs) } => {
+                write!(f, "the run made {made} dead letters of {inputs} inputs, a larger share than it allows")
+            }
         }
     }
 }
@@ -223,7 +254,8 @@ impl Error for RunError {
             RunErrorKind::Unbalanced(_)
             | RunErrorKind::InvalidChoice { .. }
             | RunErrorKind::StuckTimer { .. }
-            | RunErrorKind::StuckSource { .. } => None,
+            | RunErrorKind::StuckSource { .. }
+            | RunErrorKind::TooManyDeadLetters { .. } => None,
         }
     }
 }

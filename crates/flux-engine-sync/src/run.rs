@@ -11,7 +11,7 @@ use flux_core::{
 use crate::EdgeStats;
 use crate::channel::{SharedJournal, SyncChannels, lock};
 use crate::collector::Collector;
-use crate::report::{PoolFigures, RunErrorKind};
+use crate::report::{DeadLetterLimits, PoolFigures, RunErrorKind};
 use crate::{Decision, RunError, RunReport, ScheduleHook, VirtualClock};
 
 /// Where a segment is in its life.
@@ -71,6 +71,8 @@ pub(crate) struct Run<'h> {
     pub(crate) observer: Option<std::sync::Arc<dyn flux_core::Observer>>,
     /// Envelopes each boundary had delivered when last observed.
     pub(crate) received: HashMap<usize, u64>,
+    /// The run stops once it has made more dead letters than this.
+    pub(crate) dead_letter_limit: Option<u64>,
 }
 
 impl Run<'_> {
@@ -90,6 +92,9 @@ impl Run<'_> {
         loop {
             if let Some(error) = self.collector.failure.take() {
                 self.stop(RunErrorKind::Stage(error));
+            }
+            if self.dead_letter_limit.is_some_and(|limit| self.collector.made > limit) && !self.stopping {
+                self.stop(RunErrorKind::TooManyDeadLetters { made: self.collector.made, inputs: None });
             }
             self.runnable(&mut runnable);
             if !runnable.is_empty() {
@@ -484,6 +489,7 @@ impl Run<'_> {
         mut self,
         plan: &ExecutionPlan,
         pools: &[std::sync::Arc<dyn LeakCheck>],
+        dead_letter_share: Option<f64>,
     ) -> Result<RunReport, RunError> {
         if let Some(error) = self.collector.failure.take() {
             self.stop(RunErrorKind::Stage(error));
@@ -515,10 +521,14 @@ impl Run<'_> {
             later_failures: std::mem::take(&mut collector.later_failures),
             problems,
         };
+        let (made, inputs) = (self.collector.made, report.ledger.first().map_or(0, |row| row.counts.created));
         let kind = match (self.error, leak) {
             (Some(kind), _) => kind,
             (None, _) if !report.problems.is_empty() => RunErrorKind::Unbalanced(report.problems.clone()),
             (None, Some(leak)) => RunErrorKind::Leak(leak),
+            (None, None) if DeadLetterLimits::past_share(dead_letter_share, made, inputs) => {
+                RunErrorKind::TooManyDeadLetters { made, inputs: Some(inputs) }
+            }
             (None, None) => return Ok(report),
         };
         Err(RunError::new(kind, Some(report)))

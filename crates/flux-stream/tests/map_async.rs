@@ -260,3 +260,15 @@ async fn a_run_stopped_at_once_makes_every_input_still_in_flight_a_dead_letter()
     assert!(report.dead_letters[0].error.cause().to_string().contains("before this input's future completed"));
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn a_named_async_map_is_its_own_line_in_the_ledger() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..10u64))
+        .map_async(2, |n| async move { n })
+        .named("fetch")
+        .sink(out.clone());
+    let report = on_sync(pipeline);
+    assert_eq!(report.row("fetch").map(|row| row.emitted), Some(10));
+    assert!(report.row("map_async-1").is_none());
+}
