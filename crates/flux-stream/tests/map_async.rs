@@ -272,3 +272,38 @@ fn a_named_async_map_is_its_own_line_in_the_ledger() {
     assert_eq!(report.row("fetch").map(|row| row.emitted), Some(10));
     assert!(report.row("map_async-1").is_none());
 }
+
+/// Writes down the engine time each record arrives at.
+#[derive(Clone, Default)]
+struct Arrivals(Arc<Mutex<Vec<(u64, flux_core::Instant)>>>);
+
+impl flux_core::Sink<u64> for Arrivals {
+    fn write(
+        &mut self,
+        item: flux_core::Envelope<u64>,
+        cx: &mut flux_core::Context<'_>,
+    ) -> Result<(), flux_core::WriteError> {
+        self.0.lock().unwrap().push((item.into_payload(), cx.now()));
+        Ok(())
+    }
+}
+
+/// The boundary after an async map sends its half-full batch when the
+/// clock is about to move, as after any stage: the map passes the engine's
+/// timer calls on to what follows it in its segment.
+#[test]
+fn what_an_async_map_emits_crosses_a_boundary_at_the_instant_it_was_made() {
+    let arrivals = Arrivals::default();
+    let timed =
+        (0..5u64).map(|n| (flux_core::Instant::from_secs(n * 10), flux_core::Envelope::new(n).with_sequence(n)));
+    let pipeline = Pipeline::from_source(flux_test::TimedSource::new(timed.collect()))
+        .map_async(2, |n| async move { n * 2 })
+        .sink(arrivals.clone());
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    // A boundary between the map and the sink, with room for big batches.
+    plan.junctions[1] = Junction::Boundary(EdgeSpec { capacity: 4, batch_size: 64 });
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(report.row("map_async-1").unwrap().emitted, 5);
+    let expected: Vec<_> = (0..5u64).map(|n| (n * 2, flux_core::Instant::from_secs(n * 10))).collect();
+    assert_eq!(*arrivals.0.lock().unwrap(), expected);
+}
