@@ -489,6 +489,9 @@ impl Task {
         while let Some(blocked) = outlet.push_pending() {
             self.collect_turned_away(&*outlet);
             let working = self.busy && segment.is_some();
+            // Work in flight may wait on the engine's clock (a retry's
+            // backoff): its timers fire meanwhile too.
+            let timer = segment.as_deref().and_then(|s| s.next_deadline(false)).filter(|_| working);
             let room = async {
                 match blocked {
                     Blocked::Room => outlet.room().notified().await,
@@ -502,6 +505,15 @@ impl Task {
                     // A panic poisons the segment: the step loop sees it
                     // in the failures and the segment is not stepped again.
                     let _ = self.settle(segment);
+                }
+                () = sleep_until_some(timer.map(|due| self.clock.deadline(due))), if timer.is_some() => {
+                    let segment = segment.as_deref_mut().expect("a timer only with a segment");
+                    let now = self.clock.now();
+                    // `on_time` settles the work after firing; a panic
+                    // poisons the segment, and the step loop sees it.
+                    if self.on_time(segment, now) {
+                        self.work_poisoned = true;
+                    }
                 }
             }
         }

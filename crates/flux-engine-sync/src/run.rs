@@ -129,7 +129,9 @@ impl Run<'_> {
             // Nothing can run but a source or a stage's work in flight
             // waiting on the outside world: block until it is woken, with
             // time standing still; then what the wake let through is sent on.
-            if (self.source_pending && self.phases[0] == Phase::Live) || self.any_busy() {
+            // Work in flight with a timer of its own (a flow's backoff)
+            // waits on the engine's clock instead: time moves to it.
+            if (self.source_pending && self.phases[0] == Phase::Live) || self.busy_without_timer() {
                 self.wake.park_until_woken();
                 flushed_since_step = false;
                 continue;
@@ -310,6 +312,13 @@ impl Run<'_> {
         if let Some(observer) = &self.observer {
             observer.on_stop(self.clock.now());
         }
+    }
+
+    /// A segment holds work in flight and no timer: what it waits for is
+    /// outside the engine.
+    fn busy_without_timer(&self) -> bool {
+        (0..self.segments.len())
+            .any(|i| self.busy[i] && self.phases[i] != Phase::Done && self.segments[i].next_deadline(false).is_none())
     }
 
     fn any_busy(&self) -> bool {

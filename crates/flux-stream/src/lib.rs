@@ -71,11 +71,12 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod flow;
 mod map_async;
 mod output;
 mod source;
 
 pub use futures_core::Stream;
-pub use map_async::{AsyncSteps, MapAsync, MapAsyncNode, Order};
+pub use map_async::{AsyncSteps, AsyncTransform, MapAsync, MapAsyncNode, Order, Plain, WithEnv};
 pub use output::{OutputStream, StreamSink, output};
 pub use source::{StreamSource, TryStreamSource};

@@ -8,8 +8,50 @@ use std::collections::VecDeque;
 
 use flux_core::{
     Chain, Context, Cost, Envelope, ErrorEnvelope, Instant, Layer, LedgerVisitor, Lifecycle, Meta, Panicked, Pipeline,
-    Position, Purity, Push, Source, Stack, StageDescriptor, StageError, StageId, StageKind, catch_panic,
+    Position, Purity, Push, Source, Stack, StageDescriptor, StageError, StageId, StageKind, catch_panic, earliest,
 };
+
+use crate::flow::Env;
+
+/// What an async map calls for each input: a closure of the input alone
+/// ([`Plain`], from `map_async`) or of the input and the stage's
+/// environment ([`WithEnv`], from `map_flow`).
+pub trait AsyncTransform<In>: Send + 'static {
+    /// The future it makes.
+    type Future: Future + Send + 'static;
+    /// Makes the future for `input`.
+    fn call(&mut self, input: In, env: &Env) -> Self::Future;
+}
+
+/// A transform of the input alone.
+#[derive(Clone, Copy, Debug)]
+pub struct Plain<F>(pub F);
+
+impl<In, F, Fut> AsyncTransform<In> for Plain<F>
+where
+    F: FnMut(In) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+{
+    type Future = Fut;
+    fn call(&mut self, input: In, _env: &Env) -> Fut {
+        (self.0)(input)
+    }
+}
+
+/// A transform of the input and the stage's [`Env`].
+#[derive(Clone, Copy, Debug)]
+pub struct WithEnv<F>(pub F);
+
+impl<In, F, Fut> AsyncTransform<In> for WithEnv<F>
+where
+    F: FnMut(In, &Env) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+{
+    type Future = Fut;
+    fn call(&mut self, input: In, env: &Env) -> Fut {
+        (self.0)(input, env)
+    }
+}
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 /// In which order an async map passes its results on.
@@ -27,6 +69,7 @@ pub enum Order {
 /// [`AsyncSteps::map_async_unordered`].
 pub struct MapAsync<F, In> {
     f: F,
+    env: Env,
     id: StageId,
     limit: usize,
     order: Order,
@@ -43,28 +86,28 @@ impl<F, In> core::fmt::Debug for MapAsync<F, In> {
     }
 }
 
-impl<F, In, Fut> Layer<In> for MapAsync<F, In>
+impl<F, In> Layer<In> for MapAsync<F, In>
 where
-    F: FnMut(In) -> Fut + Send + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    F: AsyncTransform<In>,
+    <F::Future as Future>::Output: Send + 'static,
     In: Send + 'static,
 {
-    type Out = Fut::Output;
-    type Node<D: Push<Fut::Output> + 'static> = MapAsyncNode<F, In, Fut, D>;
+    type Out = <F::Future as Future>::Output;
+    type Node<D: Push<Self::Out> + 'static> = MapAsyncNode<F, In, F::Future, D>;
 
     fn descriptor(&self) -> StageDescriptor {
         StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
-            .with_types(core::any::type_name::<In>(), core::any::type_name::<Fut::Output>())
+            .with_types(core::any::type_name::<In>(), core::any::type_name::<Self::Out>())
     }
 
     fn set_id(&mut self, id: StageId) {
         self.id = id;
     }
 
-    fn into_node<D: Push<Fut::Output> + 'static>(self, next: D) -> MapAsyncNode<F, In, Fut, D> {
+    fn into_node<D: Push<Self::Out> + 'static>(self, next: D) -> MapAsyncNode<F, In, F::Future, D> {
         MapAsyncNode {
             f: self.f,
+            env: self.env,
             id: self.id,
             limit: self.limit,
             order: self.order,
@@ -132,6 +175,9 @@ impl<Fut: Future> Future for InFlight<Fut> {
 /// held is lost.
 pub struct MapAsyncNode<F, In, Fut: Future, D> {
     f: F,
+    /// The futures' clock and timers: the node sets its time before each
+    /// call into them and reports its timers as its own deadlines.
+    env: Env,
     id: StageId,
     limit: usize,
     order: Order,
@@ -161,7 +207,7 @@ impl<F, In, Fut: Future, D> core::fmt::Debug for MapAsyncNode<F, In, Fut, D> {
 
 impl<F, In, Fut, D> MapAsyncNode<F, In, Fut, D>
 where
-    F: FnMut(In) -> Fut,
+    F: AsyncTransform<In, Future = Fut>,
     Fut: Future,
     D: Push<Fut::Output>,
 {
@@ -181,8 +227,8 @@ where
         while self.room() > 0 {
             let Some(input) = self.waiting.pop_front() else { return };
             let (payload, meta, cost) = input.into_parts();
-            let f = &mut self.f;
-            match catch_panic(|| f(payload)) {
+            let (f, env) = (&mut self.f, &self.env);
+            match catch_panic(|| f.call(payload, env)) {
                 Ok(future) => {
                     let number = self.started;
                     self.started += 1;
@@ -196,6 +242,7 @@ where
     /// Polls every future that woke, starting waiting inputs as room
     /// frees, and passes what completed on.
     fn progress(&mut self, cx: &mut Context<'_>) {
+        self.env.advance_to(cx.now());
         let waker = cx.waker().clone();
         let mut task = TaskContext::from_waker(&waker);
         loop {
@@ -262,7 +309,7 @@ impl std::error::Error for Abandoned {}
 
 impl<F, In, Fut, D> Push<In> for MapAsyncNode<F, In, Fut, D>
 where
-    F: FnMut(In) -> Fut + Send,
+    F: AsyncTransform<In, Future = Fut>,
     In: Send,
     Fut: Future + Send,
     Fut::Output: Send,
@@ -271,16 +318,22 @@ where
     /// Starts the input's future if there is room, or keeps it waiting;
     /// the engine polls the futures once the step is over.
     fn push(&mut self, item: Envelope<In>, cx: &mut Context<'_>) {
+        self.env.advance_to(cx.now());
         self.waiting.push_back(item);
         self.start_waiting(cx);
     }
 
+    /// Wakes the futures whose timers are due (the engine polls them
+    /// next, through `Lifecycle::Settle`), then forwards the call.
     fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.env.advance_to(cx.now());
         self.next.on_time(cx);
     }
 
+    /// The futures' earliest timer, also at the end of input: a retry's
+    /// wait is work in flight, which the engine waits for.
     fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        self.next.next_deadline(at_end)
+        earliest(self.env.next_timer(), self.next.next_deadline(at_end))
     }
 
     /// The engine settled the node before (nothing is held), unless the
@@ -313,6 +366,10 @@ where
     }
 }
 
+/// The pipeline `Pipeline<S, C>` becomes once an async map calling `T` is
+/// added.
+type Then<S, C, T> = Pipeline<S, Stack<C, MapAsync<T, <C as Chain<<S as Source>::Item>>::Out>>>;
+
 /// Async steps, as methods of a [`Pipeline`].
 pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
     /// Transforms each payload with a future, up to `limit` of them in
@@ -328,9 +385,24 @@ pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
     /// # Panics
     ///
     /// If `limit` is zero.
-    fn map_async<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    fn map_async<F, Fut>(self, limit: usize, f: F) -> Then<S, C, Plain<F>>
     where
         F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static;
+
+    /// As [`AsyncSteps::map_async`], with the stage's [`Env`] given to
+    /// each call: the engine's clock, timers on it ([`Env::sleep`],
+    /// [`Env::timeout`], [`Env::retry`]) and a seeded generator. Waits are
+    /// on the engine's clock, so on the sync engine a retry's thirty-second
+    /// backoff takes no real time and lands to the nanosecond.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero.
+    fn map_flow<F, Fut>(self, limit: usize, env: Env, f: F) -> Then<S, C, WithEnv<F>>
+    where
+        F: FnMut(C::Out, &Env) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static;
 
@@ -340,7 +412,7 @@ pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
     /// # Panics
     ///
     /// If `limit` is zero.
-    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Then<S, C, Plain<F>>
     where
         F: FnMut(C::Out) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
@@ -354,29 +426,44 @@ where
     C: Chain<S::Item>,
     C::Out: Send + 'static,
 {
-    fn map_async<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    fn map_async<F, Fut>(self, limit: usize, f: F) -> Then<S, C, Plain<F>>
     where
         F: FnMut(C::Out) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.layer(map_async_layer::<S, C, F>(limit, f, Order::Input))
+        self.layer(map_async_layer::<S, C, _>(limit, Plain(f), Env::seeded(0), Order::Input, "map_async"))
     }
 
-    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Pipeline<S, Stack<C, MapAsync<F, C::Out>>>
+    fn map_flow<F, Fut>(self, limit: usize, env: Env, f: F) -> Then<S, C, WithEnv<F>>
+    where
+        F: FnMut(C::Out, &Env) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.layer(map_async_layer::<S, C, _>(limit, WithEnv(f), env, Order::Input, "map_flow"))
+    }
+
+    fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Then<S, C, Plain<F>>
     where
         F: FnMut(C::Out) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.layer(map_async_layer::<S, C, F>(limit, f, Order::Completion))
+        self.layer(map_async_layer::<S, C, _>(limit, Plain(f), Env::seeded(0), Order::Completion, "map_async"))
     }
 }
 
 /// The layer, with the default id a builder step gets: its name and its
 /// position.
-fn map_async_layer<S: Source, C: Chain<S::Item>, F>(limit: usize, f: F, order: Order) -> MapAsync<F, C::Out> {
-    assert!(limit > 0, "map_async needs room for at least one future in flight");
-    let id = StageId::new(format!("map_async-{}", C::LEN + 1));
-    MapAsync { f, id, limit, order, _in: PhantomData }
+fn map_async_layer<S: Source, C: Chain<S::Item>, F>(
+    limit: usize,
+    f: F,
+    env: Env,
+    order: Order,
+    kind: &str,
+) -> MapAsync<F, C::Out> {
+    assert!(limit > 0, "{kind} needs room for at least one future in flight");
+    let id = StageId::new(format!("{kind}-{}", C::LEN + 1));
+    MapAsync { f, env, id, limit, order, _in: PhantomData }
 }

@@ -1,0 +1,16 @@
+//! Stage logic as futures on the engine's clock: [`Env`] (time, timers,
+//! a seeded generator, a retry budget), [`Env::retry`] with exponential
+//! backoff and a transient/permanent classifier, and [`Env::timeout`].
+//!
+//! A flow is any future: compose with `futures`' own combinators
+//! (`FutureExt::map`, `TryFutureExt::and_then`: no allocation each), and
+//! give it to [`AsyncSteps::map_flow`](crate::AsyncSteps::map_flow), whose
+//! node keeps the environment's clock. Because every wait is on the
+//! engine's clock, the sync engine runs a thirty-second backoff in no real
+//! time and to the nanosecond, and tokio runs it on tokio's time.
+
+mod env;
+mod retry;
+
+pub use env::{Env, Sleep};
+pub use retry::{Backoff, Elapsed, GaveUp, Verdict};
