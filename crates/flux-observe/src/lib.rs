@@ -37,8 +37,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not yet here: latency histograms, busy fractions, tracing spans, a tap
-//! and live throughput (the observability issue's later steps).
+//! [`Traced`] turns the same reports into `tracing` events (a dead letter
+//! is a WARN naming its stage, sequence, key, trace id and cause), and
+//! [`envelope_span`] gives a stage's own log lines an envelope's identity.
+//!
+//! Not yet here: latency histograms, busy fractions, spans per stage, a
+//! tap and live throughput (the observability issue's later steps).
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -47,6 +51,8 @@ mod display;
 mod metrics;
 mod prometheus;
 mod snapshot;
+mod traced;
 
 pub use metrics::Metrics;
 pub use snapshot::{DeadLetterCause, EdgeFigures, Snapshot, StageFigures};
+pub use traced::{Traced, envelope_span};
