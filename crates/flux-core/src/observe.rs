@@ -80,6 +80,14 @@ pub trait Observer: Send + Sync {
         let _ = (flow, now);
     }
 
+    /// A step of the segment whose first stage is `first_stage` (an
+    /// index into the plan's stages) took `took` of real time: what the
+    /// stages fused in it cost, for step-time quantiles and how busy the
+    /// segment is. Engines measure it only when an observer is given.
+    fn on_step(&self, first_stage: usize, took: core::time::Duration) {
+        let _ = (first_stage, took);
+    }
+
     /// Timers fired at `now`: the engine moved its clock to a deadline.
     fn on_timer(&self, now: Instant) {
         let _ = now;

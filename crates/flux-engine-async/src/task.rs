@@ -278,10 +278,14 @@ impl Task {
                     }
                 }
             }
+            let started = self.observer.is_some().then(wall_clock);
             let step = {
                 let mut cx = Context::with_waker(now, &mut self.collected, &waker).with_budget(budget);
                 catch_step(segment, &mut cx)
             };
+            if let (Some(started), Some(observer)) = (started, &self.observer) {
+                observer.on_step(segment.first_stage(), started.elapsed());
+            }
             self.raise_failures();
             // What the step started is polled at once, and the segment
             // learns whether it holds work in flight.

@@ -234,10 +234,15 @@ impl Run<'_> {
         // A source reads no more than its output boundary has room for.
         let budget =
             self.outputs[chosen].map_or(flux_core::STEP_BUDGET, |junction| self.channels.probes[&junction].room());
+        // Real time, for the observer only: it never steers the run.
+        let started = self.observer.is_some().then(wall_clock);
         let step = {
             let mut cx = Context::with_waker(now, &mut self.collector, &self.waker).with_budget(budget);
             catch_step(&mut *self.segments[chosen], &mut cx)
         };
+        if let (Some(started), Some(observer)) = (started, &self.observer) {
+            observer.on_step(self.segments[chosen].first_stage(), started.elapsed());
+        }
         match step {
             Ok(Step::Progress) => self.stalled_waits = 0,
             Ok(Step::Pending) => {
@@ -542,4 +547,11 @@ impl Run<'_> {
         };
         Err(RunError::new(kind, Some(report)))
     }
+}
+
+/// Real time, to tell an observer how long a step took; the run itself
+/// reads only its virtual clock.
+#[allow(clippy::disallowed_methods, reason = "the observer's step time, not a stage's time")]
+fn wall_clock() -> std::time::Instant {
+    std::time::Instant::now()
 }

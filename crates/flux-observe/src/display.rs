@@ -32,6 +32,14 @@ impl fmt::Display for Snapshot {
                 dropped => writeln!(f, ", {dropped} dropped by its policy")?,
             }
         }
+        for s in &self.segments {
+            let (first, steps, share) = (&s.first_stage, s.steps, s.busy_share() * 100.0);
+            let (p50, p99) = (s.step_p50_nanos as f64 / 1e3, s.step_p99_nanos as f64 / 1e3);
+            writeln!(
+                f,
+                "  segment from {first}: {steps} steps, busy {share:.0}%, step p50 {p50:.1} µs, p99 {p99:.1} µs"
+            )?;
+        }
         if !self.dead_letters.is_empty() {
             writeln!(f, "  dead letters:")?;
             for letter in &self.dead_letters {

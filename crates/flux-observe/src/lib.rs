@@ -54,5 +54,5 @@ mod snapshot;
 mod traced;
 
 pub use metrics::Metrics;
-pub use snapshot::{DeadLetterCause, EdgeFigures, Snapshot, StageFigures};
+pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 pub use traced::{Traced, envelope_span};

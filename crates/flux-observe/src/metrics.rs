@@ -7,7 +7,7 @@ use flux_core::{
     EdgeFlow, ErrorEnvelope, ExecutionPlan, Instant, Junction, Observer, SideEnvelope, StageId, StageLedger, TurnedAway,
 };
 
-use crate::snapshot::{DeadLetterCause, EdgeFigures, Snapshot, StageFigures};
+use crate::snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 
 /// Distinct dead-letter causes kept per stage; the rest are counted
 /// together, so a cause that names each record (an offset, a value) cannot
@@ -80,6 +80,26 @@ struct State {
     timers: u64,
     now: Instant,
     finished: bool,
+    /// Each segment's step times, by its first stage.
+    steps: BTreeMap<usize, Steps>,
+    /// Real time when the run started, and when it ended.
+    started: Option<std::time::Instant>,
+    ended: Option<std::time::Instant>,
+}
+
+/// One segment's step times.
+#[derive(Debug)]
+struct Steps {
+    /// Nanoseconds a step took, to 3 significant figures.
+    histogram: hdrhistogram::Histogram<u64>,
+    busy_nanos: u64,
+}
+
+impl Steps {
+    fn new() -> Self {
+        let histogram = hdrhistogram::Histogram::new(3).expect("3 significant figures is in range");
+        Steps { histogram, busy_nanos: 0 }
+    }
 }
 
 impl Metrics {
@@ -143,6 +163,26 @@ impl State {
                 count: *count,
             })
             .collect();
+        let wall = self.started.map(|started| self.ended.unwrap_or_else(wall_clock).duration_since(started));
+        let wall_nanos = wall.map_or(0, |wall| u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX));
+        let segments = self
+            .steps
+            .iter()
+            .map(|(&first, steps)| {
+                let at = |q| steps.histogram.value_at_quantile(q);
+                SegmentFigures {
+                    first_stage: self.stages.get(first).map_or_else(String::new, |id| id.as_str().to_owned()),
+                    steps: steps.histogram.len(),
+                    busy_nanos: steps.busy_nanos,
+                    wall_nanos,
+                    step_p50_nanos: at(0.5),
+                    step_p90_nanos: at(0.9),
+                    step_p99_nanos: at(0.99),
+                    step_p999_nanos: at(0.999),
+                    step_max_nanos: steps.histogram.max(),
+                }
+            })
+            .collect();
         Snapshot {
             at_nanos: self.now.as_nanos(),
             finished: self.finished,
@@ -150,6 +190,7 @@ impl State {
             stages,
             edges,
             dead_letters,
+            segments,
         }
     }
 
@@ -188,8 +229,21 @@ impl Observer for Metrics {
             diverted: vec![(0, 0); stages.len()],
             stages,
             boundaries,
+            started: Some(wall_clock()),
             ..State::default()
         };
+    }
+
+    fn on_step(&self, first_stage: usize, took: core::time::Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let mut state = self.state();
+        let steps = state.steps.entry(first_stage).or_insert_with(Steps::new);
+        // `record` grows the auto-resizing histogram to fit; only a value
+        // it cannot grow to (past `u64::MAX / 2`) is clamped.
+        if steps.histogram.record(nanos).is_err() {
+            steps.histogram.saturating_record(nanos);
+        }
+        steps.busy_nanos = steps.busy_nanos.saturating_add(nanos);
     }
 
     fn on_counts(&self, stage: &StageId, counted: &StageLedger, now: Instant) {
@@ -239,5 +293,12 @@ impl Observer for Metrics {
         let mut state = self.state();
         state.tick(now);
         state.finished = true;
+        state.ended = Some(wall_clock());
     }
+}
+
+/// Real time, for how busy each segment was: never a stage's time.
+#[allow(clippy::disallowed_methods, reason = "an observer's real time, not a stage's")]
+fn wall_clock() -> std::time::Instant {
+    std::time::Instant::now()
 }

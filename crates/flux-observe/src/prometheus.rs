@@ -67,6 +67,26 @@ impl Snapshot {
                 let _ = writeln!(out, "{name}{{junction=\"{junction}\",after=\"{after}\"}} {}", value(edge));
             }
         }
+        let name = "flux_segment_step_seconds";
+        header(&mut out, name, "Real time a step of the segment takes (quantiles within 0.1%).", "summary");
+        for segment in &self.segments {
+            let label = escape(&segment.first_stage);
+            for (quantile, nanos) in [
+                ("0.5", segment.step_p50_nanos),
+                ("0.9", segment.step_p90_nanos),
+                ("0.99", segment.step_p99_nanos),
+                ("0.999", segment.step_p999_nanos),
+            ] {
+                let _ = writeln!(out, "{name}{{segment=\"{label}\",quantile=\"{quantile}\"}} {}", seconds(nanos));
+            }
+            let _ = writeln!(out, "{name}_sum{{segment=\"{label}\"}} {}", seconds(segment.busy_nanos));
+            let _ = writeln!(out, "{name}_count{{segment=\"{label}\"}} {}", segment.steps);
+        }
+        let name = "flux_segment_busy_ratio";
+        header(&mut out, name, "Share of the run's real time the segment spent in steps.", "gauge");
+        for segment in &self.segments {
+            let _ = writeln!(out, "{name}{{segment=\"{}\"}} {}", escape(&segment.first_stage), segment.busy_share());
+        }
         let name = "flux_dead_letters_total";
         header(&mut out, name, "Dead letters by the stage they name and their cause.", "counter");
         for letter in &self.dead_letters {
@@ -75,6 +95,11 @@ impl Snapshot {
         }
         out
     }
+}
+
+/// Nanoseconds as seconds, the unit Prometheus names want.
+fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {

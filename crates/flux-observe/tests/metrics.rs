@@ -4,10 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use flux_core::Observer;
 use flux_core::{EdgeSpec, ExecutionPlan, Junction, Pipeline, Runnable};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
-use flux_observe::{EdgeFigures, Metrics, Snapshot, StageFigures};
+use flux_observe::{EdgeFigures, Metrics, SegmentFigures, Snapshot, StageFigures};
 use flux_plan::Planner;
 use flux_steps::Steps;
 use flux_test::{IterSource, VecSink};
@@ -201,6 +202,17 @@ fn the_prometheus_text_is_exactly_this() {
             cause: "bad\\input".into(),
             count: 1,
         }],
+        segments: vec![SegmentFigures {
+            first_stage: "say \"hi\"".into(),
+            steps: 2,
+            busy_nanos: 3_000,
+            wall_nanos: 6_000,
+            step_p50_nanos: 1_000,
+            step_p90_nanos: 2_000,
+            step_p99_nanos: 2_000,
+            step_p999_nanos: 2_000,
+            step_max_nanos: 2_000,
+        }],
     };
     let golden = include_str!("prometheus.golden");
     assert_eq!(snapshot.to_prometheus(), golden);
@@ -257,4 +269,63 @@ fn the_table_names_the_fullest_boundary_of_a_running_pipeline() {
     );
     let ended = Snapshot { finished: true, ..snapshot };
     assert!(!ended.to_string().contains("waiting"), "an ended run waits for nothing");
+}
+
+/// Step-time quantiles against exact ones on generated times: within the
+/// stated 0.1% at each rank.
+#[test]
+fn step_time_quantiles_are_within_their_stated_error_of_the_exact_ones() {
+    let metrics = Metrics::new();
+    let pipeline = job();
+    metrics.on_start(&plan_of(&pipeline));
+    // Skewed times from 1 µs to about 16 ms, as steps are.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut times: Vec<u64> = (0..200_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            1_000 + (state % 256).pow(2) * (state >> 56)
+        })
+        .collect();
+    for &nanos in &times {
+        metrics.on_step(0, std::time::Duration::from_nanos(nanos));
+    }
+    times.sort_unstable();
+    let snapshot = metrics.snapshot();
+    let segment = &snapshot.segments[0];
+    assert_eq!((segment.first_stage.as_str(), segment.steps), ("source", 200_000));
+    assert_eq!(segment.busy_nanos, times.iter().sum::<u64>());
+    for (quantile, measured) in [
+        (0.5, segment.step_p50_nanos),
+        (0.9, segment.step_p90_nanos),
+        (0.99, segment.step_p99_nanos),
+        (0.999, segment.step_p999_nanos),
+        (1.0, segment.step_max_nanos),
+    ] {
+        let rank = ((quantile * times.len() as f64).ceil() as usize).clamp(1, times.len());
+        let exact = times[rank - 1];
+        let error = measured.abs_diff(exact) as f64 / exact as f64;
+        assert!(error <= 0.001, "p{quantile}: {measured} against {exact} ({error:.5})");
+    }
+}
+
+#[test]
+fn every_segment_reports_its_steps_and_how_busy_it_was() {
+    let metrics = Arc::new(Metrics::new());
+    let pipeline = job();
+    let plan = plan_of(&pipeline);
+    let _report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline).unwrap();
+    let snapshot = metrics.snapshot();
+    let firsts: Vec<&str> = snapshot.segments.iter().map(|s| s.first_stage.as_str()).collect();
+    assert_eq!(firsts, ["source", "flat_map-3", "map-4"], "one line per segment of the plan");
+    // The source reads at most 1,024 a step; batches of 64 cross the boundaries.
+    assert!(snapshot.segments[0].steps > COUNT / 1_024);
+    assert!(snapshot.segments[2].steps >= snapshot.edges[1].batches);
+    for segment in &snapshot.segments {
+        assert!(segment.busy_nanos > 0 && segment.busy_nanos <= segment.wall_nanos, "{segment:?}");
+        assert!(segment.step_p50_nanos <= segment.step_p99_nanos && segment.step_p99_nanos <= segment.step_max_nanos);
+    }
+    assert!(snapshot.busiest_segment().is_some());
+    assert!(snapshot.to_string().contains("segment from source:"), "{snapshot}");
 }
