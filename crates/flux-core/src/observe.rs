@@ -115,8 +115,8 @@ pub trait Observer: Send + Sync {
 /// Decorators see the plan, not envelopes: they return what to attach to
 /// each stage, and the engine calls it per batch.
 ///
-/// Like [`Observer`], it is a contract for `flux-observe` and the engines
-/// to come; no engine in this release calls decorators yet.
+/// `flux-observe`'s `Decorated` is the observer that calls it: give that
+/// to an engine, and each stage's observer hears what concerns its stage.
 ///
 /// # Examples
 ///

@@ -41,18 +41,23 @@
 //! is a WARN naming its stage, sequence, key, trace id and cause), and
 //! [`envelope_span`] gives a stage's own log lines an envelope's identity.
 //!
-//! Not yet here: latency histograms, busy fractions, spans per stage, a
-//! tap and live throughput (the observability issue's later steps).
+//! [`Decorated`] calls the observers a `StageDecorator` attaches to chosen
+//! stages with what concerns each.
+//!
+//! Not yet here: spans per stage, a tap and live throughput (the
+//! observability issue's later steps).
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod decorated;
 mod display;
 mod metrics;
 mod prometheus;
 mod snapshot;
 mod traced;
 
+pub use decorated::Decorated;
 pub use metrics::Metrics;
 pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 pub use traced::{Traced, envelope_span};
