@@ -23,7 +23,22 @@ fn job() -> impl Runnable {
         .filter(|n| n % 3 != 0)
         .flat_map(|n| if n % 5 == 0 { vec![n, n] } else { vec![n] })
         .map(|n| n + 1)
+        .stage(SideElevenths)
         .sink(VecSink::new())
+}
+
+/// Sends every multiple of eleven to the side output, passes the rest.
+struct SideElevenths;
+
+impl flux_core::Stage<u64> for SideElevenths {
+    type Out = u64;
+    fn process(&mut self, input: flux_core::Envelope<u64>, out: &mut impl flux_core::Emit<u64>) {
+        if input.payload() % 11 == 0 {
+            let (_, meta, _) = input.into_parts();
+            return out.side_output(meta, flux_core::SideReason::Other("eleventh"));
+        }
+        out.emit(input);
+    }
 }
 
 /// The job's plan with boundaries after the filter and after the flat map.
@@ -72,6 +87,9 @@ fn the_final_snapshot_is_the_sync_run_report_figure_for_figure() {
     let snapshot = metrics.snapshot();
     assert!(snapshot.finished);
     assert_eq!(snapshot_rows(&snapshot.stages), report_rows(&report.ledger));
+    let sided = snapshot.stage("stage-5").unwrap();
+    assert!(sided.side_outputs > 0 && sided.sent > 0, "{sided:?}");
+    assert_eq!(sided.received, sided.sent + sided.side_outputs);
     let flows: Vec<_> = report
         .edges
         .iter()
@@ -328,4 +346,80 @@ fn every_segment_reports_its_steps_and_how_busy_it_was() {
     }
     assert!(snapshot.busiest_segment().is_some());
     assert!(snapshot.to_string().contains("segment from source:"), "{snapshot}");
+}
+
+/// Keyed counts: the accumulator's merged, released and pending figures
+/// are the report's, mid-run (groups open) and at the end.
+#[test]
+fn an_accumulators_figures_are_the_reports() {
+    use flux_accumulate::{AccumulateExt, Keyed, Policy, count};
+    let metrics = Arc::new(Metrics::new());
+    let out: VecSink<Keyed<u64>> = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..5_000u64))
+        .key_by(|n: &u64| n % 7)
+        .accumulate(count(), Policy::builder().max_items(100).build().unwrap())
+        .named("count")
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline).unwrap();
+    let snapshot = metrics.snapshot();
+    assert_eq!(snapshot_rows(&snapshot.stages), report_rows(&report.ledger));
+    let counted = snapshot.stage("count").unwrap();
+    let row = report.row("count").unwrap();
+    assert_eq!((counted.merged, counted.released, counted.pending), (row.counts.merged, row.counts.released, 0));
+    assert_eq!(counted.merged, 5_000);
+    assert_eq!(counted.sent, out.payloads().len() as u64, "one record a group");
+}
+
+/// A rejecting boundary under an upstream-first schedule: 32 of 40
+/// turned away. The snapshot counts them under the boundary (dropped by
+/// its policy, turned away), not as the stage's dead letters, and the
+/// summary names them by stage and cause.
+#[test]
+fn a_rejecting_boundarys_dead_letters_are_counted_under_the_boundary() {
+    use flux_backpressure::{EdgePolicies, Limit, Shedding};
+    let metrics = Arc::new(Metrics::new());
+    let policies = EdgePolicies::new().after("gate", || Shedding::reject(Limit::batches(2).batch_size(4)));
+    let pipeline = Pipeline::from_source(IterSource::new(0..40u64)).map(|n| n).named("gate").sink(VecSink::new());
+    let plan = Planner::new().with_pass(policies.clone()).plan(pipeline.describe()).unwrap();
+    let mut engine = SyncEngine::new()
+        .with_backpressure(policies)
+        .with_hook(flux_engine_sync::UpstreamFirst)
+        .with_observer(metrics.clone());
+    let report = engine.run(&plan, pipeline).unwrap();
+    let snapshot = metrics.snapshot();
+    assert_eq!(snapshot_rows(&snapshot.stages), report_rows(&report.ledger));
+    let edge = &snapshot.edges[0];
+    assert_eq!((edge.sent, edge.received, edge.dropped_by_policy, edge.turned_away, edge.queued), (40, 8, 32, 32, 0));
+    assert_eq!(snapshot.stage("gate").unwrap().dead_letters, 0, "the boundary's, not the stage's");
+    assert_eq!(snapshot.dead_letters.iter().map(|d| (d.stage.as_str(), d.count)).collect::<Vec<_>>(), [("gate", 32)]);
+}
+
+/// Timers and engine time: a keyed count whose groups live three seconds
+/// over ten timed inputs. The snapshot's timer count is every move of the
+/// clock to a timer in the run's trace, and its time is the run's end.
+#[test]
+fn timers_and_engine_time_are_the_runs() {
+    use flux_accumulate::{AccumulateExt, AtEnd, Keyed, Policy, TimerStart, count};
+    let metrics = Arc::new(Metrics::new());
+    let events =
+        (0..10u64).map(|i| (flux_core::Instant::from_secs(i), flux_core::Envelope::new(i % 2).with_sequence(i)));
+    let policy = Policy::builder()
+        .ttl(std::time::Duration::from_secs(3), TimerStart::FirstFragment)
+        .at_end(AtEnd::WaitForTimers)
+        .build()
+        .unwrap();
+    let out: VecSink<Keyed<u64>> = VecSink::new();
+    let pipeline = Pipeline::from_source(flux_test::TimedSource::new(events.collect()))
+        .key_by(|n: &u64| *n)
+        .accumulate(count(), policy)
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline).unwrap();
+    let snapshot = metrics.snapshot();
+    let fired = report.trace.iter().filter(|d| matches!(d, flux_engine_sync::Decision::Timer { .. })).count();
+    assert!(fired > 0);
+    assert_eq!(snapshot.timers, fired as u64);
+    assert_eq!(snapshot.at_nanos, report.end_time.as_nanos());
+    assert!(report.end_time >= flux_core::Instant::from_secs(9));
 }
