@@ -33,7 +33,7 @@ struct SideElevenths;
 impl flux_core::Stage<u64> for SideElevenths {
     type Out = u64;
     fn process(&mut self, input: flux_core::Envelope<u64>, out: &mut impl flux_core::Emit<u64>) {
-        if input.payload() % 11 == 0 {
+        if input.payload().is_multiple_of(11) {
             let (_, meta, _) = input.into_parts();
             return out.side_output(meta, flux_core::SideReason::Other("eleventh"));
         }
