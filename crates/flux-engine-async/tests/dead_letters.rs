@@ -29,6 +29,24 @@ struct Outcome {
     balanced: bool,
 }
 
+impl Outcome {
+    fn of(
+        error: Option<(String, u64, Option<u64>)>,
+        read: u64,
+        out: &VecSink<u64>,
+        letters: &[flux_core::ErrorEnvelope],
+        problems: &[flux_core::Imbalance],
+    ) -> Self {
+        Outcome {
+            error,
+            read,
+            outputs: out.envelopes().iter().map(|e| e.meta().sequence).collect(),
+            letters: letters.iter().map(|l| l.meta.sequence).collect(),
+            balanced: problems.is_empty(),
+        }
+    }
+}
+
 enum Limit {
     Count(u64),
     Share(f64),
@@ -53,13 +71,7 @@ fn on_sync(limit: Limit) -> Outcome {
             (Some((error.to_string(), figures.0, figures.1)), error.into_report().unwrap())
         }
     };
-    Outcome {
-        error,
-        read: report.row("source").unwrap().counts.created,
-        outputs: out.envelopes().iter().map(|e| e.meta().sequence).collect(),
-        letters: report.dead_letters.iter().map(|l| l.meta.sequence).collect(),
-        balanced: report.problems.is_empty(),
-    }
+    Outcome::of(error, report.row("source").unwrap().counts.created, &out, &report.dead_letters, &report.problems)
 }
 
 fn on_tokio(limit: Limit) -> Outcome {
@@ -82,13 +94,7 @@ fn on_tokio(limit: Limit) -> Outcome {
             (Some((error.to_string(), figures.0, figures.1)), error.into_report().unwrap())
         }
     };
-    Outcome {
-        error,
-        read: report.row("source").unwrap().counts.created,
-        outputs: out.envelopes().iter().map(|e| e.meta().sequence).collect(),
-        letters: report.dead_letters.iter().map(|l| l.meta.sequence).collect(),
-        balanced: report.problems.is_empty(),
-    }
+    Outcome::of(error, report.row("source").unwrap().counts.created, &out, &report.dead_letters, &report.problems)
 }
 
 /// Outputs and dead letters are exactly what was read, by sequence, and

@@ -84,23 +84,19 @@ fn the_final_snapshot_is_the_sync_run_report_figure_for_figure() {
     let pipeline = job();
     let plan = plan_of(&pipeline);
     let report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline).unwrap();
-    let snapshot = metrics.snapshot();
-    assert!(snapshot.finished);
-    assert_eq!(snapshot_rows(&snapshot.stages), report_rows(&report.ledger));
+    let flows =
+        report.edges.iter().map(|e| (e.junction, e.envelopes_sent, e.envelopes_received, e.dropped + e.rejected));
+    let snapshot = check_against_report(
+        &metrics,
+        &report.ledger,
+        flows.collect(),
+        report.edges.iter().map(|e| e.batches_sent).sum(),
+    );
     let sided = snapshot.stage("stage-5").unwrap();
     assert!(sided.side_outputs > 0 && sided.sent > 0, "{sided:?}");
     assert_eq!(sided.received, sided.sent + sided.side_outputs);
-    let flows: Vec<_> = report
-        .edges
-        .iter()
-        .map(|e| (e.junction, e.envelopes_sent, e.envelopes_received, e.dropped + e.rejected, 0))
-        .collect();
-    assert_eq!(edge_flows(&snapshot.edges), flows);
-    let batches: u64 = report.edges.iter().map(|e| e.batches_sent).sum();
-    assert_eq!(snapshot.edges.iter().map(|e| e.batches).sum::<u64>(), batches, "every batch taken is counted");
     assert_eq!(snapshot.edges[0].holds, 256);
     assert_eq!(snapshot.at_nanos, report.end_time.as_nanos());
-    check_dead_letters(&snapshot);
 }
 
 #[test]
@@ -110,18 +106,28 @@ fn the_final_snapshot_is_the_tokio_run_report_figure_for_figure() {
     let pipeline = job();
     let plan = plan_of(&pipeline);
     let report = runtime.block_on(AsyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline)).unwrap();
+    let flows =
+        report.edges.iter().map(|e| (e.junction, e.envelopes_sent, e.envelopes_received, e.dropped + e.rejected));
+    check_against_report(&metrics, &report.ledger, flows.collect(), report.edges.iter().map(|e| e.batches_sent).sum());
+}
+
+/// The ended run's snapshot against its report: every stage's line, every
+/// boundary's flow (nothing queued), every batch, and the dead letters.
+fn check_against_report(
+    metrics: &Metrics,
+    ledger: &[flux_core::LedgerRow],
+    flows: Vec<(usize, u64, u64, u64)>,
+    batches: u64,
+) -> Snapshot {
     let snapshot = metrics.snapshot();
     assert!(snapshot.finished);
-    assert_eq!(snapshot_rows(&snapshot.stages), report_rows(&report.ledger));
-    let flows: Vec<_> = report
-        .edges
-        .iter()
-        .map(|e| (e.junction, e.envelopes_sent, e.envelopes_received, e.dropped + e.rejected, 0))
-        .collect();
-    assert_eq!(edge_flows(&snapshot.edges), flows);
-    let batches: u64 = report.edges.iter().map(|e| e.batches_sent).sum();
+    assert_eq!(snapshot_rows(&snapshot.stages), report_rows(ledger));
+    let queued_none: Vec<_> =
+        flows.into_iter().map(|(j, sent, received, dropped)| (j, sent, received, dropped, 0)).collect();
+    assert_eq!(edge_flows(&snapshot.edges), queued_none);
     assert_eq!(snapshot.edges.iter().map(|e| e.batches).sum::<u64>(), batches, "every batch taken is counted");
     check_dead_letters(&snapshot);
+    snapshot
 }
 
 /// On the sync engine a step of the source reads 1,024 envelopes, and the
