@@ -46,6 +46,10 @@
 //! two segments at once where the sync engine runs them one after the
 //! other: 2 is the ceiling.
 //!
+//! `async/work_1us_two_segments_isolated`: the same plan with both maps
+//! hinted `EngineHint::Isolate`, so the tokio engine runs each segment on
+//! a thread of its own rather than as a task on the runtime's workers.
+//!
 //! `async/futures_stream_reference`: the trivial job as
 //! `futures_util::stream::iter(..).map(..)` four times and a `fold`,
 //! polled as one task on a runtime like the engine's, over 10 Mi items: a
@@ -86,7 +90,9 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use flux_accumulate::{AccumulateExt, Keyed, Policy};
-use flux_core::{Context, EdgeSpec, Envelope, ExecutionPlan, Junction, Pipeline, Pull, Runnable, Sink, Source};
+use flux_core::{
+    Context, EdgeSpec, EngineHint, Envelope, ExecutionPlan, Junction, Pipeline, Pull, Runnable, Sink, Source,
+};
 use flux_core::{SourceError, WriteError};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
@@ -126,6 +132,7 @@ pub fn comparisons() -> Vec<Comparison> {
         trivial_vs_mpsc(),
         work_vs_mpsc(),
         two_segments(),
+        two_segments_isolated(),
         futures_reference(),
         lz4_vs_sync(),
         lz4_vs_hand_loop(),
@@ -338,6 +345,28 @@ fn two_segments() -> Comparison {
     let rt = runtime();
     Comparison {
         name: "async/work_1us_two_segments",
+        work: HEAVY_ITEMS,
+        unit: "items",
+        extra: segments(&plan),
+        flux: Variant { label: "async engine", run: Box::new(move || on_async(&rt, &plan, two_maps)) },
+        baselines: vec![Variant { label: "sync engine", run: Box::new(move || on_sync(&on_sync_plan, two_maps)) }],
+    }
+}
+
+/// The same, with both maps hinted `EngineHint::Isolate`, as a user marks
+/// a heavy stage: the tokio engine runs each segment on a thread of its
+/// own instead of as a task on the runtime's two workers.
+fn two_segments_isolated() -> Comparison {
+    let mut plan = Planner::new().plan(two_maps(&Arc::default()).describe()).expect("plans");
+    plan.junctions[1] = Junction::Boundary(BOUNDARY);
+    for stage in [1, 2] {
+        plan.stages[stage].engine_hint = EngineHint::Isolate;
+    }
+    assert_eq!(plan.segments().len(), 2, "the planner fused the rest");
+    let on_sync_plan = plan.clone();
+    let rt = runtime();
+    Comparison {
+        name: "async/work_1us_two_segments_isolated",
         work: HEAVY_ITEMS,
         unit: "items",
         extra: segments(&plan),
