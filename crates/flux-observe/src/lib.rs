@@ -44,8 +44,12 @@
 //! [`Decorated`] calls the observers a `StageDecorator` attaches to chosen
 //! stages with what concerns each.
 //!
-//! Not yet here: spans per stage, a tap and live throughput (the
-//! observability issue's later steps).
+//! [`Progress`] follows what the source read and the sink wrote, with
+//! rates, the share done and the time left, for a progress bar to poll;
+//! [`Observers`] gives an engine several observers as one.
+//!
+//! Not yet here: spans per stage and a tap (the observability issue's
+//! later steps).
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -53,11 +57,15 @@
 mod decorated;
 mod display;
 mod metrics;
+mod observers;
+mod progress;
 mod prometheus;
 mod snapshot;
 mod traced;
 
 pub use decorated::Decorated;
 pub use metrics::Metrics;
+pub use observers::Observers;
+pub use progress::{Progress, ProgressFigures};
 pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 pub use traced::{Traced, envelope_span};

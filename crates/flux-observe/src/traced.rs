@@ -16,9 +16,8 @@ use tracing::field::display;
 /// | the clock moves to a timer | `flux::timer` | TRACE | `at_nanos` |
 /// | the run ends | `flux::run` | INFO | `at_nanos` |
 ///
-/// Give it to an engine with `with_observer`; to keep metrics too, use
-/// [`Metrics`](crate::Metrics) on the same run through your own observer
-/// that calls both.
+/// Give it to an engine with `with_observer`; to keep metrics too, give
+/// both as one with [`Observers`](crate::Observers).
 ///
 /// # Examples
 ///

@@ -1,0 +1,178 @@
+//! `Progress`: how far a run has come, for a progress bar.
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::{Mutex, PoisonError};
+
+use flux_core::{ExecutionPlan, Instant, Observer, StageId, StageLedger};
+
+/// An [`Observer`] that follows what the source has read and the sink has
+/// written, for an application to poll while the run goes ([`Progress::now`]):
+/// counts, rates per second of real time and, given the input's size in
+/// records, the share done and the time left.
+///
+/// Figures move once per engine step (a source's read of up to 1,024
+/// envelopes), so polling a few times a second is plenty.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_engine_sync::SyncEngine;
+/// use flux_observe::Progress;
+/// use flux_plan::Planner;
+/// use flux_steps::Steps;
+/// use flux_test::{IterSource, VecSink};
+///
+/// let progress = Arc::new(Progress::of(10_000));
+/// let pipeline = Pipeline::from_source(IterSource::new(0..10_000u32)).filter(|n| n % 2 == 0).sink(VecSink::new());
+/// let plan = Planner::new().plan(pipeline.describe())?;
+/// let _report = SyncEngine::new().with_observer(progress.clone()).run(&plan, pipeline)?;
+///
+/// let done = progress.now();
+/// assert_eq!((done.read, done.written, done.share_done()), (10_000, 5_000, Some(1.0)));
+/// assert!(done.finished);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Progress {
+    total: Option<u64>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    source: Option<StageId>,
+    sink: Option<StageId>,
+    read: u64,
+    written: u64,
+    started: Option<std::time::Instant>,
+    ended: Option<std::time::Instant>,
+}
+
+impl Progress {
+    /// Progress of an input of unknown size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Progress of an input of `records` records: with a share done and
+    /// the time left.
+    pub fn of(records: u64) -> Self {
+        Progress { total: Some(records), state: Mutex::default() }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How far the run has come.
+    pub fn now(&self) -> ProgressFigures {
+        let state = self.state();
+        let elapsed = match (state.started, state.ended) {
+            (Some(started), Some(ended)) => ended.duration_since(started),
+            (Some(started), None) => wall_clock().duration_since(started),
+            (None, _) => Duration::ZERO,
+        };
+        ProgressFigures {
+            read: state.read,
+            written: state.written,
+            total: self.total,
+            elapsed,
+            finished: state.ended.is_some(),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_start(&self, plan: &ExecutionPlan) {
+        let mut state = self.state();
+        *state = State {
+            source: plan.stages.first().map(|stage| stage.id.clone()),
+            sink: plan.stages.last().map(|stage| stage.id.clone()),
+            started: Some(wall_clock()),
+            ..State::default()
+        };
+    }
+
+    fn on_counts(&self, stage: &StageId, counted: &StageLedger, _now: Instant) {
+        let mut state = self.state();
+        if state.source.as_ref() == Some(stage) {
+            state.read = counted.created;
+        }
+        if state.sink.as_ref() == Some(stage) {
+            state.written = counted.consumed;
+        }
+    }
+
+    fn on_stop(&self, _now: Instant) {
+        self.state().ended = Some(wall_clock());
+    }
+}
+
+/// Real time, for rates and the time left: never a stage's time.
+#[allow(clippy::disallowed_methods, reason = "a progress bar's real time, not a stage's")]
+fn wall_clock() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// How far a run has come ([`Progress::now`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProgressFigures {
+    /// Records the source has read.
+    pub read: u64,
+    /// Records the sink has written.
+    pub written: u64,
+    /// The input's size in records, when known.
+    pub total: Option<u64>,
+    /// Real time since the run started (to its end, once ended).
+    pub elapsed: Duration,
+    /// Whether the run has ended.
+    pub finished: bool,
+}
+
+impl ProgressFigures {
+    /// Records read per second of real time, over the run so far.
+    pub fn read_per_second(&self) -> f64 {
+        self.read as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Records written per second of real time, over the run so far.
+    pub fn written_per_second(&self) -> f64 {
+        self.written as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The share of the input read, 0.0 to 1.0, when its size is known.
+    pub fn share_done(&self) -> Option<f64> {
+        self.total.map(|total| if total == 0 { 1.0 } else { (self.read as f64 / total as f64).min(1.0) })
+    }
+
+    /// The time left at the rate so far, when the input's size is known
+    /// and something has been read.
+    pub fn time_left(&self) -> Option<Duration> {
+        let left = self.total?.saturating_sub(self.read);
+        if left == 0 {
+            return Some(Duration::ZERO);
+        }
+        let rate = self.read_per_second();
+        (self.read > 0).then(|| Duration::from_secs_f64(left as f64 / rate))
+    }
+}
+
+impl fmt::Display for ProgressFigures {
+    /// `4096 of 10000 read (41%), 4096 written, 1.2e6 a second, 3 s left`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.total, self.share_done()) {
+            (Some(total), Some(share)) => write!(f, "{} of {total} read ({:.0}%)", self.read, share * 100.0)?,
+            _ => write!(f, "{} read", self.read)?,
+        }
+        write!(f, ", {} written, {:.3e} a second", self.written, self.read_per_second())?;
+        match (self.finished, self.time_left()) {
+            (true, _) => write!(f, ", done in {:.1} s", self.elapsed.as_secs_f64()),
+            (false, Some(left)) => write!(f, ", {:.0} s left", left.as_secs_f64().ceil()),
+            (false, None) => Ok(()),
+        }
+    }
+}

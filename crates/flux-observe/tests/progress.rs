@@ -1,0 +1,63 @@
+//! `Progress` while a run goes and after it, and `Observers` calling
+//! several observers as one.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flux_core::{Pipeline, Runnable};
+use flux_engine_async::AsyncEngine;
+use flux_engine_sync::SyncEngine;
+use flux_observe::{Metrics, Observers, Progress, ProgressFigures};
+use flux_plan::Planner;
+use flux_steps::Steps;
+use flux_test::{IterSource, VecSink};
+
+/// On the sync engine a source step reads 1,024 envelopes and the engine
+/// reports after each: polled while the fifth step runs, progress shows
+/// exactly four steps' worth, read and written.
+#[test]
+fn progress_polled_mid_run_shows_every_step_before_it_and_the_share_done() {
+    let progress = Arc::new(Progress::of(10_000));
+    let seen: Arc<Mutex<Option<ProgressFigures>>> = Arc::default();
+    let (poll, keep) = (progress.clone(), seen.clone());
+    let pipeline = Pipeline::from_source(IterSource::new(0..10_000u64))
+        .map(move |n| {
+            if n == 5_000 {
+                *keep.lock().unwrap() = Some(poll.now());
+            }
+            n
+        })
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let _report = SyncEngine::new().with_observer(progress.clone()).run(&plan, pipeline).unwrap();
+    let during = seen.lock().unwrap().take().unwrap();
+    assert_eq!((during.read, during.written, during.finished), (4_096, 4_096, false));
+    assert_eq!(during.share_done(), Some(0.4096));
+    assert!(during.time_left().is_some_and(|left| left > Duration::ZERO));
+    assert!(during.to_string().starts_with("4096 of 10000 read (41%), 4096 written, "), "{during}");
+    let done = progress.now();
+    assert_eq!((done.read, done.written, done.finished), (10_000, 10_000, true));
+    assert_eq!((done.share_done(), done.time_left()), (Some(1.0), Some(Duration::ZERO)));
+    assert!(done.read_per_second() > 0.0 && done.to_string().contains("done in"), "{done}");
+    let frozen = progress.now();
+    assert_eq!(frozen.elapsed, done.elapsed, "an ended run's time stands still");
+}
+
+#[test]
+fn several_observers_as_one_each_see_the_whole_run_on_tokio() {
+    let (metrics, progress) = (Arc::new(Metrics::new()), Arc::new(Progress::new()));
+    let all = Arc::new(Observers::new().with(metrics.clone()).with(progress.clone()));
+    let pipeline = Pipeline::from_source(IterSource::new(0..3_000u64))
+        .try_map(|n| if n % 3 == 0 { Err("third") } else { Ok(n) })
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let report = runtime.block_on(AsyncEngine::new().with_observer(all).run(&plan, pipeline)).unwrap();
+    let snapshot = metrics.snapshot();
+    assert!(snapshot.finished);
+    assert_eq!(snapshot.stage("try_map-1").unwrap().dead_letters, report.row("try_map-1").unwrap().dead_letters);
+    assert_eq!(snapshot.dead_letters[0].count, 1_000);
+    let done = progress.now();
+    assert_eq!((done.read, done.written, done.total, done.share_done()), (3_000, 2_000, None, None));
+    assert!(done.to_string().starts_with("3000 read, 2000 written"), "{done}");
+}
