@@ -336,37 +336,32 @@ fn work_vs_mpsc() -> Comparison {
 }
 
 fn two_segments() -> Comparison {
-    let mut plan = Planner::new().plan(two_maps(&Arc::default()).describe()).expect("plans");
-    // Stages: source 0, first 1, second 2, sink 3. Cut after the first map
-    // only, so that each map has a segment (and so a task) of its own.
-    plan.junctions[1] = Junction::Boundary(BOUNDARY);
-    assert_eq!(plan.segments().len(), 2, "the planner fused the rest");
-    let on_sync_plan = plan.clone();
-    let rt = runtime();
-    Comparison {
-        name: "async/work_1us_two_segments",
-        work: HEAVY_ITEMS,
-        unit: "items",
-        extra: segments(&plan),
-        flux: Variant { label: "async engine", run: Box::new(move || on_async(&rt, &plan, two_maps)) },
-        baselines: vec![Variant { label: "sync engine", run: Box::new(move || on_sync(&on_sync_plan, two_maps)) }],
-    }
+    two_segments_as("async/work_1us_two_segments", false)
 }
 
 /// The same, with both maps hinted `EngineHint::Isolate`, as a user marks
 /// a heavy stage: the tokio engine runs each segment on a thread of its
 /// own instead of as a task on the runtime's two workers.
 fn two_segments_isolated() -> Comparison {
+    two_segments_as("async/work_1us_two_segments_isolated", true)
+}
+
+/// The two-map job cut after the first map, so that each map has a
+/// segment of its own; with `isolated`, each on a thread of its own.
+fn two_segments_as(name: &'static str, isolated: bool) -> Comparison {
     let mut plan = Planner::new().plan(two_maps(&Arc::default()).describe()).expect("plans");
+    // Stages: source 0, first 1, second 2, sink 3.
     plan.junctions[1] = Junction::Boundary(BOUNDARY);
-    for stage in [1, 2] {
-        plan.stages[stage].engine_hint = EngineHint::Isolate;
+    if isolated {
+        for stage in [1, 2] {
+            plan.stages[stage].engine_hint = EngineHint::Isolate;
+        }
     }
     assert_eq!(plan.segments().len(), 2, "the planner fused the rest");
     let on_sync_plan = plan.clone();
     let rt = runtime();
     Comparison {
-        name: "async/work_1us_two_segments_isolated",
+        name,
         work: HEAVY_ITEMS,
         unit: "items",
         extra: segments(&plan),
