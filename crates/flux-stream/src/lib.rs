@@ -73,10 +73,12 @@
 
 pub mod flow;
 mod map_async;
+mod outcome;
 mod output;
 mod source;
 
 pub use futures_core::Stream;
 pub use map_async::{AsyncSteps, AsyncTransform, MapAsync, MapAsyncNode, Order, Plain, WithEnv};
+pub use outcome::{AsIs, OkOrDeadLetter, Outcome};
 pub use output::{OutputStream, StreamSink, output};
 pub use source::{StreamSource, TryStreamSource};

@@ -12,6 +12,7 @@ use flux_core::{
 };
 
 use crate::flow::Env;
+use crate::outcome::{AsIs, OkOrDeadLetter, Outcome};
 
 /// What an async map calls for each input: a closure of the input alone
 /// ([`Plain`], from `map_async`) or of the input and the stage's
@@ -67,16 +68,17 @@ pub enum Order {
 
 /// The layer built by [`AsyncSteps::map_async`] and
 /// [`AsyncSteps::map_async_unordered`].
-pub struct MapAsync<F, In> {
+pub struct MapAsync<F, In, R = AsIs> {
     f: F,
     env: Env,
     id: StageId,
     limit: usize,
     order: Order,
     _in: PhantomData<fn(In)>,
+    _outcome: PhantomData<fn() -> R>,
 }
 
-impl<F, In> core::fmt::Debug for MapAsync<F, In> {
+impl<F, In, R> core::fmt::Debug for MapAsync<F, In, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("MapAsync")
             .field("id", &self.id)
@@ -86,14 +88,16 @@ impl<F, In> core::fmt::Debug for MapAsync<F, In> {
     }
 }
 
-impl<F, In> Layer<In> for MapAsync<F, In>
+impl<F, In, R> Layer<In> for MapAsync<F, In, R>
 where
     F: AsyncTransform<In>,
+    R: Outcome<<F::Future as Future>::Output>,
     <F::Future as Future>::Output: Send + 'static,
+    R::Out: Send + 'static,
     In: Send + 'static,
 {
-    type Out = <F::Future as Future>::Output;
-    type Node<D: Push<Self::Out> + 'static> = MapAsyncNode<F, In, F::Future, D>;
+    type Out = R::Out;
+    type Node<D: Push<Self::Out> + 'static> = MapAsyncNode<F, In, F::Future, D, R>;
 
     fn descriptor(&self) -> StageDescriptor {
         StageDescriptor::new(self.id.as_str().to_owned(), StageKind::Transform, Purity::Pure)
@@ -104,7 +108,7 @@ where
         self.id = id;
     }
 
-    fn into_node<D: Push<Self::Out> + 'static>(self, next: D) -> MapAsyncNode<F, In, F::Future, D> {
+    fn into_node<D: Push<Self::Out> + 'static>(self, next: D) -> MapAsyncNode<F, In, F::Future, D, R> {
         MapAsyncNode {
             f: self.f,
             env: self.env,
@@ -117,6 +121,7 @@ where
             released: 0,
             finished: VecDeque::new(),
             next,
+            _outcome: PhantomData,
         }
     }
 }
@@ -173,7 +178,7 @@ impl<Fut: Future> Future for InFlight<Fut> {
 /// as a panicking `map` does. Inputs still in flight when a run stops at
 /// once are dead letters too, with a cause that says so: nothing the node
 /// held is lost.
-pub struct MapAsyncNode<F, In, Fut: Future, D> {
+pub struct MapAsyncNode<F, In, Fut: Future, D, R = AsIs> {
     f: F,
     /// The futures' clock and timers: the node sets its time before each
     /// call into them and reports its timers as its own deadlines.
@@ -192,9 +197,10 @@ pub struct MapAsyncNode<F, In, Fut: Future, D> {
     /// input's, at their place counted from `released`.
     finished: VecDeque<Option<Finished<Fut::Output>>>,
     next: D,
+    _outcome: PhantomData<fn() -> R>,
 }
 
-impl<F, In, Fut: Future, D> core::fmt::Debug for MapAsyncNode<F, In, Fut, D> {
+impl<F, In, Fut: Future, D, R> core::fmt::Debug for MapAsyncNode<F, In, Fut, D, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("MapAsyncNode")
             .field("id", &self.id)
@@ -205,11 +211,12 @@ impl<F, In, Fut: Future, D> core::fmt::Debug for MapAsyncNode<F, In, Fut, D> {
     }
 }
 
-impl<F, In, Fut, D> MapAsyncNode<F, In, Fut, D>
+impl<F, In, Fut, D, R> MapAsyncNode<F, In, Fut, D, R>
 where
     F: AsyncTransform<In, Future = Fut>,
     Fut: Future,
-    D: Push<Fut::Output>,
+    R: Outcome<Fut::Output>,
+    D: Push<R::Out>,
 {
     /// How many more inputs may start now: the limit counts what is in
     /// flight and, in input order, what waits for an earlier result.
@@ -271,8 +278,12 @@ where
     }
 
     fn release(&mut self, done: Finished<Fut::Output>, cx: &mut Context<'_>) {
-        match done.output {
-            Ok(output) => self.next.push(Envelope::from_parts(output, done.meta, done.cost), cx),
+        match done.output.map(R::settle) {
+            Ok(Ok(output)) => self.next.push(Envelope::from_parts(output, done.meta, done.cost), cx),
+            Ok(Err(cause)) => {
+                let error = StageError::new(self.id.clone(), Position::Sequence(done.meta.sequence), cause);
+                cx.dead_letter(ErrorEnvelope { meta: done.meta, error });
+            }
             Err(panic) => cx.divert_panic(&self.id, done.meta, panic),
         }
     }
@@ -307,13 +318,14 @@ impl core::fmt::Display for Abandoned {
 
 impl std::error::Error for Abandoned {}
 
-impl<F, In, Fut, D> Push<In> for MapAsyncNode<F, In, Fut, D>
+impl<F, In, Fut, D, R> Push<In> for MapAsyncNode<F, In, Fut, D, R>
 where
     F: AsyncTransform<In, Future = Fut>,
     In: Send,
     Fut: Future + Send,
     Fut::Output: Send,
-    D: Push<Fut::Output>,
+    R: Outcome<Fut::Output>,
+    D: Push<R::Out>,
 {
     /// Starts the input's future if there is room, or keeps it waiting;
     /// the engine polls the futures once the step is over.
@@ -368,7 +380,7 @@ where
 
 /// The pipeline `Pipeline<S, C>` becomes once an async map calling `T` is
 /// added.
-type Then<S, C, T> = Pipeline<S, Stack<C, MapAsync<T, <C as Chain<<S as Source>::Item>>::Out>>>;
+type Then<S, C, T, R = AsIs> = Pipeline<S, Stack<C, MapAsync<T, <C as Chain<<S as Source>::Item>>::Out, R>>>;
 
 /// Async steps, as methods of a [`Pipeline`].
 pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
@@ -417,6 +429,67 @@ pub trait AsyncSteps<S: Source, C: Chain<S::Item>>: Sized {
         F: FnMut(C::Out) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static;
+
+    /// As [`AsyncSteps::map_async`], for futures that may fail: an `Ok`
+    /// is passed on, an `Err` makes the input a dead letter of this stage
+    /// (its sequence, key and trace kept, the `Err` as its cause), and the
+    /// run goes on.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero.
+    fn try_map_async<F, Fut, T, E>(self, limit: usize, f: F) -> Then<S, C, Plain<F>, OkOrDeadLetter>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static;
+
+    /// As [`AsyncSteps::map_flow`], for flows that may fail: an `Ok` is
+    /// passed on, an `Err` (a retry that gave up, a timeout) makes the
+    /// input a dead letter of this stage, whose cause keeps the error's
+    /// chain. Transient errors go to the retry, permanent ones to the
+    /// dead-letter output, and nothing is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::time::Duration;
+    ///
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_stream::AsyncSteps;
+    /// use flux_stream::flow::{Backoff, Env, Verdict};
+    /// use flux_test::{IterSource, VecSink};
+    ///
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(IterSource::new(1..=3u32))
+    ///     .try_map_flow(2, Env::seeded(7), |n, env| {
+    ///         let permanent = |e: &io::Error| if e.kind() == io::ErrorKind::NotFound { Verdict::Permanent } else { Verdict::Transient };
+    ///         env.retry(Backoff::exponential(Duration::from_secs(1), 3), permanent, move || async move {
+    ///             if n == 2 { Err(io::Error::new(io::ErrorKind::NotFound, "no such order")) } else { Ok(n * 10) }
+    ///         })
+    ///     })
+    ///     .sink(out.clone());
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    /// let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline).unwrap();
+    ///
+    /// assert_eq!(out.payloads(), [10, 30]);
+    /// let letter = &report.dead_letters[0];
+    /// assert_eq!(letter.meta.sequence, 1);
+    /// assert_eq!(letter.error.to_string(), "stage `try_map_flow-1` failed at sequence 1");
+    /// assert_eq!(letter.error.cause().to_string(), "gave up after 1 attempt (a permanent error): no such order");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero.
+    fn try_map_flow<F, Fut, T, E>(self, limit: usize, env: Env, f: F) -> Then<S, C, WithEnv<F>, OkOrDeadLetter>
+    where
+        F: FnMut(C::Out, &Env) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static;
 }
 
 impl<S, C> AsyncSteps<S, C> for Pipeline<S, C>
@@ -432,7 +505,7 @@ where
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.layer(map_async_layer::<S, C, _>(limit, Plain(f), Env::seeded(0), Order::Input, "map_async"))
+        self.layer(map_async_layer::<S, C, _, _>(limit, Plain(f), Env::seeded(0), Order::Input, "map_async"))
     }
 
     fn map_flow<F, Fut>(self, limit: usize, env: Env, f: F) -> Then<S, C, WithEnv<F>>
@@ -441,7 +514,7 @@ where
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.layer(map_async_layer::<S, C, _>(limit, WithEnv(f), env, Order::Input, "map_flow"))
+        self.layer(map_async_layer::<S, C, _, _>(limit, WithEnv(f), env, Order::Input, "map_flow"))
     }
 
     fn map_async_unordered<F, Fut>(self, limit: usize, f: F) -> Then<S, C, Plain<F>>
@@ -450,20 +523,40 @@ where
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        self.layer(map_async_layer::<S, C, _>(limit, Plain(f), Env::seeded(0), Order::Completion, "map_async"))
+        self.layer(map_async_layer::<S, C, _, _>(limit, Plain(f), Env::seeded(0), Order::Completion, "map_async"))
+    }
+
+    fn try_map_async<F, Fut, T, E>(self, limit: usize, f: F) -> Then<S, C, Plain<F>, OkOrDeadLetter>
+    where
+        F: FnMut(C::Out) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+    {
+        self.layer(map_async_layer::<S, C, _, _>(limit, Plain(f), Env::seeded(0), Order::Input, "try_map_async"))
+    }
+
+    fn try_map_flow<F, Fut, T, E>(self, limit: usize, env: Env, f: F) -> Then<S, C, WithEnv<F>, OkOrDeadLetter>
+    where
+        F: FnMut(C::Out, &Env) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+    {
+        self.layer(map_async_layer::<S, C, _, _>(limit, WithEnv(f), env, Order::Input, "try_map_flow"))
     }
 }
 
 /// The layer, with the default id a builder step gets: its name and its
 /// position.
-fn map_async_layer<S: Source, C: Chain<S::Item>, F>(
+fn map_async_layer<S: Source, C: Chain<S::Item>, F, R>(
     limit: usize,
     f: F,
     env: Env,
     order: Order,
     kind: &str,
-) -> MapAsync<F, C::Out> {
+) -> MapAsync<F, C::Out, R> {
     assert!(limit > 0, "{kind} needs room for at least one future in flight");
     let id = StageId::new(format!("{kind}-{}", C::LEN + 1));
-    MapAsync { f, env, id, limit, order, _in: PhantomData }
+    MapAsync { f, env, id, limit, order, _in: PhantomData, _outcome: PhantomData }
 }

@@ -140,7 +140,9 @@ impl<E: fmt::Display> fmt::Display for GaveUp<E> {
             GaveUp::Exhausted { .. } => "every attempt failed",
             GaveUp::BudgetSpent { .. } => "the retry budget is spent",
         };
-        write!(f, "gave up after {} attempts ({why}): {}", self.attempts(), self.error())
+        let attempts = self.attempts();
+        let plural = if attempts == 1 { "" } else { "s" };
+        write!(f, "gave up after {attempts} attempt{plural} ({why}): {}", self.error())
     }
 }
 
