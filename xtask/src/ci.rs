@@ -27,11 +27,22 @@ pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["nextest", "run", "--locked", "-p", "flux-memory", "--features", "tokio"], &[])?;
     cargo(&["test", "--locked", "-p", "flux-memory", "--features", "tokio", "--doc"], &[])?;
     cargo(
-        &["clippy", "--locked", "-p", "flux", "--all-targets", "--features", "async,observe", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--locked",
+            "-p",
+            "flux",
+            "--all-targets",
+            "--features",
+            "async,observe,serde",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
-    cargo(&["nextest", "run", "--locked", "-p", "flux", "--features", "async,observe"], &[])?;
-    cargo(&["test", "--locked", "-p", "flux", "--features", "async,observe", "--doc"], &[])?;
+    cargo(&["nextest", "run", "--locked", "-p", "flux", "--features", "async,observe,serde"], &[])?;
+    cargo(&["test", "--locked", "-p", "flux", "--features", "async,observe,serde", "--doc"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     // The README's first command, small: the demo fails if its run's ledger
     // does not balance or its input pool leaks.

@@ -11,8 +11,8 @@ use serde_json::Value;
 const APPLICATIONS: &[&str] = &["flux-benches", "flux-examples", "flux-jobs", "xtask"];
 const FACADE: &str = "flux";
 
-/// Normal (non-dev, non-build) dependencies of every workspace package.
-fn normal_dependencies() -> BTreeMap<String, Vec<String>> {
+/// The workspace's packages, as `cargo metadata` describes them.
+fn metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
@@ -20,7 +20,12 @@ fn normal_dependencies() -> BTreeMap<String, Vec<String>> {
         .output()
         .expect("cargo metadata runs");
     assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Normal (non-dev, non-build) dependencies of every workspace package.
+fn normal_dependencies() -> BTreeMap<String, Vec<String>> {
+    let metadata = metadata();
     let mut deps = BTreeMap::new();
     for package in metadata["packages"].as_array().expect("packages") {
         let name = package["name"].as_str().expect("name").to_owned();
@@ -51,7 +56,22 @@ fn no_library_crate_depends_on_a_sibling() {
 fn flux_core_depends_on_no_runtime() {
     let deps = normal_dependencies();
     let core = deps.get("flux-core").expect("flux-core is a workspace member");
-    assert_eq!(core, &["bytes".to_owned()], "flux-core must stay runtime-free: only `bytes` is allowed");
+    let (optional, required): (Vec<&String>, Vec<&String>) =
+        core.iter().partition(|name| optional_dependencies("flux-core").contains(*name));
+    assert_eq!(required, ["bytes"], "flux-core must stay runtime-free: only `bytes` is required");
+    assert_eq!(optional, ["serde"], "and only `serde` (its `serde` feature) may be added, by choice");
+}
+
+/// The optional normal dependencies of `package`.
+fn optional_dependencies(package: &str) -> Vec<String> {
+    let metadata = metadata();
+    let packages = metadata["packages"].as_array().expect("packages");
+    let found = packages.iter().find(|p| p["name"] == package).expect("a workspace member");
+    let deps = found["dependencies"].as_array().expect("dependencies");
+    deps.iter()
+        .filter(|d| d["kind"].is_null() && d["optional"] == true)
+        .map(|d| d["name"].as_str().expect("dependency name").to_owned())
+        .collect()
 }
 
 #[test]

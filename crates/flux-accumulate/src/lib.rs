@@ -195,4 +195,4 @@ pub use policy::{
 };
 pub use release::{Emitted, Fragments, Keep, Records, Release};
 pub use spill::{FileSpill, Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};
-pub use stats::{AccumulatorStats, StatsSnapshot};
+pub use stats::{AccumulatorStats, REASONS, StatsSnapshot};

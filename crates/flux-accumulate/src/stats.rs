@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use flux_core::Pressure;
+use flux_core::{EmitReason, Pressure};
 
 /// Live figures of one accumulating stage, readable from any thread while
 /// the engine runs it (clone the handle before the pipeline is moved).
@@ -40,6 +40,7 @@ struct Counters {
     restores: AtomicU64,
     evictions: AtomicU64,
     forgotten_closed_keys: AtomicU64,
+    emitted: [AtomicU64; REASONS.len()],
 }
 
 /// A copy of the figures at one moment.
@@ -74,6 +75,10 @@ pub struct StatsSnapshot {
     pub evictions: u64,
     /// Closed keys forgotten (past their time or the set's capacity).
     pub forgotten_closed_keys: u64,
+    /// Records emitted, by why: in the order of [`REASONS`] (read it with
+    /// [`StatsSnapshot::emitted`]). Every record but a complete one is a
+    /// partial flush, so this is how complete the output was, and why.
+    pub emitted_by_reason: [u64; REASONS.len()],
 }
 
 impl AccumulatorStats {
@@ -102,6 +107,7 @@ impl AccumulatorStats {
             restores: c.restores.load(Relaxed),
             evictions: c.evictions.load(Relaxed),
             forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
+            emitted_by_reason: c.emitted.each_ref().map(|count| count.load(Relaxed)),
         }
     }
 
@@ -139,7 +145,91 @@ impl AccumulatorStats {
         self.inner.evictions.fetch_add(1, Relaxed);
     }
 
+    /// Publishes the records emitted so far, by reason.
+    pub(crate) fn set_emitted(&self, emitted: &EmitCounts) {
+        for (published, count) in self.inner.emitted.iter().zip(emitted.counts) {
+            published.store(count, Relaxed);
+        }
+    }
+
     pub(crate) fn set_forgotten_closed_keys(&self, forgotten: u64) {
         self.inner.forgotten_closed_keys.store(forgotten, Relaxed);
+    }
+}
+
+/// Every reason a group is emitted for, in the order of
+/// [`StatsSnapshot::emitted_by_reason`].
+pub const REASONS: [EmitReason; 7] = [
+    EmitReason::Complete,
+    EmitReason::Size,
+    EmitReason::Latency,
+    EmitReason::TtlExpired,
+    EmitReason::Watermark,
+    EmitReason::Evicted,
+    EmitReason::EndOfStream,
+];
+
+impl StatsSnapshot {
+    /// Records emitted for `reason`.
+    ///
+    /// ```
+    /// use flux_accumulate::StatsSnapshot;
+    /// use flux_core::EmitReason;
+    ///
+    /// let mut figures = StatsSnapshot::default();
+    /// figures.emitted_by_reason[3] = 2;
+    /// assert_eq!(figures.emitted(EmitReason::TtlExpired), 2);
+    /// assert_eq!(figures.emitted(EmitReason::Complete), 0);
+    /// ```
+    pub fn emitted(&self, reason: EmitReason) -> u64 {
+        REASONS.iter().position(|r| *r == reason).map_or(0, |i| self.emitted_by_reason[i])
+    }
+
+    /// The figures by name, for a report: open groups and bytes, peaks,
+    /// spill and restore counts, evictions, and records emitted by reason
+    /// (`emitted complete`, `emitted ttl-expired`, ...).
+    pub fn figures(&self) -> Vec<(String, u64)> {
+        let mut figures: Vec<(String, u64)> = [
+            ("open groups", self.pending_keys),
+            ("held bytes", self.pending_bytes),
+            ("peak groups", self.peak_keys),
+            ("peak bytes", self.peak_bytes),
+            ("spilled groups", self.spilled_groups),
+            ("spills", self.spills),
+            ("spill failures", self.spill_failures),
+            ("restores", self.restores),
+            ("evictions", self.evictions),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+        let emitted = REASONS.iter().zip(self.emitted_by_reason);
+        figures.extend(emitted.map(|(reason, count)| (format!("emitted {reason}"), count)));
+        figures
+    }
+}
+
+/// Records a stage emitted, by reason, counted in plain integers on the
+/// stage's thread and published with its other figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EmitCounts {
+    counts: [u64; REASONS.len()],
+    /// Counted since last published.
+    changed: bool,
+}
+
+impl EmitCounts {
+    pub(crate) fn count(&mut self, reason: EmitReason) {
+        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
+            self.counts[i] += 1;
+            self.changed = true;
+        }
+    }
+
+    /// Publishes the counts to `stats` if they changed since last time.
+    pub(crate) fn publish(&mut self, stats: &AccumulatorStats) {
+        if core::mem::take(&mut self.changed) {
+            stats.set_emitted(self);
+        }
     }
 }

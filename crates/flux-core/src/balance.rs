@@ -9,6 +9,7 @@ use crate::{ExecutionPlan, StageId, StageLedger};
 
 /// What one boundary channel carried, as the ledger law needs it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EdgeFlow {
     /// The junction (the boundary after stage `junction`).
     pub junction: usize,
@@ -23,6 +24,7 @@ pub struct EdgeFlow {
 
 /// One stage's line in the run's ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LedgerRow {
     /// The stage.
     pub stage: StageId,
@@ -41,6 +43,7 @@ pub struct LedgerRow {
 /// Why a ledger does not balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Imbalance {
     /// A stage accounted for more envelopes than reached it.
     Overdrawn {

@@ -33,6 +33,8 @@ use std::borrow::Cow;
 /// assert_eq!(format!("stage `{}`", ids[3]), "stage `sink`");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct StageId(Cow<'static, str>);
 
 impl StageId {
@@ -79,6 +81,7 @@ impl fmt::Display for StageId {
 /// assert_eq!(kinds, [StageKind::Source, StageKind::Transform, StageKind::Sink]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum StageKind {
     /// Produces envelopes.
     Source,
@@ -111,6 +114,7 @@ pub enum StageKind {
 /// assert_eq!(stages[0].purity, Purity::Stateful, "a source is a stateful end");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Purity {
     /// Output depends only on input: safe to fuse and to run anywhere.
     Pure,
@@ -126,6 +130,7 @@ pub enum Purity {
 /// [`describe`](crate::Stage::describe) (see the example there).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EngineHint {
     /// No preference.
     #[default]
@@ -157,6 +162,7 @@ pub enum EngineHint {
 /// assert_eq!(d.cpu_hint_ns, 900);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct StageDescriptor {
     /// The stage's id.
     pub id: StageId,

@@ -48,6 +48,7 @@ pub struct Envelope<T> {
 /// builds one with `Meta { sequence: 7, ..Meta::default() }`. Cloning it
 /// copies no key or header bytes (both are reference-counted).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Meta {
     /// Position of the envelope in its source, assigned by the source.
     pub sequence: u64,
@@ -58,6 +59,11 @@ pub struct Meta {
     /// Distributed-trace context, propagated unchanged through transforms.
     pub trace: TraceContext,
     /// Free-form headers; empty headers allocate nothing.
+    ///
+    /// Serialized as a map of name to value; not read back (a header's
+    /// name is a static string of the program that set it), so a
+    /// deserialized `Meta` has none.
+    #[cfg_attr(feature = "serde", serde(skip_deserializing))]
     pub headers: Headers,
 }
 
@@ -112,6 +118,7 @@ impl Meta {
 /// assert!(TraceContext::default().is_empty());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TraceContext {
     trace_id: [u64; 2],
     span_id: u64,

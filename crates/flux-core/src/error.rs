@@ -22,6 +22,7 @@ use crate::{Meta, StageId};
 /// assert_eq!(Position::None.to_string(), "");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Position {
     /// A byte offset into the source's input (frames, files).
     ByteOffset(u64),
@@ -137,6 +138,7 @@ impl Error for StageError {
 /// assert_eq!(letter.error.cause().to_string(), "invalid digit found in string");
 /// ```
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ErrorEnvelope {
     /// The metadata of the failed input.
     pub meta: Meta,
@@ -190,6 +192,7 @@ impl SideReason {
 /// payload. The engine counts it under `stage` in the ledger, so the stage
 /// that routes it names itself.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SideEnvelope {
     /// The stage that routed it.
     pub stage: StageId,

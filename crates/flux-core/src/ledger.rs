@@ -47,6 +47,7 @@
 /// assert_eq!(received + filter.created - accounted, 6);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StageLedger {
     /// Envelopes this stage made beyond one per input: extra `flat_map`
     /// outputs, records an accumulator emitted, everything a source produced.

@@ -99,6 +99,8 @@ mod push;
 mod runnable;
 mod seams;
 mod segment;
+#[cfg(feature = "serde")]
+mod serialized;
 mod sink;
 mod sink_node;
 mod source;

@@ -7,6 +7,7 @@ use crate::{StageDescriptor, StageId};
 
 /// How a boundary channel is shaped: filled in by the planner, read by engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EdgeSpec {
     /// How many batches the channel holds before the sender feels backpressure.
     pub capacity: usize,
@@ -24,6 +25,7 @@ impl Default for EdgeSpec {
 
 /// What connects two adjacent stages at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Junction {
     /// A direct call inside one segment.
     Fused,
@@ -33,6 +35,7 @@ pub enum Junction {
 
 /// Summary numbers a planner reports about its plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PlanDiagnostics {
     /// Runs of two or more adjacent pure stages joined into one call path.
     pub fused_runs: Vec<(usize, usize)>,
@@ -58,6 +61,7 @@ pub struct PlanDiagnostics {
 /// Planner passes edit it; engines execute it exactly: a [`Junction::Boundary`]
 /// becomes a channel and a segment, a [`Junction::Fused`] a direct call.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ExecutionPlan {
     /// Every stage, source first, sink last.
     pub stages: Vec<StageDescriptor>,

@@ -9,6 +9,7 @@ use std::error::Error;
 /// (through [`LeakCheck::figures`]), and `in_use` is what the leak check
 /// at stop reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PoolStats {
     /// Buffers handed out, in total.
     pub rented: u64,

@@ -38,6 +38,8 @@ use core::time::Duration;
 /// assert_eq!(start + Duration::MAX, Instant::from_nanos(u64::MAX), "saturates");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Instant(u64);
 
 impl Instant {

@@ -15,6 +15,7 @@ use crate::EdgeStats;
 /// engine's), what was diverted, and what the channels and pools did.
 #[derive(Debug)]
 #[must_use = "a report says where every envelope went: read it, or at least its dead letters"]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RunReport {
     /// One row per stage, source first: where every envelope went.
     pub ledger: Vec<LedgerRow>,

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 /// How a run stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Stop {
     /// Running: nothing asked it to stop.
     #[default]

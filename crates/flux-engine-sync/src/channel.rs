@@ -12,6 +12,7 @@ use crate::Decision;
 
 /// What one boundary carried during a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct EdgeStats {
     /// The junction (the boundary after stage `junction`).
     pub junction: usize,

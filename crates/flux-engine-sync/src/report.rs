@@ -17,6 +17,7 @@ use crate::{Decision, EdgeStats};
 /// stopped the run and closed every sink.
 #[derive(Debug)]
 #[must_use = "a report says where every envelope went: read it, or at least its dead letters"]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RunReport {
     /// One row per stage, source first: where every envelope went.
     pub ledger: Vec<LedgerRow>,
@@ -53,6 +54,7 @@ impl RunReport {
 
 /// Diversions not kept whole: how many, from which stage, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Tally {
     /// The stage that diverted them.
     pub stage: StageId,
@@ -67,6 +69,7 @@ pub struct Tally {
 
 /// A watched pool's name and figures when the run stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PoolFigures {
     /// The pool's name.
     pub name: String,

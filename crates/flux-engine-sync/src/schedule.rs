@@ -4,6 +4,7 @@ use flux_core::Instant;
 
 /// A point where the engine chose what happens next.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Decision {
     /// The source segment was stepped (it pulls up to a step's budget of envelopes).
     Pull {

@@ -60,6 +60,7 @@ mod metrics;
 mod observers;
 mod progress;
 mod prometheus;
+mod report;
 mod snapshot;
 mod traced;
 
@@ -67,5 +68,6 @@ pub use decorated::Decorated;
 pub use metrics::Metrics;
 pub use observers::Observers;
 pub use progress::{Progress, ProgressFigures};
+pub use report::{FigureSet, Report};
 pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 pub use traced::{Traced, envelope_span};

@@ -191,6 +191,7 @@ impl State {
             edges,
             dead_letters,
             segments,
+            wall_nanos,
         }
     }
 

@@ -31,6 +31,10 @@ pub struct Snapshot {
     /// busy it is, in real time.
     #[serde(default)]
     pub segments: Vec<SegmentFigures>,
+    /// Real time since the run started, in nanoseconds (to its end, once
+    /// it has ended): what throughput is figured over.
+    #[serde(default)]
+    pub wall_nanos: u64,
 }
 
 impl Snapshot {

@@ -237,6 +237,7 @@ fn the_prometheus_text_is_exactly_this() {
             step_p999_nanos: 2_000,
             step_max_nanos: 2_000,
         }],
+        wall_nanos: 6_000,
     };
     let golden = include_str!("prometheus.golden");
     assert_eq!(snapshot.to_prometheus(), golden);

@@ -64,6 +64,8 @@
 //! | `backpressure` | `backpressure` | admission policies between stages |
 //! | `async` | `engine_async` | the tokio engine, and `run_async` (and `stream`) |
 //! | `stream` | `stream` | a source from any futures `Stream`, on either engine |
+//! | `observe` | `observe` | live metrics, the readable report, tracing, progress |
+//! | `serde` | | plans, run reports, ledgers and dead letters serialize |
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
 //! always there: [`run`] is `Planner::new().plan(..)` then

@@ -46,6 +46,7 @@ where
         cx: &mut Context<'_>,
     ) {
         let fragments = group.fragments;
+        self.emitted.count(reason);
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
             if let Slot::Spilled(stored) = &group.state {

@@ -17,6 +17,7 @@ use crate::group::GroupKey;
 use crate::order::OrderQueue;
 use crate::policy::{AtEnd, Eviction, Policy};
 use crate::release::{Keep, Records, Release};
+use crate::stats::EmitCounts;
 use crate::table::GroupTable;
 use crate::{AccumulatorStats, SpillStrategy};
 use text::TextArena;
@@ -64,6 +65,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     scratch: Vec<u8>,
     text: TextArena,
     stats: AccumulatorStats,
+    /// Records emitted, by reason, for `stats`.
+    emitted: EmitCounts,
     /// Whether the policy lets every fragment take the short path.
     plain: bool,
     /// The lookup hashes of the batch being pushed (kept to reuse its memory).
@@ -114,6 +117,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             scratch: Vec::new(),
             text: TextArena::new(),
             stats,
+            emitted: EmitCounts::default(),
             published: (0, 0),
             half_merged: None,
             _release: core::marker::PhantomData,
@@ -128,6 +132,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             self.published = now;
             self.stats.set_pending(now.0, now.1, self.state_bytes());
         }
+        self.emitted.publish(&self.stats);
     }
 }
 
