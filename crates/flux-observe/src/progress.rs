@@ -9,7 +9,9 @@ use flux_core::{ExecutionPlan, Instant, Observer, StageId, StageLedger};
 /// An [`Observer`] that follows what the source has read and the sink has
 /// written, for an application to poll while the run goes ([`Progress::now`]):
 /// counts, rates per second of real time and, given the input's size in
-/// records, the share done and the time left.
+/// records ([`Progress::of`]) or in bytes ([`Progress::with_bytes`], for a
+/// file whose record count is not known before it is read), the share done
+/// and the time left.
 ///
 /// Figures move once per engine step (a source's read of up to 1,024
 /// envelopes), so polling a few times a second is plenty.
@@ -36,10 +38,27 @@ use flux_core::{ExecutionPlan, Instant, Observer, StageId, StageLedger};
 /// assert!(done.finished);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Progress {
     total: Option<u64>,
+    bytes: Option<Bytes>,
     state: Mutex<State>,
+}
+
+/// The input's size in bytes, and how to read how many the source has read.
+struct Bytes {
+    total: u64,
+    read: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("total", &self.total)
+            .field("bytes_total", &self.bytes.as_ref().map(|bytes| bytes.total))
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +80,31 @@ impl Progress {
     /// Progress of an input of `records` records: with a share done and
     /// the time left.
     pub fn of(records: u64) -> Self {
-        Progress { total: Some(records), state: Mutex::default() }
+        Progress { total: Some(records), ..Self::default() }
+    }
+
+    /// Follows the bytes read of an input of `total` bytes, as `read`
+    /// reports them (a framed source's `stats().get().bytes_read`, say):
+    /// the share done and the time left then come from bytes, which a file
+    /// knows before it is read, rather than records, which it does not.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// use flux_observe::Progress;
+    ///
+    /// let read = Arc::new(AtomicU64::new(0));
+    /// let counter = read.clone();
+    /// let progress = Progress::new().with_bytes(1_000, move || counter.load(Ordering::Relaxed));
+    /// read.store(250, Ordering::Relaxed);
+    /// let now = progress.now();
+    /// assert_eq!((now.bytes_read, now.bytes_total, now.share_done()), (Some(250), Some(1_000), Some(0.25)));
+    /// ```
+    #[must_use]
+    pub fn with_bytes(mut self, total: u64, read: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.bytes = Some(Bytes { total, read: Box::new(read) });
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -80,6 +123,8 @@ impl Progress {
             read: state.read,
             written: state.written,
             total: self.total,
+            bytes_read: self.bytes.as_ref().map(|bytes| (bytes.read)()),
+            bytes_total: self.bytes.as_ref().map(|bytes| bytes.total),
             elapsed,
             finished: state.ended.is_some(),
         }
@@ -127,6 +172,10 @@ pub struct ProgressFigures {
     pub written: u64,
     /// The input's size in records, when known.
     pub total: Option<u64>,
+    /// Bytes the source has read, when followed ([`Progress::with_bytes`]).
+    pub bytes_read: Option<u64>,
+    /// The input's size in bytes, when followed.
+    pub bytes_total: Option<u64>,
     /// Real time since the run started (to its end, once ended).
     pub elapsed: Duration,
     /// Whether the run has ended.
@@ -144,28 +193,51 @@ impl ProgressFigures {
         self.written as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// The share of the input read, 0.0 to 1.0, when its size is known.
+    /// The share of the input read, 0.0 to 1.0, when its size is known:
+    /// in bytes when they are followed, else in records.
     pub fn share_done(&self) -> Option<f64> {
-        self.total.map(|total| if total == 0 { 1.0 } else { (self.read as f64 / total as f64).min(1.0) })
+        let (done, total) = self.done_of_total()?;
+        Some(if total == 0 { 1.0 } else { (done as f64 / total as f64).min(1.0) })
+    }
+
+    /// What the share is figured from: bytes read of their total, or
+    /// records read of theirs.
+    fn done_of_total(&self) -> Option<(u64, u64)> {
+        match (self.bytes_read, self.bytes_total) {
+            (Some(read), Some(total)) => Some((read, total)),
+            _ => self.total.map(|total| (self.read, total)),
+        }
     }
 
     /// The time left at the rate so far, when the input's size is known
     /// and something has been read.
     pub fn time_left(&self) -> Option<Duration> {
-        let left = self.total?.saturating_sub(self.read);
+        let (done, total) = self.done_of_total()?;
+        let left = total.saturating_sub(done);
         if left == 0 {
             return Some(Duration::ZERO);
         }
-        let rate = self.read_per_second();
-        (self.read > 0).then(|| Duration::from_secs_f64(left as f64 / rate))
+        let per_unit = self.elapsed.as_secs_f64() / done.max(1) as f64;
+        (done > 0).then(|| Duration::from_secs_f64(left as f64 * per_unit))
     }
 }
 
 impl fmt::Display for ProgressFigures {
     /// `4096 of 10000 read (41%), 4096 written, 1.2e6 a second, 3 s left`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.total, self.share_done()) {
-            (Some(total), Some(share)) => write!(f, "{} of {total} read ({:.0}%)", self.read, share * 100.0)?,
+        match (self.bytes_read, self.bytes_total, self.total, self.share_done()) {
+            (Some(bytes), Some(of), _, Some(share)) => {
+                let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+                write!(
+                    f,
+                    "{:.1} of {:.1} MiB read ({:.0}%), {} records",
+                    mib(bytes),
+                    mib(of),
+                    share * 100.0,
+                    self.read
+                )?;
+            }
+            (_, _, Some(total), Some(share)) => write!(f, "{} of {total} read ({:.0}%)", self.read, share * 100.0)?,
             _ => write!(f, "{} read", self.read)?,
         }
         write!(f, ", {} written, {:.3e} a second", self.written, self.read_per_second())?;

@@ -61,3 +61,49 @@ fn several_observers_as_one_each_see_the_whole_run_on_tokio() {
     assert_eq!((done.read, done.written, done.total, done.share_done()), (3_000, 2_000, None, None));
     assert!(done.to_string().starts_with("3000 read, 2000 written"), "{done}");
 }
+
+/// A file of 20,000 ten-byte lines read in 16 KiB slabs: polled at line
+/// 10,000, the share done comes from the bytes the source has read of
+/// the file's size (whole slabs), not from records, whose count a file
+/// does not know before it is read.
+#[test]
+fn progress_of_a_file_follows_the_bytes_read_of_its_size() {
+    use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+
+    let path = std::env::temp_dir().join(format!("flux-progress-bytes-{}", std::process::id()));
+    let text: String = (0..20_000u64).map(|n| format!("{n:09}\n")).collect();
+    std::fs::write(&path, &text).unwrap();
+    let pool = SlabPool::new("progress", PoolConfig::default().slab_size(16 * 1024).max_slabs(8));
+    let source = FramedSource::file(&path, pool, NewlineDelimited::new(64)).unwrap();
+    let framing = source.stats();
+    let progress = Arc::new(Progress::new().with_bytes(text.len() as u64, move || framing.get().bytes_read));
+    let seen: Arc<Mutex<Option<ProgressFigures>>> = Arc::default();
+    let (poll, keep) = (progress.clone(), seen.clone());
+    let pipeline = Pipeline::from_source(source)
+        .map(move |line: bytes::Bytes| {
+            if &line[..] == b"000010000" {
+                *keep.lock().unwrap() = Some(poll.now());
+            }
+            line.len()
+        })
+        .sink(VecSink::new());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let _report = SyncEngine::new().with_observer(progress.clone()).run(&plan, pipeline).unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    let during = seen.lock().unwrap().take().unwrap();
+    // Line 10,000 starts at byte 100,000, in the seventh slab read. Each
+    // slab after the first begins with the 4 bytes of the line the one
+    // before cut (16,384 is 1,638 lines and 4 bytes), so it reads 16,380
+    // new bytes: 16,384 + 6 x 16,380.
+    assert_eq!((during.bytes_read, during.bytes_total), (Some(114_664), Some(200_000)));
+    assert_eq!(during.share_done(), Some(114_664.0 / 200_000.0));
+    assert!(during.time_left().is_some_and(|left| left > Duration::ZERO));
+    assert!(during.to_string().starts_with("0.1 of 0.2 MiB read (57%), "), "{during}");
+    let done = progress.now();
+    assert_eq!(
+        (done.bytes_read, done.share_done(), done.time_left()),
+        (Some(200_000), Some(1.0), Some(Duration::ZERO))
+    );
+    assert_eq!(done.read, 20_000);
+}
