@@ -213,6 +213,11 @@ impl<Inner, L> Stack<Inner, L> {
     pub(crate) fn new(inner: Inner, layer: L) -> Self {
         Stack { inner, layer }
     }
+
+    /// The chain before the last layer, and the last layer.
+    pub(crate) fn into_parts(self) -> (Inner, L) {
+        (self.inner, self.layer)
+    }
 }
 
 impl<In, Inner, L> Chain<In> for Stack<Inner, L>

@@ -49,6 +49,17 @@ pub struct Pipeline<S, C> {
     pub(crate) chain: C,
 }
 
+impl<S, C, L> Pipeline<S, Stack<C, L>> {
+    /// Wraps the stage added last in a layer made from it, which keeps its
+    /// place and its id: how a crate outside the kernel puts something
+    /// around any step (a `tracing` span around its calls, say), whichever
+    /// crate made the step.
+    pub fn wrap_last<M>(self, wrap: impl FnOnce(L) -> M) -> Pipeline<S, Stack<C, M>> {
+        let (inner, last) = self.chain.into_parts();
+        Pipeline { source: self.source, source_id: self.source_id, chain: Stack::new(inner, wrap(last)) }
+    }
+}
+
 impl<S: Source> Pipeline<S, Identity<S::Item>>
 where
     S::Item: 'static,

@@ -48,8 +48,11 @@
 //! rates, the share done and the time left, for a progress bar to poll;
 //! [`Observers`] gives an engine several observers as one.
 //!
-//! Not yet here: spans per stage and a tap (the observability issue's
-//! later steps).
+//! [`Report`] is what an application prints after a run (the final
+//! snapshot with a pool's and an accumulator's figures), and its JSON
+//! reads back whole. [`SpanSteps::spanned`] runs a stage inside a span of
+//! its own, and a [`Tap`] between two stages keeps every `n`th envelope
+//! for a look at what passes.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -62,6 +65,8 @@ mod progress;
 mod prometheus;
 mod report;
 mod snapshot;
+mod spanned;
+mod tap;
 mod traced;
 
 pub use decorated::Decorated;
@@ -70,4 +75,6 @@ pub use observers::Observers;
 pub use progress::{Progress, ProgressFigures};
 pub use report::{FigureSet, Report};
 pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
+pub use spanned::{SpanSteps, Spanned, SpannedNode};
+pub use tap::{Sample, Tap, TapSamples};
 pub use traced::{Traced, envelope_span};

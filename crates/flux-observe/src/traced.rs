@@ -10,6 +10,7 @@ use tracing::field::display;
 /// | event | target | level | fields |
 /// | --- | --- | --- | --- |
 /// | the run starts | `flux::run` | INFO | `stages`, `boundaries`, and the plan as the message |
+/// | each run of stages fused into one call path | `flux::fusion` | DEBUG | `first`, `last`, `stages` |
 /// | a dead letter | `flux::dead_letter` | WARN | `stage`, `sequence`, `key`, `trace_id`, `cause` |
 /// | a side output | `flux::side_output` | DEBUG | `stage`, `sequence`, `reason` |
 /// | a batch crosses a boundary | `flux::batch` | TRACE | `junction`, `envelopes` |
@@ -47,6 +48,11 @@ impl Observer for Traced {
     fn on_start(&self, plan: &ExecutionPlan) {
         let boundaries = plan.junctions.iter().filter(|j| matches!(j, Junction::Boundary(_))).count();
         tracing::info!(target: "flux::run", stages = plan.stages.len(), boundaries, "run starts\n{plan}");
+        for &(first, last) in &plan.diagnostics.fused_runs {
+            let (first_id, last_id) = (&plan.stages[first].id, &plan.stages[last].id);
+            let stages = last - first + 1;
+            tracing::debug!(target: "flux::fusion", first = %first_id, last = %last_id, stages, "stages fused into one call path");
+        }
     }
 
     fn on_batch(&self, junction: usize, envelopes: usize, _now: Instant) {

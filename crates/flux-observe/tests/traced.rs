@@ -1,5 +1,6 @@
-//! `Traced` on a run: the plan, each dead letter with its identity, the
-//! batches and the end, as `tracing` events a subscriber writes out.
+//! `Traced` on a run: the plan and what the planner fused, each dead
+//! letter with its identity, the batches and the end, as `tracing` events
+//! a subscriber writes out.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -70,6 +71,9 @@ fn a_run_logs_its_plan_each_dead_letter_with_its_identity_its_batches_and_its_en
     }
     assert!(text.contains("INFO flux::run: run starts"), "{text}");
     assert!(text.contains("stages=4 boundaries=1"), "{text}");
+    let fused = "DEBUG flux::fusion: stages fused into one call path first=key_by-1 last=try_map-2 stages=2";
+    assert_eq!(text.lines().filter(|line| line.contains("flux::fusion")).count(), 1, "{text}");
+    assert!(text.contains(fused), "{text}");
     assert!(text.contains("INFO flux::run: run ends at_nanos=0"), "{text}");
     let batches = text.lines().filter(|line| line.contains("TRACE flux::batch: batch junction=2")).count();
     assert_eq!(batches, 1, "two envelopes passed, in one batch of two: {text}");
@@ -85,4 +89,37 @@ fn an_envelope_span_gives_every_event_inside_it_the_envelopes_identity() {
     });
     assert!(text.contains("envelope{stage=\"parse\" sequence=7 key=alice trace_id="), "{text}");
     assert!(text.contains("odd field"), "{text}");
+}
+
+#[test]
+fn a_spanned_stage_runs_inside_its_span_and_its_neighbours_do_not() {
+    use flux_observe::SpanSteps;
+    let text = logged(|| {
+        let pipeline = Pipeline::from_source(IterSource::new(["1", "22"]))
+            .map(|s: &str| {
+                tracing::info!(length = s.len(), "parsing");
+                s.len()
+            })
+            .named("parse")
+            .spanned()
+            .map(|n| {
+                tracing::info!(n, "scaling");
+                n * 10
+            })
+            .named("scale")
+            .sink(VecSink::new());
+        let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+        // A boundary after `parse`, so that `scale` is not called from
+        // inside `parse`'s push.
+        plan.junctions[1] = Junction::Boundary(EdgeSpec { capacity: 2, batch_size: 1 });
+        let _report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    });
+    let parsing: Vec<&str> = text.lines().filter(|line| line.contains("parsing")).collect();
+    assert_eq!(parsing.len(), 2, "{text}");
+    for (line, length) in parsing.iter().zip([1, 2]) {
+        assert!(line.contains(&format!("flux.stage{{stage=parse}}: traced: parsing length={length}")), "{line}");
+    }
+    let scaling: Vec<&str> = text.lines().filter(|line| line.contains("scaling")).collect();
+    assert_eq!(scaling.len(), 2, "{text}");
+    assert!(scaling.iter().all(|line| !line.contains("flux.stage")), "{text}");
 }

@@ -47,6 +47,9 @@ where
     ) {
         let fragments = group.fragments;
         self.emitted.count(reason);
+        if reason != EmitReason::Complete {
+            tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments, "a partial group is flushed");
+        }
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
             if let Slot::Spilled(stored) = &group.state {

@@ -51,6 +51,7 @@ where
             };
             let Some(victim) = victim else { break };
             self.stats.count_eviction();
+            tracing::debug!(target: "flux::eviction", stage = %self.id, groups = self.groups.len(), "a group is evicted");
             self.emit(&victim, EmitReason::Evicted, false, cx);
         }
         let groups = &self.groups;
@@ -89,6 +90,7 @@ where
                     // group stays in memory, and spilling stops, counted.
                     self.spill_declined = true;
                     self.stats.count_spill_failure();
+                    tracing::warn!(target: "flux::spill", stage = %self.id, "the spill tier is full: spilling stops");
                     break;
                 }
             };
@@ -97,6 +99,7 @@ where
             self.spilled_groups += 1;
             group.state = Slot::Spilled(stored);
             self.stats.count_spill();
+            tracing::debug!(target: "flux::spill", stage = %self.id, state_bytes = size, resident_bytes = self.resident_bytes, "a group spills");
         }
         self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
         let groups = &self.groups;
