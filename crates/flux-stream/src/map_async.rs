@@ -279,7 +279,12 @@ where
 
     fn release(&mut self, done: Finished<Fut::Output>, cx: &mut Context<'_>) {
         match done.output.map(R::settle) {
-            Ok(Ok(output)) => self.next.push(Envelope::from_parts(output, done.meta, done.cost), cx),
+            // Pushed isolated: a panic after this node, raised while the
+            // engine polls the futures (not inside a step), is settled at
+            // the node it came from, and what this node holds stays whole.
+            Ok(Ok(output)) => {
+                flux_core::push_isolated(&mut self.next, Envelope::from_parts(output, done.meta, done.cost), cx)
+            }
             Ok(Err(cause)) => {
                 let error = StageError::new(self.id.clone(), Position::Sequence(done.meta.sequence), cause);
                 cx.dead_letter(ErrorEnvelope { meta: done.meta, error });

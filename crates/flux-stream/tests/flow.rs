@@ -9,6 +9,7 @@ use flux_core::{Instant, Pipeline, Runnable};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_stream::AsyncSteps;
 use flux_stream::flow::{Backoff, Elapsed, Env, GaveUp, Verdict};
 use flux_test::{IterSource, VecSink};
@@ -180,4 +181,79 @@ fn jittered_waits_replay_exactly_from_the_same_seed_and_stay_within_half_and_all
             assert!((full / 2..=full).contains(&wait), "input {n}, wait {k}: {wait} ns of {full}");
         }
     }
+}
+
+/// Input 1 retries every 30 s, then 60 s, and never succeeds; input 0
+/// takes 45 s, and what comes after it stops the run then (`stop` is what
+/// input 0's output does to the run).
+fn cancelled_at_45_s<F: Fn() + Send + Sync + 'static>(
+    attempts: &Attempts,
+    out: &VecSink<u64>,
+    stop: F,
+) -> impl Runnable + use<F> {
+    let attempts = attempts.clone();
+    Pipeline::from_source(IterSource::new(0..2u64))
+        .map_flow(4, Env::seeded(1), move |n, env| {
+            let (attempts, clock, wait) = (attempts.clone(), env.clone(), env.clone());
+            let retried = env.retry(
+                Backoff::exponential(Duration::from_secs(30), 5),
+                |_| Verdict::Transient,
+                move || {
+                    attempts.lock().unwrap().push((n, clock.now()));
+                    async move { if n == 1 { Err("down") } else { Ok(n) } }
+                },
+            );
+            async move {
+                if n == 0 {
+                    wait.sleep(Duration::from_secs(45)).await;
+                }
+                retried.await.unwrap_or(u64::MAX)
+            }
+        })
+        .named("flow")
+        .map(move |n| {
+            stop();
+            n
+        })
+        .sink(out.clone())
+}
+
+/// What a cancelled flow leaves: input 1 tried at 0 and 30 s, no more;
+/// its input a dead letter of the flow's stage, saying why.
+fn assert_cancelled_at_45_s(attempts: &Attempts, letters: &[flux_core::ErrorEnvelope]) {
+    let tried: Vec<(u64, Instant)> = by_input(attempts).into_iter().filter(|(n, _)| *n == 1).collect();
+    assert_eq!(tried, seconds(1, &[0, 30]), "the retry was cancelled while it waited for 90 s");
+    let abandoned: Vec<_> = letters.iter().filter(|l| l.error.stage().as_str() == "flow").collect();
+    assert_eq!(abandoned.len(), 1, "{letters:?}");
+    assert_eq!(abandoned[0].meta.sequence, 1);
+    assert_eq!(abandoned[0].error.cause().to_string(), "the run stopped before this input's future completed");
+}
+
+#[test]
+fn a_run_that_stops_cancels_its_flows_at_that_instant_of_virtual_time() {
+    let (attempts, out) = (Attempts::default(), VecSink::new());
+    let pipeline = cancelled_at_45_s(&attempts, &out, || panic!("the first output stops the run"));
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(error.to_string(), "stage `map-2` stopped the run at sequence 0", "the stage that panicked, named");
+    let report = error.report().unwrap();
+    assert_eq!(report.end_time, Instant::from_secs(45), "no wait for the retry's next attempt at 90 s");
+    assert!(out.payloads().is_empty());
+    assert_cancelled_at_45_s(&attempts, &report.dead_letters);
+    assert_eq!(report.dead_letters.len(), 2, "input 0 where the map panicked, input 1 in the flow");
+    assert!(report.problems.is_empty(), "every input accounted for");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_stop_handle_cancels_flows_at_that_instant_of_tokio_time() {
+    let (attempts, out) = (Attempts::default(), VecSink::new());
+    let handle = flux_engine_async::StopHandle::new();
+    let stopper = handle.clone();
+    let pipeline = cancelled_at_45_s(&attempts, &out, move || stopper.stop(flux_engine_async::Stop::Now));
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = AsyncEngine::new().stop_with(handle).run(&plan, pipeline).await.unwrap();
+    assert_eq!(report.elapsed, Duration::from_secs(45));
+    assert_eq!(out.payloads(), [0]);
+    assert_cancelled_at_45_s(&attempts, &report.dead_letters);
+    assert!(report.problems.is_empty(), "every input accounted for");
 }
