@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use flux_core::{
-    EdgeFlow, ErrorEnvelope, ExecutionPlan, Instant, Junction, Observer, SideEnvelope, StageId, StageLedger, TurnedAway,
+    EdgeFlow, ErrorEnvelope, ExecutionPlan, Instant, Junction, Observer, SideEnvelope, SideReason, StageId,
+    StageLedger, TurnedAway,
 };
 
 use crate::snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
@@ -15,6 +16,15 @@ use crate::snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, St
 const CAUSES_PER_STAGE: usize = 16;
 /// Characters of a cause kept: its first line, up to this.
 const CAUSE_TEXT: usize = 120;
+/// What a stage sent aside, as the engine reported it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Diverted {
+    pub(crate) dead_letters: u64,
+    pub(crate) side_outputs: u64,
+    /// Of the side outputs, those for being late.
+    pub(crate) late: u64,
+}
+
 /// What the causes past [`CAUSES_PER_STAGE`] are counted under.
 pub(crate) const OTHER_CAUSES: &str = "(other causes)";
 
@@ -69,8 +79,8 @@ struct State {
     /// The plan's boundaries: junction, and envelopes it can hold.
     boundaries: Vec<(usize, u64)>,
     counted: Vec<StageLedger>,
-    /// Dead letters and side outputs each stage sent.
-    diverted: Vec<(u64, u64)>,
+    /// What each stage sent aside.
+    diverted: Vec<Diverted>,
     edges: BTreeMap<usize, EdgeFlow>,
     batches: BTreeMap<usize, u64>,
     causes: BTreeMap<(usize, String), u64>,
@@ -127,14 +137,15 @@ impl State {
         let mut flow = 0u64;
         for (i, id) in self.stages.iter().enumerate() {
             let counted = self.counted[i];
-            let (dead_letters, side_outputs) = self.diverted[i];
+            let diverted = self.diverted[i];
             let received = flow;
-            let accounted = counted.dropped + counted.merged + counted.consumed + dead_letters + side_outputs;
+            let accounted =
+                counted.dropped + counted.merged + counted.consumed + diverted.dead_letters + diverted.side_outputs;
             let sent = (received + counted.created).saturating_sub(accounted);
             // Past a boundary, the next stage has received what the
             // boundary delivered; the rest waits in it or was dropped.
             flow = self.edges.get(&i).map_or(sent, |edge| edge.received);
-            stages.push(StageFigures::new(id.as_str(), received, sent, dead_letters, side_outputs, &counted));
+            stages.push(StageFigures::new(id.as_str(), received, sent, diverted, &counted));
         }
         let edges = self
             .boundaries
@@ -227,7 +238,7 @@ impl Observer for Metrics {
         *state = State {
             index: stages.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect(),
             counted: vec![StageLedger::default(); stages.len()],
-            diverted: vec![(0, 0); stages.len()],
+            diverted: vec![Diverted::default(); stages.len()],
             stages,
             boundaries,
             started: Some(wall_clock()),
@@ -278,7 +289,7 @@ impl Observer for Metrics {
         let Some(&stage) = state.index.get(letter.error.stage()) else { return };
         match letter.error.cause().downcast_ref::<TurnedAway>() {
             Some(turned) => *state.turned_away.entry(turned.junction).or_default() += 1,
-            None => state.diverted[stage].0 += 1,
+            None => state.diverted[stage].dead_letters += 1,
         }
         state.count_cause(stage, letter);
     }
@@ -286,7 +297,9 @@ impl Observer for Metrics {
     fn on_side_output(&self, side: &SideEnvelope) {
         let mut state = self.state();
         if let Some(&stage) = state.index.get(&side.stage) {
-            state.diverted[stage].1 += 1;
+            let diverted = &mut state.diverted[stage];
+            diverted.side_outputs += 1;
+            diverted.late += u64::from(side.reason == SideReason::Late);
         }
     }
 

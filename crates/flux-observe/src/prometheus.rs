@@ -7,11 +7,12 @@ use crate::{EdgeFigures, Snapshot, StageFigures};
 /// A per-stage counter: its name, help text, and where its value is.
 type StageMetric = (&'static str, &'static str, fn(&StageFigures) -> u64);
 
-const STAGE_METRICS: [StageMetric; 11] = [
+const STAGE_METRICS: [StageMetric; 12] = [
     ("flux_stage_received_total", "Envelopes that reached the stage.", |s| s.received),
     ("flux_stage_sent_total", "Envelopes the stage passed on.", |s| s.sent),
     ("flux_stage_dead_letters_total", "Inputs the stage sent to the dead-letter output.", |s| s.dead_letters),
     ("flux_stage_side_outputs_total", "Inputs the stage sent to the side output.", |s| s.side_outputs),
+    ("flux_stage_late_total", "Inputs the stage sent aside for being late.", |s| s.late),
     ("flux_stage_dropped_by_policy_total", "Inputs the stage dropped on purpose.", |s| s.dropped_by_policy),
     ("flux_stage_created_total", "Envelopes the stage made.", |s| s.created),
     ("flux_stage_merged_total", "Inputs merged into open groups.", |s| s.merged),

@@ -81,6 +81,10 @@ pub struct StageFigures {
     pub dead_letters: u64,
     /// Inputs it sent to the side output (late data, closed keys).
     pub side_outputs: u64,
+    /// Of those, inputs behind the watermark by more than the allowed
+    /// lateness.
+    #[serde(default)]
+    pub late: u64,
     /// Inputs it dropped on purpose, counted (a filter's rejects).
     pub dropped_by_policy: u64,
     /// Envelopes it made (a source's reads, a flat map's extra outputs).
@@ -102,16 +106,16 @@ impl StageFigures {
         stage: &str,
         received: u64,
         sent: u64,
-        dead_letters: u64,
-        side_outputs: u64,
+        diverted: crate::metrics::Diverted,
         counted: &StageLedger,
     ) -> Self {
         StageFigures {
             stage: stage.to_owned(),
             received,
             sent,
-            dead_letters,
-            side_outputs,
+            dead_letters: diverted.dead_letters,
+            side_outputs: diverted.side_outputs,
+            late: diverted.late,
             dropped_by_policy: counted.dropped,
             created: counted.created,
             merged: counted.merged,

@@ -182,6 +182,7 @@ fn the_prometheus_text_parses_back_to_the_snapshots_figures() {
         assert_eq!(value("flux_stage_received_total", &labels), stage.received as f64);
         assert_eq!(value("flux_stage_sent_total", &labels), stage.sent as f64);
         assert_eq!(value("flux_stage_dead_letters_total", &labels), stage.dead_letters as f64);
+        assert_eq!(value("flux_stage_late_total", &labels), stage.late as f64);
         assert_eq!(value("flux_stage_dropped_by_policy_total", &labels), stage.dropped_by_policy as f64);
         assert_eq!(value("flux_stage_consumed_total", &labels), stage.consumed as f64);
     }
@@ -197,7 +198,7 @@ fn the_prometheus_text_parses_back_to_the_snapshots_figures() {
         assert_eq!(value("flux_dead_letters_total", &labels), letter.count as f64);
     }
     let counters = scrape.docs.keys().filter(|name| name.ends_with("_total")).count();
-    assert_eq!(counters, 15, "every counter has its help text");
+    assert_eq!(counters, 16, "every counter has its help text");
 }
 
 #[test]
@@ -429,4 +430,36 @@ fn timers_and_engine_time_are_the_runs() {
     assert_eq!(snapshot.timers, fired as u64);
     assert_eq!(snapshot.at_nanos, report.end_time.as_nanos());
     assert!(report.end_time >= flux_core::Instant::from_secs(9));
+}
+
+/// Event-time windows of ten seconds: two inputs arrive after their
+/// window closed. The accumulating stage counts them as late, among its
+/// side outputs; no other stage has any.
+#[test]
+fn late_inputs_are_counted_apart_among_the_side_outputs() {
+    use flux_accumulate::{AccumulateExt, Keyed, Policy, Watermark, count};
+    let metrics = Arc::new(Metrics::new());
+    let events = [5u64, 12, 3, 4, 25].into_iter().enumerate().map(|(i, secs)| {
+        let at = flux_core::Instant::from_secs(secs);
+        (flux_core::Instant::ZERO, flux_core::Envelope::new(0u64).with_sequence(i as u64).with_event_time(at))
+    });
+    let watermark = Watermark {
+        window: std::time::Duration::from_secs(10),
+        out_of_orderness: std::time::Duration::ZERO,
+        allowed_lateness: std::time::Duration::ZERO,
+    };
+    let out: VecSink<Keyed<u64>> = VecSink::new();
+    let pipeline = Pipeline::from_source(flux_test::TimedSource::new(events.collect()))
+        .key_by(|n: &u64| *n)
+        .accumulate(count(), Policy::builder().watermark(watermark).build().unwrap())
+        .named("windows")
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().with_observer(metrics.clone()).run(&plan, pipeline).unwrap();
+    let snapshot = metrics.snapshot();
+    let windows = snapshot.stage("windows").unwrap();
+    assert_eq!((windows.side_outputs, windows.late), (2, 2));
+    assert_eq!(report.row("windows").unwrap().side_outputs, 2);
+    assert!(snapshot.stages.iter().filter(|stage| stage.stage != "windows").all(|stage| stage.late == 0));
+    assert!(snapshot.to_prometheus().contains("flux_stage_late_total{stage=\"windows\"} 2\n"));
 }
