@@ -179,6 +179,45 @@ pub fn balance(
     (rows, problems)
 }
 
+/// A run's ledger as a table a person reads: a line per stage with what
+/// reached it, what it passed on, and where the rest went.
+///
+/// ```
+/// use flux_core::{LedgerRow, LedgerTable, StageId, StageLedger};
+///
+/// let rows = [LedgerRow {
+///     stage: StageId::from_static("parse"),
+///     received: 10,
+///     emitted: 8,
+///     dead_letters: 2,
+///     side_outputs: 0,
+///     counts: StageLedger::default(),
+/// }];
+/// let table = LedgerTable(&rows).to_string();
+/// assert_eq!(table.lines().next(), Some("  stage  received      sent      dead      side   dropped    merged  released discarded   written"));
+/// assert_eq!(table.lines().nth(1), Some("  parse        10         8         2         0         0         0         0         0         0"));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerTable<'a>(pub &'a [LedgerRow]);
+
+impl fmt::Display for LedgerTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.0.iter().map(|row| row.stage.as_str().len()).max().unwrap_or(5).max(5);
+        let heads = ["received", "sent", "dead", "side", "dropped", "merged", "released", "discarded", "written"];
+        write!(f, "  {:<width$}", "stage")?;
+        heads.iter().try_for_each(|head| write!(f, " {head:>9}"))?;
+        writeln!(f)?;
+        for row in self.0 {
+            let c = &row.counts;
+            let figures = [row.received, row.emitted, row.dead_letters, row.side_outputs, c.dropped, c.merged];
+            write!(f, "  {:<width$}", row.stage.as_str())?;
+            figures.iter().chain(&[c.released, c.discarded, c.consumed]).try_for_each(|n| write!(f, " {n:>9}"))?;
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Imbalance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

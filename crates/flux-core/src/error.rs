@@ -146,6 +146,14 @@ pub struct ErrorEnvelope {
     pub error: StageError,
 }
 
+impl fmt::Display for ErrorEnvelope {
+    /// `sequence 4: stage `parse` failed at sequence 4: invalid digit
+    /// found in string`: which input, where, and why.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sequence {}: {}: {}", self.meta.sequence, self.error, self.error.cause())
+    }
+}
+
 /// Why an envelope left the main output without being an error.
 ///
 /// A stage routes such an input to the side output

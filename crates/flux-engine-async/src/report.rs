@@ -5,7 +5,8 @@ use core::time::Duration;
 use std::error::Error;
 
 use flux_core::{
-    ErrorEnvelope, Imbalance, Instant, LeakError, LedgerRow, PlanError, PoolStats, SideEnvelope, StageError, StageId,
+    ErrorEnvelope, Imbalance, Instant, LeakError, LedgerRow, LedgerTable, PlanError, PoolStats, SideEnvelope,
+    StageError, StageId,
 };
 
 use crate::EdgeStats;
@@ -47,6 +48,54 @@ impl RunReport {
     /// The ledger row of the stage with id `stage`.
     pub fn row(&self, stage: &str) -> Option<&LedgerRow> {
         self.ledger.iter().find(|r| r.stage.as_str() == stage)
+    }
+}
+
+/// Dead letters a report's table lists whole; the rest are counted.
+const LISTED: usize = 5;
+
+impl fmt::Display for RunReport {
+    /// What a person reads after a run: the inputs read and written, the
+    /// ledger table, the first dead letters, each boundary, each pool,
+    /// and anything that did not balance.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let read = self.ledger.first().map_or(0, |source| source.emitted);
+        let written = self.ledger.last().map_or(0, |sink| sink.counts.consumed);
+        let dead: u64 = self.ledger.iter().map(|row| row.dead_letters).sum();
+        writeln!(
+            f,
+            "run took {:.3} s: {read} read, {written} written, {dead} dead letters",
+            self.elapsed.as_secs_f64()
+        )?;
+        write!(f, "{}", LedgerTable(&self.ledger))?;
+        for letter in self.dead_letters.iter().take(LISTED) {
+            writeln!(f, "  dead letter {letter}")?;
+        }
+        let more = dead.saturating_sub(LISTED.min(self.dead_letters.len()) as u64);
+        if more > 0 {
+            writeln!(f, "  and {more} more dead letters")?;
+        }
+        for edge in &self.edges {
+            let (junction, sent, received, depth) =
+                (edge.junction, edge.envelopes_sent, edge.envelopes_received, edge.max_depth);
+            let dropped = edge.dropped + edge.rejected;
+            writeln!(
+                f,
+                "  boundary {junction}: {sent} sent, {received} received, at most {depth} of {} batches queued, {dropped} dropped",
+                edge.capacity
+            )?;
+        }
+        for (name, stats) in &self.pools {
+            writeln!(
+                f,
+                "  pool {name}: {} rented, {} returned, high water {}",
+                stats.rented, stats.returned, stats.high_water
+            )?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "  does not balance: {problem}")?;
+        }
+        Ok(())
     }
 }
 

@@ -119,3 +119,31 @@ async fn a_stop_after_the_input_ended_is_no_stop_and_a_graceful_one_still_lets_e
     assert_eq!(report.elapsed, Duration::from_secs(60), "a graceful stop waits for the end timer");
     assert_eq!(out.payloads().len(), 1);
 }
+
+/// The report as a person reads it: what was read and written, the
+/// ledger table, the first dead letters and the boundary, on tokio's
+/// paused clock (so the time is exact).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_report_prints_what_was_read_and_written_its_ledger_and_its_first_dead_letters() {
+    let input: Vec<String> = (0..20u64).map(|n| if n % 7 == 3 { format!("{n}x") } else { n.to_string() }).collect();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(input))
+        .try_map(|s: String| s.parse::<u64>())
+        .named("parse")
+        .sink(out.clone());
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    plan.junctions[1] = Junction::Boundary(EdgeSpec { capacity: 4, batch_size: 8 });
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    let expected = "\
+run took 0.000 s: 20 read, 17 written, 3 dead letters
+  stage   received      sent      dead      side   dropped    merged  released discarded   written
+  source         0        20         0         0         0         0         0         0         0
+  parse         20        17         3         0         0         0         0         0         0
+  sink          17         0         0         0         0         0         0         0        17
+  dead letter sequence 3: stage `parse` failed at sequence 3: invalid digit found in string
+  dead letter sequence 10: stage `parse` failed at sequence 10: invalid digit found in string
+  dead letter sequence 17: stage `parse` failed at sequence 17: invalid digit found in string
+  boundary 1: 17 sent, 17 received, at most 3 of 4 batches queued, 0 dropped
+";
+    assert_eq!(report.to_string(), expected, "\n{report}");
+}

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use flux_core::{ErrorEnvelope, Instant, LeakError, PlanError, PoolStats, SideEnvelope, StageError, StageId};
 
-use flux_core::{Imbalance, LedgerRow};
+use flux_core::{Imbalance, LedgerRow, LedgerTable};
 
 use crate::{Decision, EdgeStats};
 
@@ -49,6 +49,51 @@ impl RunReport {
     /// The ledger row of the stage with id `stage`.
     pub fn row(&self, stage: &str) -> Option<&LedgerRow> {
         self.ledger.iter().find(|r| r.stage.as_str() == stage)
+    }
+}
+
+/// Dead letters a report's table lists whole; the rest are counted.
+const LISTED: usize = 5;
+
+impl fmt::Display for RunReport {
+    /// What a person reads after a run: the inputs read and written, the
+    /// ledger table, the first dead letters, each boundary, each pool,
+    /// and anything that did not balance.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let read = self.ledger.first().map_or(0, |source| source.emitted);
+        let written = self.ledger.last().map_or(0, |sink| sink.counts.consumed);
+        let dead: u64 = self.ledger.iter().map(|row| row.dead_letters).sum();
+        writeln!(f, "run ended at {}: {read} read, {written} written, {dead} dead letters", self.end_time)?;
+        write!(f, "{}", LedgerTable(&self.ledger))?;
+        for letter in self.dead_letters.iter().take(LISTED) {
+            writeln!(f, "  dead letter {letter}")?;
+        }
+        let more = dead.saturating_sub(LISTED.min(self.dead_letters.len()) as u64);
+        if more > 0 {
+            writeln!(f, "  and {more} more dead letters")?;
+        }
+        for edge in &self.edges {
+            let (junction, sent, received, depth) =
+                (edge.junction, edge.envelopes_sent, edge.envelopes_received, edge.max_depth);
+            let dropped = edge.dropped + edge.rejected;
+            writeln!(
+                f,
+                "  boundary {junction}: {sent} sent, {received} received, at most {depth} of {} batches queued, {dropped} dropped",
+                edge.capacity
+            )?;
+        }
+        for pool in &self.pools {
+            let stats = &pool.stats;
+            writeln!(
+                f,
+                "  pool {}: {} rented, {} returned, high water {}",
+                pool.name, stats.rented, stats.returned, stats.high_water
+            )?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "  does not balance: {problem}")?;
+        }
+        Ok(())
     }
 }
 
