@@ -42,6 +42,11 @@ use flux_core::{ExecutionPlan, Instant, Observer, StageId, StageLedger};
 pub struct Progress {
     total: Option<u64>,
     bytes: Option<Bytes>,
+    /// Told the figures whenever they move.
+    listener: Option<Box<dyn Fn(ProgressFigures) + Send + Sync>>,
+    /// Held while the listener is told, so that engine threads tell it in
+    /// the order the figures moved.
+    telling: Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -56,6 +61,7 @@ impl fmt::Debug for Progress {
         f.debug_struct("Progress")
             .field("total", &self.total)
             .field("bytes_total", &self.bytes.as_ref().map(|bytes| bytes.total))
+            .field("listener", &self.listener.is_some())
             .field("state", &self.state)
             .finish()
     }
@@ -107,6 +113,47 @@ impl Progress {
         self
     }
 
+    /// Calls `listener` with the figures each time they move (after an
+    /// engine step that read or wrote something, and at the end), from the
+    /// engine's thread: for an application that would rather be told than
+    /// poll (a progress bar's `set_position`, a channel's `send`). Keep it
+    /// short; the run waits for it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_engine_sync::SyncEngine;
+    /// use flux_observe::Progress;
+    /// use flux_plan::Planner;
+    /// use flux_test::{IterSource, VecSink};
+    ///
+    /// let told = Arc::new(Mutex::new(Vec::new()));
+    /// let log = told.clone();
+    /// let progress = Progress::of(3_000).subscribe(move |now| log.lock().unwrap().push((now.read, now.finished)));
+    /// let pipeline = Pipeline::from_source(IterSource::new(0..3_000u32)).sink(VecSink::new());
+    /// let plan = Planner::new().plan(pipeline.describe())?;
+    /// let _report = SyncEngine::new().with_observer(Arc::new(progress)).run(&plan, pipeline)?;
+    ///
+    /// let told = told.lock().unwrap();
+    /// assert_eq!(told.first(), Some(&(1_024, false)), "after the first step");
+    /// assert_eq!(told.last(), Some(&(3_000, true)), "and at the end");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn subscribe(mut self, listener: impl Fn(ProgressFigures) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// Tells the listener, if there is one, the figures now.
+    fn tell(&self) {
+        if let Some(listener) = &self.listener {
+            let _in_order = self.telling.lock().unwrap_or_else(PoisonError::into_inner);
+            listener(self.now());
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -143,17 +190,26 @@ impl Observer for Progress {
     }
 
     fn on_counts(&self, stage: &StageId, counted: &StageLedger, _now: Instant) {
-        let mut state = self.state();
-        if state.source.as_ref() == Some(stage) {
-            state.read = counted.created;
-        }
-        if state.sink.as_ref() == Some(stage) {
-            state.written = counted.consumed;
+        let moved = {
+            let mut state = self.state();
+            let before = (state.read, state.written);
+            if state.source.as_ref() == Some(stage) {
+                state.read = counted.created;
+            }
+            if state.sink.as_ref() == Some(stage) {
+                state.written = counted.consumed;
+            }
+            (state.read, state.written) != before
+        };
+        // Told with the lock released: the listener may poll too.
+        if moved {
+            self.tell();
         }
     }
 
     fn on_stop(&self, _now: Instant) {
         self.state().ended = Some(wall_clock());
+        self.tell();
     }
 }
 

@@ -107,3 +107,27 @@ fn progress_of_a_file_follows_the_bytes_read_of_its_size() {
     );
     assert_eq!(done.read, 20_000);
 }
+
+/// A subscriber is told the figures as they move, from the engine's
+/// threads: reads and writes never go back, and the last it hears is the
+/// whole run, ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_is_told_every_move_and_the_end_on_tokio() {
+    let told: Arc<Mutex<Vec<ProgressFigures>>> = Arc::default();
+    let log = told.clone();
+    let progress = Arc::new(Progress::of(20_000).subscribe(move |now| log.lock().unwrap().push(now)));
+    let pipeline = Pipeline::from_source(IterSource::new(0..20_000u64)).filter(|n| n % 4 == 0).sink(VecSink::new());
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    plan.junctions[1] = flux_core::Junction::Boundary(flux_core::EdgeSpec { capacity: 4, batch_size: 256 });
+    let _report = AsyncEngine::new().with_observer(progress.clone()).run(&plan, pipeline).await.unwrap();
+    let told = told.lock().unwrap();
+    assert!(told.len() >= 3, "{} moves", told.len());
+    for pair in told.windows(2) {
+        assert!(pair[1].read >= pair[0].read && pair[1].written >= pair[0].written, "{:?}", pair);
+    }
+    let last = told.last().unwrap();
+    assert_eq!((last.read, last.written, last.finished, last.share_done()), (20_000, 5_000, true, Some(1.0)));
+    assert!(told[..told.len() - 1].iter().all(|now| !now.finished), "only the end is told as ended");
+    assert_eq!(last.written_per_second(), 5_000.0 / last.elapsed.as_secs_f64());
+    assert_eq!(last.read_per_second(), 20_000.0 / last.elapsed.as_secs_f64());
+}
