@@ -131,3 +131,27 @@ async fn a_subscriber_is_told_every_move_and_the_end_on_tokio() {
     assert_eq!(last.written_per_second(), 5_000.0 / last.elapsed.as_secs_f64());
     assert_eq!(last.read_per_second(), 20_000.0 / last.elapsed.as_secs_f64());
 }
+
+/// The time left is what is left at the rate so far: a quarter read in
+/// two seconds leaves six; nothing read yet, no estimate; in bytes when
+/// they are followed.
+#[test]
+fn the_time_left_is_what_is_left_at_the_rate_so_far() {
+    let quarter = ProgressFigures {
+        read: 250,
+        written: 100,
+        total: Some(1_000),
+        bytes_read: None,
+        bytes_total: None,
+        elapsed: Duration::from_secs(2),
+        finished: false,
+    };
+    assert_eq!(quarter.time_left(), Some(Duration::from_secs(6)));
+    assert_eq!((quarter.read_per_second(), quarter.written_per_second()), (125.0, 50.0));
+    let nothing_yet = ProgressFigures { read: 0, ..quarter };
+    assert_eq!(nothing_yet.time_left(), None);
+    let by_bytes = ProgressFigures { bytes_read: Some(600), bytes_total: Some(1_000), ..quarter };
+    assert_eq!(by_bytes.share_done(), Some(0.6));
+    let left = by_bytes.time_left().unwrap().as_secs_f64();
+    assert!((left - 4.0 / 3.0).abs() < 1e-9, "{left}");
+}
