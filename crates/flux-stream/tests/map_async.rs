@@ -307,3 +307,33 @@ fn what_an_async_map_emits_crosses_a_boundary_at_the_instant_it_was_made() {
     let expected: Vec<_> = (0..5u64).map(|n| (n * 2, flux_core::Instant::from_secs(n * 10))).collect();
     assert_eq!(*arrivals.0.lock().unwrap(), expected);
 }
+
+/// On the sync engine, futures that another thread completes after the
+/// input has ended, in a segment after a boundary: the engine parks the
+/// thread until a future's waker fires, then polls the futures, though
+/// their segment has no input to step on (the source is done, so only
+/// the work in flight can wake it). Every result arrives, in order.
+#[test]
+fn the_sync_engine_wakes_for_work_completed_by_another_thread_after_the_input_ended() {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..3).map(|_| tokio::sync::oneshot::channel::<u64>()).unzip();
+    let receivers = Arc::new(Mutex::new(receivers.into_iter().map(Some).collect::<Vec<_>>()));
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(0..3usize))
+        .map_async(4, move |n| {
+            let answer = receivers.lock().unwrap()[n].take().expect("one future per input");
+            async move { answer.await.expect("the other thread answers") }
+        })
+        .sink(out.clone());
+    let answering = std::thread::spawn(move || {
+        for (n, sender) in senders.into_iter().enumerate().rev() {
+            std::thread::sleep(Duration::from_millis(20));
+            sender.send(n as u64 * 10).unwrap();
+        }
+    });
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    plan.junctions[0] = Junction::Boundary(EdgeSpec { capacity: 2, batch_size: 4 });
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    answering.join().unwrap();
+    assert_eq!(out.payloads(), [0, 10, 20]);
+    assert!(report.problems.is_empty());
+}
