@@ -317,16 +317,19 @@ fn what_an_async_map_emits_crosses_a_boundary_at_the_instant_it_was_made() {
 fn the_sync_engine_wakes_for_work_completed_by_another_thread_after_the_input_ended() {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..3).map(|_| tokio::sync::oneshot::channel::<u64>()).unzip();
     let receivers = Arc::new(Mutex::new(receivers.into_iter().map(Some).collect::<Vec<_>>()));
+    // The other thread answers once every future has started, last first.
+    let (started, all_started) = std::sync::mpsc::channel::<()>();
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(IterSource::new(0..3usize))
         .map_async(4, move |n| {
             let answer = receivers.lock().unwrap()[n].take().expect("one future per input");
+            started.send(()).unwrap();
             async move { answer.await.expect("the other thread answers") }
         })
         .sink(out.clone());
     let answering = std::thread::spawn(move || {
+        all_started.iter().take(3).for_each(drop);
         for (n, sender) in senders.into_iter().enumerate().rev() {
-            std::thread::sleep(Duration::from_millis(20));
             sender.send(n as u64 * 10).unwrap();
         }
     });
