@@ -46,3 +46,8 @@ pub use flux_fan_in::{FanIn, Sourced};
 
 #[cfg(feature = "stream")]
 pub use flux_stream::{AsyncSteps, StreamSource, TryStreamSource};
+
+/// Watching a run: spans per stage (`.spanned()`), a tap between stages,
+/// the report printed after a run.
+#[cfg(feature = "observe")]
+pub use flux_observe::{Metrics, Progress, Report, SpanSteps, Tap};
