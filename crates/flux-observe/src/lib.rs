@@ -51,7 +51,7 @@
 //! [`Report`] is what an application prints after a run (the final
 //! snapshot with a pool's and an accumulator's figures), and its JSON
 //! reads back whole. [`SpanSteps::spanned`] runs a stage inside a span of
-//! its own, and a [`Tap`] between two stages keeps every `n`th envelope
+//! its own, [`TimeSteps::timed`] times its calls into quantiles, and a [`Tap`] between two stages keeps every `n`th envelope
 //! for a look at what passes.
 
 #![forbid(unsafe_code)]
@@ -67,6 +67,7 @@ mod report;
 mod snapshot;
 mod spanned;
 mod tap;
+mod timed;
 mod traced;
 
 pub use decorated::Decorated;
@@ -77,4 +78,5 @@ pub use report::{FigureSet, Report};
 pub use snapshot::{DeadLetterCause, EdgeFigures, SegmentFigures, Snapshot, StageFigures};
 pub use spanned::{SpanSteps, Spanned, SpannedNode};
 pub use tap::{Sample, Tap, TapSamples};
+pub use timed::{StageTimes, TimeFigures, TimeSteps, Timed, TimedNode};
 pub use traced::{Traced, envelope_span};

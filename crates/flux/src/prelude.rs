@@ -50,4 +50,4 @@ pub use flux_stream::{AsyncSteps, StreamSource, TryStreamSource};
 /// Watching a run: spans per stage (`.spanned()`), a tap between stages,
 /// the report printed after a run.
 #[cfg(feature = "observe")]
-pub use flux_observe::{Metrics, Progress, Report, SpanSteps, Tap};
+pub use flux_observe::{Metrics, Progress, Report, SpanSteps, StageTimes, Tap, TimeSteps};
