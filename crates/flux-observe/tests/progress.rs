@@ -148,6 +148,12 @@ fn the_time_left_is_what_is_left_at_the_rate_so_far() {
     };
     assert_eq!(quarter.time_left(), Some(Duration::from_secs(6)));
     assert_eq!((quarter.read_per_second(), quarter.written_per_second()), (125.0, 50.0));
+    let progress = Progress::of(1_000).with_bytes(10, || 4);
+    let debug = format!("{progress:?}");
+    assert!(
+        debug.starts_with("Progress { total: Some(1000), bytes_total: Some(10), listener: false, state: "),
+        "{debug}"
+    );
     let nothing_yet = ProgressFigures { read: 0, ..quarter };
     assert_eq!(nothing_yet.time_left(), None);
     let by_bytes = ProgressFigures { bytes_read: Some(600), bytes_total: Some(1_000), ..quarter };

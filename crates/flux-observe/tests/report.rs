@@ -164,3 +164,18 @@ fn a_dead_letter_reads_back_with_its_chain_of_causes() {
     assert_eq!(chain(&back.error), chain(&letter.error));
     assert_eq!(serde_json::to_string(&back).unwrap(), json, "and writes the same JSON again");
 }
+
+/// The headline's time and rate: ten records in over two seconds of real
+/// time are five a second.
+#[test]
+fn the_headline_says_how_long_the_run_took_and_how_fast_it_read() {
+    let metrics = flux_observe::Snapshot {
+        stages: vec![flux_observe::StageFigures { stage: "source".into(), sent: 10, ..Default::default() }],
+        wall_nanos: 2_000_000_000,
+        ..Default::default()
+    };
+    let report = Report::new(metrics);
+    assert_eq!(report.records_in_per_second(), 5.0);
+    let headline = report.to_string().lines().next().unwrap().to_owned();
+    assert_eq!(headline, "10 records in, 0 out, 0 dead letters, in 2.000 s (5 records/s in)");
+}
