@@ -1,0 +1,326 @@
+//! `SqliteSink`: records into a table, in batched transactions.
+
+use core::fmt;
+use core::task::Poll;
+use std::error::Error;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use flux_core::{Context, EngineHint, Envelope, Position, Sink, Undelivered, WriteError};
+use rusqlite::{Connection, ErrorCode};
+
+use crate::{Row, Table, ToRow};
+
+/// A sink that writes each record as a row of a SQLite table, many rows
+/// to a transaction.
+///
+/// - **Batches.** Rows are held until the batch is full (1,000 rows by
+///   default, [`SqliteSink::batch_rows`]; or a byte total from the
+///   envelopes' costs, [`SqliteSink::batch_bytes`]), then written in one
+///   transaction; what is held at the end is written when the sink closes.
+/// - **Never half-written, never lost.** A batch that fails is rolled
+///   back whole. A busy or locked database is retried
+///   ([`SqliteSink::retries`], after SQLite's own busy wait); any other
+///   failure (a constraint, a value that cannot be bound) sends every
+///   record of the batch to the dead-letter output, each with its
+///   sequence and the batch's error, and the run goes on.
+/// - **Lifecycle.** The database is opened (and the table created, with
+///   [`SqliteSink::create_table`]) when the run opens its stages, so a
+///   missing directory fails the run before the first record is read,
+///   naming the sink. Its calls block, so the sink asks for a thread of
+///   its own on the tokio engine ([`EngineHint::Blocking`]); on the sync
+///   engine it runs in the caller's thread with no runtime.
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Pipeline, Runnable};
+/// use flux_engine_sync::SyncEngine;
+/// use flux_plan::Planner;
+/// use flux_sqlite::{Row, SqliteSink, Table};
+/// use flux_test::IterSource;
+///
+/// let path = std::env::temp_dir().join(format!("flux-sqlite-doc-{}.db", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let table = Table::new("squares")?.column("n", "INTEGER PRIMARY KEY")?.column("square", "INTEGER")?;
+/// let sink = SqliteSink::new(&path, table, |n: &u64, row: &mut Row<'_>| {
+///     row.push(n)?.push(n * n)?;
+///     Ok(())
+/// })
+/// .create_table();
+/// let pipeline = Pipeline::from_source(IterSource::new(0..2_500u64)).sink(sink);
+/// let plan = Planner::new().plan(pipeline.describe())?;
+/// let report = SyncEngine::new().run(&plan, pipeline)?;
+///
+/// let db = rusqlite::Connection::open(&path)?;
+/// let (rows, sum): (u64, u64) = db.query_row("SELECT COUNT(*), SUM(square) FROM squares", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// assert_eq!((rows, sum), (2_500, (0..2_500u64).map(|n| n * n).sum()));
+/// assert_eq!(report.row("sink").unwrap().counts.consumed, 2_500);
+/// # drop(db);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteSink<T, M> {
+    path: PathBuf,
+    table: Table,
+    insert: String,
+    create: bool,
+    map: M,
+    max_rows: usize,
+    max_bytes: u64,
+    retries: u32,
+    connection: Option<Connection>,
+    pending: Vec<Envelope<T>>,
+    pending_bytes: u64,
+    undelivered: Vec<Undelivered>,
+    stats: SqliteStats,
+}
+
+impl<T, M> fmt::Debug for SqliteSink<T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteSink")
+            .field("path", &self.path)
+            .field("table", &self.table.name())
+            .field("max_rows", &self.max_rows)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
+    /// A sink writing into `table` of the database at `path` (created if
+    /// missing), each record bound by `map`.
+    pub fn new(path: impl Into<PathBuf>, table: Table, map: M) -> Self {
+        let insert = table.insert_sql();
+        SqliteSink {
+            path: path.into(),
+            table,
+            insert,
+            create: false,
+            map,
+            max_rows: 1_000,
+            max_bytes: u64::MAX,
+            retries: 3,
+            connection: None,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            undelivered: Vec::new(),
+            stats: SqliteStats::default(),
+        }
+    }
+
+    /// Creates the table when the run opens, if it does not exist.
+    #[must_use]
+    pub fn create_table(mut self) -> Self {
+        self.create = true;
+        self
+    }
+
+    /// Writes a transaction every `rows` rows (at least one).
+    #[must_use]
+    pub fn batch_rows(mut self, rows: usize) -> Self {
+        self.max_rows = rows.max(1);
+        self
+    }
+
+    /// Also writes a transaction once the held envelopes' costs reach
+    /// `bytes` (envelopes from a framed source carry their frame's size).
+    #[must_use]
+    pub fn batch_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Tries a batch again this many times when the database is busy or
+    /// locked (default 3), each after SQLite's own five-second busy wait.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// A handle to the sink's figures, readable after the run.
+    pub fn stats(&self) -> SqliteStats {
+        self.stats.clone()
+    }
+
+    fn open(&mut self) -> rusqlite::Result<()> {
+        if self.connection.is_some() {
+            return Ok(());
+        }
+        let connection = Connection::open(&self.path)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        // A write-ahead log: readers do not block the load, and a commit
+        // costs one append.
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        if self.create {
+            connection.execute(&self.table.create_sql(), [])?;
+        }
+        self.connection = Some(connection);
+        Ok(())
+    }
+
+    /// Writes what is held in one transaction, tried again while the
+    /// database is busy; if it fails for good, every held record goes to
+    /// the dead letters with the batch's error.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut tries = 0;
+        let failure = loop {
+            match self.commit() {
+                Ok(()) => {
+                    self.stats.count_batch(self.pending.len() as u64);
+                    self.pending.clear();
+                    self.pending_bytes = 0;
+                    return;
+                }
+                Err(error) if busy(&error) && tries < self.retries => {
+                    tries += 1;
+                    self.stats.retries.fetch_add(1, Relaxed);
+                }
+                Err(error) => break error,
+            }
+        };
+        self.stats.failed_batches.fetch_add(1, Relaxed);
+        let rows = self.pending.len();
+        let (table, message) = (self.table.name().to_owned(), failure.to_string());
+        for item in self.pending.drain(..) {
+            let (_, meta, _) = item.into_parts();
+            let cause = BatchFailed { table: table.clone(), rows, error: message.clone() };
+            self.undelivered.push(Undelivered {
+                position: Position::Sequence(meta.sequence),
+                meta,
+                cause: Box::new(cause),
+            });
+        }
+        self.pending_bytes = 0;
+    }
+
+    /// One transaction of every held record; rolled back (by dropping it)
+    /// on any error.
+    fn commit(&mut self) -> rusqlite::Result<()> {
+        self.open()?;
+        let connection = self.connection.as_mut().expect("opened just now");
+        let transaction = connection.transaction()?;
+        {
+            let mut statement = transaction.prepare_cached(&self.insert)?;
+            for item in &self.pending {
+                let mut row = Row::new(&mut statement);
+                self.map.bind(item.payload(), &mut row)?;
+                if row.bound() != self.table.width() {
+                    return Err(rusqlite::Error::InvalidParameterCount(row.bound(), self.table.width()));
+                }
+                statement.raw_execute()?;
+            }
+        }
+        transaction.commit()
+    }
+}
+
+/// Whether a failed batch may succeed if tried again: the database was
+/// busy or locked by another connection.
+fn busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code().is_some_and(|code| matches!(code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+impl<T: Send + 'static, M: ToRow<T>> Sink<T> for SqliteSink<T, M> {
+    fn write(&mut self, item: Envelope<T>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
+        self.pending_bytes += u64::from(item.cost().bytes);
+        self.pending.push(item);
+        if self.pending.len() >= self.max_rows || self.pending_bytes >= self.max_bytes {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    /// Opens the database and creates the table, before the first record.
+    fn poll_open(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        let path = self.path.display().to_string();
+        Poll::Ready(self.open().map_err(|error| format!("cannot open the SQLite database {path}: {error}").into()))
+    }
+
+    fn engine_hint(&self) -> EngineHint {
+        EngineHint::Blocking
+    }
+
+    /// Writes what is held, then closes the database.
+    fn close(&mut self, _cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
+        self.flush();
+        if let Some(connection) = self.connection.take() {
+            connection.close().map_err(|(_, error)| Box::new(error) as Box<dyn Error + Send + Sync>)?;
+        }
+        Ok(())
+    }
+
+    fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
+        into.append(&mut self.undelivered);
+    }
+
+    fn has_news(&self) -> bool {
+        !self.undelivered.is_empty()
+    }
+
+    fn held(&self) -> u64 {
+        self.pending.len() as u64
+    }
+}
+
+/// Why a record did not reach its table: the batch it was in failed, and
+/// was rolled back whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchFailed {
+    /// The table.
+    pub table: String,
+    /// Rows in the batch, every one of them a dead letter.
+    pub rows: usize,
+    /// What SQLite said.
+    pub error: String,
+}
+
+impl fmt::Display for BatchFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a batch of {} rows into `{}` failed and was rolled back: {}", self.rows, self.table, self.error)
+    }
+}
+
+impl Error for BatchFailed {}
+
+/// A SQLite sink's figures, shared with it: readable during the run and
+/// after it.
+#[derive(Clone, Debug, Default)]
+pub struct SqliteStats {
+    rows: Arc<AtomicU64>,
+    batches: Arc<AtomicU64>,
+    failed_batches: Arc<AtomicU64>,
+    retries: Arc<AtomicU64>,
+}
+
+impl SqliteStats {
+    fn count_batch(&self, rows: u64) {
+        self.rows.fetch_add(rows, Relaxed);
+        self.batches.fetch_add(1, Relaxed);
+    }
+
+    /// Rows committed.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Relaxed)
+    }
+
+    /// Transactions committed.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Relaxed)
+    }
+
+    /// Batches rolled back for good (their records are dead letters).
+    pub fn failed_batches(&self) -> u64 {
+        self.failed_batches.load(Relaxed)
+    }
+
+    /// Times a busy or locked database made a batch be tried again.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Relaxed)
+    }
+}
