@@ -44,6 +44,10 @@ fn records_are_counted_by_the_reason_they_were_emitted_for() {
     // complete, size, latency, ttl-expired, watermark, evicted, end-of-stream
     assert_eq!(by_reason, [1, 1, 0, 1, 0, 0, 1]);
     assert_eq!(figures.emitted(EmitReason::TtlExpired), 1);
+    // At most two groups open at once (`done` and `late`, then `late` and
+    // `big`); their bytes peaked above nothing and are all given back.
+    assert_eq!((figures.peak_keys, figures.pending_keys), (2, 0));
+    assert!(figures.peak_bytes > 0 && figures.pending_bytes == 0, "{figures:?}");
     assert_eq!(out.payloads().len(), 4, "one record per reason counted");
     let named = figures.figures();
     assert!(named.contains(&("emitted complete".to_owned(), 1)), "{named:?}");
