@@ -6,6 +6,7 @@ pub mod engines;
 pub mod framing;
 pub mod fused_chain;
 pub mod observe;
+pub mod sinks;
 
 use crate::Comparison;
 
@@ -17,7 +18,7 @@ pub type Group = (&'static str, fn() -> Vec<Comparison>);
 
 /// Comparisons with one workload, by name, built lazily (building one prepares its data).
 pub fn all() -> Vec<Single> {
-    vec![("framing", framing::comparison), ("accumulate", accumulate::comparison)]
+    vec![("framing", framing::comparison), ("accumulate", accumulate::comparison), ("sinks", sinks::comparison)]
 }
 
 /// Comparisons over several workloads: each workload prints its own line,

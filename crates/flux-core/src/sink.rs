@@ -284,6 +284,22 @@ pub trait Sink<T>: Send {
         core::task::Poll::Ready(Ok(()))
     }
 
+    /// The instant the sink wants to be called at, if any: a buffered
+    /// sink's linger, after which what it holds is written even though
+    /// its batch is not full. The engine calls [`Sink::on_time`] then (at
+    /// the end of input it closes the sink instead). The default has none.
+    fn next_deadline(&self) -> Option<crate::Instant> {
+        None
+    }
+
+    /// Called at or after [`Sink::next_deadline`], with `cx.now()` the
+    /// engine's time: write what is due. What it could not write, it hands
+    /// back through [`Sink::take_undelivered`], as after a `write`. The
+    /// default does nothing.
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        let _ = cx;
+    }
+
     /// Where the sink would like to run: a sink that blocks its thread
     /// (a bounded hand-off to async code, a blocking client) says
     /// [`EngineHint::Blocking`](crate::EngineHint::Blocking), and the

@@ -86,13 +86,23 @@ impl<K: Sink<T>, T> Push<T> for SinkNode<K, T> {
         }
     }
 
-    /// A sink has no timers: a time-based flush is the sink's own
-    /// business, in its `write` and `close`.
-    fn on_time(&mut self, _cx: &mut Context<'_>) {}
+    /// The sink's own timer (a buffered sink's linger): what it writes
+    /// then, or hands back, is collected as after a write.
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        if self.sink.next_deadline().is_none_or(|due| due > cx.now()) {
+            return;
+        }
+        // A panic here concerns no one input: the run stops, naming the sink.
+        if let Err(panic) = catch_panic(|| self.sink.on_time(cx)) {
+            cx.fail(StageError::new(self.id.clone(), Position::None, panic));
+        }
+        self.collect_undelivered(cx);
+    }
 
-    /// None: see `on_time`.
-    fn next_deadline(&self, _at_end: bool) -> Option<Instant> {
-        None
+    /// The sink's timer while input flows; none at the end of input, when
+    /// closing the sink writes what it holds.
+    fn next_deadline(&self, at_end: bool) -> Option<Instant> {
+        if at_end { None } else { self.sink.next_deadline() }
     }
 
     /// Closes the sink, also on a failed run (the engine finishes every

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use flux_core::{Context, EngineHint, Envelope, Position, Sink, Undelivered, WriteError};
+use flux_core::{Context, EngineHint, Envelope, Instant, Position, Sink, Undelivered, WriteError};
 use rusqlite::{Connection, ErrorCode};
 
 use crate::{Row, Table, ToRow};
@@ -17,8 +17,10 @@ use crate::{Row, Table, ToRow};
 ///
 /// - **Batches.** Rows are held until the batch is full (1,000 rows by
 ///   default, [`SqliteSink::batch_rows`]; or a byte total from the
-///   envelopes' costs, [`SqliteSink::batch_bytes`]), then written in one
-///   transaction; what is held at the end is written when the sink closes.
+///   envelopes' costs, [`SqliteSink::batch_bytes`]) or has waited long
+///   enough ([`SqliteSink::batch_linger`], on the engine's clock), then
+///   written in one transaction; what is held at the end is written when
+///   the sink closes.
 /// - **Never half-written, never lost.** A batch that fails is rolled
 ///   back whole. A busy or locked database is retried
 ///   ([`SqliteSink::retries`], after SQLite's own busy wait); any other
@@ -69,6 +71,9 @@ pub struct SqliteSink<T, M> {
     map: M,
     max_rows: usize,
     max_bytes: u64,
+    linger: Option<std::time::Duration>,
+    /// When the oldest held record arrived, on the engine's clock.
+    since: Option<Instant>,
     retries: u32,
     connection: Option<Connection>,
     pending: Vec<Envelope<T>>,
@@ -101,6 +106,8 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
             map,
             max_rows: 1_000,
             max_bytes: u64::MAX,
+            linger: None,
+            since: None,
             retries: 3,
             connection: None,
             pending: Vec::new(),
@@ -129,6 +136,15 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
     #[must_use]
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
         self.max_bytes = bytes;
+        self
+    }
+
+    /// Also writes a transaction once its oldest record has waited
+    /// `linger` on the engine's clock, full or not: a slow trickle of
+    /// records still reaches the table within `linger`.
+    #[must_use]
+    pub fn batch_linger(mut self, linger: std::time::Duration) -> Self {
+        self.linger = Some(linger);
         self
     }
 
@@ -165,6 +181,7 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
     /// database is busy; if it fails for good, every held record goes to
     /// the dead letters with the batch's error.
     fn flush(&mut self) {
+        self.since = None;
         if self.pending.is_empty() {
             return;
         }
@@ -227,7 +244,8 @@ fn busy(error: &rusqlite::Error) -> bool {
 }
 
 impl<T: Send + 'static, M: ToRow<T>> Sink<T> for SqliteSink<T, M> {
-    fn write(&mut self, item: Envelope<T>, _cx: &mut Context<'_>) -> Result<(), WriteError> {
+    fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
+        self.since.get_or_insert(cx.now());
         self.pending_bytes += u64::from(item.cost().bytes);
         self.pending.push(item);
         if self.pending.len() >= self.max_rows || self.pending_bytes >= self.max_bytes {
@@ -244,6 +262,16 @@ impl<T: Send + 'static, M: ToRow<T>> Sink<T> for SqliteSink<T, M> {
 
     fn engine_hint(&self) -> EngineHint {
         EngineHint::Blocking
+    }
+
+    /// When the held batch has lingered long enough, if a linger is set.
+    fn next_deadline(&self) -> Option<Instant> {
+        Some(self.since? + self.linger?)
+    }
+
+    /// Writes the held batch: it has lingered long enough.
+    fn on_time(&mut self, _cx: &mut Context<'_>) {
+        self.flush();
     }
 
     /// Writes what is held, then closes the database.

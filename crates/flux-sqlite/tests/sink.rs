@@ -56,7 +56,7 @@ fn orders_table() -> Table {
         .unwrap()
 }
 
-fn orders_sink(db: &Scratch, batch: usize) -> SqliteSink<Order, impl flux_sqlite::ToRow<Order>> {
+fn orders_sink(db: &Scratch, batch: usize) -> SqliteSink<Order, impl flux_sqlite::ToRow<Order> + use<>> {
     SqliteSink::new(&db.0, orders_table(), |order: &Order, row: &mut Row<'_>| {
         row.push(order.id)?.push(order.cents)?;
         Ok(())
@@ -176,4 +176,67 @@ async fn the_same_load_runs_on_tokio_with_the_sink_on_a_thread_of_its_own() {
     dead.sort_unstable();
     assert_eq!(dead, (1_000..1_500).collect::<Vec<u64>>());
     assert_eq!((stats.rows(), stats.failed_batches()), (2_500, 1));
+}
+
+/// Three records at 0, 1 and 2 `tick`s, then one at 100, in batches of
+/// 1,000 that linger 5 ticks; when the fourth passes, how many rows the
+/// table has.
+fn lingering(
+    db: &Scratch,
+    seen: &std::sync::Arc<std::sync::Mutex<Option<u64>>>,
+    tick: std::time::Duration,
+) -> impl Runnable + use<> {
+    use flux_core::{Envelope, Instant};
+    use flux_steps::Steps;
+    let (path, seen) = (db.0.clone(), seen.clone());
+    let timed = [0u64, 1, 2, 100].map(|ticks| {
+        (Instant::ZERO + tick * ticks as u32, Envelope::new(Order { id: ticks, cents: 1 }).with_sequence(ticks))
+    });
+    Pipeline::from_source(flux_test::TimedSource::new(timed.to_vec()))
+        .map(move |order: Order| {
+            if order.id == 100 {
+                let db = Connection::open(&path).unwrap();
+                *seen.lock().unwrap() = Some(db.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap());
+            }
+            order
+        })
+        .sink(orders_sink(db, 1_000).batch_linger(tick * 5))
+}
+
+/// The first three records are in the table when the fourth arrives:
+/// written at 5 s of engine time, not only at the end.
+#[test]
+fn a_batch_that_lingers_is_written_on_the_engines_clock_though_not_full() {
+    use flux_core::Instant;
+    let db = Scratch::new("linger");
+    let seen_at_100 = std::sync::Arc::default();
+    let pipeline = lingering(&db, &seen_at_100, std::time::Duration::from_secs(1));
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(*seen_at_100.lock().unwrap(), Some(3), "written at 5 s, before the record at 100 s");
+    assert_eq!(db.ids(), [0, 1, 2, 100]);
+    assert_eq!(report.end_time, Instant::from_secs(100), "the last record's linger does not hold the end");
+    let timers: Vec<Instant> = report
+        .trace
+        .iter()
+        .filter_map(|decision| match decision {
+            flux_engine_sync::Decision::Timer { at } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timers, [Instant::from_secs(5)], "the engine woke the sink when its batch had lingered 5 s");
+}
+
+/// On tokio the sink runs on a thread of its own, in real time (paused
+/// time would jump past a thread it does not wait for): ticks of 20 ms,
+/// so the batch is written at 100 ms and the fourth record comes at 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_lingers_is_written_on_tokio_time_though_not_full() {
+    let db = Scratch::new("linger-tokio");
+    let seen_at_100 = std::sync::Arc::default();
+    let pipeline = lingering(&db, &seen_at_100, std::time::Duration::from_millis(20));
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let _report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    assert_eq!(*seen_at_100.lock().unwrap(), Some(3), "written after 100 ms, before the record at 2 s");
+    assert_eq!(db.ids(), [0, 1, 2, 100]);
 }
