@@ -48,3 +48,36 @@ fn every_call_is_timed_and_the_slow_ones_are_the_upper_quantiles() {
     let report = Report::default().with_figures("sometimes-slow call times", figures.named());
     assert!(report.to_string().contains("sometimes-slow call times: calls 2000, p50 ns "), "{report}");
 }
+
+/// A timed accumulator behind a boundary is still the accumulator: it
+/// takes its input in batches, keeps its name when renamed after
+/// `.timed`, and its TTL fires on the engine's clock (the first group at
+/// 5 s, not at the end of input).
+#[test]
+fn a_timed_stage_keeps_its_batches_its_timers_and_its_name() {
+    use flux_accumulate::{AccumulateExt, Keyed, Policy, REASON_HEADER, TimerStart, count};
+    use flux_core::{Envelope, Instant};
+    let times = StageTimes::new();
+    let out: VecSink<Keyed<u64>> = VecSink::new();
+    let events = [(0u64, 1u64), (100, 2)]
+        .map(|(secs, key)| (Instant::from_secs(secs), Envelope::new(key).with_sequence(secs)))
+        .to_vec();
+    let policy = Policy::builder().ttl(Duration::from_secs(5), TimerStart::FirstFragment).build().unwrap();
+    let pipeline = Pipeline::from_source(flux_test::TimedSource::new(events))
+        .key_by(|n: &u64| *n)
+        .accumulate(count(), policy)
+        .timed(&times)
+        .named("counted")
+        .sink(out.clone());
+    let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+    plan.junctions[1] = Junction::Boundary(EdgeSpec { capacity: 4, batch_size: 8 });
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+
+    assert!(report.row("counted").is_some(), "renamed after `.timed`");
+    let reasons: Vec<Vec<u8>> =
+        out.take().iter().map(|record| record.meta().headers.get(REASON_HEADER).unwrap().to_vec()).collect();
+    assert_eq!(reasons, [b"ttl-expired".to_vec(), b"end-of-stream".to_vec()], "the first group's timer fired");
+    assert_eq!(times.figures().calls, 2, "one batch per record, each timed");
+    let timer_at_5 = flux_engine_sync::Decision::Timer { at: Instant::from_secs(5) };
+    assert!(report.trace.contains(&timer_at_5), "the engine saw the stage's deadline through the wrapper");
+}
