@@ -37,12 +37,14 @@ fn records_are_counted_by_the_reason_they_were_emitted_for() {
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(TimedSource::new(input)).accumulate_with(layer).named("acc").sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    let _report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
 
     let figures = stats.snapshot();
     let by_reason: Vec<u64> = REASONS.iter().map(|r| figures.emitted(*r)).collect();
     // complete, size, latency, ttl-expired, watermark, evicted, end-of-stream
     assert_eq!(by_reason, [1, 1, 0, 1, 0, 0, 1]);
+    let ledger = report.row("acc").unwrap().counts;
+    assert_eq!((ledger.created, ledger.partial), (4, 3), "every record but the complete one is partial");
     assert_eq!(figures.emitted(EmitReason::TtlExpired), 1);
     // At most two groups open at once (`done` and `late`, then `late` and
     // `big`); their bytes peaked above nothing and are all given back.

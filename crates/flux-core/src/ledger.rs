@@ -65,6 +65,11 @@ pub struct StageLedger {
     pub pending: u64,
     /// Inputs a sink wrote.
     pub consumed: u64,
+    /// Of the envelopes made from state, those that went out incomplete:
+    /// an accumulator's group flushed by a timer, a size limit, eviction
+    /// or the end of input rather than because it was whole. The law does
+    /// not read it; it says how complete a stage's output was.
+    pub partial: u64,
 }
 
 impl StageLedger {
@@ -80,6 +85,7 @@ impl StageLedger {
         self.discarded += other.discarded;
         self.pending += other.pending;
         self.consumed += other.consumed;
+        self.partial += other.partial;
     }
 }
 

@@ -7,7 +7,7 @@ use crate::{EdgeFigures, Snapshot, StageFigures};
 /// A per-stage counter: its name, help text, and where its value is.
 type StageMetric = (&'static str, &'static str, fn(&StageFigures) -> u64);
 
-const STAGE_METRICS: [StageMetric; 12] = [
+const STAGE_METRICS: [StageMetric; 13] = [
     ("flux_stage_received_total", "Envelopes that reached the stage.", |s| s.received),
     ("flux_stage_sent_total", "Envelopes the stage passed on.", |s| s.sent),
     ("flux_stage_dead_letters_total", "Inputs the stage sent to the dead-letter output.", |s| s.dead_letters),
@@ -17,6 +17,7 @@ const STAGE_METRICS: [StageMetric; 12] = [
     ("flux_stage_created_total", "Envelopes the stage made.", |s| s.created),
     ("flux_stage_merged_total", "Inputs merged into open groups.", |s| s.merged),
     ("flux_stage_released_total", "Merged inputs released in records.", |s| s.released),
+    ("flux_stage_partial_total", "Envelopes made from state that went out incomplete.", |s| s.partial),
     ("flux_stage_discarded_total", "Merged inputs discarded by policy.", |s| s.discarded),
     ("flux_stage_consumed_total", "Envelopes the stage wrote.", |s| s.consumed),
     ("flux_stage_pending", "Merged inputs held in open groups now.", |s| s.pending),

@@ -148,11 +148,11 @@ impl fmt::Display for Report {
         )?;
         write!(f, "{}", self.metrics)?;
         for stage in self.metrics.stages.iter().filter(|stage| stage.merged > 0) {
-            let complete = stage.released;
+            let (records, partial) = (stage.created, stage.partial);
             writeln!(
                 f,
-                "  completeness of {}: {} fragments merged, {complete} released in records, {} discarded, {} pending",
-                stage.stage, stage.merged, stage.discarded, stage.pending
+                "  completeness of {}: {} fragments merged, {} released in {records} records ({partial} partial), {} discarded, {} pending",
+                stage.stage, stage.merged, stage.released, stage.discarded, stage.pending
             )?;
         }
         for set in &self.figures {

@@ -85,6 +85,11 @@ pub struct StageFigures {
     /// lateness.
     #[serde(default)]
     pub late: u64,
+    /// Envelopes it made from state that went out incomplete (an
+    /// accumulator's groups flushed by a timer, a size limit, eviction or
+    /// the end of input).
+    #[serde(default)]
+    pub partial: u64,
     /// Inputs it dropped on purpose, counted (a filter's rejects).
     pub dropped_by_policy: u64,
     /// Envelopes it made (a source's reads, a flat map's extra outputs).
@@ -116,6 +121,7 @@ impl StageFigures {
             dead_letters: diverted.dead_letters,
             side_outputs: diverted.side_outputs,
             late: diverted.late,
+            partial: counted.partial,
             dropped_by_policy: counted.dropped,
             created: counted.created,
             merged: counted.merged,

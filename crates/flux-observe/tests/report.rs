@@ -84,7 +84,7 @@ fn the_report_prints_counts_dead_letters_completeness_and_figures() {
         "  boundary after orders: 5 sent, 5 received, 0 of 4096 queued",
         "  dead letters:",
         "           2  parse: no part number",
-        "  completeness of orders: 7 fragments merged, 7 released in records, 0 discarded, 0 pending",
+        "  completeness of orders: 7 fragments merged, 7 released in 5 records (5 partial), 0 discarded, 0 pending",
         // a's three parts by size; b's first after 4.5 s; b's second, c and d at the end.
         "  accumulator orders: open groups 0, held bytes 0, peak groups 3, peak bytes 963, spilled groups 0, spills 0, \
          spill failures 0, restores 0, evictions 0, emitted complete 0, emitted size 1, emitted latency 0, \

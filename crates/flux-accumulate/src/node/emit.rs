@@ -59,6 +59,7 @@ where
             let next = &mut self.next;
             let count = R::reemit(info.kept, reason, |fragment| flux_core::push_isolated(next, fragment, cx));
             self.ledger.created += count;
+            self.ledger.partial += count;
             self.ledger.released += count;
             self.ledger.pending -= count;
         } else {
@@ -100,6 +101,7 @@ where
                 headers: self.text.headers(completeness, reason, fragments),
             };
             self.ledger.created += 1;
+            self.ledger.partial += u64::from(reason != EmitReason::Complete);
             self.ledger.released += fragments;
             self.ledger.pending -= fragments;
             let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
