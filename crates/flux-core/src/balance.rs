@@ -218,6 +218,42 @@ impl fmt::Display for LedgerTable<'_> {
     }
 }
 
+/// What both engines' reports print after their own headline: inputs read
+/// and written, the [`LedgerTable`], the first dead letters (and how many
+/// more), and anything that did not balance.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerReport<'a> {
+    /// The run's ledger, source first.
+    pub ledger: &'a [LedgerRow],
+    /// The dead letters the run kept whole.
+    pub dead_letters: &'a [crate::ErrorEnvelope],
+    /// What did not balance.
+    pub problems: &'a [Imbalance],
+}
+
+impl LedgerReport<'_> {
+    /// Dead letters listed whole; the rest are counted.
+    const LISTED: usize = 5;
+}
+
+impl fmt::Display for LedgerReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let read = self.ledger.first().map_or(0, |source| source.emitted);
+        let written = self.ledger.last().map_or(0, |sink| sink.counts.consumed);
+        let dead: u64 = self.ledger.iter().map(|row| row.dead_letters).sum();
+        writeln!(f, "{read} read, {written} written, {dead} dead letters")?;
+        write!(f, "{}", LedgerTable(self.ledger))?;
+        for letter in self.dead_letters.iter().take(Self::LISTED) {
+            writeln!(f, "  dead letter {letter}")?;
+        }
+        let more = dead.saturating_sub(Self::LISTED.min(self.dead_letters.len()) as u64);
+        if more > 0 {
+            writeln!(f, "  and {more} more dead letters")?;
+        }
+        self.problems.iter().try_for_each(|problem| writeln!(f, "  does not balance: {problem}"))
+    }
+}
+
 impl fmt::Display for Imbalance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

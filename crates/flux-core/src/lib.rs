@@ -120,7 +120,7 @@ mod sealed {
 
 pub use accumulate::{Accumulator, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, ChoosePolicy, Pressure, TurnedAway};
-pub use balance::{EdgeFlow, Imbalance, LedgerRow, LedgerTable, balance};
+pub use balance::{EdgeFlow, Imbalance, LedgerReport, LedgerRow, LedgerTable, balance};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};
 pub use chain::{Assembler, Chain, Continuation, Identity, Stack};
 pub use context::{Context, Diversions};

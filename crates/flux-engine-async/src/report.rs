@@ -5,7 +5,7 @@ use core::time::Duration;
 use std::error::Error;
 
 use flux_core::{
-    ErrorEnvelope, Imbalance, Instant, LeakError, LedgerRow, LedgerTable, PlanError, PoolStats, SideEnvelope,
+    ErrorEnvelope, Imbalance, Instant, LeakError, LedgerReport, LedgerRow, PlanError, PoolStats, SideEnvelope,
     StageError, StageId,
 };
 
@@ -51,30 +51,14 @@ impl RunReport {
     }
 }
 
-/// Dead letters a report's table lists whole; the rest are counted.
-const LISTED: usize = 5;
-
 impl fmt::Display for RunReport {
     /// What a person reads after a run: the inputs read and written, the
     /// ledger table, the first dead letters, each boundary, each pool,
     /// and anything that did not balance.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let read = self.ledger.first().map_or(0, |source| source.emitted);
-        let written = self.ledger.last().map_or(0, |sink| sink.counts.consumed);
-        let dead: u64 = self.ledger.iter().map(|row| row.dead_letters).sum();
-        writeln!(
-            f,
-            "run took {:.3} s: {read} read, {written} written, {dead} dead letters",
-            self.elapsed.as_secs_f64()
-        )?;
-        write!(f, "{}", LedgerTable(&self.ledger))?;
-        for letter in self.dead_letters.iter().take(LISTED) {
-            writeln!(f, "  dead letter {letter}")?;
-        }
-        let more = dead.saturating_sub(LISTED.min(self.dead_letters.len()) as u64);
-        if more > 0 {
-            writeln!(f, "  and {more} more dead letters")?;
-        }
+        write!(f, "run took {:.3} s: ", self.elapsed.as_secs_f64())?;
+        let (ledger, dead_letters, problems) = (&self.ledger, &self.dead_letters, &self.problems);
+        write!(f, "{}", LedgerReport { ledger, dead_letters, problems })?;
         for edge in &self.edges {
             let (junction, sent, received, depth) =
                 (edge.junction, edge.envelopes_sent, edge.envelopes_received, edge.max_depth);
@@ -91,9 +75,6 @@ impl fmt::Display for RunReport {
                 "  pool {name}: {} rented, {} returned, high water {}",
                 stats.rented, stats.returned, stats.high_water
             )?;
-        }
-        for problem in &self.problems {
-            writeln!(f, "  does not balance: {problem}")?;
         }
         Ok(())
     }

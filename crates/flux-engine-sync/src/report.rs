@@ -5,7 +5,7 @@ use std::error::Error;
 
 use flux_core::{ErrorEnvelope, Instant, LeakError, PlanError, PoolStats, SideEnvelope, StageError, StageId};
 
-use flux_core::{Imbalance, LedgerRow, LedgerTable};
+use flux_core::{Imbalance, LedgerReport, LedgerRow};
 
 use crate::{Decision, EdgeStats};
 
@@ -52,26 +52,14 @@ impl RunReport {
     }
 }
 
-/// Dead letters a report's table lists whole; the rest are counted.
-const LISTED: usize = 5;
-
 impl fmt::Display for RunReport {
     /// What a person reads after a run: the inputs read and written, the
     /// ledger table, the first dead letters, each boundary, each pool,
     /// and anything that did not balance.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let read = self.ledger.first().map_or(0, |source| source.emitted);
-        let written = self.ledger.last().map_or(0, |sink| sink.counts.consumed);
-        let dead: u64 = self.ledger.iter().map(|row| row.dead_letters).sum();
-        writeln!(f, "run ended at {}: {read} read, {written} written, {dead} dead letters", self.end_time)?;
-        write!(f, "{}", LedgerTable(&self.ledger))?;
-        for letter in self.dead_letters.iter().take(LISTED) {
-            writeln!(f, "  dead letter {letter}")?;
-        }
-        let more = dead.saturating_sub(LISTED.min(self.dead_letters.len()) as u64);
-        if more > 0 {
-            writeln!(f, "  and {more} more dead letters")?;
-        }
+        write!(f, "run ended at {}: ", self.end_time)?;
+        let (ledger, dead_letters, problems) = (&self.ledger, &self.dead_letters, &self.problems);
+        write!(f, "{}", LedgerReport { ledger, dead_letters, problems })?;
         for edge in &self.edges {
             let (junction, sent, received, depth) =
                 (edge.junction, edge.envelopes_sent, edge.envelopes_received, edge.max_depth);
@@ -89,9 +77,6 @@ impl fmt::Display for RunReport {
                 "  pool {}: {} rented, {} returned, high water {}",
                 pool.name, stats.rented, stats.returned, stats.high_water
             )?;
-        }
-        for problem in &self.problems {
-            writeln!(f, "  does not balance: {problem}")?;
         }
         Ok(())
     }

@@ -198,15 +198,7 @@ mod tests {
 
     #[test]
     fn reused_headers_match_fresh_ones_for_every_reason_and_count() {
-        let reasons = [
-            EmitReason::Complete,
-            EmitReason::Size,
-            EmitReason::Latency,
-            EmitReason::TtlExpired,
-            EmitReason::Watermark,
-            EmitReason::Evicted,
-            EmitReason::EndOfStream,
-        ];
+        let reasons = crate::REASONS;
         let scores = [Completeness::EMPTY, Completeness::COMPLETE, Completeness::new(0.5), Completeness::new(0.0625)];
         let mut arena = TextArena::new();
         // Twice over, so the second pass reads the cache the first filled,
