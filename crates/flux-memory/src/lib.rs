@@ -73,6 +73,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_read;
+mod compressed;
 mod cow;
 mod frame;
 mod leak;
@@ -85,6 +86,7 @@ mod sync;
 
 #[cfg(feature = "tokio")]
 pub use async_read::PollRead;
+pub use compressed::Compression;
 pub use cow::CopyOnWrite;
 pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
 pub use leak::{LeakGuard, assert_no_leaks};

@@ -132,6 +132,52 @@ impl<F: Framer> FramedSource<File, F> {
     }
 }
 
+impl<F: Framer> FramedSource<Box<dyn Read + Send>, F> {
+    /// A source over the file at `path`, decompressed as it is read when
+    /// its first bytes say it is an LZ4 frame or gzip, and read as it is
+    /// otherwise: the same framers and slabs, and byte offsets in errors
+    /// that count the decompressed input. Also returns what it found.
+    ///
+    /// ```
+    /// use std::io::Write;
+    ///
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_memory::{Compression, FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+    /// use flux_test::VecSink;
+    /// # use flux_engine_sync::SyncEngine;
+    /// # use flux_plan::Planner;
+    ///
+    /// let path = std::env::temp_dir().join(format!("flux-lz4-doc-{}.lz4", std::process::id()));
+    /// let mut encoder = lz4_flex::frame::FrameEncoder::new(std::fs::File::create(&path)?);
+    /// encoder.write_all(b"one\ntwo\n")?;
+    /// encoder.finish()?;
+    ///
+    /// let pool = SlabPool::new("lines", PoolConfig::default());
+    /// let (source, found) = FramedSource::file_decompressed(&path, pool, NewlineDelimited::new(1024))?;
+    /// assert_eq!(found, Compression::Lz4);
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(source).sink(out.clone());
+    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
+    /// assert_eq!(out.payloads(), ["one", "two"]);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened, or the framer does not fit the slabs.
+    pub fn file_decompressed(
+        path: impl AsRef<Path>,
+        pool: SlabPool,
+        framer: F,
+    ) -> io::Result<(Self, crate::Compression)> {
+        let (reader, found) = crate::compressed::open(path.as_ref())?;
+        let source = FramedSource::new(reader, pool, framer).map_err(io::Error::other)?;
+        Ok((source, found))
+    }
+}
+
 impl FramedSource<File, NewlineDelimited> {
     /// The lines of the file at `path`, each at most 128 KiB (a longer
     /// one is a dead letter), in slabs of a pool of its own (sixteen
