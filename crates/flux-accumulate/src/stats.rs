@@ -169,6 +169,12 @@ pub const REASONS: [EmitReason; 7] = [
     EmitReason::EndOfStream,
 ];
 
+/// Where `reason` is in [`REASONS`] (`EmitReason` is non-exhaustive: a
+/// reason added later is not counted until it is listed).
+fn place_of(reason: EmitReason) -> Option<usize> {
+    REASONS.iter().position(|listed| *listed == reason)
+}
+
 impl StatsSnapshot {
     /// Records emitted for `reason`.
     ///
@@ -182,7 +188,7 @@ impl StatsSnapshot {
     /// assert_eq!(figures.emitted(EmitReason::Complete), 0);
     /// ```
     pub fn emitted(&self, reason: EmitReason) -> u64 {
-        REASONS.iter().position(|r| *r == reason).map_or(0, |i| self.emitted_by_reason[i])
+        place_of(reason).map_or(0, |i| self.emitted_by_reason[i])
     }
 
     /// The figures by name, for a report: open groups and bytes, peaks,
@@ -220,7 +226,7 @@ pub(crate) struct EmitCounts {
 
 impl EmitCounts {
     pub(crate) fn count(&mut self, reason: EmitReason) {
-        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
+        if let Some(i) = place_of(reason) {
             self.counts[i] += 1;
             self.changed = true;
         }

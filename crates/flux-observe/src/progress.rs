@@ -41,7 +41,7 @@ use flux_core::{ExecutionPlan, Instant, Observer, StageId, StageLedger};
 #[derive(Default)]
 pub struct Progress {
     total: Option<u64>,
-    bytes: Option<Bytes>,
+    bytes: Option<KnownBytes>,
     /// Told the figures whenever they move.
     listener: Option<Box<dyn Fn(ProgressFigures) + Send + Sync>>,
     /// Held while the listener is told, so that engine threads tell it in
@@ -51,7 +51,7 @@ pub struct Progress {
 }
 
 /// The input's size in bytes, and how to read how many the source has read.
-struct Bytes {
+struct KnownBytes {
     total: u64,
     read: Box<dyn Fn() -> u64 + Send + Sync>,
 }
@@ -109,7 +109,7 @@ impl Progress {
     /// ```
     #[must_use]
     pub fn with_bytes(mut self, total: u64, read: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.bytes = Some(Bytes { total, read: Box::new(read) });
+        self.bytes = Some(KnownBytes { total, read: Box::new(read) });
         self
     }
 
