@@ -354,7 +354,8 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             }
             let delay = self.retry_delay.saturating_mul(1 << (tries - 1).min(16));
             if let Some(driver) = &self.driver {
-                let _ = driver.run(tokio::time::sleep(delay));
+                // Made inside the runtime: a timer needs its clock.
+                let _ = driver.run(async move { tokio::time::sleep(delay).await });
             }
         }
     }
