@@ -152,13 +152,25 @@ impl Link {
     }
 }
 
-/// The batch as one binary COPY message: the rows were encoded for it.
+/// The batch's binary COPY stream (the rows were encoded for it), in
+/// messages of [`COPY_CHUNK`] bytes: the server reads a message whole
+/// before it parses it, so smaller ones let it parse while the rest is on
+/// its way.
 async fn copy_rows(client: &Client, copy: &Statement, batch: &Encoded) -> Result<(), tokio_postgres::Error> {
     let mut sink = pin!(client.copy_in(copy).await?);
-    sink.send(batch.stream()).await?;
+    let stream = batch.stream();
+    let mut start = 0;
+    while start < stream.len() {
+        let end = (start + COPY_CHUNK).min(stream.len());
+        sink.feed(stream.slice(start..end)).await?;
+        start = end;
+    }
     sink.as_mut().finish().await?;
     Ok(())
 }
+
+/// The size of a COPY message (a slice of the batch's buffer, not a copy).
+const COPY_CHUNK: usize = 64 * 1024;
 
 /// The batch as one prepared statement per row, sent without waiting for
 /// each answer (the client pipelines them), answered in order: the first

@@ -63,7 +63,6 @@ use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
 /// use flux_test::IterSource;
 ///
 /// # let Ok(url) = std::env::var("FLUX_POSTGRES_URL") else { return Ok(()) };
-/// # flux_postgres::tokio_postgres::Config::new(); // the client's crate, for a caller's own queries
 /// let table = Table::new("doc_squares")?.column("n", "BIGINT PRIMARY KEY")?.column("square", "BIGINT")?;
 /// let sink = PostgresSink::new(&url, table, |n: &i64, row: &mut Row<'_>| {
 ///     row.push(n)?.push(n * n)?;
