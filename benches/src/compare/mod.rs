@@ -7,6 +7,7 @@ pub mod framing;
 pub mod fused_chain;
 pub mod observe;
 pub mod sinks;
+pub mod sinks_postgres;
 
 use crate::Comparison;
 
@@ -18,7 +19,7 @@ pub type Group = (&'static str, fn() -> Vec<Comparison>);
 
 /// Comparisons with one workload, by name, built lazily (building one prepares its data).
 pub fn all() -> Vec<Single> {
-    vec![("framing", framing::comparison), ("accumulate", accumulate::comparison), ("sinks", sinks::comparison)]
+    vec![("framing", framing::comparison), ("accumulate", accumulate::comparison)]
 }
 
 /// Comparisons over several workloads: each workload prints its own line,
@@ -29,5 +30,6 @@ pub fn groups() -> Vec<Group> {
         ("engines", engines::comparisons),
         ("async", async_engine::comparisons),
         ("observe", observe::comparisons),
+        ("sinks", sinks::comparisons),
     ]
 }

@@ -1,4 +1,7 @@
-//! `cargo xtask bench sinks`: rows per second into SQLite through Flux's
+//! `cargo xtask bench sinks`: rows into SQLite (here) and PostgreSQL
+//! (`sinks_postgres`), each sink against a hand-written loop, one line each.
+//!
+//! `sinks/sqlite`: rows per second into SQLite through Flux's
 //! `SqliteSink` against a hand-written rusqlite loop inserting the same
 //! rows in the same transactions (1,000 rows each, the same prepared
 //! `INSERT`, the same write-ahead log and busy wait), each run into a
@@ -16,19 +19,19 @@ use rusqlite::Connection;
 use crate::{Comparison, Variant};
 
 /// Rows a run writes.
-const ROWS: u64 = 200_000;
+pub(super) const ROWS: u64 = 200_000;
 /// Rows a transaction writes.
 const BATCH: usize = 1_000;
 
 /// One order: what a row is made from.
 #[derive(Clone, Debug)]
-struct Order {
-    id: u64,
-    cents: i64,
-    customer: String,
+pub(super) struct Order {
+    pub(super) id: u64,
+    pub(super) cents: i64,
+    pub(super) customer: String,
 }
 
-fn orders() -> Vec<Order> {
+pub(super) fn orders() -> Vec<Order> {
     (0..ROWS)
         .map(|id| Order { id, cents: (id as i64 * 37) % 10_000, customer: format!("customer-{:06}", id % 5_000) })
         .collect()
@@ -92,8 +95,15 @@ fn hand_load(input: &[Order]) -> u64 {
     count(&path)
 }
 
-/// The comparison: Flux's sink against the hand loop.
-pub fn comparison() -> Comparison {
+/// Both sinks' comparisons (PostgreSQL's when a server is named).
+pub fn comparisons() -> Vec<Comparison> {
+    let mut comparisons = vec![sqlite()];
+    comparisons.extend(super::sinks_postgres::comparison());
+    comparisons
+}
+
+/// SQLite's comparison: Flux's sink against the hand loop.
+pub fn sqlite() -> Comparison {
     let input = orders();
     let hand_input = input.clone();
     Comparison {
