@@ -24,9 +24,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod batch;
+mod driver;
+mod failure;
+mod link;
 mod redact;
 mod row;
-mod session;
 mod sink;
 mod stats;
 mod table;

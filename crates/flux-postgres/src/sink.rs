@@ -10,8 +10,10 @@ use tokio_postgres::Config;
 use tokio_postgres::types::Type;
 
 use crate::batch::{Encoded, Encoder};
+use crate::driver::Driver;
+use crate::failure::{Next, chain, describe, next};
+use crate::link::{Link, Setup};
 use crate::redact::redacted;
-use crate::session::{Driver, Link, Next, Plan, chain, describe, next};
 use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
 
 /// A sink that writes each record as a row of a PostgreSQL table, many
@@ -241,7 +243,7 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
     }
 
     /// What the sink connects with: the URL's settings and its statements.
-    fn plan(&self) -> Result<Plan, Box<dyn Error + Send + Sync>> {
+    fn setup(&self) -> Result<Setup, Box<dyn Error + Send + Sync>> {
         let mut config: Config = self.url.parse()?;
         if config.get_connect_timeout().is_none() {
             // A host that drops packets fails the open in seconds, not
@@ -256,7 +258,7 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             }
         };
         let copy = matches!(self.mode, Mode::Copy).then(|| self.table.copy_sql());
-        Ok(Plan { config, create: self.create.then(|| self.table.create_sql()), insert, copy })
+        Ok(Setup { config, create: self.create.then(|| self.table.create_sql()), insert, copy })
     }
 
     /// Connects, unless connected; learns the columns' types the first time.
@@ -265,12 +267,12 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             return Ok(());
         }
         self.link = None;
-        let plan = self.plan().map_err(|error| Failure::give_up(chain(&*error)))?;
+        let setup = self.setup().map_err(|error| Failure::give_up(chain(&*error)))?;
         let driver = match &mut self.driver {
             Some(driver) => driver,
             none => none.insert(Driver::new().map_err(|error| Failure::give_up(chain(&error)))?),
         };
-        let link = match driver.run(Link::open(plan)) {
+        let link = match driver.run(Link::open(setup)) {
             Ok(Ok(link)) => link,
             Ok(Err(error)) => return Err(Failure { next: next(&error, true), message: describe(&error) }),
             Err(_) => return Err(Failure::give_up("the connection's task ended".to_owned())),
