@@ -3,6 +3,20 @@
 
 use tokio_postgres::error::SqlState;
 
+/// Why a try failed, and whether another may succeed.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// One line: the dead letters' `BatchFailed::error`, or the open error.
+    pub(crate) message: String,
+    pub(crate) next: Next,
+}
+
+impl Failure {
+    pub(crate) fn give_up(message: String) -> Self {
+        Failure { message, next: Next::GiveUp }
+    }
+}
+
 /// What to do after a batch failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Next {

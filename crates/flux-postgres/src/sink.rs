@@ -11,7 +11,7 @@ use tokio_postgres::types::Type;
 
 use crate::batch::{Encoded, Encoder};
 use crate::driver::Driver;
-use crate::failure::{Next, chain, describe, next};
+use crate::failure::{Failure, Next, chain, describe, next};
 use crate::link::{Link, Setup};
 use crate::redact::redacted;
 use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
@@ -376,19 +376,6 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             Ok(Err(error)) => Err(Failure { next: next(&error, link.is_closed()), message: describe(&error) }),
             Err(_) => Err(Failure::give_up("the connection's task ended".to_owned())),
         }
-    }
-}
-
-/// Why a try failed, and whether another may succeed.
-#[derive(Debug)]
-struct Failure {
-    message: String,
-    next: Next,
-}
-
-impl Failure {
-    fn give_up(message: String) -> Self {
-        Failure { message, next: Next::GiveUp }
     }
 }
 
