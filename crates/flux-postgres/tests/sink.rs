@@ -130,8 +130,8 @@ fn a_failed_batch_is_rolled_back_whole_and_its_records_are_dead_letters() {
 }
 
 /// A record whose value its column cannot take (an `i32` for a `BIGINT`),
-/// or that pushes too few values, fails its batch before anything is
-/// sent, naming the column or the count.
+/// or that pushes too few values or too many, fails its batch before
+/// anything is sent, naming the column or the count.
 #[test]
 fn a_row_that_does_not_fit_the_table_fails_its_batch() {
     let Some(url) = server("a_row_that_does_not_fit_the_table_fails_its_batch") else { return };
@@ -140,16 +140,17 @@ fn a_row_that_does_not_fit_the_table_fails_its_batch() {
         match order.id {
             7 => row.push(order.id as i32)?,
             13 => row.push(order.id as i64)?.push(order.cents)?,
+            17 => row.push(order.id as i64)?.push(order.cents)?.push(order.note.as_deref())?.push(1i64)?,
             _ => row.push(order.id as i64)?.push(order.cents)?.push(order.note.as_deref())?,
         };
         Ok(())
     })
     .create_table()
     .batch_rows(5);
-    let report = run_sync(Pipeline::from_source(IterSource::new(orders(0..20))).sink(sink));
-    assert_eq!(db.ids(), [0, 1, 2, 3, 4, 15, 16, 17, 18, 19]);
-    assert_eq!(dead_sequences(&report), (5..15).collect::<Vec<u64>>());
-    let errors: Vec<String> = [0, 5]
+    let report = run_sync(Pipeline::from_source(IterSource::new(orders(0..25))).sink(sink));
+    assert_eq!(db.ids(), [0, 1, 2, 3, 4, 20, 21, 22, 23, 24]);
+    assert_eq!(dead_sequences(&report), (5..20).collect::<Vec<u64>>());
+    let errors: Vec<String> = [0, 5, 10]
         .iter()
         .map(|&i| report.dead_letters[i].error.cause().downcast_ref::<BatchFailed>().unwrap().error.clone())
         .collect();
@@ -160,6 +161,7 @@ fn a_row_that_does_not_fit_the_table_fails_its_batch() {
         errors[0]
     );
     assert_eq!(errors[1], "the record at sequence 13: a row pushed 2 values for the table's 3 columns");
+    assert_eq!(errors[2], "the record at sequence 17: a row pushed more values than the table's 3 columns");
 }
 
 /// The sink's session is ended from another connection with
