@@ -93,6 +93,41 @@ pub struct Outcome {
     pub truth: Option<Truth>,
     /// Records an earlier run had committed, passed over by this one.
     pub resumed_after: u64,
+    /// The run's ledger, as the report has it.
+    pub ledger: Ledger,
+}
+
+/// The figures of the run's ledger a user checks first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// Lines read from the feed (the source's output).
+    pub lines: u64,
+    /// Fragments merged into orders.
+    pub merged: u64,
+    /// Records the accumulator let go: complete, partial, malformed.
+    pub records: u64,
+    /// Of them, partial.
+    pub partial: u64,
+    /// Records the sink took (written, or passed over on a restart).
+    pub written: u64,
+    /// Dead letters of the engine (a line too long to frame, say); the
+    /// feed's garbled lines are rows of `dead_letters` instead.
+    pub dead_letters: u64,
+}
+
+impl Ledger {
+    fn of(snapshot: &flux_observe::Snapshot) -> Ledger {
+        let stage = |id: &str| snapshot.stage(id).cloned().unwrap_or_default();
+        let (feed, orders, sqlite) = (stage("feed"), stage("orders"), stage("sqlite"));
+        Ledger {
+            lines: feed.sent,
+            merged: orders.merged,
+            records: orders.sent,
+            partial: orders.partial,
+            written: sqlite.received,
+            dead_letters: snapshot.stages.iter().map(|s| s.dead_letters).sum(),
+        }
+    }
 }
 
 /// Runs the demo, printing the plan, progress and the report to `out`.
@@ -152,7 +187,10 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
         .with_bytes(size, move || framing.get().bytes_read)
         .subscribe(move |now| ticker.set_position(now.bytes_read.unwrap_or(0)));
     let observers = Observers::new().with(metrics.clone()).with(Arc::new(progress));
-    #[allow(clippy::disallowed_methods, reason = "the report gives the load's wall-clock rate; stages read engine time")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the report gives the load's wall-clock rate; stages read engine time"
+    )]
     let started = std::time::Instant::now();
     let ran = run_on(options.engine, &plan, pipeline, Arc::new(observers), &pool);
     bar.finish_and_clear();
@@ -172,7 +210,8 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
         Some(MetricsFormat::Prometheus) => say(out, format_args!("{}", report.metrics.to_prometheus())),
         None => {}
     }
-    Ok(Outcome { database, rows, truth, resumed_after })
+    let ledger = Ledger::of(&report.metrics);
+    Ok(Outcome { database, rows, truth, resumed_after, ledger })
 }
 
 /// The feed to load: the user's, or one generated into `dir` (kept and
