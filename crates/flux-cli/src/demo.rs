@@ -17,12 +17,14 @@ use flux_core::{BufferPool, ExecutionPlan, Pipeline, Runnable};
 use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
 use flux_observe::{Metrics, Observers, Progress, Report};
 use flux_plan::Planner;
-use flux_sqlite::{Rows, SqliteSink, SqliteStats};
+use flux_sqlite::{Rows, SqliteSink};
 use flux_steps::Steps;
 
+use crate::error::{DemoError, OrSay};
 use crate::feed::{self, Truth, timing};
 use crate::order::{Loaded, Orders};
 use crate::parse::ParseLine;
+use crate::summary::{count_rows, sqlite_figures, summarize};
 use crate::tables::{ToTables, tables};
 
 /// Which engine runs the load.
@@ -63,22 +65,6 @@ pub struct DemoOptions {
     pub progress: bool,
     /// Start the load over even if an earlier run left a checkpoint.
     pub fresh: bool,
-}
-
-/// A failure the command reports in one line.
-#[derive(Debug)]
-pub struct DemoError(String);
-
-impl fmt::Display for DemoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DemoError {}
-
-fn failed(what: impl fmt::Display) -> impl FnOnce(&dyn fmt::Display) -> DemoError {
-    move |error| DemoError(format!("{what}: {error}"))
 }
 
 /// What a finished load left: the tables' row counts, and the feed's truth
@@ -137,10 +123,9 @@ impl Ledger {
 /// The feed cannot be read or written, the database cannot be opened, or
 /// the run stopped; each as one line.
 pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoError> {
-    std::fs::create_dir_all(&options.dir)
-        .map_err(|e| failed(format!("cannot create {}", options.dir.display()))(&e))?;
+    std::fs::create_dir_all(&options.dir).or_say(format_args!("cannot create {}", options.dir.display()))?;
     let (input, truth) = feed_for(options, out)?;
-    let size = std::fs::metadata(&input).map_err(|e| failed(format!("cannot read {}", input.display()))(&e))?.len();
+    let size = std::fs::metadata(&input).or_say(format_args!("cannot read {}", input.display()))?.len();
     let database = options.dir.join("flux.db");
     let name = load_name(&input, size);
     let resumed_after = prepare_database(&database, &name, options.fresh)?;
@@ -150,7 +135,7 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
 
     let pool = SlabPool::new("input", PoolConfig::default());
     let source = FramedSource::file(&input, pool.clone(), NewlineDelimited::new(64 * 1024))
-        .map_err(|e| failed(format!("cannot read {}", input.display()))(&e))?
+        .or_say(format_args!("cannot read {}", input.display()))?
         .with_offsets();
     let framing = source.stats();
     let policy = Policy::builder()
@@ -177,7 +162,7 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
         .sink(sink)
         .named("sqlite");
 
-    let plan = Planner::new().plan(pipeline.describe()).map_err(|e| failed("cannot plan the load")(&e))?;
+    let plan = Planner::new().plan(pipeline.describe()).or_say(format_args!("cannot plan the load"))?;
     say(out, format_args!("plan:\n{plan}\n"));
 
     let metrics = Arc::new(Metrics::new());
@@ -218,7 +203,7 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
 /// reused by the next run with the same size and seed).
 fn feed_for(options: &DemoOptions, out: &mut impl Write) -> Result<(PathBuf, Option<Truth>), DemoError> {
     if let Some(input) = &options.input {
-        std::fs::File::open(input).map_err(|e| failed(format!("cannot read input {}", input.display()))(&e))?;
+        std::fs::File::open(input).or_say(format_args!("cannot read input {}", input.display()))?;
         return Ok((input.clone(), None));
     }
     let path = options.dir.join(format!("orders-{}-seed{}.feed", options.records, options.seed));
@@ -227,7 +212,7 @@ fn feed_for(options: &DemoOptions, out: &mut impl Write) -> Result<(PathBuf, Opt
         return Ok((path, None));
     }
     let truth = feed::generate(&path, options.records, options.seed)
-        .map_err(|e| failed(format!("cannot write the feed {}", path.display()))(&e))?;
+        .or_say(format_args!("cannot write the feed {}", path.display()))?;
     say(
         out,
         format_args!(
@@ -255,17 +240,19 @@ fn load_name(input: &Path, size: u64) -> String {
 /// Records an earlier run of this load committed (to pass over), or 0
 /// after clearing a database that holds another load or none.
 fn prepare_database(database: &Path, name: &str, fresh: bool) -> Result<u64, DemoError> {
-    let cannot = || failed(format!("cannot open the database {}", database.display()));
     if !fresh
         && database.exists()
-        && let Some(found) = flux_sqlite::checkpoint(database, name).map_err(|e| cannot()(&e))?
+        && let Some(found) = flux_sqlite::checkpoint(database, name)
+            .or_say(format_args!("cannot open the database {}", database.display()))?
     {
         return Ok(found.records);
     }
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", database.display()));
         match std::fs::remove_file(&file) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(cannot()(&error)),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).or_say(format_args!("cannot clear the database {}", database.display()));
+            }
             _ => {}
         }
     }
@@ -279,7 +266,6 @@ fn run_on(
     observer: Arc<Observers>,
     pool: &SlabPool,
 ) -> Result<(), DemoError> {
-    let stopped = failed("the load stopped");
     match engine {
         EngineChoice::Sync => flux_engine_sync::SyncEngine::new()
             .with_trace(false)
@@ -287,16 +273,16 @@ fn run_on(
             .watch_pool(Arc::new(pool.clone()))
             .run(plan, pipeline)
             .map(drop)
-            .map_err(|e| stopped(&e)),
+            .or_say(format_args!("the load stopped")),
         EngineChoice::Async => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
-                .map_err(|e| failed("cannot start the tokio runtime")(&e))?;
+                .or_say(format_args!("cannot start the tokio runtime"))?;
             let engine =
                 flux_engine_async::AsyncEngine::new().with_observer(observer).watch_pool(Arc::new(pool.clone()));
-            runtime.block_on(engine.run(plan, pipeline)).map(drop).map_err(|e| stopped(&e))
+            runtime.block_on(engine.run(plan, pipeline)).map(drop).or_say(format_args!("the load stopped"))
         }
     }
 }
@@ -315,74 +301,8 @@ fn progress_bar(shown: bool, bytes: u64) -> indicatif::ProgressBar {
     bar
 }
 
-fn sqlite_figures(stats: &SqliteStats) -> [(&'static str, u64); 5] {
-    [
-        ("rows", stats.rows()),
-        ("transactions", stats.batches()),
-        ("passed over (committed by an earlier run)", stats.skipped()),
-        ("failed batches", stats.failed_batches()),
-        ("retries", stats.retries()),
-    ]
-}
-
-const TABLES: [&str; 4] = ["orders", "order_items", "partial_orders", "dead_letters"];
-
-fn count_rows(database: &Path) -> Result<[u64; 4], DemoError> {
-    let cannot = || failed(format!("cannot read the database {}", database.display()));
-    let db = rusqlite::Connection::open(database).map_err(|e| cannot()(&e))?;
-    let mut rows = [0; 4];
-    for (count, table) in rows.iter_mut().zip(TABLES) {
-        *count =
-            db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).map_err(|e| cannot()(&e))?;
-    }
-    Ok(rows)
-}
-
-/// The tables, against the generator's truth when there is one, and the
-/// first dead letters.
-fn summarize(out: &mut impl Write, database: &Path, rows: [u64; 4], truth: Option<&Truth>) -> Result<(), DemoError> {
-    say(out, format_args!("{}:\n", database.display()));
-    let expected = truth.map(|t| [t.complete, t.complete_items, t.partial(), t.malformed]);
-    for (index, table) in TABLES.iter().enumerate() {
-        let check = match expected {
-            Some(expected) if expected[index] == rows[index] => " (as generated)".to_owned(),
-            Some(expected) => format!(" (the generator wrote {}!)", expected[index]),
-            None => String::new(),
-        };
-        say(out, format_args!("  {table:<15} {:>9} rows{check}\n", rows[index]));
-    }
-    let cannot = || failed(format!("cannot read the database {}", database.display()));
-    let db = rusqlite::Connection::open(database).map_err(|e| cannot()(&e))?;
-    let mut causes = db
-        .prepare("SELECT error, COUNT(*) FROM dead_letters GROUP BY error ORDER BY 2 DESC, 1")
-        .map_err(|e| cannot()(&e))?;
-    let causes =
-        causes.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))).map_err(|e| cannot()(&e))?;
-    for cause in causes {
-        let (error, count) = cause.map_err(|e| cannot()(&e))?;
-        say(out, format_args!("  {count:>9} dead letters: {error}\n"));
-    }
-    let mut first =
-        db.prepare("SELECT offset, error, line FROM dead_letters ORDER BY offset LIMIT 3").map_err(|e| cannot()(&e))?;
-    let letters = first
-        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
-        .map_err(|e| cannot()(&e))?;
-    for letter in letters {
-        let (offset, error, line) = letter.map_err(|e| cannot()(&e))?;
-        say(out, format_args!("  dead letter at byte {offset}: {error}: {line:?}\n"));
-    }
-    say(
-        out,
-        format_args!(
-            "query it: sqlite3 {} 'SELECT reason, COUNT(*) FROM partial_orders GROUP BY reason'\n",
-            database.display()
-        ),
-    );
-    Ok(())
-}
-
 /// Writes to the command's output; a closed pipe (`flux demo | head`)
 /// is not worth failing a load over.
-fn say(out: &mut impl Write, text: fmt::Arguments<'_>) {
+pub(crate) fn say(out: &mut impl Write, text: fmt::Arguments<'_>) {
     let _ = out.write_fmt(text);
 }

@@ -35,7 +35,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod demo;
+mod error;
 pub mod feed;
 pub mod order;
 pub mod parse;
+mod summary;
 pub mod tables;
+
+pub use error::DemoError;
