@@ -77,6 +77,10 @@ impl CsvRecords {
     /// how many bytes that took) or the window does (`None`; all of it was
     /// fed).
     fn feed(&mut self, window: &[u8], from: usize) -> (Option<usize>, usize) {
+        if from >= window.len() {
+            // Empty input tells csv-core the input has ended: never here.
+            return (None, 0);
+        }
         let mut at = from;
         loop {
             let (result, read, _, _) = self.csv.read_record(&window[at..], &mut self.scratch, &mut self.ends);
@@ -85,6 +89,9 @@ impl CsvRecords {
                 ReadRecordResult::Record => return (Some(at - from), at - from),
                 ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {}
                 ReadRecordResult::InputEmpty | ReadRecordResult::End => return (None, at - from),
+            }
+            if at == window.len() {
+                return (None, at - from);
             }
         }
     }
@@ -111,39 +118,37 @@ impl CsvRecords {
 
 impl Framer for CsvRecords {
     fn next_frame(&mut self, window: &[u8], pos: &mut usize) -> Framed {
-        loop {
-            if self.skipping {
-                let (ended, read) = self.feed(window, *pos);
-                *pos += read;
-                self.skipped += read as u64;
-                if ended.is_none() {
-                    return Framed::NeedMore;
-                }
-                self.skipping = false;
+        if self.skipping {
+            let (ended, read) = self.feed(window, *pos);
+            *pos += read;
+            self.skipped += read as u64;
+            if ended.is_none() {
+                return Framed::NeedMore;
             }
-            if self.fed == 0 {
-                Self::skip_blank_lines(window, pos);
-            }
-            let start = *pos;
-            let (ended, read) = self.feed(window, start + self.fed);
-            self.fed += read;
-            if ended.is_some() {
-                let end = start + self.fed;
-                self.fed = 0;
-                *pos = end;
-                return self.record(start, end, true);
-            }
-            if self.fed > self.max_record {
-                // Past the limit with no end in sight: give up on it now.
-                self.skipped += self.fed as u64;
-                self.fed = 0;
-                self.skipping = true;
-                *pos = window.len();
-                let kind = FrameErrorKind::Oversize { limit: self.max_record, length: None };
-                return Framed::Bad { at: start, kind };
-            }
-            return Framed::NeedMore;
+            self.skipping = false;
         }
+        if self.fed == 0 {
+            Self::skip_blank_lines(window, pos);
+        }
+        let start = *pos;
+        let (ended, read) = self.feed(window, start + self.fed);
+        self.fed += read;
+        if ended.is_some() {
+            let end = start + self.fed;
+            self.fed = 0;
+            *pos = end;
+            return self.record(start, end, true);
+        }
+        if self.fed > self.max_record {
+            // Past the limit with no end in sight: give up on it now.
+            self.skipped += self.fed as u64;
+            self.fed = 0;
+            self.skipping = true;
+            *pos = window.len();
+            let kind = FrameErrorKind::Oversize { limit: self.max_record, length: None };
+            return Framed::Bad { at: start, kind };
+        }
+        Framed::NeedMore
     }
 
     fn finish(&mut self, window: &[u8], pos: &mut usize) -> Option<Framed> {
