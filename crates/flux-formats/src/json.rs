@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use flux_memory::{CarryTooLarge, DEFAULT_MAX_LINE, Frame, NewlineDelimited, PoolConfig, SlabPool};
+use flux_memory::{CarryTooLarge, Compression, DEFAULT_MAX_LINE, Frame, NewlineDelimited, PoolConfig, SlabPool};
 use serde::de::DeserializeOwned;
 
 use crate::{Parse, ParsedSource};
@@ -85,6 +85,22 @@ impl<T: DeserializeOwned> JsonLines<T> {
     pub fn file(path: impl AsRef<Path>) -> io::Result<Self> {
         let pool = SlabPool::new("json-lines", PoolConfig::default());
         JsonLine::source(File::open(path)?, pool, DEFAULT_MAX_LINE).map_err(io::Error::other)
+    }
+}
+
+impl<T: DeserializeOwned> JsonLines<T, Box<dyn Read + Send>> {
+    /// As [`JsonLines::file`], decompressing the file as it is read when
+    /// its first bytes say it is an LZ4 frame or gzip
+    /// ([`open_decompressed`](flux_memory::open_decompressed)); offsets
+    /// count the decompressed input. Also returns what it found.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened.
+    pub fn file_decompressed(path: impl AsRef<Path>) -> io::Result<(Self, Compression)> {
+        let (input, found) = flux_memory::open_decompressed(path)?;
+        let pool = SlabPool::new("json-lines", PoolConfig::default());
+        Ok((JsonLine::source(input, pool, DEFAULT_MAX_LINE).map_err(io::Error::other)?, found))
     }
 }
 

@@ -142,3 +142,20 @@ fn without_a_header_row_the_first_record_fixes_the_count_unless_flexible() {
     assert_eq!(rows.iter().map(CsvRow::len).collect::<Vec<_>>(), [2, 1, 3]);
     assert!(dead.is_empty());
 }
+
+#[test]
+fn an_lz4_csv_file_gives_the_same_rows_and_offsets_as_the_plain_one() {
+    use std::io::Write;
+
+    let path = std::env::temp_dir().join(format!("flux-csv-inventory-{}.csv.lz4", std::process::id()));
+    let mut encoder = lz4_flex::frame::FrameEncoder::new(std::fs::File::create(&path).unwrap());
+    encoder.write_all(INVENTORY.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let (source, found) = Csv::new().file_decompressed(&path).unwrap();
+    let (rows, dead, _) = run(source);
+    std::fs::remove_file(&path).unwrap();
+
+    assert_eq!(found, flux_memory::Compression::Lz4);
+    assert_eq!(rows.iter().map(seen).collect::<Vec<_>>(), inventory_rows());
+    assert_eq!(dead, [(3, Position::ByteOffset(81))], "offsets count the decompressed bytes");
+}

@@ -86,7 +86,7 @@ mod sync;
 
 #[cfg(feature = "tokio")]
 pub use async_read::PollRead;
-pub use compressed::Compression;
+pub use compressed::{Compression, open_decompressed};
 pub use cow::CopyOnWrite;
 pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
 pub use leak::{LeakGuard, assert_no_leaks};

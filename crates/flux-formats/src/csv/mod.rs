@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use flux_memory::{CarryTooLarge, DEFAULT_MAX_LINE, PoolConfig, SlabPool};
+use flux_memory::{CarryTooLarge, Compression, DEFAULT_MAX_LINE, PoolConfig, SlabPool};
 
 pub use error::CsvError;
 pub use headers::Headers;
@@ -144,6 +144,20 @@ impl Csv {
     pub fn file(&self, path: impl AsRef<Path>) -> io::Result<CsvSource> {
         let pool = SlabPool::new("csv", PoolConfig::default());
         self.source(File::open(path)?, pool).map_err(io::Error::other)
+    }
+
+    /// As [`Csv::file`], decompressing the file as it is read when its
+    /// first bytes say it is an LZ4 frame or gzip
+    /// ([`open_decompressed`](flux_memory::open_decompressed)); offsets
+    /// count the decompressed input. Also returns what it found.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened, or the record limit is `usize::MAX`.
+    pub fn file_decompressed(&self, path: impl AsRef<Path>) -> io::Result<(CsvSource<Box<dyn Read + Send>>, Compression)> {
+        let (input, found) = flux_memory::open_decompressed(path)?;
+        let pool = SlabPool::new("csv", PoolConfig::default());
+        Ok((self.source(input, pool).map_err(io::Error::other)?, found))
     }
 }
 
