@@ -58,6 +58,32 @@ where
 /// [`FramedSource`](flux_memory::FramedSource)'s: a read that fails stops
 /// the run at the first byte not delivered, after every record before it;
 /// `WouldBlock` waits [`ParsedSource::retry_after`] of engine time.
+///
+/// # Examples
+///
+/// Numbers, one per line, parsed by a closure:
+///
+/// ```
+/// use flux_core::{Pipeline, Position, Runnable};
+/// use flux_formats::ParsedSource;
+/// use flux_memory::{Frame, NewlineDelimited, PoolConfig, SlabPool};
+/// use flux_test::VecSink;
+/// # use flux_engine_sync::SyncEngine;
+/// # use flux_plan::Planner;
+///
+/// let parse = |frame: Frame<'_>| -> Result<Option<u64>, std::num::ParseIntError> {
+///     String::from_utf8_lossy(frame.as_slice()).parse().map(Some)
+/// };
+/// let pool = SlabPool::new("numbers", PoolConfig::default());
+/// let source = ParsedSource::new(&b"7\nseven\n9\n"[..], pool, NewlineDelimited::new(64), parse)?;
+/// let out = VecSink::new();
+/// let pipeline = Pipeline::from_source(source).sink(out.clone());
+/// # let plan = Planner::new().plan(pipeline.describe())?;
+/// let report = SyncEngine::new().run(&plan, pipeline)?;
+/// assert_eq!(out.payloads(), [7, 9]);
+/// assert_eq!(report.dead_letters[0].error.position(), Position::ByteOffset(2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ParsedSource<R, F, P> {
     reader: FrameReader<R, F>,
     parse: P,
