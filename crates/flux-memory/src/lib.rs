@@ -95,5 +95,5 @@ pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, 
 #[cfg(feature = "tokio")]
 pub use sink::AsyncWriteSink;
 pub use sink::{Delimit, FlushPolicy, FrameLost, Loss, OnWriteError, SinkStats, WriteSink, WriterFailed};
-pub use source::{DEFAULT_MAX_LINE, FramedSource, OnBadFrame};
+pub use source::{DEFAULT_MAX_LINE, FramedSource, OFFSET_HEADER, OnBadFrame, frame_offset};
 pub use stats::{FramingStats, FramingStatsHandle};

@@ -70,6 +70,9 @@ pub struct FramedSource<R, F> {
     next_sequence: u64,
     stats: FramingStatsHandle,
     retry_after: Duration,
+    /// Whether each envelope carries its frame's byte offset
+    /// ([`OFFSET_HEADER`]).
+    offsets: bool,
     /// For an async reader: the slot its reads take the step's waker from.
     /// Then `WouldBlock` is `Pull::Pending`, not a retry timer.
     #[cfg(feature = "tokio")]
@@ -91,9 +94,37 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
+            offsets: false,
             #[cfg(feature = "tokio")]
             waker: None,
         })
+    }
+
+    /// Stamps each envelope with its frame's byte offset in the input, in
+    /// the header [`OFFSET_HEADER`] (read it with [`frame_offset`]), so a
+    /// stage that finds a record malformed can say where it is in the
+    /// file. It costs a small allocation per frame; off by default.
+    ///
+    /// ```
+    /// use flux_core::Pipeline;
+    /// use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, frame_offset};
+    /// use flux_test::VecSink;
+    /// # use flux_core::Runnable;
+    ///
+    /// let pool = SlabPool::new("input", PoolConfig::default().slab_size(64));
+    /// let source = FramedSource::new(&b"one\r\ntwo\nthree\n"[..], pool, NewlineDelimited::new(32))?.with_offsets();
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(source).sink(out.clone());
+    /// # let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// # let _report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline)?;
+    /// let offsets: Vec<_> = out.take().iter().map(|line| frame_offset(line.meta())).collect();
+    /// assert_eq!(offsets, [Some(0), Some(5), Some(9)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_offsets(mut self) -> Self {
+        self.offsets = true;
+        self
     }
 
     /// Sets how long, in engine time, the source waits before reading again
@@ -245,7 +276,7 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         match event {
             Event::Frame(frame) => {
                 self.next_sequence += 1;
-                Ok(Pull::Item(envelope(frame, sequence)))
+                Ok(Pull::Item(envelope(frame, sequence, self.offsets)))
             }
             Event::Bad(error) => {
                 self.next_sequence += 1;
@@ -267,8 +298,9 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
         self.lend_waker(out.waker());
         let wakes = self.wakes();
         let mut sequence = self.next_sequence;
+        let offsets = self.offsets;
         let scanned = self.reader.scan(budget, |frame| {
-            out.emit(envelope(frame, sequence));
+            out.emit(envelope(frame, sequence, offsets));
             sequence += 1;
         });
         self.next_sequence = sequence;
@@ -353,9 +385,26 @@ where
 
 /// A frame as an envelope: a zero-copy slice, its sequence, its length as cost.
 #[inline]
-fn envelope(frame: Frame<'_>, sequence: u64) -> Envelope<Bytes> {
+fn envelope(frame: Frame<'_>, sequence: u64, offsets: bool) -> Envelope<Bytes> {
     let cost = Cost::bytes(u32::try_from(frame.as_slice().len()).unwrap_or(u32::MAX));
-    Envelope::new(frame.to_bytes()).with_sequence(sequence).with_cost(cost)
+    let envelope = Envelope::new(frame.to_bytes()).with_sequence(sequence).with_cost(cost);
+    if offsets { stamp_offset(envelope, frame.offset()) } else { envelope }
+}
+
+#[cold]
+fn stamp_offset(envelope: Envelope<Bytes>, offset: u64) -> Envelope<Bytes> {
+    envelope.with_header(OFFSET_HEADER, Bytes::copy_from_slice(&offset.to_be_bytes()))
+}
+
+/// The header in which [`FramedSource::with_offsets`] puts each frame's
+/// byte offset in the input (eight bytes, big-endian).
+pub const OFFSET_HEADER: &str = "flux.offset";
+
+/// The byte offset [`FramedSource::with_offsets`] stamped on an envelope,
+/// carried through every stage that keeps the envelope's metadata.
+pub fn frame_offset(meta: &Meta) -> Option<u64> {
+    let bytes = meta.headers.get(OFFSET_HEADER)?;
+    Some(u64::from_be_bytes(bytes.as_ref().try_into().ok()?))
 }
 
 impl OnBadFrame {

@@ -9,16 +9,23 @@
 //! without a trace. It runs on both engines: on the sync engine in the
 //! caller's thread, on tokio on a thread of its own.
 //!
+//! A record may also write rows into several tables in one transaction
+//! ([`SqliteSink::tables`]), and a load can be made restartable
+//! ([`SqliteSink::checkpoint_as`]): its progress is committed with its
+//! rows, and a run after a stop or a crash writes exactly what is missing.
+//!
 //! See [`SqliteSink`] for an example.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod checkpoint;
 mod row;
 mod sink;
 mod table;
 
-pub use row::{Row, ToRow};
+pub use checkpoint::{Checkpoint, checkpoint};
+pub use row::{OneTable, Row, Rows, ToRow, ToRows};
 pub use sink::{BatchFailed, SqliteSink, SqliteStats};
 pub use table::{BadName, Table};
 

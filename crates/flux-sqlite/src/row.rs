@@ -1,9 +1,12 @@
-//! How a record becomes a row: values bound in column order, straight
-//! from the record, with no row object in between.
+//! How a record becomes a row (or rows, in several tables): values bound
+//! in column order, straight from the record, with no row object in
+//! between.
 
 use core::fmt;
 
-use rusqlite::{Statement, ToSql};
+use rusqlite::{CachedStatement, Statement, ToSql};
+
+use crate::Table;
 
 /// The row being bound: [`Row::push`] binds the next column's value.
 ///
@@ -69,5 +72,100 @@ where
 {
     fn bind(&mut self, record: &T, row: &mut Row<'_>) -> rusqlite::Result<()> {
         self(record, row)
+    }
+}
+
+/// Maps a record of type `T` to rows of any of the sink's tables (see
+/// [`SqliteSink::tables`](crate::SqliteSink::tables)): a record may write
+/// no row, one, or several, in one table or in several.
+pub trait ToRows<T>: Send + 'static {
+    /// Inserts `record`'s rows through `rows`.
+    ///
+    /// # Errors
+    ///
+    /// A row could not be bound or inserted; the record's batch fails.
+    fn rows(&mut self, record: &T, rows: &mut Rows<'_, '_>) -> rusqlite::Result<()>;
+}
+
+impl<T, F> ToRows<T> for F
+where
+    F: FnMut(&T, &mut Rows<'_, '_>) -> rusqlite::Result<()> + Send + 'static,
+{
+    fn rows(&mut self, record: &T, rows: &mut Rows<'_, '_>) -> rusqlite::Result<()> {
+        self(record, rows)
+    }
+}
+
+/// A one-table mapping ([`ToRow`]) seen as a [`ToRows`]: what
+/// [`SqliteSink::new`](crate::SqliteSink::new) writes through.
+#[derive(Debug)]
+pub struct OneTable<M>(pub(crate) M);
+
+impl<T, M: ToRow<T>> ToRows<T> for OneTable<M> {
+    #[inline]
+    fn rows(&mut self, record: &T, rows: &mut Rows<'_, '_>) -> rusqlite::Result<()> {
+        rows.insert_at(0, |row| self.0.bind(record, row))
+    }
+}
+
+/// The sink's tables during one transaction: [`Rows::insert`] adds a row
+/// to one of them.
+pub struct Rows<'t, 'c> {
+    tables: &'t [Table],
+    statements: &'t mut [CachedStatement<'c>],
+    inserted: u64,
+}
+
+impl fmt::Debug for Rows<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.tables.iter().map(Table::name).collect();
+        f.debug_struct("Rows").field("tables", &names).field("inserted", &self.inserted).finish()
+    }
+}
+
+impl<'t, 'c> Rows<'t, 'c> {
+    pub(crate) fn new(tables: &'t [Table], statements: &'t mut [CachedStatement<'c>]) -> Self {
+        Rows { tables, statements, inserted: 0 }
+    }
+
+    /// Inserts one row into the table named `table`, its values bound by
+    /// `bind` in column order.
+    ///
+    /// # Errors
+    ///
+    /// No table of the sink has that name, `bind` failed, the row has not
+    /// one value per column, or SQLite refused the row.
+    pub fn insert(
+        &mut self,
+        table: &str,
+        bind: impl FnOnce(&mut Row<'_>) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        let Some(index) = self.tables.iter().position(|t| t.name() == table) else {
+            return Err(rusqlite::Error::InvalidParameterName(format!("no table `{table}` in this sink")));
+        };
+        self.insert_at(index, bind)
+    }
+
+    /// Inserts into the sink's `index`th table.
+    fn insert_at(
+        &mut self,
+        index: usize,
+        bind: impl FnOnce(&mut Row<'_>) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        let statement = &mut self.statements[index];
+        let mut row = Row::new(statement);
+        bind(&mut row)?;
+        let width = self.tables[index].width();
+        if row.bound() != width {
+            return Err(rusqlite::Error::InvalidParameterCount(row.bound(), width));
+        }
+        statement.raw_execute()?;
+        self.inserted += 1;
+        Ok(())
+    }
+
+    /// Rows inserted so far in this transaction.
+    pub(crate) fn inserted(&self) -> u64 {
+        self.inserted
     }
 }

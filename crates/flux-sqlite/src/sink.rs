@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use flux_core::{Context, EngineHint, Envelope, Instant, Position, Sink, Undelivered, WriteError};
+use flux_core::{
+    CheckpointToken, Context, EngineHint, Envelope, Instant, Position, Sink, TransactionalSink, Undelivered, WriteError,
+};
 use rusqlite::{Connection, ErrorCode};
 
-use crate::{Row, Table, ToRow};
+use crate::checkpoint::Checkpoints;
+use crate::row::{OneTable, Rows};
+use crate::{Table, ToRow, ToRows};
 
 /// A sink that writes each record as a row of a SQLite table, many rows
 /// to a transaction.
@@ -65,9 +69,13 @@ use crate::{Row, Table, ToRow};
 /// ```
 pub struct SqliteSink<T, M> {
     path: PathBuf,
-    table: Table,
-    insert: String,
+    tables: Vec<Table>,
+    inserts: Vec<String>,
     create: bool,
+    /// Where the load's progress is committed, with its rows.
+    checkpoints: Option<Checkpoints>,
+    /// Records the last run committed, still to be passed over.
+    to_skip: u64,
     map: M,
     max_rows: usize,
     max_bytes: u64,
@@ -86,23 +94,64 @@ impl<T, M> fmt::Debug for SqliteSink<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteSink")
             .field("path", &self.path)
-            .field("table", &self.table.name())
+            .field("tables", &self.tables.iter().map(Table::name).collect::<Vec<_>>())
             .field("max_rows", &self.max_rows)
             .field("pending", &self.pending.len())
             .finish_non_exhaustive()
     }
 }
 
-impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
+impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, OneTable<M>> {
     /// A sink writing into `table` of the database at `path` (created if
-    /// missing), each record bound by `map`.
+    /// missing), each record bound to one row by `map`.
     pub fn new(path: impl Into<PathBuf>, table: Table, map: M) -> Self {
-        let insert = table.insert_sql();
+        SqliteSink::tables(path, vec![table], OneTable(map))
+    }
+}
+
+impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
+    /// A sink writing into any of `tables` of the database at `path`
+    /// (created if missing): `map` inserts each record's rows, by table
+    /// name, in the batch's transaction. A batch that fails is rolled back
+    /// in every table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_sqlite::{Rows, SqliteSink, Table};
+    /// use flux_test::IterSource;
+    ///
+    /// let path = std::env::temp_dir().join(format!("flux-sqlite-tables-{}.db", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let evens = Table::new("evens")?.column("n", "INTEGER")?;
+    /// let odds = Table::new("odds")?.column("n", "INTEGER")?;
+    /// let sink = SqliteSink::tables(&path, vec![evens, odds], |n: &u64, rows: &mut Rows<'_, '_>| {
+    ///     let table = if n % 2 == 0 { "evens" } else { "odds" };
+    ///     rows.insert(table, |row| row.push(n).map(drop))
+    /// })
+    /// .create_table();
+    /// let pipeline = Pipeline::from_source(IterSource::new(0..10u64)).sink(sink);
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline)?;
+    /// assert!(report.dead_letters.is_empty());
+    ///
+    /// let db = rusqlite::Connection::open(&path)?;
+    /// let odd: u64 = db.query_row("SELECT SUM(n) FROM odds", [], |r| r.get(0))?;
+    /// assert_eq!(odd, 1 + 3 + 5 + 7 + 9);
+    /// # drop(db);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tables(path: impl Into<PathBuf>, tables: Vec<Table>, map: M) -> Self {
+        let inserts = tables.iter().map(Table::insert_sql).collect();
         SqliteSink {
             path: path.into(),
-            table,
-            insert,
+            tables,
+            inserts,
             create: false,
+            checkpoints: None,
+            to_skip: 0,
             map,
             max_rows: 1_000,
             max_bytes: u64::MAX,
@@ -117,7 +166,25 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
         }
     }
 
-    /// Creates the table when the run opens, if it does not exist.
+    /// Makes the load restartable under `name`: each transaction also
+    /// records, in the table `flux_checkpoints`, how many records this
+    /// sink has taken in all and the highest input sequence among them,
+    /// so the rows and the progress are committed together or not at all.
+    ///
+    /// A run that finds a checkpoint under `name` passes over as many
+    /// records as it says before writing again: replaying the same input
+    /// through a deterministic pipeline (the sync engine, or timers on the
+    /// event-time clock) then writes exactly the rows a run that was never
+    /// stopped would have written, with none twice and none missing,
+    /// wherever the earlier run was killed. Records passed over are
+    /// counted in [`SqliteStats::skipped`].
+    #[must_use]
+    pub fn checkpoint_as(mut self, name: &str) -> Self {
+        self.checkpoints = Some(Checkpoints::new(name));
+        self
+    }
+
+    /// Creates the tables when the run opens, if they do not exist.
     #[must_use]
     pub fn create_table(mut self) -> Self {
         self.create = true;
@@ -171,7 +238,13 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
         // costs one append.
         connection.pragma_update(None, "journal_mode", "WAL")?;
         if self.create {
-            connection.execute(&self.table.create_sql(), [])?;
+            for table in &self.tables {
+                connection.execute(&table.create_sql(), [])?;
+            }
+        }
+        if let Some(checkpoints) = &mut self.checkpoints {
+            let found = checkpoints.open(&connection)?;
+            self.to_skip = found.map_or(0, |c| c.records);
         }
         self.connection = Some(connection);
         Ok(())
@@ -181,15 +254,22 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
     /// database is busy; if it fails for good, every held record goes to
     /// the dead letters with the batch's error.
     fn flush(&mut self) {
+        let covered = self.pending.iter().map(|item| item.meta().sequence).max();
+        self.flush_covering(covered);
+    }
+
+    /// [`flush`](Self::flush), recording `covered` as the highest input
+    /// sequence the checkpoint covers.
+    fn flush_covering(&mut self, covered: Option<u64>) {
         self.since = None;
         if self.pending.is_empty() {
             return;
         }
         let mut tries = 0;
         let failure = loop {
-            match self.commit() {
+            match self.commit(covered) {
                 Ok(()) => {
-                    self.stats.count_batch(self.pending.len() as u64);
+                    self.stats.batches.fetch_add(1, Relaxed);
                     self.pending.clear();
                     self.pending_bytes = 0;
                     return;
@@ -202,8 +282,15 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
             }
         };
         self.stats.failed_batches.fetch_add(1, Relaxed);
+        // The failed records keep their places in the count of records
+        // taken: a restarted run passes over them as over the rows
+        // written, so the count stays a position in the stream.
+        if let Some(checkpoints) = &mut self.checkpoints {
+            checkpoints.passed(self.pending.len() as u64);
+        }
         let rows = self.pending.len();
-        let (table, message) = (self.table.name().to_owned(), failure.to_string());
+        let table = self.tables.iter().map(Table::name).collect::<Vec<_>>().join(", ");
+        let message = failure.to_string();
         for item in self.pending.drain(..) {
             let (_, meta, _) = item.into_parts();
             let cause = BatchFailed { table: table.clone(), rows, error: message.clone() };
@@ -216,24 +303,30 @@ impl<T: Send + 'static, M: ToRow<T>> SqliteSink<T, M> {
         self.pending_bytes = 0;
     }
 
-    /// One transaction of every held record; rolled back (by dropping it)
-    /// on any error.
-    fn commit(&mut self) -> rusqlite::Result<()> {
+    /// One transaction of every held record, and the checkpoint if the
+    /// load has one; rolled back (by dropping it) on any error.
+    fn commit(&mut self, covered: Option<u64>) -> rusqlite::Result<()> {
         self.open()?;
         let connection = self.connection.as_mut().expect("opened just now");
         let transaction = connection.transaction()?;
-        {
-            let mut statement = transaction.prepare_cached(&self.insert)?;
+        let inserted = {
+            let mut statements =
+                self.inserts.iter().map(|sql| transaction.prepare_cached(sql)).collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut rows = Rows::new(&self.tables, &mut statements);
             for item in &self.pending {
-                let mut row = Row::new(&mut statement);
-                self.map.bind(item.payload(), &mut row)?;
-                if row.bound() != self.table.width() {
-                    return Err(rusqlite::Error::InvalidParameterCount(row.bound(), self.table.width()));
-                }
-                statement.raw_execute()?;
+                self.map.rows(item.payload(), &mut rows)?;
             }
+            rows.inserted()
+        };
+        if let Some(checkpoints) = &mut self.checkpoints {
+            checkpoints.record(&transaction, self.pending.len() as u64, covered)?;
         }
-        transaction.commit()
+        transaction.commit()?;
+        if let Some(checkpoints) = &mut self.checkpoints {
+            checkpoints.committed(self.pending.len() as u64, covered);
+        }
+        self.stats.rows.fetch_add(inserted, Relaxed);
+        Ok(())
     }
 }
 
@@ -243,8 +336,17 @@ fn busy(error: &rusqlite::Error) -> bool {
     error.sqlite_error_code().is_some_and(|code| matches!(code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
-impl<T: Send + 'static, M: ToRow<T>> Sink<T> for SqliteSink<T, M> {
+impl<T: Send + 'static, M: ToRows<T>> Sink<T> for SqliteSink<T, M> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
+        if self.to_skip > 0 {
+            // Committed by an earlier run of this load.
+            self.to_skip -= 1;
+            self.stats.skipped.fetch_add(1, Relaxed);
+            if let Some(checkpoints) = &mut self.checkpoints {
+                checkpoints.passed(1);
+            }
+            return Ok(());
+        }
         self.since.get_or_insert(cx.now());
         self.pending_bytes += u64::from(item.cost().bytes);
         self.pending.push(item);
@@ -296,11 +398,37 @@ impl<T: Send + 'static, M: ToRow<T>> Sink<T> for SqliteSink<T, M> {
     }
 }
 
+impl<T: Send + 'static, M: ToRows<T>> TransactionalSink<T> for SqliteSink<T, M> {
+    /// Writes what is held in one transaction, with `token.sequence` as
+    /// the input sequence the checkpoint covers (see
+    /// [`SqliteSink::checkpoint_as`]).
+    ///
+    /// # Errors
+    ///
+    /// The batch failed for good: its records are dead letters, and the
+    /// checkpoint did not move.
+    fn commit(&mut self, token: &CheckpointToken) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let failed = self.stats.failed_batches();
+        self.flush_covering(Some(token.sequence));
+        if self.stats.failed_batches() > failed {
+            return Err(format!("the batch covering sequence {} was rolled back", token.sequence).into());
+        }
+        Ok(())
+    }
+
+    /// Drops what is held, unwritten: the next run writes it again.
+    fn abort(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.since = None;
+    }
+}
+
 /// Why a record did not reach its table: the batch it was in failed, and
 /// was rolled back whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchFailed {
-    /// The table.
+    /// The table (the sink's tables, comma-separated, when it has several).
     pub table: String,
     /// Rows in the batch, every one of them a dead letter.
     pub rows: usize,
@@ -324,15 +452,17 @@ pub struct SqliteStats {
     batches: Arc<AtomicU64>,
     failed_batches: Arc<AtomicU64>,
     retries: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
 }
 
 impl SqliteStats {
-    fn count_batch(&self, rows: u64) {
-        self.rows.fetch_add(rows, Relaxed);
-        self.batches.fetch_add(1, Relaxed);
+    /// Records passed over because an earlier run of the load committed
+    /// them ([`SqliteSink::checkpoint_as`]).
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Relaxed)
     }
 
-    /// Rows committed.
+    /// Rows committed (a record may write several, or none).
     pub fn rows(&self) -> u64 {
         self.rows.load(Relaxed)
     }

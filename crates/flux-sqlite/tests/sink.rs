@@ -56,7 +56,7 @@ fn orders_table() -> Table {
         .unwrap()
 }
 
-fn orders_sink(db: &Scratch, batch: usize) -> SqliteSink<Order, impl flux_sqlite::ToRow<Order> + use<>> {
+fn orders_sink(db: &Scratch, batch: usize) -> SqliteSink<Order, impl flux_sqlite::ToRows<Order> + use<>> {
     SqliteSink::new(&db.0, orders_table(), |order: &Order, row: &mut Row<'_>| {
         row.push(order.id)?.push(order.cents)?;
         Ok(())

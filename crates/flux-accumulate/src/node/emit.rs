@@ -107,8 +107,9 @@ where
             let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
             flux_core::push_isolated(&mut self.next, Envelope::from_parts(output, meta, cost), cx);
         }
+        let now = self.timer_now(cx);
         if close_key && let Some(closed) = &mut self.closed {
-            closed.close(key, cx.now());
+            closed.close(key, now);
             self.stats.set_forgotten_closed_keys(closed.forgotten());
         }
     }

@@ -187,4 +187,5 @@ pub(super) fn is_plain(policy: &Policy) -> bool {
         && policy.spill.is_none()
         && policy.ttl.is_none()
         && policy.max_latency.is_none()
+        && policy.timer_clock == crate::policy::TimerClock::Engine
 }

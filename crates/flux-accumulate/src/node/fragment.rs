@@ -28,7 +28,8 @@ where
 {
     #[inline(never)]
     pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
-        let now = cx.now();
+        self.advance_event_clock(&item, cx);
+        let now = self.timer_now(cx);
         let window = match self.policy.watermark {
             None => 0,
             Some(w) => match self.admit_event_time(&item, w, cx) {

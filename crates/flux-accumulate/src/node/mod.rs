@@ -15,7 +15,7 @@ use flux_core::{Accumulator, BatchRest, Context, Envelope, Instant, LedgerVisito
 use crate::closed::ClosedSet;
 use crate::group::GroupKey;
 use crate::order::OrderQueue;
-use crate::policy::{AtEnd, Eviction, Policy};
+use crate::policy::{AtEnd, Eviction, Policy, TimerClock};
 use crate::release::{Keep, Records, Release};
 use crate::stats::EmitCounts;
 use crate::table::GroupTable;
@@ -46,6 +46,9 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     /// Event-time windows by (due watermark, serial).
     windows: BTreeMap<(Instant, u64), GroupKey>,
     watermark: Option<Instant>,
+    /// The event-time clock, under [`TimerClock::EventTime`]: the largest
+    /// event time seen minus the lag.
+    event_clock: Instant,
     /// Groups in first-arrival order, kept for oldest-first eviction.
     arrival: Option<OrderQueue>,
     /// Groups in latest-use order, kept for least-recently-used eviction.
@@ -107,6 +110,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             timers: BTreeMap::new(),
             windows: BTreeMap::new(),
             watermark: None,
+            event_clock: Instant::ZERO,
             touch: 0,
             strategy,
             spill_declined: false,
@@ -210,7 +214,10 @@ where
     }
 
     fn next_deadline(&self, at_end: bool) -> Option<Instant> {
-        let waits = !at_end || self.policy.at_end == AtEnd::WaitForTimers;
+        // Event-time timers fire as the data moves its clock: the engine's
+        // clock never reaches them.
+        let engine_timers = self.policy.timer_clock == TimerClock::Engine;
+        let waits = engine_timers && (!at_end || self.policy.at_end == AtEnd::WaitForTimers);
         let own = if waits { self.timers.first_key_value().map(|(&(at, _), _)| at) } else { None };
         flux_core::earliest(own, self.next.next_deadline(at_end))
     }

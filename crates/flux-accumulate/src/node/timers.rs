@@ -1,9 +1,10 @@
 //! Time-driven emissions: group timers on the engine clock, and windows
 //! closed by the event-time watermark.
 
-use flux_core::{Accumulator, Context, EmitReason, Push};
+use flux_core::{Accumulator, Context, EmitReason, Envelope, Instant, Push};
 
 use super::AccumulateNode;
+use crate::policy::TimerClock;
 use crate::release::Release;
 
 impl<A, D, R> AccumulateNode<A, D, R>
@@ -12,10 +13,34 @@ where
     R: Release<A>,
     D: Push<R::Out>,
 {
-    /// Emits every group whose timer is due at `cx.now()`, by fire time
-    /// then first arrival.
+    /// The time group timers and closed keys are measured on: the engine's
+    /// clock, or the event-time clock ([`TimerClock`]).
+    #[inline]
+    pub(super) fn timer_now(&self, cx: &Context<'_>) -> Instant {
+        match self.policy.timer_clock {
+            TimerClock::Engine => cx.now(),
+            TimerClock::EventTime { .. } => self.event_clock,
+        }
+    }
+
+    /// Moves the event-time clock to `item`'s event time less the lag, if
+    /// that is later, and fires the timers it passed: before the fragment
+    /// merges, so that it never joins a group that has already expired.
+    #[inline]
+    pub(super) fn advance_event_clock(&mut self, item: &Envelope<A::Fragment>, cx: &mut Context<'_>) {
+        let TimerClock::EventTime { lag } = self.policy.timer_clock else { return };
+        let Some(at) = item.meta().event_time else { return };
+        let now = at - lag;
+        if now > self.event_clock {
+            self.event_clock = now;
+            self.fire_due(cx);
+        }
+    }
+
+    /// Emits every group whose timer is due at [`timer_now`](Self::timer_now),
+    /// by fire time then first arrival.
     pub(super) fn fire_due(&mut self, cx: &mut Context<'_>) {
-        let now = cx.now();
+        let now = self.timer_now(cx);
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
                 break;

@@ -20,6 +20,28 @@ pub enum TimerStart {
     FixedInterval,
 }
 
+/// Which clock a group's timers (its TTL, its latency limit) and the
+/// closed-key memory run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimerClock {
+    /// The engine's clock: wall time on tokio, virtual time on the sync
+    /// engine. The default.
+    #[default]
+    Engine,
+    /// The data's own time: the largest event time seen so far, minus
+    /// `lag`. Timers fire as fragments move this clock past them, on
+    /// either engine and at any replay speed, so a file written over a day
+    /// and read in a second expires the same groups as the live feed did.
+    /// A fragment with no event time does not move the clock. The engine
+    /// is never asked to wait for an event-time timer: at end of input,
+    /// groups still open are flushed as [`AtEnd`] says.
+    EventTime {
+        /// How far behind the newest event time the clock trails, so that
+        /// fragments out of order by up to `lag` still find their group.
+        lag: Duration,
+    },
+}
+
 /// A completeness TTL: how long a group may wait before a partial flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ttl {

@@ -6,7 +6,8 @@ mod error;
 use core::time::Duration;
 
 pub use choices::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnMergeError, SpillAt, TimerStart, Ttl, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnMergeError, SpillAt, TimerClock, TimerStart,
+    Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -44,6 +45,7 @@ pub struct Policy {
     pub(crate) max_bytes: Option<u64>,
     pub(crate) max_latency: Option<Duration>,
     pub(crate) ttl: Option<Ttl>,
+    pub(crate) timer_clock: TimerClock,
     pub(crate) expiry: Expiry,
     pub(crate) watermark: Option<Watermark>,
     pub(crate) key_limit: Option<KeyLimit>,
@@ -63,6 +65,7 @@ impl Default for Policy {
             max_bytes: None,
             max_latency: None,
             ttl: None,
+            timer_clock: TimerClock::Engine,
             expiry: Expiry::AtDeadline,
             watermark: None,
             key_limit: None,
@@ -105,6 +108,11 @@ impl Policy {
     /// The completeness TTL.
     pub fn ttl(&self) -> Option<Ttl> {
         self.ttl
+    }
+
+    /// The clock group timers run on.
+    pub fn timer_clock(&self) -> TimerClock {
+        self.timer_clock
     }
 
     /// The deadline rule.
@@ -202,6 +210,13 @@ impl PolicyBuilder {
     /// its clock started by `start`, runs out before it is complete.
     pub fn ttl(mut self, after: Duration, start: TimerStart) -> Self {
         self.policy.ttl = Some(Ttl { after, start });
+        self
+    }
+
+    /// Sets the clock the group timers and the closed-key memory run on
+    /// (default: the engine's).
+    pub fn timer_clock(mut self, clock: TimerClock) -> Self {
+        self.policy.timer_clock = clock;
         self
     }
 

@@ -1,0 +1,106 @@
+//! Timers on the event-time clock ([`TimerClock::EventTime`]): the data's
+//! own time expires groups, whatever the engine's clock says.
+
+mod support;
+
+use std::time::Duration;
+
+use flux_accumulate::{AtEnd, ClosedKeys, Policy, TimerClock, TimerStart};
+use flux_core::{EmitReason, Envelope};
+use support::{Harness, Parts, frag, secs};
+
+fn event_ttl(after: u64, lag: u64) -> Policy {
+    Policy::builder()
+        .ttl(Duration::from_secs(after), TimerStart::FirstFragment)
+        .timer_clock(TimerClock::EventTime { lag: Duration::from_secs(lag) })
+        .build()
+        .unwrap()
+}
+
+/// A fragment of `key` stamped with event time `at` seconds.
+fn at(key: &'static str, value: u32, at: u64) -> Envelope<(u8, u32)> {
+    frag(key, 0, value).with_event_time(secs(at))
+}
+
+#[test]
+fn a_group_expires_when_event_time_passes_its_deadline_with_the_engine_clock_at_zero() {
+    let mut h = Harness::new(Parts::default(), event_ttl(10, 0));
+    h.push(at("a", 1, 100));
+    h.push(at("b", 2, 105));
+    assert_eq!(h.node_deadline(), None, "the engine is never asked to wait for event time");
+    h.push(at("b", 3, 109));
+    assert_eq!(h.records(), 0, "event time 109 is one second before a's deadline of 110");
+    h.push(at("c", 4, 110));
+    let out = h.take();
+    assert_eq!(out.len(), 1, "the clock reached 110: a expired, b (deadline 115) did not");
+    assert_eq!(out[0].0, secs(0), "on the engine's clock nothing moved");
+    assert_eq!(out[0].1.payload().values, [1]);
+    assert_eq!(out[0].1.payload().reason, EmitReason::TtlExpired);
+    h.finish();
+    let rest: Vec<_> = h.take().into_iter().map(|(_, r)| (r.payload().values.clone(), r.payload().reason)).collect();
+    assert_eq!(rest, [(vec![2, 3], EmitReason::EndOfStream), (vec![4], EmitReason::EndOfStream)]);
+    h.assert_balanced(true);
+}
+
+#[test]
+fn the_fragment_that_moves_the_clock_past_a_deadline_opens_a_new_group() {
+    let mut h = Harness::new(Parts::default(), event_ttl(10, 0));
+    h.push(at("a", 1, 0));
+    h.push(at("a", 2, 10));
+    let out = h.take();
+    assert_eq!(out.len(), 1, "the group expired before the fragment at its deadline merged");
+    assert_eq!(out[0].1.payload().values, [1]);
+    h.finish();
+    assert_eq!(h.take()[0].1.payload().values, [2]);
+}
+
+#[test]
+fn the_lag_holds_the_clock_back_and_late_data_does_not_move_it() {
+    let mut h = Harness::new(Parts::default(), event_ttl(10, 5));
+    h.push(at("a", 1, 100)); // clock 95: a's deadline is 105
+    h.push(at("a", 2, 108)); // clock 103
+    assert_eq!(h.records(), 0);
+    h.push(at("b", 3, 50)); // out of order: the clock stays at 103
+    assert_eq!(h.records(), 0);
+    h.push(frag("c", 0, 4)); // no event time: the clock stays too
+    assert_eq!(h.records(), 0);
+    h.push(at("b", 5, 110)); // clock 105: a expires
+    let out = h.take();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.payload().values, [1, 2]);
+    h.finish();
+    h.assert_balanced(true);
+}
+
+#[test]
+fn engine_ticks_do_not_fire_event_time_timers() {
+    let mut h = Harness::new(Parts::default(), event_ttl(10, 0));
+    h.push(at("a", 1, 0));
+    h.advance_to(secs(1_000));
+    assert_eq!(h.records(), 0, "engine time is not event time");
+    h.push(at("b", 2, 10));
+    assert_eq!(h.take().len(), 1);
+}
+
+#[test]
+fn closed_keys_are_remembered_on_the_event_clock() {
+    let policy = Policy::builder()
+        .ttl(Duration::from_secs(10), TimerStart::FirstFragment)
+        .timer_clock(TimerClock::EventTime { lag: Duration::ZERO })
+        .closed_keys(ClosedKeys { capacity: 16, remember_for: Duration::from_secs(30), include_expired: true })
+        .at_end(AtEnd::Flush)
+        .build()
+        .unwrap();
+    let mut h = Harness::new(Parts::default(), policy);
+    h.push(at("a", 1, 0));
+    h.push(at("b", 2, 10)); // a expires at 10 and its key closes until 40
+    assert_eq!(h.take().len(), 1);
+    h.push(at("a", 3, 39));
+    let values: Vec<_> = h.take().into_iter().map(|(_, r)| r.payload().values.clone()).collect();
+    assert_eq!(values, [vec![2]], "the clock passed b's deadline of 20; a at 39 went to the side output");
+    h.push(at("a", 4, 40));
+    h.finish();
+    let values: Vec<_> = h.take().into_iter().map(|(_, r)| r.payload().values.clone()).collect();
+    assert_eq!(values, [vec![4]], "at 40 the closed key a is forgotten and opens a group again");
+    h.assert_balanced(true);
+}

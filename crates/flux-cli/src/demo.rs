@@ -1,0 +1,379 @@
+//! `flux demo`: generate (or take) a feed of orders, load it into SQLite
+//! restartably, and say what happened.
+//!
+//! ```text
+//! file -> newline frames (pooled, zero-copy, offsets stamped) -> parse
+//!      -> accumulate per order (complete, or let go by an event-time TTL)
+//!      -> rows of orders / order_items / partial_orders / dead_letters
+//! ```
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use flux_accumulate::{Accumulate, AccumulateExt, Policy, TimerClock, TimerStart};
+use flux_core::{BufferPool, ExecutionPlan, Pipeline, Runnable};
+use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
+use flux_observe::{Metrics, Observers, Progress, Report};
+use flux_plan::Planner;
+use flux_sqlite::{Rows, SqliteSink, SqliteStats};
+use flux_steps::Steps;
+
+use crate::feed::{self, Truth, timing};
+use crate::order::{Loaded, Orders};
+use crate::parse::ParseLine;
+use crate::tables::{ToTables, tables};
+
+/// Which engine runs the load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The deterministic engine, in this thread.
+    #[default]
+    Sync,
+    /// The tokio engine, on a runtime of two worker threads.
+    Async,
+}
+
+/// How to print the run's metrics after the report, if at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsFormat {
+    /// JSON, as `flux_observe::Snapshot::to_json` writes it.
+    Json,
+    /// Prometheus text exposition.
+    Prometheus,
+}
+
+/// What `flux demo` was asked to do.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Where the feed and the database go.
+    pub dir: PathBuf,
+    /// The user's own feed, instead of a generated one.
+    pub input: Option<PathBuf>,
+    /// Orders to generate.
+    pub records: u64,
+    /// The generator's seed.
+    pub seed: u64,
+    /// The engine.
+    pub engine: EngineChoice,
+    /// Metrics to print after the report.
+    pub metrics: Option<MetricsFormat>,
+    /// Draw a progress bar (on a terminal).
+    pub progress: bool,
+    /// Start the load over even if an earlier run left a checkpoint.
+    pub fresh: bool,
+}
+
+/// A failure the command reports in one line.
+#[derive(Debug)]
+pub struct DemoError(String);
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+fn failed(what: impl fmt::Display) -> impl FnOnce(&dyn fmt::Display) -> DemoError {
+    move |error| DemoError(format!("{what}: {error}"))
+}
+
+/// What a finished load left: the tables' row counts, and the feed's truth
+/// when the feed was generated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The database.
+    pub database: PathBuf,
+    /// Rows of `orders`, `order_items`, `partial_orders`, `dead_letters`.
+    pub rows: [u64; 4],
+    /// What the generator wrote, if it wrote the feed.
+    pub truth: Option<Truth>,
+    /// Records an earlier run had committed, passed over by this one.
+    pub resumed_after: u64,
+    /// The run's ledger, as the report has it.
+    pub ledger: Ledger,
+}
+
+/// The figures of the run's ledger a user checks first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// Lines read from the feed (the source's output).
+    pub lines: u64,
+    /// Fragments merged into orders.
+    pub merged: u64,
+    /// Records the accumulator let go: complete, partial, malformed.
+    pub records: u64,
+    /// Of them, partial.
+    pub partial: u64,
+    /// Records the sink took (written, or passed over on a restart).
+    pub written: u64,
+    /// Dead letters of the engine (a line too long to frame, say); the
+    /// feed's garbled lines are rows of `dead_letters` instead.
+    pub dead_letters: u64,
+}
+
+impl Ledger {
+    fn of(snapshot: &flux_observe::Snapshot) -> Ledger {
+        let stage = |id: &str| snapshot.stage(id).cloned().unwrap_or_default();
+        let (feed, orders, sqlite) = (stage("feed"), stage("orders"), stage("sqlite"));
+        Ledger {
+            lines: feed.sent,
+            merged: orders.merged,
+            records: orders.sent,
+            partial: orders.partial,
+            written: sqlite.received,
+            dead_letters: snapshot.stages.iter().map(|s| s.dead_letters).sum(),
+        }
+    }
+}
+
+/// Runs the demo, printing the plan, progress and the report to `out`.
+///
+/// # Errors
+///
+/// The feed cannot be read or written, the database cannot be opened, or
+/// the run stopped; each as one line.
+pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoError> {
+    std::fs::create_dir_all(&options.dir)
+        .map_err(|e| failed(format!("cannot create {}", options.dir.display()))(&e))?;
+    let (input, truth) = feed_for(options, out)?;
+    let size = std::fs::metadata(&input).map_err(|e| failed(format!("cannot read {}", input.display()))(&e))?.len();
+    let database = options.dir.join("flux.db");
+    let name = load_name(&input, size);
+    let resumed_after = prepare_database(&database, &name, options.fresh)?;
+    if resumed_after > 0 {
+        say(out, format_args!("resuming: an earlier run committed {resumed_after} records; they are passed over\n"));
+    }
+
+    let pool = SlabPool::new("input", PoolConfig::default());
+    let source = FramedSource::file(&input, pool.clone(), NewlineDelimited::new(64 * 1024))
+        .map_err(|e| failed(format!("cannot read {}", input.display()))(&e))?
+        .with_offsets();
+    let framing = source.stats();
+    let policy = Policy::builder()
+        .ttl(timing::TTL, TimerStart::FirstFragment)
+        .timer_clock(TimerClock::EventTime { lag: timing::LAG })
+        .build()
+        .expect("the demo's policy is valid");
+    let layer = Accumulate::new(Orders, policy);
+    let accumulator = layer.stats();
+    let to_tables = ToTables { file: input.display().to_string() };
+    let sink = SqliteSink::tables(&database, tables(), move |loaded: &Loaded, rows: &mut Rows<'_, '_>| {
+        to_tables.rows(loaded, rows)
+    })
+    .create_table()
+    .batch_rows(2_000)
+    .checkpoint_as(&name);
+    let written = sink.stats();
+    let pipeline = Pipeline::from_source(source)
+        .named("feed")
+        .stage(ParseLine)
+        .named("parse")
+        .accumulate_with(layer)
+        .named("orders")
+        .sink(sink)
+        .named("sqlite");
+
+    let plan = Planner::new().plan(pipeline.describe()).map_err(|e| failed("cannot plan the load")(&e))?;
+    say(out, format_args!("plan:\n{plan}\n"));
+
+    let metrics = Arc::new(Metrics::new());
+    let bar = progress_bar(options.progress, size);
+    let ticker = bar.clone();
+    let progress = Progress::new()
+        .with_bytes(size, move || framing.get().bytes_read)
+        .subscribe(move |now| ticker.set_position(now.bytes_read.unwrap_or(0)));
+    let observers = Observers::new().with(metrics.clone()).with(Arc::new(progress));
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the report gives the load's wall-clock rate; stages read engine time"
+    )]
+    let started = std::time::Instant::now();
+    let ran = run_on(options.engine, &plan, pipeline, Arc::new(observers), &pool);
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    ran?;
+
+    let report = Report::new(metrics.snapshot())
+        .with_pool("pool input", &pool.stats())
+        .with_figures("accumulator orders", accumulator.snapshot().figures())
+        .with_figures("sqlite", sqlite_figures(&written));
+    let rows = count_rows(&database)?;
+    say(out, format_args!("{report}\n"));
+    say(out, format_args!("ran in {seconds:.2} s: {:.0} MB/s of feed\n", size as f64 / seconds.max(1e-9) / 1e6));
+    summarize(out, &database, rows, truth.as_ref())?;
+    match options.metrics {
+        Some(MetricsFormat::Json) => say(out, format_args!("{}\n", report.metrics.to_json())),
+        Some(MetricsFormat::Prometheus) => say(out, format_args!("{}", report.metrics.to_prometheus())),
+        None => {}
+    }
+    let ledger = Ledger::of(&report.metrics);
+    Ok(Outcome { database, rows, truth, resumed_after, ledger })
+}
+
+/// The feed to load: the user's, or one generated into `dir` (kept and
+/// reused by the next run with the same size and seed).
+fn feed_for(options: &DemoOptions, out: &mut impl Write) -> Result<(PathBuf, Option<Truth>), DemoError> {
+    if let Some(input) = &options.input {
+        std::fs::File::open(input).map_err(|e| failed(format!("cannot read input {}", input.display()))(&e))?;
+        return Ok((input.clone(), None));
+    }
+    let path = options.dir.join(format!("orders-{}-seed{}.feed", options.records, options.seed));
+    if path.exists() && !options.fresh {
+        say(out, format_args!("feed: {} (generated earlier)\n", path.display()));
+        return Ok((path, None));
+    }
+    let truth = feed::generate(&path, options.records, options.seed)
+        .map_err(|e| failed(format!("cannot write the feed {}", path.display()))(&e))?;
+    say(
+        out,
+        format_args!(
+            "generated {}: {} orders in {} lines, {:.1} MB ({} complete, {} never complete, {} with a late part, {} garbled lines)\n",
+            path.display(),
+            truth.orders,
+            truth.lines,
+            truth.bytes as f64 / 1e6,
+            truth.complete,
+            truth.incomplete,
+            truth.late,
+            truth.malformed
+        ),
+    );
+    Ok((path, Some(truth)))
+}
+
+/// The name a load's checkpoint is kept under: the feed's file name and
+/// size, so a different feed starts a new load.
+fn load_name(input: &Path, size: u64) -> String {
+    let file = input.file_name().map_or_else(|| input.display().to_string(), |f| f.to_string_lossy().into_owned());
+    format!("demo:{file}:{size}")
+}
+
+/// Records an earlier run of this load committed (to pass over), or 0
+/// after clearing a database that holds another load or none.
+fn prepare_database(database: &Path, name: &str, fresh: bool) -> Result<u64, DemoError> {
+    let cannot = || failed(format!("cannot open the database {}", database.display()));
+    if !fresh
+        && database.exists()
+        && let Some(found) = flux_sqlite::checkpoint(database, name).map_err(|e| cannot()(&e))?
+    {
+        return Ok(found.records);
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", database.display()));
+        match std::fs::remove_file(&file) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(cannot()(&error)),
+            _ => {}
+        }
+    }
+    Ok(0)
+}
+
+fn run_on(
+    engine: EngineChoice,
+    plan: &ExecutionPlan,
+    pipeline: impl Runnable + 'static,
+    observer: Arc<Observers>,
+    pool: &SlabPool,
+) -> Result<(), DemoError> {
+    let stopped = failed("the load stopped");
+    match engine {
+        EngineChoice::Sync => flux_engine_sync::SyncEngine::new()
+            .with_trace(false)
+            .with_observer(observer)
+            .watch_pool(Arc::new(pool.clone()))
+            .run(plan, pipeline)
+            .map(drop)
+            .map_err(|e| stopped(&e)),
+        EngineChoice::Async => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| failed("cannot start the tokio runtime")(&e))?;
+            let engine =
+                flux_engine_async::AsyncEngine::new().with_observer(observer).watch_pool(Arc::new(pool.clone()));
+            runtime.block_on(engine.run(plan, pipeline)).map(drop).map_err(|e| stopped(&e))
+        }
+    }
+}
+
+fn progress_bar(shown: bool, bytes: u64) -> indicatif::ProgressBar {
+    if !shown {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(bytes);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+fn sqlite_figures(stats: &SqliteStats) -> [(&'static str, u64); 5] {
+    [
+        ("rows", stats.rows()),
+        ("transactions", stats.batches()),
+        ("passed over (committed by an earlier run)", stats.skipped()),
+        ("failed batches", stats.failed_batches()),
+        ("retries", stats.retries()),
+    ]
+}
+
+const TABLES: [&str; 4] = ["orders", "order_items", "partial_orders", "dead_letters"];
+
+fn count_rows(database: &Path) -> Result<[u64; 4], DemoError> {
+    let cannot = || failed(format!("cannot read the database {}", database.display()));
+    let db = rusqlite::Connection::open(database).map_err(|e| cannot()(&e))?;
+    let mut rows = [0; 4];
+    for (count, table) in rows.iter_mut().zip(TABLES) {
+        *count =
+            db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).map_err(|e| cannot()(&e))?;
+    }
+    Ok(rows)
+}
+
+/// The tables, against the generator's truth when there is one, and the
+/// first dead letters.
+fn summarize(out: &mut impl Write, database: &Path, rows: [u64; 4], truth: Option<&Truth>) -> Result<(), DemoError> {
+    say(out, format_args!("{}:\n", database.display()));
+    let expected = truth.map(|t| [t.complete, t.complete_items, t.partial(), t.malformed]);
+    for (index, table) in TABLES.iter().enumerate() {
+        let check = match expected {
+            Some(expected) if expected[index] == rows[index] => " (as generated)".to_owned(),
+            Some(expected) => format!(" (the generator wrote {}!)", expected[index]),
+            None => String::new(),
+        };
+        say(out, format_args!("  {table:<15} {:>9} rows{check}\n", rows[index]));
+    }
+    let cannot = || failed(format!("cannot read the database {}", database.display()));
+    let db = rusqlite::Connection::open(database).map_err(|e| cannot()(&e))?;
+    let mut first =
+        db.prepare("SELECT offset, error, line FROM dead_letters ORDER BY offset LIMIT 3").map_err(|e| cannot()(&e))?;
+    let letters = first
+        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))
+        .map_err(|e| cannot()(&e))?;
+    for letter in letters {
+        let (offset, error, line) = letter.map_err(|e| cannot()(&e))?;
+        say(out, format_args!("  dead letter at byte {offset}: {error}: {line:?}\n"));
+    }
+    say(
+        out,
+        format_args!(
+            "query it: sqlite3 {} 'SELECT reason, COUNT(*) FROM partial_orders GROUP BY reason'\n",
+            database.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Writes to the command's output; a closed pipe (`flux demo | head`)
+/// is not worth failing a load over.
+fn say(out: &mut impl Write, text: fmt::Arguments<'_>) {
+    let _ = out.write_fmt(text);
+}
