@@ -185,7 +185,9 @@ where
             let position = Position::ByteOffset(offset);
             return match self.on_bad {
                 OnBadFrame::Stop => Err(SourceError { position, cause }),
-                OnBadFrame::DeadLetter => Ok(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause })),
+                OnBadFrame::DeadLetter => {
+                    Ok(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause }))
+                }
             };
         }
     }

@@ -22,7 +22,9 @@ fn fields(fields: &[&str]) -> Vec<String> {
 
 /// Runs `source` on the sync engine: the rows, and each dead letter's
 /// (sequence, position).
-fn run<R: std::io::Read + Send + 'static>(source: CsvSource<R>) -> (Vec<CsvRow>, Vec<(u64, Position)>, Vec<ErrorEnvelope>) {
+fn run<R: std::io::Read + Send + 'static>(
+    source: CsvSource<R>,
+) -> (Vec<CsvRow>, Vec<(u64, Position)>, Vec<ErrorEnvelope>) {
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(source).sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
@@ -35,14 +37,14 @@ fn run<R: std::io::Read + Send + 'static>(source: CsvSource<R>) -> (Vec<CsvRow>,
 /// (LF and CRLF), CRLF and LF ends, a blank line, a short record, and a
 /// last record with no terminator.
 const INVENTORY: &str = concat!(
-    "sku,name,note\r\n",                       // 0
-    "1,bolt,plain\r\n",                        // 15
-    "2,\"nut, hex\",\"say \"\"hi\"\"\"\r\n",   // 29
-    "3,\"washer\",\"two\nlines\"\n",           // 56
-    "\r\n",                                    // 79: blank, skipped
-    "4,short\n",                               // 81: two fields of three
-    "5,\"crlf\r\ninside\",x\r\n",              // 89
-    "6,last,\"no end\"",                       // 109
+    "sku,name,note\r\n",                     // 0
+    "1,bolt,plain\r\n",                      // 15
+    "2,\"nut, hex\",\"say \"\"hi\"\"\"\r\n", // 29
+    "3,\"washer\",\"two\nlines\"\n",         // 56
+    "\r\n",                                  // 79: blank, skipped
+    "4,short\n",                             // 81: two fields of three
+    "5,\"crlf\r\ninside\",x\r\n",            // 89
+    "6,last,\"no end\"",                     // 109
 );
 
 fn inventory_rows() -> Vec<Seen> {

@@ -2,7 +2,6 @@
 //! and which lines were dead letters, at which byte offsets, with serde's
 //! message; long lines through small slabs.
 
-
 use flux_core::{Pipeline, Position, Runnable};
 use flux_engine_sync::SyncEngine;
 use flux_formats::{JsonLine, JsonLineError, JsonLines};
@@ -24,13 +23,13 @@ fn order(id: u32, note: &str) -> Order {
 /// Two good orders, a line cut short, a blank line, a CRLF line, an order
 /// of the wrong shape, and a last line with no newline.
 const ORDERS: &str = concat!(
-    "{\"id\":1,\"note\":\"a\"}\n",       // 0
-    "{\"id\":2,\"note\":\"b\\nc\"}\n",   // 20
-    "{\"id\":3,\"note\":\n",             // 43: cut short
-    "\n",                                // 59: blank, skipped
-    "{\"id\":4,\"note\":\"d\"}\r\n",     // 60
+    "{\"id\":1,\"note\":\"a\"}\n",        // 0
+    "{\"id\":2,\"note\":\"b\\nc\"}\n",    // 20
+    "{\"id\":3,\"note\":\n",              // 43: cut short
+    "\n",                                 // 59: blank, skipped
+    "{\"id\":4,\"note\":\"d\"}\r\n",      // 60
     "{\"id\":\"five\",\"note\":\"e\"}\n", // 81: id is not a number
-    "{\"id\":6,\"note\":\"f\"}",         // 106
+    "{\"id\":6,\"note\":\"f\"}",          // 106
 );
 
 struct Run {
@@ -68,7 +67,11 @@ fn each_line_is_an_item_or_a_dead_letter_at_its_offset_with_serdes_message() {
         let run = run(JsonLine::source(ORDERS.as_bytes(), slabs.clone(), 1024).unwrap());
         assert_eq!(run.items, [order(1, "a"), order(2, "b\nc"), order(4, "d"), order(6, "f")], "slabs of {slab_size}");
         assert_eq!(run.dead, [(2, Position::ByteOffset(43)), (4, Position::ByteOffset(81))], "slabs of {slab_size}");
-        assert!(run.causes[0].starts_with("line at byte 43 does not parse as JSON: EOF while parsing"), "{}", run.causes[0]);
+        assert!(
+            run.causes[0].starts_with("line at byte 43 does not parse as JSON: EOF while parsing"),
+            "{}",
+            run.causes[0]
+        );
         assert!(run.causes[1].contains("invalid type: string \"five\", expected u32"), "{}", run.causes[1]);
         drop(run);
         assert_no_leaks(&slabs);
@@ -90,14 +93,20 @@ fn a_bad_lines_error_says_the_column_serde_stopped_at() {
 fn a_75_kb_line_is_read_through_4_kib_slabs_and_a_line_past_the_limit_is_a_dead_letter() {
     let long = "x".repeat(75_000);
     let too_long = "y".repeat(200_000);
-    let input = format!("{{\"id\":1,\"note\":\"{long}\"}}\n{{\"id\":2,\"note\":\"{too_long}\"}}\n{{\"id\":3,\"note\":\"z\"}}\n");
+    let input = format!(
+        "{{\"id\":1,\"note\":\"{long}\"}}\n{{\"id\":2,\"note\":\"{too_long}\"}}\n{{\"id\":3,\"note\":\"z\"}}\n"
+    );
     let input: &'static [u8] = Box::leak(input.into_bytes().into_boxed_slice());
     let slabs = pool(4096);
     let run = run(JsonLine::source(input, slabs.clone(), 100_000).unwrap());
     assert_eq!(run.items, [order(1, &long), order(3, "z")]);
     let second = 75_000 + 19;
     assert_eq!(run.dead, [(1, Position::ByteOffset(second))]);
-    assert!(run.causes[0].contains("over the limit") || run.causes[0].contains("longer than the limit"), "{}", run.causes[0]);
+    assert!(
+        run.causes[0].contains("over the limit") || run.causes[0].contains("longer than the limit"),
+        "{}",
+        run.causes[0]
+    );
     drop(run);
     assert_no_leaks(&slabs);
 }

@@ -165,7 +165,8 @@ fn long_frames_kept_downstream_stay_whole_and_the_pool_gets_every_slab_back() {
     let shapes: Vec<(usize, u8)> = lines.iter().map(|l| (l.len(), l[0])).collect();
     assert_eq!(shapes, [(1, b'a'), (75_000, b'x'), (1, b'b'), (MIB, b'y'), (1, b'c'), (1, b'd')]);
     assert!(lines[3].iter().all(|&b| b == b'y'), "the 1 MiB line is intact after the reader moved on");
-    let dead: Vec<(u64, Position)> = report.dead_letters.iter().map(|l| (l.meta.sequence, l.error.position())).collect();
+    let dead: Vec<(u64, Position)> =
+        report.dead_letters.iter().map(|l| (l.meta.sequence, l.error.position())).collect();
     assert_eq!(dead, [(5, Position::ByteOffset(package_index().len() as u64))]);
     assert_eq!(stats.get().outgrown_frames, 3);
     drop((lines, out));

@@ -154,7 +154,10 @@ impl Csv {
     /// # Errors
     ///
     /// The file cannot be opened, or the record limit is `usize::MAX`.
-    pub fn file_decompressed(&self, path: impl AsRef<Path>) -> io::Result<(CsvSource<Box<dyn Read + Send>>, Compression)> {
+    pub fn file_decompressed(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> io::Result<(CsvSource<Box<dyn Read + Send>>, Compression)> {
         let (input, found) = flux_memory::open_decompressed(path)?;
         let pool = SlabPool::new("csv", PoolConfig::default());
         Ok((self.source(input, pool).map_err(io::Error::other)?, found))

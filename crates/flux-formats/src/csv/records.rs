@@ -166,7 +166,10 @@ impl Framer for CsvRecords {
         }
         if ends_inside_quotes(&window[start..], self.delimiter, self.quote) {
             self.skipped += rest as u64;
-            return Some(Framed::Bad { at: start, kind: FrameErrorKind::TruncatedRecord { expected: None, have: rest } });
+            return Some(Framed::Bad {
+                at: start,
+                kind: FrameErrorKind::TruncatedRecord { expected: None, have: rest },
+            });
         }
         Some(self.record(start, window.len(), false))
     }

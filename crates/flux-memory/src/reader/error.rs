@@ -69,7 +69,11 @@ pub struct CarryTooLarge {
 
 impl fmt::Display for CarryTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a framer needs a limit on its frames (it may carry {} bytes; slabs are {} bytes)", self.max_carry, self.slab_size)
+        write!(
+            f,
+            "a framer needs a limit on its frames (it may carry {} bytes; slabs are {} bytes)",
+            self.max_carry, self.slab_size
+        )
     }
 }
 

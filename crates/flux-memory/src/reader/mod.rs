@@ -11,8 +11,8 @@ use std::io::{self, Read};
 use bytes::Bytes;
 
 use crate::{FrameError, Framed, Framer, FramingStats, FramingStatsHandle, SlabPool};
-pub use error::{CarryTooLarge, ReadError};
 use buffer::Buffer;
+pub use error::{CarryTooLarge, ReadError};
 use fill::Refilled;
 use grown::Spare;
 
