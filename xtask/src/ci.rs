@@ -44,19 +44,22 @@ pub(crate) fn run() -> Result<(), Failed> {
     cargo(&["nextest", "run", "--locked", "-p", "flux", "--features", "async,observe,serde"], &[])?;
     cargo(&["test", "--locked", "-p", "flux", "--features", "async,observe,serde", "--doc"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
-    // The README's first command, small: the demo fails if its run's ledger
-    // does not balance or its input pool leaks.
+    // The README's first command, small: `flux demo` fails if its run's
+    // ledger does not balance or its input pool leaks.
     cargo(
         &[
             "run",
             "--locked",
             "-p",
-            "flux-examples",
+            "flux-cli",
             "--bin",
-            "demo",
+            "flux",
             "--",
-            "--requests",
+            "demo",
+            "--records",
             "2000",
+            "--quiet",
+            "--fresh",
             "--dir",
             "target/demo-smoke",
         ],

@@ -8,7 +8,7 @@ use serde_json::Value;
 /// Crates that may depend on several Flux crates: applications and
 /// harnesses, and the facade that gathers the parts behind one dependency
 /// (no other library: docs/ARCHITECTURE.md says why).
-const APPLICATIONS: &[&str] = &["flux-benches", "flux-examples", "flux-jobs", "xtask"];
+const APPLICATIONS: &[&str] = &["flux-benches", "flux-cli", "flux-jobs", "xtask"];
 const FACADE: &str = "flux";
 /// Connector crates (a file format, a database) and the siblings each may
 /// depend on besides flux-core: the parts of Flux a connector builds on,

@@ -353,6 +353,15 @@ fn summarize(out: &mut impl Write, database: &Path, rows: [u64; 4], truth: Optio
     }
     let cannot = || failed(format!("cannot read the database {}", database.display()));
     let db = rusqlite::Connection::open(database).map_err(|e| cannot()(&e))?;
+    let mut causes = db
+        .prepare("SELECT error, COUNT(*) FROM dead_letters GROUP BY error ORDER BY 2 DESC, 1")
+        .map_err(|e| cannot()(&e))?;
+    let causes =
+        causes.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))).map_err(|e| cannot()(&e))?;
+    for cause in causes {
+        let (error, count) = cause.map_err(|e| cannot()(&e))?;
+        say(out, format_args!("  {count:>9} dead letters: {error}\n"));
+    }
     let mut first =
         db.prepare("SELECT offset, error, line FROM dead_letters ORDER BY offset LIMIT 3").map_err(|e| cannot()(&e))?;
     let letters = first

@@ -119,6 +119,7 @@ fn the_binary_prints_the_plan_the_report_and_the_tables() {
         "orders ",
         "rows (as generated)",
         "dead letter at byte ",
+        " dead letters: no event time\n",
         "flux_stage_received_total{stage=\"parse\"}",
     ] {
         assert!(stdout.contains(expected), "`{expected}` missing from:\n{stdout}");

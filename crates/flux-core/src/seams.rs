@@ -1,7 +1,7 @@
-//! Prepared extension points for features planned beyond this release.
-//!
-//! They are kernel types so that connectors and engines written now can
-//! carry them; nothing in Flux acts on them yet.
+//! Extension points connectors implement: a registry descriptor (not yet
+//! acted on), and the checkpoint seams of restartable loads
+//! (`flux-memory`'s `FramedSource` is a [`RecoverableSource`],
+//! `flux-sqlite`'s `SqliteSink` a [`TransactionalSink`]).
 
 use bytes::Bytes;
 
@@ -43,8 +43,9 @@ pub struct CheckpointToken {
 
 /// A source that can say where it is and resume from there.
 ///
-/// For restarting a failed run where it left off, once engines take
-/// checkpoints; no engine calls it yet.
+/// For restarting a failed run where it left off: the application
+/// restores a new source from the token a sink committed before the run
+/// (`flux-memory`'s `FramedSource` passes over the covered frames).
 ///
 /// # Examples
 ///
@@ -111,7 +112,8 @@ pub trait RecoverableSource: Source {
 ///
 /// Paired with a [`RecoverableSource`]: once the writes up to a checkpoint
 /// are committed, a restarted run resumes the source from that checkpoint,
-/// and nothing is written twice. No engine calls it yet.
+/// and nothing is written twice. `flux-sqlite`'s `SqliteSink` is one: it
+/// also commits its own checkpoints, with every batch.
 ///
 /// # Examples
 ///

@@ -79,6 +79,7 @@ mod frame;
 mod leak;
 mod pool;
 mod reader;
+mod resume;
 mod sink;
 mod source;
 mod stats;
@@ -92,6 +93,7 @@ pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, Newl
 pub use leak::{LeakGuard, assert_no_leaks};
 pub use pool::{Exhaustion, PoolConfig, Slab, SlabPool};
 pub use reader::{CarryTooLarge, Event, Frame, FrameReader, ReadError, ReadMode, Scanned};
+pub use resume::ResumeError;
 #[cfg(feature = "tokio")]
 pub use sink::AsyncWriteSink;
 pub use sink::{Delimit, FlushPolicy, FrameLost, Loss, OnWriteError, SinkStats, WriteSink, WriterFailed};

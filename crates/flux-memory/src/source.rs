@@ -65,9 +65,10 @@ pub enum OnBadFrame {
 /// # Ok::<(), flux_memory::CarryTooLarge>(())
 /// ```
 pub struct FramedSource<R, F> {
-    reader: FrameReader<R, F>,
+    pub(crate) reader: FrameReader<R, F>,
     on_bad: OnBadFrame,
-    next_sequence: u64,
+    /// The sequence of the next frame (or bad frame) handed out.
+    pub(crate) next_sequence: u64,
     stats: FramingStatsHandle,
     retry_after: Duration,
     /// Whether each envelope carries its frame's byte offset

@@ -14,6 +14,34 @@ pub struct Checkpoint {
     pub sequence: Option<u64>,
 }
 
+impl Checkpoint {
+    /// The token a [`RecoverableSource`](flux_core::RecoverableSource)
+    /// restores from, for a load that resumes by its source
+    /// ([`Resume::FromSource`]): `None` before the first covered sequence.
+    pub fn token(&self) -> Option<flux_core::CheckpointToken> {
+        Some(flux_core::CheckpointToken { sequence: self.sequence?, state: Default::default() })
+    }
+}
+
+/// How a restartable load goes on after a stop
+/// ([`SqliteSink::resume`](crate::SqliteSink::resume)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resume {
+    /// The input is read again from its start and the sink passes over as
+    /// many records as were committed: right for any deterministic
+    /// pipeline, with state (an accumulator's open groups) or without. The
+    /// default.
+    #[default]
+    Replay,
+    /// The source is restored to the input sequence the checkpoint covers
+    /// ([`Checkpoint::token`]) and the sink writes everything it gets:
+    /// right for a pipeline that keeps its input's order and holds no
+    /// state across records (file -> parse -> table), and it does not read
+    /// the covered input again. Records an earlier stage dropped or made
+    /// dead letters below the checkpoint were the earlier run's to report.
+    FromSource,
+}
+
 /// The table of checkpoints, one row per load name.
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS flux_checkpoints (\
     name TEXT PRIMARY KEY, records INTEGER NOT NULL, sequence INTEGER)";

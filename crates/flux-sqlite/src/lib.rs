@@ -24,7 +24,7 @@ mod row;
 mod sink;
 mod table;
 
-pub use checkpoint::{Checkpoint, checkpoint};
+pub use checkpoint::{Checkpoint, Resume, checkpoint};
 pub use row::{OneTable, Row, Rows, ToRow, ToRows};
 pub use sink::{BatchFailed, SqliteSink, SqliteStats};
 pub use table::{BadName, Table};

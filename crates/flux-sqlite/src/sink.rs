@@ -12,7 +12,7 @@ use flux_core::{
 };
 use rusqlite::{Connection, ErrorCode};
 
-use crate::checkpoint::Checkpoints;
+use crate::checkpoint::{Checkpoints, Resume};
 use crate::row::{OneTable, Rows};
 use crate::{Table, ToRow, ToRows};
 
@@ -76,6 +76,7 @@ pub struct SqliteSink<T, M> {
     checkpoints: Option<Checkpoints>,
     /// Records the last run committed, still to be passed over.
     to_skip: u64,
+    resume: Resume,
     map: M,
     max_rows: usize,
     max_bytes: u64,
@@ -152,6 +153,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             create: false,
             checkpoints: None,
             to_skip: 0,
+            resume: Resume::Replay,
             map,
             max_rows: 1_000,
             max_bytes: u64::MAX,
@@ -181,6 +183,17 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     #[must_use]
     pub fn checkpoint_as(mut self, name: &str) -> Self {
         self.checkpoints = Some(Checkpoints::new(name));
+        self
+    }
+
+    /// Sets how a restarted load goes on (default [`Resume::Replay`]: the
+    /// sink passes over what was committed). With [`Resume::FromSource`]
+    /// the caller restores the source from the committed checkpoint
+    /// ([`checkpoint`](crate::checkpoint), [`Checkpoint::token`](crate::Checkpoint::token)) and the sink
+    /// writes all it gets.
+    #[must_use]
+    pub fn resume(mut self, resume: Resume) -> Self {
+        self.resume = resume;
         self
     }
 
@@ -244,7 +257,13 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
         }
         if let Some(checkpoints) = &mut self.checkpoints {
             let found = checkpoints.open(&connection)?;
-            self.to_skip = found.map_or(0, |c| c.records);
+            let committed = found.map_or(0, |c| c.records);
+            match self.resume {
+                Resume::Replay => self.to_skip = committed,
+                // The source starts after the checkpoint: the count goes
+                // on from it.
+                Resume::FromSource => checkpoints.passed(committed),
+            }
         }
         self.connection = Some(connection);
         Ok(())

@@ -190,3 +190,42 @@ fn a_row_for_a_table_the_sink_does_not_have_fails_its_batch() {
     let cause = report.dead_letters[0].error.cause().downcast_ref::<flux_sqlite::BatchFailed>().unwrap();
     assert!(cause.error.contains("no table `idz`"), "{}", cause.error);
 }
+
+/// A file of ids, one per line, loaded by a pipeline that keeps order and
+/// holds no state: the restarted run restores the file source from the
+/// committed input position and reads only what was not covered.
+#[test]
+fn a_stateless_load_resumes_its_file_source_from_the_committed_position() {
+    use flux_core::RecoverableSource;
+    use flux_memory::FramedSource;
+    use flux_sqlite::Resume;
+
+    let db = Scratch::new("from-source");
+    let file = db.0.with_extension("ids");
+    std::fs::write(&file, (0..1_000).map(|id| format!("{id}\n")).collect::<String>()).unwrap();
+    let load = |stop_at: Option<u64>| {
+        let mut source = FramedSource::lines(&file).unwrap();
+        if let Some(token) = checkpoint(&db.0, "ids").unwrap().and_then(|c| c.token()) {
+            source.restore(&token).unwrap();
+        }
+        let sink = ids_sink(&db, 100).resume(Resume::FromSource);
+        let stats = sink.stats();
+        let pipeline = Pipeline::from_source(source)
+            .named("file")
+            .map(move |line: bytes::Bytes| {
+                let id: u64 = std::str::from_utf8(&line).unwrap().parse().unwrap();
+                assert!(Some(id) != stop_at, "stopped at {id}");
+                id
+            })
+            .sink(sink);
+        (stats, run(pipeline))
+    };
+    let (first, _) = load(Some(537));
+    assert_eq!(first.rows(), 537);
+    let (second, report) = load(None);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(db.column("SELECT id FROM ids ORDER BY id"), (0..1_000).collect::<Vec<i64>>(), "every id once");
+    assert_eq!((second.skipped(), second.rows()), (0, 463), "nothing passed over at the sink");
+    assert_eq!(report.row("file").unwrap().emitted, 463, "the source read only the lines not covered");
+    assert_eq!(checkpoint(&db.0, "ids").unwrap(), Some(Checkpoint { records: 1_000, sequence: Some(999) }));
+}

@@ -6,17 +6,17 @@
 use std::path::{Path, PathBuf};
 
 /// A directory of the test's own, removed when dropped.
-pub struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let path = std::env::temp_dir().join(format!("flux-cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         Scratch(path)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -29,7 +29,7 @@ impl Drop for Scratch {
 
 /// Every row of the demo's four tables, in the order they were written,
 /// without the dead letters' file path (which names the test's directory).
-pub fn dump(database: &Path) -> Vec<String> {
+pub(crate) fn dump(database: &Path) -> Vec<String> {
     let db = rusqlite::Connection::open(database).unwrap();
     let mut rows = Vec::new();
     for (table, columns) in

@@ -223,6 +223,12 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
         self
     }
 
+    /// The byte offset in the input of the first byte not yet handed out
+    /// (as a frame or a bad frame): where reading would resume.
+    pub fn offset(&self) -> u64 {
+        self.window_offset + self.pos as u64
+    }
+
     /// The counts so far.
     pub fn stats(&self) -> FramingStats {
         FramingStats { skipped_bytes: self.framer.skipped_bytes(), ..self.stats }
