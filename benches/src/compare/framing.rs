@@ -14,7 +14,9 @@
 //! each line is an envelope holding a zero-copy `Bytes` slice. Another,
 //! `newline_masks`, says which vector unit the framer chose at run time
 //! (AVX2 when the CPU has it, as memchr does; SSE2 otherwise), since the
-//! ratio depends on it.
+//! ratio depends on it. And `long_lines`: a 64 MB file of 60-90 KB lines
+//! (package-index-like) framed through 16 KiB slabs, so every line
+//! outgrows its slab and goes on in the reader's grown buffer.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -48,6 +50,7 @@ pub fn comparison() -> Comparison {
     let flux_path = path.clone();
     let base_path = path.clone();
     let source_pipeline = source_pipeline_bytes_per_sec(&path);
+    let long_lines = long_lines_bytes_per_sec();
     Comparison {
         name: "framing",
         work: bytes,
@@ -58,6 +61,7 @@ pub fn comparison() -> Comparison {
             ("file_bytes".to_owned(), bytes.to_string()),
             ("source_pipeline".to_owned(), format!("{source_pipeline:.3e} bytes/s")),
             ("newline_masks".to_owned(), newline_masks().to_owned()),
+            ("long_lines".to_owned(), format!("{long_lines:.3e} bytes/s (60-90 KB lines, 16 KiB slabs)")),
         ],
     }
 }
@@ -141,12 +145,67 @@ fn source_pipeline_bytes_per_sec(path: &Path) -> f64 {
     bytes / best
 }
 
-/// `target/flux-bench-data/lines-200mb.txt`, generated if absent or short.
-fn data_file() -> PathBuf {
+/// Bytes per second of framing 60-90 KB lines through 16 KiB slabs (every
+/// line in a grown buffer), best of three.
+fn long_lines_bytes_per_sec() -> f64 {
+    let path = data_dir().join("long-lines-64mb.txt");
+    if !std::fs::metadata(&path).is_ok_and(|m| m.len() >= LONG_FILE_BYTES) {
+        write_long_lines(&path).expect("the long-line file can be written");
+    }
+    let bytes = std::fs::metadata(&path).expect("the long-line file exists").len() as f64;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let pool = SlabPool::new("bench-long-lines", PoolConfig::default().slab_size(16 * 1024).max_slabs(2));
+        let file = File::open(&path).expect("the long-line file opens");
+        let mut reader = FrameReader::new(file, pool, NewlineDelimited::new(1 << 20)).expect("the limit is finite");
+        let mut line_bytes = 0usize;
+        let start = Instant::now();
+        loop {
+            match reader.scan(usize::MAX, |frame| line_bytes = line_bytes.wrapping_add(frame.as_slice().len())) {
+                Ok(Scanned::End | Scanned::WouldBlock) => break,
+                Ok(Scanned::Limit) => {}
+                Ok(Scanned::Bad(error)) => panic!("the long-line file has no bad lines: {error}"),
+                Err(error) => panic!("the long-line file reads: {error}"),
+            }
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+        assert!(reader.stats().outgrown_frames > 0, "the lines outgrew their slabs");
+        black_box(line_bytes);
+    }
+    bytes / best
+}
+
+const LONG_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Lines of 60 to 90 KB of words, from a fixed-seed generator.
+fn write_long_lines(path: &Path) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut states = crate::data::xorshift(0x2545_f491_4f6c_dd1d);
+    let mut written = 0u64;
+    while written < LONG_FILE_BYTES {
+        let state = states.next().expect("the sequence is endless");
+        let length = 60_000 + (state % 30_000) as usize;
+        let mut line: Vec<u8> = b"package depends ".iter().copied().cycle().take(length).collect();
+        line.push(b'\n');
+        out.write_all(&line)?;
+        written += line.len() as u64;
+    }
+    out.flush()
+}
+
+/// `target/flux-bench-data/`, where generated bench files are kept.
+fn data_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let dir = target.join("flux-bench-data");
+    std::fs::create_dir_all(&dir).expect("the data directory can be made");
+    dir
+}
+
+/// `target/flux-bench-data/lines-200mb.txt`, generated if absent or short.
+fn data_file() -> PathBuf {
+    let dir = data_dir();
     let path = dir.join("lines-200mb.txt");
     if std::fs::metadata(&path).is_ok_and(|m| m.len() >= FILE_BYTES) {
         return path;

@@ -134,7 +134,7 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
     }
 
     let pool = SlabPool::new("input", PoolConfig::default());
-    let source = FramedSource::file(&input, pool.clone(), NewlineDelimited::new(64 * 1024))
+    let source = FramedSource::file(&input, pool.clone(), NewlineDelimited::new(flux_memory::DEFAULT_MAX_LINE))
         .or_say(format_args!("cannot read {}", input.display()))?
         .with_offsets();
     let framing = source.stats();

@@ -40,6 +40,31 @@ impl Compression {
     }
 }
 
+/// Opens the file at `path` and reads its bytes decompressed, as its magic
+/// bytes say (an LZ4 frame, gzip, or neither); also returns what it found.
+/// The reader any source can frame: byte offsets then count the
+/// decompressed input.
+///
+/// ```
+/// use std::io::Read;
+///
+/// let path = std::env::temp_dir().join(format!("flux-open-doc-{}", std::process::id()));
+/// std::fs::write(&path, "plain\n")?;
+/// let (mut reader, found) = flux_memory::open_decompressed(&path)?;
+/// let mut text = String::new();
+/// reader.read_to_string(&mut text)?;
+/// assert_eq!((text.as_str(), found), ("plain\n", flux_memory::Compression::None));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// The file cannot be opened or its first bytes read.
+pub fn open_decompressed(path: impl AsRef<Path>) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+    open(path.as_ref())
+}
+
 /// Opens `path` and reads its bytes decompressed, as its magic bytes say.
 pub(crate) fn open(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)> {
     let mut head = [0u8; 4];

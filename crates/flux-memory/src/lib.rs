@@ -87,7 +87,7 @@ mod sync;
 
 #[cfg(feature = "tokio")]
 pub use async_read::PollRead;
-pub use compressed::Compression;
+pub use compressed::{Compression, open_decompressed};
 pub use cow::CopyOnWrite;
 pub use frame::{FrameError, FrameErrorKind, Framed, Framer, LengthPrefixed, NewlineDelimited, Unterminated};
 pub use leak::{LeakGuard, assert_no_leaks};
@@ -97,5 +97,5 @@ pub use resume::ResumeError;
 #[cfg(feature = "tokio")]
 pub use sink::AsyncWriteSink;
 pub use sink::{Delimit, FlushPolicy, FrameLost, Loss, OnWriteError, SinkStats, WriteSink, WriterFailed};
-pub use source::{FramedSource, OFFSET_HEADER, OnBadFrame, frame_offset};
+pub use source::{DEFAULT_MAX_LINE, FramedSource, OFFSET_HEADER, OnBadFrame, frame_offset};
 pub use stats::{FramingStats, FramingStatsHandle};

@@ -15,6 +15,10 @@ use crate::{
     ReadMode, Scanned, SlabPool,
 };
 
+/// The longest line [`FramedSource::lines`] reads: 1 MiB, well past the
+/// longest lines of real files (package indexes have lines of 75 KB).
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+
 /// What a source does with a bad frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnBadFrame {
@@ -81,7 +85,7 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     ///
     /// # Errors
     ///
-    /// The framer's largest partial frame does not fit in a slab.
+    /// The framer has no limit on its frames ([`CarryTooLarge`]).
     pub fn new(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         let stats = FramingStatsHandle::default();
         let reader = FrameReader::new(input, pool, framer)?.publish_to(stats.clone());
@@ -157,7 +161,7 @@ impl<F: Framer> FramedSource<File, F> {
     ///
     /// # Errors
     ///
-    /// The file cannot be opened, or the framer does not fit the slabs.
+    /// The file cannot be opened, or the framer has no limit on its frames.
     pub fn file(path: impl AsRef<Path>, pool: SlabPool, framer: F) -> io::Result<Self> {
         let file = File::open(path)?;
         FramedSource::new(file, pool, framer).map_err(io::Error::other)
@@ -198,7 +202,7 @@ impl<F: Framer> FramedSource<Box<dyn Read + Send>, F> {
     ///
     /// # Errors
     ///
-    /// The file cannot be opened, or the framer does not fit the slabs.
+    /// The file cannot be opened, or the framer has no limit on its frames.
     pub fn file_decompressed(
         path: impl AsRef<Path>,
         pool: SlabPool,
@@ -211,9 +215,10 @@ impl<F: Framer> FramedSource<Box<dyn Read + Send>, F> {
 }
 
 impl FramedSource<File, NewlineDelimited> {
-    /// The lines of the file at `path`, each at most 128 KiB (a longer
-    /// one is a dead letter), in slabs of a pool of its own (sixteen
-    /// 256 KiB slabs): the usual way to read a text file.
+    /// The lines of the file at `path`, each at most 1 MiB (a longer one
+    /// is a dead letter), in slabs of a pool of its own (sixteen 256 KiB
+    /// slabs; a line longer than a slab goes on in a grown buffer, see
+    /// [`FrameReader`]): the usual way to read a text file.
     ///
     /// ```
     /// use flux_core::{Pipeline, Runnable};
@@ -238,7 +243,7 @@ impl FramedSource<File, NewlineDelimited> {
     /// The file cannot be opened.
     pub fn lines(path: impl AsRef<Path>) -> io::Result<Self> {
         let pool = SlabPool::new("lines", PoolConfig::default());
-        FramedSource::file(path, pool, NewlineDelimited::new(128 * 1024))
+        FramedSource::file(path, pool, NewlineDelimited::new(DEFAULT_MAX_LINE))
     }
 }
 
@@ -248,7 +253,7 @@ impl<F: Framer> FramedSource<Stdin, F> {
     ///
     /// # Errors
     ///
-    /// The framer does not fit the slabs.
+    /// The framer has no limit on its frames.
     pub fn stdin(pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         Ok(FramedSource::new(io::stdin(), pool, framer)?.read_mode(ReadMode::Eager))
     }
@@ -370,7 +375,7 @@ where
     ///
     /// # Errors
     ///
-    /// The framer's largest partial frame does not fit in a slab.
+    /// The framer has no limit on its frames ([`CarryTooLarge`]).
     pub fn from_async(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         let (reader, slot) = crate::PollRead::new(input);
         let mut source = FramedSource::new(reader, pool, framer)?;

@@ -20,6 +20,13 @@ pub struct FramingStats {
     pub spanning_copies: u64,
     /// Bytes those copies moved.
     pub copied_bytes: u64,
+    /// Partial frames that filled a whole slab and went on in a grown
+    /// buffer outside the pool (see [`FrameReader`](crate::FrameReader)'s
+    /// "Frames larger than a slab").
+    pub outgrown_frames: u64,
+    /// Bytes copied into grown buffers: a long frame's bytes, moved each
+    /// time its buffer doubles (about twice its length at most).
+    pub grown_copied_bytes: u64,
     /// Bytes of bad frames, skipped.
     pub skipped_bytes: u64,
     /// Bytes read from the input.

@@ -44,8 +44,13 @@ impl AsyncRead for Trickle {
             return Poll::Pending;
         }
         self.ready = false;
-        if let Some(chunk) = self.chunks.pop_front() {
+        if let Some(mut chunk) = self.chunks.pop_front() {
+            // A chunk larger than the room left is handed out in parts.
+            let rest = chunk.split_off(chunk.len().min(buf.remaining()));
             buf.put_slice(&chunk);
+            if !rest.is_empty() {
+                self.chunks.push_front(rest);
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -108,4 +113,21 @@ async fn the_tokio_engine_frames_an_async_reader_as_the_sync_engine_frames_a_sli
     assert_eq!(seen(&out, &report.dead_letters), from_read());
     assert!(pending.load(Ordering::Relaxed) >= 20, "pending before each of its 20 chunks");
     assert!(report.problems.is_empty());
+}
+
+#[test]
+fn lines_longer_than_a_slab_trickling_from_an_async_reader_are_read_whole_up_to_the_limit() {
+    let mut bytes = vec![b'y'; 200];
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&[b'z'; 300]);
+    bytes.extend_from_slice(b"\nend\n");
+    let (pending, out) = (Arc::new(AtomicU64::new(0)), VecSink::new());
+    let source = FramedSource::from_async(Trickle::new(&bytes, 7, &pending), pool(), NewlineDelimited::new(256));
+    let pipeline = Pipeline::from_source(source.unwrap()).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+
+    let (frames, dead) = seen(&out, &report.dead_letters);
+    assert_eq!(frames, [Bytes::from(vec![b'y'; 200]), Bytes::from_static(b"end")], "200 bytes through 64-byte slabs");
+    assert_eq!(dead, [(1, Position::ByteOffset(201))], "the 300-byte line, past the limit, at its offset");
 }

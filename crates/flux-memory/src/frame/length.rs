@@ -108,7 +108,7 @@ impl Framer for LengthPrefixed {
     }
 
     /// A prefix and a body of `max_frame` bytes (`usize::MAX` when that
-    /// does not fit in a `usize`: no slab can carry it).
+    /// does not fit in a `usize`: no limit at all).
     fn max_carry(&self) -> usize {
         PREFIX.saturating_add(self.max_frame)
     }

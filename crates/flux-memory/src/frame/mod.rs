@@ -44,7 +44,10 @@ pub enum Framed {
 ///
 /// - `NeedMore` leaves at most [`Framer::max_carry`] bytes unconsumed; the
 ///   reader copies them to the front of the next slab (the only copy
-///   framing makes, and it is counted).
+///   framing makes, and it is counted), or of a grown buffer when they
+///   fill a slab. A framer reports a partial frame past its limit as
+///   `Bad` once it has more than `max_carry` bytes of it, so the reader
+///   never holds more than `max_carry + 1` bytes of one frame.
 /// - After `Bad`, the framer skips the bad frame itself, across windows if
 ///   need be, and counts what it skipped in [`Framer::skipped_bytes`].
 /// - [`Framer::finish`] is called once, at end of input, with the
@@ -56,7 +59,9 @@ pub trait Framer: Send {
     /// Handles the unconsumed rest at end of input, consuming it.
     fn finish(&mut self, window: &[u8], pos: &mut usize) -> Option<Framed>;
 
-    /// The most bytes `next_frame` leaves unconsumed when it needs more.
+    /// The most bytes `next_frame` leaves unconsumed when it needs more:
+    /// the bound on the memory one frame may hold. `usize::MAX` means no
+    /// bound, and a [`FrameReader`](crate::FrameReader) refuses it.
     fn max_carry(&self) -> usize;
 
     /// Bytes skipped because they belonged to bad frames.

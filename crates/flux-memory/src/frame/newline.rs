@@ -169,7 +169,7 @@ impl Framer for NewlineDelimited {
     }
 
     /// A line of `max_frame` bytes and its `\r`, still waiting for the `\n`
-    /// (`usize::MAX` for a limit of `usize::MAX`: no slab can carry that).
+    /// (`usize::MAX` for a limit of `usize::MAX`: no limit at all).
     fn max_carry(&self) -> usize {
         self.max_frame.saturating_add(1)
     }

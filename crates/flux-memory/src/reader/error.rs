@@ -1,4 +1,4 @@
-//! What can stop a reader: its input, its pool, or a framer too large for its slabs.
+//! What can stop a reader: its input, its pool, or a framer with no limit.
 
 use core::fmt;
 use std::error::Error;
@@ -55,8 +55,10 @@ impl Error for ReadError {
     }
 }
 
-/// A framer's carry is as large as a slab, so a partial frame could never
-/// be completed in the next one.
+/// A framer with no limit on its frames (its largest partial frame is
+/// `usize::MAX` bytes), so the memory a long frame holds would be bounded
+/// only by the input. Frames larger than a slab are fine up to any lower
+/// limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarryTooLarge {
     /// The framer's maximum carry in bytes.
@@ -67,7 +69,11 @@ pub struct CarryTooLarge {
 
 impl fmt::Display for CarryTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a framer that may carry {} bytes needs slabs larger than {} bytes", self.max_carry, self.slab_size)
+        write!(
+            f,
+            "a framer needs a limit on its frames (it may carry {} bytes; slabs are {} bytes)",
+            self.max_carry, self.slab_size
+        )
     }
 }
 

@@ -1,16 +1,20 @@
 //! Reading input straight into pooled slabs and cutting it into frames.
 
+mod buffer;
 mod error;
 mod fill;
+mod grown;
 
 use core::fmt;
 use std::io::{self, Read};
 
 use bytes::Bytes;
 
-use crate::{FrameError, Framed, Framer, FramingStats, FramingStatsHandle, Slab, SlabPool};
+use crate::{FrameError, Framed, Framer, FramingStats, FramingStatsHandle, SlabPool};
+use buffer::Buffer;
 pub use error::{CarryTooLarge, ReadError};
 use fill::Refilled;
+use grown::Spare;
 
 /// How a reader fills each slab.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +98,19 @@ impl<'a> Frame<'a> {
 /// The reader drops its hold on a slab before renting the next, so even a
 /// pool of one slab works when frames do not outlive the next read.
 ///
+/// # Frames larger than a slab
+///
+/// A partial frame that fills a whole slab goes on in a grown buffer
+/// outside the pool, doubled each time the frame fills it, up to the
+/// framer's limit ([`Framer::max_carry`]); past the limit the frame is a
+/// bad frame at its first byte, as any oversize frame, and reading goes on
+/// after it. The reader keeps one grown buffer for the next long frame and
+/// lets it go at end of input, so the memory it holds outside the pool is
+/// bounded by the limit, not by the input. Such frames are counted in
+/// [`FramingStats::outgrown_frames`] and their copies in
+/// [`FramingStats::grown_copied_bytes`]; frames within a slab take the
+/// usual path, untouched.
+///
 /// # When the input fails
 ///
 /// - `Interrupted` reads are retried.
@@ -133,6 +150,10 @@ pub struct FrameReader<R, F> {
     pos: usize,
     window_offset: u64,
     carry: Vec<u8>,
+    /// Whether the window is a grown buffer, not a slab.
+    window_grown: bool,
+    /// The grown buffer kept for the next frame that outgrows a slab.
+    spare: Spare,
     /// A slab being filled when the input would block: the next refill
     /// goes on into it, so the bytes already in it are not copied again.
     filling: Option<Filling>,
@@ -145,10 +166,10 @@ pub struct FrameReader<R, F> {
     published: Option<FramingStatsHandle>,
 }
 
-/// A slab that is being filled, where it starts in the input, and how many
-/// of its bytes were carried over from the slab before.
+/// A slab (or grown buffer) that is being filled, where it starts in the
+/// input, and how many of its bytes were carried over from the one before.
 struct Filling {
-    slab: Slab,
+    buffer: Buffer,
     offset: u64,
     carried: usize,
     /// Bytes the framer has already been asked about ([`Framer::may_frame`]).
@@ -160,11 +181,12 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     ///
     /// # Errors
     ///
-    /// The framer may carry a partial frame as large as a slab (a limit of
-    /// `usize::MAX` always does).
+    /// The framer has no limit (its [`Framer::max_carry`] is `usize::MAX`,
+    /// as for a limit of `usize::MAX`): a frame could then hold memory
+    /// bounded only by the input.
     pub fn new(input: R, pool: SlabPool, framer: F) -> Result<Self, CarryTooLarge> {
         let (max_carry, slab_size) = (framer.max_carry(), pool.slab_size());
-        if max_carry >= slab_size {
+        if max_carry == usize::MAX {
             return Err(CarryTooLarge { max_carry, slab_size });
         }
         Ok(FrameReader {
@@ -176,6 +198,8 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             pos: 0,
             window_offset: 0,
             carry: Vec::new(),
+            window_grown: false,
+            spare: Spare::default(),
             filling: None,
             deferred: None,
             eof: false,
@@ -306,8 +330,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                 }
                 Framed::NeedMore if !self.finished => {}
                 Framed::NeedMore => {
-                    self.window = Bytes::new();
-                    self.publish();
+                    self.end();
                     return Ok(Scanned::End);
                 }
             }
@@ -330,9 +353,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             Some(Framed::Frame(range)) => Some(self.frame(range)),
             Some(Framed::Bad { at, kind }) => Some(self.bad(at, kind)),
             Some(Framed::NeedMore) | None => {
-                // End of input: let go of the last slab.
-                self.window = Bytes::new();
-                self.publish();
+                self.end();
                 None
             }
         }
@@ -352,6 +373,13 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     fn bad_frame(&mut self, at: usize, kind: crate::FrameErrorKind) -> FrameError {
         self.stats.bad_frames += 1;
         FrameError::new(self.window_offset + at as u64, kind)
+    }
+
+    /// End of input: lets go of the last slab and the spare grown buffer.
+    fn end(&mut self) {
+        self.window = Bytes::new();
+        self.spare.release();
+        self.publish();
     }
 
     fn publish(&self) {
