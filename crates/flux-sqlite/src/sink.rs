@@ -84,6 +84,7 @@ pub struct SqliteSink<T, M> {
     /// When the oldest held record arrived, on the engine's clock.
     since: Option<Instant>,
     retries: u32,
+    busy_wait: std::time::Duration,
     connection: Option<Connection>,
     pending: Vec<Envelope<T>>,
     pending_bytes: u64,
@@ -160,6 +161,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             linger: None,
             since: None,
             retries: 3,
+            busy_wait: std::time::Duration::from_secs(5),
             connection: None,
             pending: Vec::new(),
             pending_bytes: 0,
@@ -229,10 +231,18 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     }
 
     /// Tries a batch again this many times when the database is busy or
-    /// locked (default 3), each after SQLite's own five-second busy wait.
+    /// locked (default 3), each after SQLite's own busy wait.
     #[must_use]
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
+        self
+    }
+
+    /// How long SQLite itself waits for another connection's lock before a
+    /// try fails as busy (default five seconds).
+    #[must_use]
+    pub fn busy_wait(mut self, wait: std::time::Duration) -> Self {
+        self.busy_wait = wait;
         self
     }
 
@@ -246,7 +256,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             return Ok(());
         }
         let connection = Connection::open(&self.path)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.busy_timeout(self.busy_wait)?;
         // A write-ahead log: readers do not block the load, and a commit
         // costs one append.
         connection.pragma_update(None, "journal_mode", "WAL")?;
