@@ -82,6 +82,7 @@ fn a_checkpoint_past_the_end_of_the_input_is_refused() {
     let error = resumed.restore(&CheckpointToken { sequence: 9, state: Bytes::new() }).unwrap_err();
     let error = error.downcast_ref::<ResumeError>().expect("a resume error");
     assert!(matches!(error, ResumeError::InputTooShort { wanted: 10, found: 3 }), "{error}");
+    assert_eq!(error.to_string(), "the checkpoint covers 10 frames but the input has only 3");
 }
 
 #[test]
@@ -91,4 +92,5 @@ fn only_a_source_that_has_not_started_resumes() {
     pull(&mut started, 1);
     let error = started.restore(&CheckpointToken { sequence: 1, state: Bytes::new() }).unwrap_err();
     assert!(matches!(error.downcast_ref::<ResumeError>(), Some(ResumeError::AlreadyStarted)));
+    assert_eq!(error.to_string(), "only a source that has not started can resume");
 }
