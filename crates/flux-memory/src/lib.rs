@@ -78,6 +78,7 @@ mod cow;
 mod frame;
 mod leak;
 mod pool;
+mod read_some;
 mod reader;
 mod resume;
 mod sink;

@@ -68,16 +68,9 @@ impl Slab {
         if self.is_full() {
             return Ok(0);
         }
-        loop {
-            match input.read(&mut self.buf[self.filled..]) {
-                Ok(n) => {
-                    self.filled += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let n = crate::read_some::read_some(input, &mut self.buf[self.filled..])?;
+        self.filled += n;
+        Ok(n)
     }
 
     /// Shares the filled part as one `Bytes`; slices of it are frames.

@@ -84,16 +84,9 @@ impl Grown {
         if self.is_full() {
             return Ok(0);
         }
-        loop {
-            match input.read(&mut self.buf[self.filled..]) {
-                Ok(n) => {
-                    self.filled += n;
-                    return Ok(n);
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
+        let n = crate::read_some::read_some(input, &mut self.buf[self.filled..])?;
+        self.filled += n;
+        Ok(n)
     }
 
     /// Shares the filled part as one `Bytes`.
