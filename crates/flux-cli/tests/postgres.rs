@@ -44,22 +44,24 @@ fn the_postgres_load_holds_the_sqlite_loads_tables_row_for_row() {
 
 /// The binary into PostgreSQL: the report and the summary read from it;
 /// run again on the same feed, it passes over every record the first run
-/// committed and writes none twice.
+/// committed and writes none twice; with `--fresh`, it starts over.
 #[test]
 fn the_binary_loads_into_postgres_and_a_second_run_passes_over_every_record() {
     let Some(url) = server("the_binary_loads_into_postgres_and_a_second_run_passes_over_every_record") else { return };
     let schema = Schema::new(&url, "flux_cli_binary");
     let dir = Scratch::new("pg-binary");
-    let demo = || {
+    let demo_with = |extra: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_flux"))
             .args(["demo", "--records", "2000", "--quiet", "--postgres", &schema.url, "--dir"])
             .arg(dir.path())
+            .args(extra)
             .output()
             .unwrap();
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
         stdout
     };
+    let demo = || demo_with(&[]);
     let first = demo();
     for expected in ["plan:", "postgres: rows ", "rows (as generated)", "dead letter at byte ", "query it: psql '"] {
         assert!(first.contains(expected), "`{expected}` missing from:\n{first}");
@@ -73,6 +75,13 @@ fn the_binary_loads_into_postgres_and_a_second_run_passes_over_every_record() {
         format!("rows 0, transactions 0, passed over (committed by an earlier run) {records}, failed batches 0");
     assert!(second.contains(&passed), "`{passed}` missing from:\n{second}");
     assert_eq!(plain_postgres(&schema.url), tables, "the tables as the first run left them");
+
+    // --fresh empties the tables and forgets the checkpoint: every row
+    // written again, once.
+    let fresh = demo_with(&["--fresh"]);
+    assert!(fresh.contains("passed over (committed by an earlier run) 0,"), "{fresh}");
+    assert!(fresh.contains(&format!("postgres: rows {}, ", tables.len())), "every row written again:\n{fresh}");
+    assert_eq!(plain_postgres(&schema.url), tables, "the same rows, none twice");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses part of it")]
 
+pub(crate) mod kill;
 pub(crate) mod postgres;
 
 use std::path::{Path, PathBuf};
