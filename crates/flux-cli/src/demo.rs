@@ -1,5 +1,5 @@
 //! `flux demo`: generate (or take) a feed of orders, load it into SQLite
-//! restartably, and say what happened.
+//! or PostgreSQL restartably, and say what happened.
 //!
 //! ```text
 //! file -> newline frames (pooled, zero-copy, offsets stamped) -> parse
@@ -13,19 +13,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flux_accumulate::{Accumulate, AccumulateExt, Policy, TimerClock, TimerStart};
-use flux_core::{BufferPool, ExecutionPlan, Pipeline, Runnable};
+use flux_core::{BufferPool, ExecutionPlan, Pipeline, Runnable, Sink};
 use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
 use flux_observe::{Metrics, Observers, Progress, Report};
 use flux_plan::Planner;
-use flux_sqlite::{Rows, SqliteSink};
 use flux_steps::Steps;
 
 use crate::error::{DemoError, OrSay};
 use crate::feed::{self, Truth, timing};
 use crate::order::{Loaded, Orders};
 use crate::parse::ParseLine;
-use crate::summary::{count_rows, sqlite_figures, summarize};
-use crate::tables::{ToTables, tables};
+use crate::store::{Store, postgres, sqlite};
+use crate::summary::summarize;
+use crate::tables::ToTables;
 
 /// Which engine runs the load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,8 +49,10 @@ pub enum MetricsFormat {
 /// What `flux demo` was asked to do.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
-    /// Where the feed and the database go.
+    /// Where the feed and the SQLite database go.
     pub dir: PathBuf,
+    /// Load into the PostgreSQL database at this URL instead of SQLite.
+    pub postgres: Option<String>,
     /// The user's own feed, instead of a generated one.
     pub input: Option<PathBuf>,
     /// Orders to generate.
@@ -71,8 +73,8 @@ pub struct DemoOptions {
 /// when the feed was generated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// The database.
-    pub database: PathBuf,
+    /// The database: `flux.db` in the demo's directory, or PostgreSQL.
+    pub database: Store,
     /// Rows of `orders`, `order_items`, `partial_orders`, `dead_letters`.
     pub rows: [u64; 4],
     /// What the generator wrote, if it wrote the feed.
@@ -102,15 +104,16 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    fn of(snapshot: &flux_observe::Snapshot) -> Ledger {
+    /// The ledger of a run whose sink is the stage `sink`.
+    fn of(snapshot: &flux_observe::Snapshot, sink: &str) -> Ledger {
         let stage = |id: &str| snapshot.stage(id).cloned().unwrap_or_default();
-        let (feed, orders, sqlite) = (stage("feed"), stage("orders"), stage("sqlite"));
+        let (feed, orders, sink) = (stage("feed"), stage("orders"), stage(sink));
         Ledger {
             lines: feed.sent,
             merged: orders.merged,
             records: orders.sent,
             partial: orders.partial,
-            written: sqlite.received,
+            written: sink.received,
             dead_letters: snapshot.stages.iter().map(|s| s.dead_letters).sum(),
         }
     }
@@ -126,15 +129,59 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
     std::fs::create_dir_all(&options.dir).or_say(format_args!("cannot create {}", options.dir.display()))?;
     let (input, truth) = feed_for(options, out)?;
     let size = std::fs::metadata(&input).or_say(format_args!("cannot read {}", input.display()))?.len();
-    let database = options.dir.join("flux.db");
+    let database = match &options.postgres {
+        Some(url) => Store::Postgres(url.clone()),
+        None => Store::Sqlite(options.dir.join("flux.db")),
+    };
     let name = load_name(&input, size);
-    let resumed_after = prepare_database(&database, &name, options.fresh)?;
+    let resumed_after = database.prepare(&name, options.fresh)?;
     if resumed_after > 0 {
         say(out, format_args!("resuming: an earlier run committed {resumed_after} records; they are passed over\n"));
     }
 
+    let to_tables = ToTables { file: input.display().to_string() };
+    let stage = database.stage();
+    let (report, seconds) = match &database {
+        Store::Sqlite(path) => {
+            let sink = sqlite::sink(path, to_tables, &name);
+            let stats = sink.stats();
+            let (report, seconds) = load(options, &input, size, sink, stage, out)?;
+            (report.with_figures(stage, sqlite::figures(&stats)), seconds)
+        }
+        Store::Postgres(url) => {
+            let sink = postgres::sink(url, to_tables, &name);
+            let stats = sink.stats();
+            let (report, seconds) = load(options, &input, size, sink, stage, out)?;
+            (report.with_figures(stage, postgres::figures(&stats)), seconds)
+        }
+    };
+    let rows = database.count_rows()?;
+    say(out, format_args!("{report}\n"));
+    say(out, format_args!("ran in {seconds:.2} s: {:.0} MB/s of feed\n", size as f64 / seconds.max(1e-9) / 1e6));
+    summarize(out, &database, rows, truth.as_ref())?;
+    match options.metrics {
+        Some(MetricsFormat::Json) => say(out, format_args!("{}\n", report.metrics.to_json())),
+        Some(MetricsFormat::Prometheus) => say(out, format_args!("{}", report.metrics.to_prometheus())),
+        None => {}
+    }
+    let ledger = Ledger::of(&report.metrics, stage);
+    Ok(Outcome { database, rows, truth, resumed_after, ledger })
+}
+
+/// Frames, parses, accumulates and writes `input` (of `size` bytes) into
+/// `sink`, the stage named `stage`: the plan before, the progress bar
+/// during, and the report (without the sink's figures) and the seconds it
+/// took after.
+fn load<S: Sink<Loaded> + 'static>(
+    options: &DemoOptions,
+    input: &Path,
+    size: u64,
+    sink: S,
+    stage: &'static str,
+    out: &mut impl Write,
+) -> Result<(Report, f64), DemoError> {
     let pool = SlabPool::new("input", PoolConfig::default());
-    let source = FramedSource::file(&input, pool.clone(), NewlineDelimited::new(flux_memory::DEFAULT_MAX_LINE))
+    let source = FramedSource::file(input, pool.clone(), NewlineDelimited::new(flux_memory::DEFAULT_MAX_LINE))
         .or_say(format_args!("cannot read {}", input.display()))?
         .with_offsets();
     let framing = source.stats();
@@ -145,14 +192,6 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
         .expect("the demo's policy is valid");
     let layer = Accumulate::new(Orders, policy);
     let accumulator = layer.stats();
-    let to_tables = ToTables { file: input.display().to_string() };
-    let sink = SqliteSink::tables(&database, tables(), move |loaded: &Loaded, rows: &mut Rows<'_, '_>| {
-        to_tables.rows(loaded, rows)
-    })
-    .create_table()
-    .batch_rows(2_000)
-    .checkpoint_as(&name);
-    let written = sink.stats();
     let pipeline = Pipeline::from_source(source)
         .named("feed")
         .stage(ParseLine)
@@ -160,7 +199,7 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
         .accumulate_with(layer)
         .named("orders")
         .sink(sink)
-        .named("sqlite");
+        .named(stage);
 
     let plan = Planner::new().plan(pipeline.describe()).or_say(format_args!("cannot plan the load"))?;
     say(out, format_args!("plan:\n{plan}\n"));
@@ -181,22 +220,10 @@ pub fn run(options: &DemoOptions, out: &mut impl Write) -> Result<Outcome, DemoE
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     ran?;
-
     let report = Report::new(metrics.snapshot())
         .with_pool("pool input", &pool.stats())
-        .with_figures("accumulator orders", accumulator.snapshot().figures())
-        .with_figures("sqlite", sqlite_figures(&written));
-    let rows = count_rows(&database)?;
-    say(out, format_args!("{report}\n"));
-    say(out, format_args!("ran in {seconds:.2} s: {:.0} MB/s of feed\n", size as f64 / seconds.max(1e-9) / 1e6));
-    summarize(out, &database, rows, truth.as_ref())?;
-    match options.metrics {
-        Some(MetricsFormat::Json) => say(out, format_args!("{}\n", report.metrics.to_json())),
-        Some(MetricsFormat::Prometheus) => say(out, format_args!("{}", report.metrics.to_prometheus())),
-        None => {}
-    }
-    let ledger = Ledger::of(&report.metrics);
-    Ok(Outcome { database, rows, truth, resumed_after, ledger })
+        .with_figures("accumulator orders", accumulator.snapshot().figures());
+    Ok((report, seconds))
 }
 
 /// The feed to load: the user's, or one generated into `dir` (kept and
@@ -235,28 +262,6 @@ fn feed_for(options: &DemoOptions, out: &mut impl Write) -> Result<(PathBuf, Opt
 fn load_name(input: &Path, size: u64) -> String {
     let file = input.file_name().map_or_else(|| input.display().to_string(), |f| f.to_string_lossy().into_owned());
     format!("demo:{file}:{size}")
-}
-
-/// Records an earlier run of this load committed (to pass over), or 0
-/// after clearing a database that holds another load or none.
-fn prepare_database(database: &Path, name: &str, fresh: bool) -> Result<u64, DemoError> {
-    if !fresh
-        && database.exists()
-        && let Some(found) = flux_sqlite::checkpoint(database, name)
-            .or_say(format_args!("cannot open the database {}", database.display()))?
-    {
-        return Ok(found.records);
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", database.display()));
-        match std::fs::remove_file(&file) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                return Err(error).or_say(format_args!("cannot clear the database {}", database.display()));
-            }
-            _ => {}
-        }
-    }
-    Ok(0)
 }
 
 fn run_on(

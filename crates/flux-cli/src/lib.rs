@@ -7,8 +7,9 @@
 //! garbled; frames and parses it; accumulates each order until it is whole
 //! or its event-time TTL runs out; and writes complete orders, partial ones
 //! with their reason, and garbled lines with their file offset to four
-//! tables of a SQLite database. The load is restartable: killed at any
-//! point and run again, it leaves the same tables as one clean run.
+//! tables of a SQLite database (or of PostgreSQL, `--postgres URL`). The
+//! load is restartable: killed at any point and run again, it leaves the
+//! same tables as one clean run.
 //!
 //! ```
 //! use flux_cli::demo::{DemoOptions, EngineChoice, run};
@@ -16,6 +17,7 @@
 //! let dir = std::env::temp_dir().join(format!("flux-cli-doc-{}", std::process::id()));
 //! let options = DemoOptions {
 //!     dir: dir.clone(),
+//!     postgres: None,
 //!     input: None,
 //!     records: 2_000,
 //!     seed: 1,
@@ -39,6 +41,7 @@ mod error;
 pub mod feed;
 pub mod order;
 pub mod parse;
+pub mod store;
 mod summary;
 pub mod tables;
 

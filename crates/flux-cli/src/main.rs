@@ -18,7 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load a feed of multi-part orders into SQLite: plan, progress, report.
+    /// Load a feed of multi-part orders into SQLite (or PostgreSQL): plan,
+    /// progress, report.
     ///
     /// Killed at any point and run again, it goes on where the last
     /// committed transaction left it and ends with the same tables.
@@ -36,6 +37,10 @@ enum Command {
         /// Where the feed and the database `flux.db` go.
         #[arg(long, default_value = "target/flux-demo", value_name = "DIR")]
         dir: PathBuf,
+        /// Load into this PostgreSQL database instead of `flux.db`
+        /// (postgresql://user:password@host:port/database).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
         /// The engine that runs the load.
         #[arg(long, value_enum, default_value_t = Engine::Sync)]
         engine: Engine,
@@ -68,9 +73,10 @@ enum Metrics {
 }
 
 fn main() -> ExitCode {
-    let Command::Demo { input, records, seed, dir, engine, metrics, fresh, quiet } = Cli::parse().command;
+    let Command::Demo { input, records, seed, dir, postgres, engine, metrics, fresh, quiet } = Cli::parse().command;
     let options = DemoOptions {
         dir,
+        postgres,
         input,
         records,
         seed,

@@ -12,6 +12,7 @@ use support::{Scratch, dump};
 fn options(dir: &Scratch, records: u64, engine: EngineChoice) -> DemoOptions {
     DemoOptions {
         dir: dir.path().to_path_buf(),
+        postgres: None,
         input: None,
         records,
         seed: 11,
@@ -41,7 +42,7 @@ fn every_table_holds_what_the_generator_wrote_and_the_ledger_accounts_for_every_
     assert_eq!(ledger.written, ledger.records, "every record reached the sink");
     assert_eq!(ledger.dead_letters, 0);
 
-    let db = rusqlite::Connection::open(&outcome.database).unwrap();
+    let db = rusqlite::Connection::open(outcome.database.sqlite_path().unwrap()).unwrap();
     let reasons: Vec<(String, u64)> = db
         .prepare("SELECT reason, COUNT(*) FROM partial_orders GROUP BY reason ORDER BY reason")
         .unwrap()
@@ -76,9 +77,9 @@ fn every_dead_letter_row_points_at_its_line_in_the_file() {
     let dir = Scratch::new("offsets");
     let outcome = run(&options(&dir, 3_000, EngineChoice::Sync), &mut std::io::sink()).unwrap();
     let feed = std::fs::read(dir.path().join("orders-3000-seed11.feed")).unwrap();
-    let db = rusqlite::Connection::open(&outcome.database).unwrap();
+    let db = rusqlite::Connection::open(outcome.database.sqlite_path().unwrap()).unwrap();
     let letters: Vec<(i64, String)> = db
-        .prepare("SELECT offset, line FROM dead_letters ORDER BY offset")
+        .prepare("SELECT byte_offset, line FROM dead_letters ORDER BY byte_offset")
         .unwrap()
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .unwrap()
@@ -98,7 +99,11 @@ fn the_async_engine_loads_the_same_tables() {
     let a = run(&options(&sync, 6_000, EngineChoice::Sync), &mut std::io::sink()).unwrap();
     let b = run(&options(&tokio, 6_000, EngineChoice::Async), &mut std::io::sink()).unwrap();
     assert_eq!((a.rows, a.ledger), (b.rows, b.ledger));
-    assert_eq!(dump(&a.database), dump(&b.database), "row for row, in load order");
+    assert_eq!(
+        dump(a.database.sqlite_path().unwrap()),
+        dump(b.database.sqlite_path().unwrap()),
+        "row for row, in load order"
+    );
 }
 
 #[test]
@@ -181,9 +186,9 @@ fn a_users_own_feed_with_bad_lines_loads_and_names_each_bad_line() {
     let outcome = run(&options, &mut std::io::sink()).unwrap();
     assert_eq!(outcome.truth, None);
     assert_eq!(outcome.rows, [1, 1, 0, 2]);
-    let db = rusqlite::Connection::open(&outcome.database).unwrap();
+    let db = rusqlite::Connection::open(outcome.database.sqlite_path().unwrap()).unwrap();
     let letters: Vec<(String, i64, String, String)> = db
-        .prepare("SELECT file, offset, line, error FROM dead_letters ORDER BY offset")
+        .prepare("SELECT file, byte_offset, line, error FROM dead_letters ORDER BY byte_offset")
         .unwrap()
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
         .unwrap()

@@ -5,24 +5,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use support::kill::{flux_demo, kill_points};
 use support::{Scratch, dump};
 
 const KILLS: usize = 24;
-
-fn flux_demo(dir: &Path, feed: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_flux"));
-    command
-        .args(["demo", "--quiet", "--input"])
-        .arg(feed)
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
-}
 
 fn finish(child: Child) {
     let output = child.wait_with_output().unwrap();
@@ -37,22 +26,6 @@ fn committed(dir: &Path) -> Option<u64> {
     }
     let db = rusqlite::Connection::open(database).ok()?;
     db.query_row("SELECT records FROM flux_checkpoints", [], |row| row.get(0)).ok()
-}
-
-/// The kill points, as shares of the load (rising, so that each restart
-/// gets further), each with a delay that lands it inside a transaction
-/// rather than just after one: from a fixed seed, so each run of the test
-/// kills at the same points of the data, however fast the machine is today.
-fn kill_points() -> Vec<(f64, Duration)> {
-    let mut state = 0x5EED_u64;
-    let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        (state >> 33) as f64 / f64::from(u32::MAX >> 1)
-    };
-    let mut points: Vec<(f64, Duration)> =
-        (0..KILLS).map(|_| (0.02 + 0.9 * next(), Duration::from_millis((next() * 40.0) as u64))).collect();
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    points
 }
 
 /// Waits until the load in `dir` has committed `records`, or the child
@@ -77,7 +50,7 @@ fn a_load_killed_at_many_points_and_restarted_ends_with_the_tables_of_one_clean_
 
     let total = truth.complete + truth.partial() + truth.malformed;
     let mut seen = Vec::new();
-    for (share, delay) in kill_points() {
+    for (share, delay) in kill_points(KILLS) {
         let mut child = flux_demo(killed_dir.path(), &feed).spawn().unwrap();
         wait_for(&mut child, killed_dir.path(), (share * total as f64) as u64);
         std::thread::sleep(delay);

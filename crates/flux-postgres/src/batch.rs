@@ -23,6 +23,7 @@ const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 pub(crate) struct Encoder {
     stream: BytesMut,
     spans: Vec<Span>,
+    rows: usize,
 }
 
 impl Encoder {
@@ -31,19 +32,20 @@ impl Encoder {
         stream.put_slice(SIGNATURE);
         stream.put_i32(0);
         stream.put_i32(0);
-        Encoder { stream, spans: Vec::new() }
+        Encoder { stream, spans: Vec::new(), rows: 0 }
     }
 
     /// The next row, with `columns.len()` fields.
     pub(crate) fn row<'a>(&'a mut self, columns: &'a [(String, Type)]) -> Row<'a> {
         // The table has at most 1,600 columns: the count fits.
         self.stream.put_i16(i16::try_from(columns.len()).unwrap_or(i16::MAX));
+        self.rows += 1;
         Row::new(&mut self.stream, &mut self.spans, columns)
     }
 
     pub(crate) fn finish(mut self, width: usize) -> Encoded {
         self.stream.put_i16(-1);
-        Encoded { stream: self.stream.freeze(), spans: self.spans.into(), width }
+        Encoded { stream: self.stream.freeze(), spans: self.spans.into(), width, rows: self.rows }
     }
 }
 
@@ -53,9 +55,15 @@ pub(crate) struct Encoded {
     stream: Bytes,
     spans: Arc<[Span]>,
     width: usize,
+    rows: usize,
 }
 
 impl Encoded {
+    /// Rows in the batch.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// The binary COPY stream, trailer included.
     pub(crate) fn stream(&self) -> Bytes {
         self.stream.clone()

@@ -16,6 +16,11 @@
 //! that writes elsewhere does not build a PostgreSQL client. The client is
 //! tokio-postgres (the protocol in pure Rust: no libpq to install).
 //!
+//! A record may also write rows into several tables in one transaction
+//! ([`PostgresSink::tables`]), and a load can be made restartable
+//! ([`PostgresSink::checkpoint_as`]): its progress is committed with its
+//! rows, and a run after a stop or a crash writes exactly what is missing.
+//!
 //! See [`PostgresSink`] for an example.
 //!
 //! [`Error`]: std::error::Error
@@ -24,16 +29,21 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod batch;
+mod checkpoint;
 mod driver;
 mod failure;
 mod link;
 mod redact;
 mod row;
+mod rows;
 mod sink;
 mod stats;
 mod table;
 
+pub use checkpoint::{Checkpoint, Resume, checkpoint};
+pub use redact::redacted;
 pub use row::{Row, RowError, ToRow};
+pub use rows::{OneTable, Rows, ToRows};
 pub use sink::{BatchFailed, PostgresSink};
 pub use stats::PostgresStats;
 pub use table::{BadName, NotAColumn, OnConflict, Table};

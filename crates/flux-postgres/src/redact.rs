@@ -3,8 +3,13 @@
 
 /// `url` without its password, in either form tokio-postgres takes: a URL
 /// (`postgresql://user:secret@host/db` becomes `postgresql://user@host/db`)
-/// or `key=value` pairs (`password=secret` is left out).
-pub(crate) fn redacted(url: &str) -> String {
+/// or `key=value` pairs (`password=secret` is left out). What the sink's
+/// errors and `Debug` print, and what a caller's own messages may.
+///
+/// ```
+/// assert_eq!(flux_postgres::redacted("postgresql://flux:s3cret@db/flux"), "postgresql://flux@db/flux");
+/// ```
+pub fn redacted(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(end);

@@ -90,6 +90,12 @@ pub enum RowError {
         /// The table's columns.
         width: usize,
     },
+    /// A row named a table the sink does not write
+    /// ([`Rows::insert`](crate::Rows::insert)).
+    NoTable {
+        /// The name given.
+        table: String,
+    },
     /// The column's type cannot take the value (the cause says why).
     Value {
         /// The column.
@@ -108,6 +114,7 @@ impl fmt::Display for RowError {
             RowError::TooFewValues { pushed, width } => {
                 write!(f, "a row pushed {pushed} values for the table's {width} columns")
             }
+            RowError::NoTable { table } => write!(f, "no table `{table}` in this sink"),
             RowError::Value { column, sql_type, .. } => {
                 write!(f, "column `{column}` ({sql_type}) cannot take the value pushed")
             }
@@ -119,7 +126,7 @@ impl Error for RowError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             RowError::Value { cause, .. } => Some(&**cause),
-            RowError::TooManyValues { .. } | RowError::TooFewValues { .. } => None,
+            RowError::TooManyValues { .. } | RowError::TooFewValues { .. } | RowError::NoTable { .. } => None,
         }
     }
 }

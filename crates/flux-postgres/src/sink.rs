@@ -5,16 +5,20 @@ use core::task::Poll;
 use core::time::Duration;
 use std::error::Error;
 
-use flux_core::{Context, EngineHint, Envelope, Instant, Position, Sink, Undelivered, WriteError};
+use flux_core::{
+    CheckpointToken, Context, EngineHint, Envelope, Instant, Position, Sink, TransactionalSink, Undelivered, WriteError,
+};
 use tokio_postgres::Config;
 use tokio_postgres::types::Type;
 
 use crate::batch::{Encoded, Encoder};
+use crate::checkpoint::{Checkpoints, Mark, Resume};
 use crate::driver::Driver;
 use crate::failure::{Failure, Next, chain, describe, next};
 use crate::link::{Link, Setup};
 use crate::redact::redacted;
-use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
+use crate::rows::{OneTable, Rows};
+use crate::{OnConflict, PostgresStats, Table, ToRow, ToRows};
 
 /// A sink that writes each record as a row of a PostgreSQL table, many
 /// rows to a transaction.
@@ -41,7 +45,13 @@ use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
 ///   ([`BatchFailed`]), and the run goes on. A connection lost while the
 ///   server was committing leaves it unknown whether the batch is in the
 ///   table; it is tried again, so a table with no unique key may then
-///   hold it twice.
+///   hold it twice (not with a checkpoint: the sink reads it first, and
+///   a batch whose checkpoint is there is not written again).
+/// - **Several tables, restartable loads.** A record may write rows into
+///   several tables ([`PostgresSink::tables`]): each table's rows go by
+///   their own COPY in the batch's one transaction. A load can keep its
+///   progress in the same transaction ([`PostgresSink::checkpoint_as`]),
+///   so a run after a stop or a crash writes exactly what is missing.
 /// - **Lifecycle.** The sink connects (and creates the table, with
 ///   [`PostgresSink::create_table`]) when the run opens its stages, so a
 ///   server that is not there, a database or table that does not exist,
@@ -94,9 +104,16 @@ use crate::{OnConflict, PostgresStats, RowError, Table, ToRow};
 /// ```
 pub struct PostgresSink<T, M> {
     url: String,
-    table: Table,
+    tables: Vec<Table>,
     mode: Mode,
     create: bool,
+    /// Where the load's progress is committed, with its rows.
+    checkpoints: Option<Checkpoints>,
+    /// Whether the checkpoint was read (once, at the first connection).
+    resumed: bool,
+    /// Records the last run committed, still to be passed over.
+    to_skip: u64,
+    resume: Resume,
     map: M,
     max_rows: usize,
     max_bytes: u64,
@@ -107,9 +124,10 @@ pub struct PostgresSink<T, M> {
     retry_delay: Duration,
     driver: Option<Driver>,
     link: Option<Link>,
-    /// The columns' names and types, as the server reported them when the
-    /// sink first connected: what a row's values are encoded for.
-    columns: Vec<(String, Type)>,
+    /// Per table, the columns' names and types, as the server reported
+    /// them when the sink first connected: what a row's values are
+    /// encoded for.
+    columns: Vec<Vec<(String, Type)>>,
     pending: Vec<Envelope<T>>,
     pending_bytes: u64,
     undelivered: Vec<Undelivered>,
@@ -128,7 +146,7 @@ impl<T, M> fmt::Debug for PostgresSink<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresSink")
             .field("url", &redacted(&self.url))
-            .field("table", &self.table.name())
+            .field("tables", &self.tables.iter().map(Table::name).collect::<Vec<_>>())
             .field("mode", &self.mode)
             .field("max_rows", &self.max_rows)
             .field("pending", &self.pending.len())
@@ -136,16 +154,61 @@ impl<T, M> fmt::Debug for PostgresSink<T, M> {
     }
 }
 
-impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
+impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, OneTable<M>> {
     /// A sink writing into `table` of the database at `url`
     /// (`postgresql://user:password@host:port/database`, or tokio-postgres's
     /// `key=value` form), each record made a row by `map`, by binary COPY.
     pub fn new(url: &str, table: Table, map: M) -> Self {
+        PostgresSink::tables(url, vec![table], OneTable(map))
+    }
+}
+
+impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
+    /// A sink writing into any of `tables` of the database at `url`: `map`
+    /// inserts each record's rows, by table name. A batch is one
+    /// transaction with a binary COPY per table that has rows in it (or
+    /// the rows as INSERTs, [`PostgresSink::insert`]); a batch that fails
+    /// is rolled back in every table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_postgres::{PostgresSink, Rows, Table};
+    /// use flux_test::IterSource;
+    ///
+    /// # let Ok(url) = std::env::var("FLUX_POSTGRES_URL") else { return Ok(()) };
+    /// let evens = Table::new("doc_evens")?.column("n", "BIGINT")?;
+    /// let odds = Table::new("doc_odds")?.column("n", "BIGINT")?;
+    /// let sink = PostgresSink::tables(&url, vec![evens, odds], |n: &i64, rows: &mut Rows<'_>| {
+    ///     let table = if n % 2 == 0 { "doc_evens" } else { "doc_odds" };
+    ///     rows.insert(table, |row| row.push(n).map(drop).map_err(Into::into))
+    /// })
+    /// .create_table();
+    /// let stats = sink.stats();
+    /// let pipeline = Pipeline::from_source(IterSource::new(0..10i64)).sink(sink);
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline)?;
+    /// assert!(report.dead_letters.is_empty());
+    /// assert_eq!((stats.rows(), stats.batches()), (10, 1), "ten rows in two tables, one transaction");
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// # runtime.block_on(async {
+    /// #     let (client, connection) = flux_postgres::tokio_postgres::connect(&url, flux_postgres::tokio_postgres::NoTls).await?;
+    /// #     tokio::spawn(connection);
+    /// #     client.batch_execute("DROP TABLE IF EXISTS doc_evens, doc_odds").await
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tables(url: &str, tables: Vec<Table>, map: M) -> Self {
         PostgresSink {
             url: url.to_owned(),
-            table,
+            tables,
             mode: Mode::Copy,
             create: false,
+            checkpoints: None,
+            resumed: false,
+            to_skip: 0,
+            resume: Resume::Replay,
             map,
             max_rows: 1_000,
             max_bytes: u64::MAX,
@@ -161,6 +224,34 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             undelivered: Vec::new(),
             stats: PostgresStats::default(),
         }
+    }
+
+    /// Makes the load restartable under `name`: each transaction also
+    /// upserts, into the table `flux_checkpoints` (created if need be),
+    /// how many records this sink has taken in all and the highest input
+    /// sequence among them, so the rows and the progress are committed
+    /// together or not at all.
+    ///
+    /// A run that finds a checkpoint under `name` passes over as many
+    /// records as it says before writing again ([`Resume::Replay`]): with
+    /// the same input through a deterministic pipeline, that writes
+    /// exactly the rows a run that was never stopped would have written.
+    /// Records passed over are counted in [`PostgresStats::skipped`].
+    #[must_use]
+    pub fn checkpoint_as(mut self, name: &str) -> Self {
+        self.checkpoints = Some(Checkpoints::new(name));
+        self
+    }
+
+    /// Sets how a restarted load goes on (default [`Resume::Replay`]: the
+    /// sink passes over what was committed). With [`Resume::FromSource`]
+    /// the caller restores the source from the committed checkpoint
+    /// ([`checkpoint`](crate::checkpoint()), [`Checkpoint::token`](crate::Checkpoint::token))
+    /// and the sink writes all it gets.
+    #[must_use]
+    pub fn resume(mut self, resume: Resume) -> Self {
+        self.resume = resume;
+        self
     }
 
     /// Writes a batch by binary `COPY ... FROM STDIN` (the default): the
@@ -190,7 +281,7 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
         self
     }
 
-    /// Creates the table when the run opens, if it does not exist.
+    /// Creates the tables when the run opens, if they do not exist.
     #[must_use]
     pub fn create_table(mut self) -> Self {
         self.create = true;
@@ -250,15 +341,19 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             // after the system's TCP timeout.
             config.connect_timeout(Duration::from_secs(10));
         }
-        let insert = match &self.mode {
-            Mode::Copy | Mode::Insert => self.table.insert_sql(),
-            Mode::Upsert { key, on_conflict } => {
-                let key: Vec<&str> = key.iter().map(String::as_str).collect();
-                self.table.upsert_sql(&key, *on_conflict)?
-            }
-        };
-        let copy = matches!(self.mode, Mode::Copy).then(|| self.table.copy_sql());
-        Ok(Setup { config, create: self.create.then(|| self.table.create_sql()), insert, copy })
+        let mut inserts = Vec::with_capacity(self.tables.len());
+        for table in &self.tables {
+            inserts.push(match &self.mode {
+                Mode::Copy | Mode::Insert => table.insert_sql(),
+                Mode::Upsert { key, on_conflict } => {
+                    let key: Vec<&str> = key.iter().map(String::as_str).collect();
+                    table.upsert_sql(&key, *on_conflict)?
+                }
+            });
+        }
+        let copies = matches!(self.mode, Mode::Copy).then(|| self.tables.iter().map(Table::copy_sql).collect());
+        let creates = if self.create { self.tables.iter().map(Table::create_sql).collect() } else { Vec::new() };
+        Ok(Setup { config, creates, inserts, copies, checkpoints: self.checkpoints.is_some() })
     }
 
     /// Connects, unless connected; learns the columns' types the first time.
@@ -280,40 +375,87 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
         if !self.columns.is_empty() {
             self.stats.count_reconnect();
         }
-        self.columns = self.table.column_names().map(str::to_owned).zip(link.types().iter().cloned()).collect();
+        self.columns = (self.tables.iter().enumerate())
+            .map(|(index, table)| {
+                table.column_names().map(str::to_owned).zip(link.types(index).iter().cloned()).collect()
+            })
+            .collect();
         self.link = Some(link);
+        if !self.resumed {
+            self.resume_load()?;
+        }
         Ok(())
     }
 
-    /// Encodes every held record for the columns' types.
-    fn encode(&mut self) -> Result<Encoded, Failure> {
-        let mut encoder = Encoder::new();
-        for item in &self.pending {
-            let mut row = encoder.row(&self.columns);
-            let bound = self.map.bind(item.payload(), &mut row);
-            let pushed = row.pushed();
-            let refused = match bound {
-                Ok(()) if pushed == self.table.width() => continue,
-                Ok(()) => Box::new(RowError::TooFewValues { pushed, width: self.table.width() }),
-                Err(error) => error,
-            };
-            let message = format!("the record at sequence {}: {}", item.meta().sequence, chain(&*refused));
-            return Err(Failure::give_up(message));
+    /// Reads the checkpoint an earlier run left, once, and takes it over.
+    fn resume_load(&mut self) -> Result<(), Failure> {
+        let Some(found) = self.committed()? else {
+            self.resumed = true;
+            return Ok(());
+        };
+        let checkpoints = self.checkpoints.as_mut().expect("a checkpoint was read");
+        match self.resume {
+            Resume::Replay => {
+                self.to_skip = found.records;
+                checkpoints.found(found, 0);
+            }
+            // The source starts after the checkpoint: the count goes on
+            // from it.
+            Resume::FromSource => checkpoints.found(found, found.records),
         }
-        Ok(encoder.finish(self.table.width()))
+        self.resumed = true;
+        Ok(())
+    }
+
+    /// The checkpoint committed under the load's name, if it has one.
+    fn committed(&self) -> Result<Option<crate::Checkpoint>, Failure> {
+        let (Some(checkpoints), Some(driver), Some(link)) = (&self.checkpoints, &self.driver, &self.link) else {
+            return Ok(None);
+        };
+        match driver.run(link.checkpoint(checkpoints.name())) {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(error)) => Err(Failure { next: next(&error, link.is_closed()), message: describe(&error) }),
+            Err(_) => Err(Failure::give_up("the connection's task ended".to_owned())),
+        }
+    }
+
+    /// Encodes every held record's rows for their columns' types, one
+    /// batch per table.
+    fn encode(&mut self) -> Result<Vec<Encoded>, Failure> {
+        let mut encoders: Vec<Encoder> = self.tables.iter().map(|_| Encoder::new()).collect();
+        let mut rows = Rows::new(&self.tables, &self.columns, &mut encoders);
+        for item in &self.pending {
+            if let Err(refused) = self.map.rows(item.payload(), &mut rows) {
+                let message = format!("the record at sequence {}: {}", item.meta().sequence, chain(&*refused));
+                return Err(Failure::give_up(message));
+            }
+        }
+        Ok(encoders.into_iter().zip(&self.tables).map(|(encoder, table)| encoder.finish(table.width())).collect())
     }
 
     /// Writes what is held in one transaction, tried again as
     /// [`PostgresSink::retries`] says; if it fails for good, every held
     /// record goes to the dead letters with the batch's error.
     fn flush(&mut self) {
+        let covered = self.pending.iter().map(|item| item.meta().sequence).max();
+        self.flush_covering(covered);
+    }
+
+    /// [`flush`](Self::flush), recording `covered` as the highest input
+    /// sequence the checkpoint covers.
+    fn flush_covering(&mut self, covered: Option<u64>) {
         self.since = None;
         if self.pending.is_empty() {
             return;
         }
-        let failure = match self.deliver() {
-            Ok(()) => {
-                self.stats.count_batch(self.pending.len() as u64);
+        let records = self.pending.len() as u64;
+        let mark = self.checkpoints.as_ref().map(|checkpoints| checkpoints.mark(records, covered));
+        let failure = match self.deliver(mark.as_ref()) {
+            Ok(rows) => {
+                self.stats.count_batch(rows);
+                if let (Some(checkpoints), Some(mark)) = (&mut self.checkpoints, &mark) {
+                    checkpoints.committed(mark);
+                }
                 self.pending.clear();
                 self.pending_bytes = 0;
                 return;
@@ -321,8 +463,14 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             Err(failure) => failure,
         };
         self.stats.count_failed_batch();
+        // The failed records keep their places in the count of records
+        // taken: a restarted run passes over them as over the rows
+        // written, so the count stays a position in the stream.
+        if let Some(checkpoints) = &mut self.checkpoints {
+            checkpoints.passed(records);
+        }
         let rows = self.pending.len();
-        let table = self.table.name().to_owned();
+        let table = self.tables.iter().map(Table::name).collect::<Vec<_>>().join(", ");
         for item in self.pending.drain(..) {
             let (_, meta, _) = item.into_parts();
             let cause = BatchFailed { table: table.clone(), rows, error: failure.message.clone() };
@@ -335,14 +483,17 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
         self.pending_bytes = 0;
     }
 
-    /// Encodes the held records (once) and writes them, trying again
-    /// while the failure is one that may pass.
-    fn deliver(&mut self) -> Result<(), Failure> {
+    /// Encodes the held records (once) and writes them with `mark`,
+    /// trying again while the failure is one that may pass: the rows
+    /// written.
+    fn deliver(&mut self, mark: Option<&Mark>) -> Result<u64, Failure> {
         let mut encoded = None;
         let mut tries = 0;
+        // Whether the last try may have committed: its connection was lost.
+        let mut uncertain = false;
         loop {
-            let failure = match self.attempt(&mut encoded) {
-                Ok(()) => return Ok(()),
+            let failure = match self.attempt(&mut encoded, mark, uncertain) {
+                Ok(()) => return Ok(encoded.iter().flatten().map(|batch| batch.rows() as u64).sum()),
                 Err(failure) => failure,
             };
             if failure.next == Next::GiveUp || tries >= self.retries {
@@ -352,6 +503,7 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
             self.stats.count_retry();
             if failure.next == Next::Reconnect {
                 self.link = None;
+                uncertain = true;
             }
             let delay = self.retry_delay.saturating_mul(1 << (tries - 1).min(16));
             if let Some(driver) = &self.driver {
@@ -361,17 +513,30 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
         }
     }
 
-    /// One try: connect if need be, encode if not yet, write.
-    fn attempt(&mut self, encoded: &mut Option<Encoded>) -> Result<(), Failure> {
+    /// One try: connect if need be, encode if not yet, write. After a
+    /// lost connection (`uncertain`), a load with a checkpoint first
+    /// looks whether the last try committed after all.
+    fn attempt(
+        &mut self,
+        encoded: &mut Option<Vec<Encoded>>,
+        mark: Option<&Mark>,
+        uncertain: bool,
+    ) -> Result<(), Failure> {
         self.connect()?;
         let batch = match encoded {
             Some(batch) => batch.clone(),
             None => encoded.insert(self.encode()?).clone(),
         };
+        if uncertain
+            && let Some(mark) = mark
+            && self.committed()?.is_some_and(|found| found.records == mark.records)
+        {
+            return Ok(());
+        }
         let (Some(driver), Some(link)) = (&self.driver, &self.link) else {
             return Err(Failure::give_up("not connected".to_owned()));
         };
-        match driver.run(link.write(batch)) {
+        match driver.run(link.write(batch, mark.cloned())) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(Failure { next: next(&error, link.is_closed()), message: describe(&error) }),
             Err(_) => Err(Failure::give_up("the connection's task ended".to_owned())),
@@ -379,8 +544,17 @@ impl<T: Send + 'static, M: ToRow<T>> PostgresSink<T, M> {
     }
 }
 
-impl<T: Send + 'static, M: ToRow<T>> Sink<T> for PostgresSink<T, M> {
+impl<T: Send + 'static, M: ToRows<T>> Sink<T> for PostgresSink<T, M> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
+        if self.to_skip > 0 {
+            // Committed by an earlier run of this load.
+            self.to_skip -= 1;
+            self.stats.count_skipped();
+            if let Some(checkpoints) = &mut self.checkpoints {
+                checkpoints.passed(1);
+            }
+            return Ok(());
+        }
         self.since.get_or_insert(cx.now());
         self.pending_bytes += u64::from(item.cost().bytes);
         self.pending.push(item);
@@ -390,12 +564,13 @@ impl<T: Send + 'static, M: ToRow<T>> Sink<T> for PostgresSink<T, M> {
         Ok(())
     }
 
-    /// Connects, creates the table and prepares the statements, before
-    /// the first record.
+    /// Connects, creates the tables, prepares the statements and reads
+    /// the load's checkpoint, before the first record.
     fn poll_open(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
         Poll::Ready(self.connect().map_err(|failure| {
             let url = redacted(&self.url);
-            format!("cannot open the PostgreSQL table `{}` at {url}: {}", self.table.name(), failure.message).into()
+            let tables = self.tables.iter().map(Table::name).collect::<Vec<_>>().join("`, `");
+            format!("cannot open the PostgreSQL table `{tables}` at {url}: {}", failure.message).into()
         }))
     }
 
@@ -436,11 +611,37 @@ impl<T: Send + 'static, M: ToRow<T>> Sink<T> for PostgresSink<T, M> {
     }
 }
 
+impl<T: Send + 'static, M: ToRows<T>> TransactionalSink<T> for PostgresSink<T, M> {
+    /// Writes what is held in one transaction, with `token.sequence` as
+    /// the input sequence the checkpoint covers (see
+    /// [`PostgresSink::checkpoint_as`]).
+    ///
+    /// # Errors
+    ///
+    /// The batch failed for good: its records are dead letters, and the
+    /// checkpoint did not move.
+    fn commit(&mut self, token: &CheckpointToken) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let failed = self.stats.failed_batches();
+        self.flush_covering(Some(token.sequence));
+        if self.stats.failed_batches() > failed {
+            return Err(format!("the batch covering sequence {} was rolled back", token.sequence).into());
+        }
+        Ok(())
+    }
+
+    /// Drops what is held, unwritten: the next run writes it again.
+    fn abort(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.since = None;
+    }
+}
+
 /// Why a record did not reach its table: the batch it was in failed, and
 /// was rolled back whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchFailed {
-    /// The table.
+    /// The table (the sink's tables, comma-separated, when it has several).
     pub table: String,
     /// Rows in the batch, every one of them a dead letter.
     pub rows: usize,

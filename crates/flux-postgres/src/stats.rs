@@ -12,6 +12,7 @@ pub struct PostgresStats {
     failed_batches: Arc<AtomicU64>,
     retries: Arc<AtomicU64>,
     reconnects: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
 }
 
 impl PostgresStats {
@@ -28,11 +29,22 @@ impl PostgresStats {
         self.retries.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn count_skipped(&self) {
+        self.skipped.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn count_reconnect(&self) {
         self.reconnects.fetch_add(1, Relaxed);
     }
 
-    /// Rows committed (an upsert's skipped rows among them).
+    /// Records passed over because an earlier run of the load committed
+    /// them ([`PostgresSink::checkpoint_as`](crate::PostgresSink::checkpoint_as)).
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Relaxed)
+    }
+
+    /// Rows committed, in every table (an upsert's skipped rows among
+    /// them; a record may write several, or none).
     pub fn rows(&self) -> u64 {
         self.rows.load(Relaxed)
     }

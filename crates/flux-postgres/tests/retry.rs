@@ -73,6 +73,40 @@ fn a_batch_whose_session_ends_midway_is_written_again_on_a_new_connection() {
     );
 }
 
+/// The same lost session in a restartable load: after connecting again
+/// the sink reads the checkpoint (the lost try might have committed), finds
+/// it short of the batch, and writes the batch whole; the checkpoint ends
+/// at every record once.
+#[test]
+fn a_restartable_batch_whose_session_ends_midway_is_written_again_and_counted_once() {
+    let Some(url) = server("a_restartable_batch_whose_session_ends_midway_is_written_again_and_counted_once") else {
+        return;
+    };
+    let name = "flux_retry_checkpoint";
+    let db = failing_table(&url, name, END_SESSION, 1);
+    execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN IF to_regclass('flux_checkpoints') IS NOT NULL THEN \
+             DELETE FROM flux_checkpoints WHERE name = '{name}'; END IF; END $$"
+        ),
+    );
+    let sink = PostgresSink::new(&db.url, orders_table(name), order_row())
+        .batch_rows(100)
+        .retries(3)
+        .retry_delay(Duration::from_millis(5))
+        .checkpoint_as(name);
+    let stats = sink.stats();
+    let pipeline = Pipeline::from_source(IterSource::new(orders(0..500))).sink(sink);
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(db.rows(), (0..500).map(row_of).collect::<Vec<_>>(), "every row once");
+    assert!(report.dead_letters.is_empty());
+    assert_eq!((stats.rows(), stats.batches(), stats.retries(), stats.reconnects()), (500, 5, 1, 1));
+    let committed = flux_postgres::checkpoint(&url, name).unwrap();
+    assert_eq!(committed, Some(flux_postgres::Checkpoint { records: 500, sequence: Some(499) }));
+}
+
 /// A serialization failure is tried again on the same connection.
 #[test]
 fn a_serialization_failure_is_tried_again() {

@@ -15,7 +15,7 @@ use flux_plan::Planner;
 use flux_postgres::{BatchFailed, OnConflict, PostgresSink, Row, ToRow};
 use flux_test::IterSource;
 
-fn orders_sink(db: &Scratch, batch: usize) -> PostgresSink<Order, impl ToRow<Order> + use<>> {
+fn orders_sink(db: &Scratch, batch: usize) -> PostgresSink<Order, impl flux_postgres::ToRows<Order> + use<>> {
     PostgresSink::new(&db.url, orders_table(&db.name), order_row()).create_table().batch_rows(batch).retries(0)
 }
 

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, reason = "each test file uses part of it")]
 
+pub(crate) mod kill;
+pub(crate) mod postgres;
+
 use std::path::{Path, PathBuf};
 
 /// A directory of the test's own, removed when dropped.
@@ -32,9 +35,7 @@ impl Drop for Scratch {
 pub(crate) fn dump(database: &Path) -> Vec<String> {
     let db = rusqlite::Connection::open(database).unwrap();
     let mut rows = Vec::new();
-    for (table, columns) in
-        [("orders", "*"), ("order_items", "*"), ("partial_orders", "*"), ("dead_letters", "offset, line, error")]
-    {
+    for (table, columns) in DUMPED {
         let mut query = db.prepare(&format!("SELECT {columns} FROM {table} ORDER BY rowid")).unwrap();
         let width = query.column_count();
         let mut cursor = query.query([]).unwrap();
@@ -42,6 +43,35 @@ pub(crate) fn dump(database: &Path) -> Vec<String> {
             let values: Vec<String> = (0..width)
                 .map(|i| match row.get::<_, rusqlite::types::Value>(i).unwrap() {
                     rusqlite::types::Value::Text(text) => text,
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            rows.push(format!("{table}: {}", values.join(" | ")));
+        }
+    }
+    rows
+}
+
+/// The demo's tables and the columns a dump shows of each.
+pub(crate) const DUMPED: [(&str, &str); 4] =
+    [("orders", "*"), ("order_items", "*"), ("partial_orders", "*"), ("dead_letters", "byte_offset, line, error")];
+
+/// Every row of the demo's four tables in the SQLite `database`, in the
+/// order they were written, each value as text (NULL as `NULL`): what
+/// [`postgres::plain`] prints of a PostgreSQL load.
+pub(crate) fn plain(database: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(database).unwrap();
+    let mut rows = Vec::new();
+    for (table, columns) in DUMPED {
+        let mut query = db.prepare(&format!("SELECT {columns} FROM {table} ORDER BY rowid")).unwrap();
+        let width = query.column_count();
+        let mut cursor = query.query([]).unwrap();
+        while let Some(row) = cursor.next().unwrap() {
+            let values: Vec<String> = (0..width)
+                .map(|i| match row.get::<_, rusqlite::types::Value>(i).unwrap() {
+                    rusqlite::types::Value::Text(text) => text,
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Null => "NULL".to_owned(),
                     other => format!("{other:?}"),
                 })
                 .collect();
