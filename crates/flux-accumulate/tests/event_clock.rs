@@ -54,22 +54,43 @@ fn the_fragment_that_moves_the_clock_past_a_deadline_opens_a_new_group() {
     assert_eq!(h.take()[0].1.payload().values, [2]);
 }
 
+/// A group's deadline is its first fragment's event time plus the TTL;
+/// the clock trails the newest event time by the lag, so a straggler out
+/// of order by more than the lag still finds its open group.
 #[test]
-fn the_lag_holds_the_clock_back_and_late_data_does_not_move_it() {
+fn deadlines_are_in_event_time_and_the_lag_holds_the_clock_back() {
     let mut h = Harness::new(Parts::default(), event_ttl(10, 5));
-    h.push(at("a", 1, 100)); // clock 95: a's deadline is 105
-    h.push(at("a", 2, 108)); // clock 103
-    assert_eq!(h.records(), 0);
-    h.push(at("b", 3, 50)); // out of order: the clock stays at 103
-    assert_eq!(h.records(), 0);
-    h.push(frag("c", 0, 4)); // no event time: the clock stays too
-    assert_eq!(h.records(), 0);
-    h.push(at("b", 5, 110)); // clock 105: a expires
+    h.push(at("a", 1, 100)); // a's deadline: 110; the clock: 95
+    h.push(at("a", 2, 108)); // the clock: 103
+    h.push(at("b", 3, 112)); // the clock: 107
+    h.push(at("a", 4, 105)); // out of order by 7, and a is still open
+    h.push(frag("c", 0, 5)); // no event time: the clock stays
+    h.push(at("b", 6, 114)); // the clock: 109
+    assert_eq!(h.records(), 0, "the clock has not reached 110");
+    h.push(at("b", 7, 115)); // the clock: 110, a's deadline
     let out = h.take();
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].1.payload().values, [1, 2]);
+    assert_eq!((out[0].1.payload().values.clone(), out[0].1.payload().reason), (vec![1, 2, 4], EmitReason::TtlExpired));
     h.finish();
     h.assert_balanced(true);
+}
+
+#[test]
+fn an_inactivity_timer_restarts_at_each_fragments_event_time_but_never_goes_back() {
+    let policy = Policy::builder()
+        .ttl(Duration::from_secs(10), TimerStart::LastFragment)
+        .timer_clock(TimerClock::EventTime { lag: Duration::ZERO })
+        .build()
+        .unwrap();
+    let mut h = Harness::new(Parts::default(), policy);
+    h.push(at("a", 1, 100));
+    h.push(at("a", 2, 108)); // a's deadline: 118
+    h.push(at("a", 3, 101)); // out of order: the deadline stays 118
+    h.push(at("b", 4, 117));
+    assert_eq!(h.records(), 0);
+    h.push(at("b", 5, 118));
+    let out = h.take();
+    assert_eq!(out[0].1.payload().values, [1, 2, 3]);
 }
 
 #[test]

@@ -30,6 +30,10 @@ where
     pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         self.advance_event_clock(&item, cx);
         let now = self.timer_now(cx);
+        // When the fragment happened, on the timers' clock: its own event
+        // time under the event-time clock, so a group's deadline is in the
+        // data's time and the clock's lag is room for stragglers.
+        let stamp = self.timer_stamp(&item, now);
         let window = match self.policy.watermark {
             None => 0,
             Some(w) => match self.admit_event_time(&item, w, cx) {
@@ -78,7 +82,7 @@ where
         let guard = PanicGuard::new(&self.id, origin.sequence);
         let (group, opened) = match self.groups.find_or_vacant(hash, &probe) {
             Ok(group) => (group, false),
-            Err(vacant) => (vacant.open(open_group(acc, opening, &probe, now, origin)), true),
+            Err(vacant) => (vacant.open(open_group(acc, opening, &probe, stamp, origin)), true),
         };
         let Slot::Resident(state) = &mut group.state else {
             unreachable!("prepare_group restores a spilled group before its next fragment")
@@ -91,7 +95,8 @@ where
         if merged.is_ok() {
             group.fragments += 1;
             group.bytes += u64::from(cost.bytes);
-            group.info.last_at = now;
+            // A fragment out of order does not pull an inactivity timer back.
+            group.info.last_at = group.info.last_at.max(stamp);
             R::keep(&mut group.info.kept, copy);
             self.ledger.merged += 1;
             self.ledger.pending += 1;
@@ -101,7 +106,7 @@ where
         let guard = PanicGuard::accounted(&self.id, origin.sequence, merged.is_ok());
         self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
         if merged.is_ok() && group.info.linger_until.is_none() {
-            group.info.linger_until = self.acc.linger_for(state).map(|wait| now + wait);
+            group.info.linger_until = self.acc.linger_for(state).map(|wait| stamp + wait);
         }
         let verdict = match merged {
             Ok(()) => judge(&self.acc, &self.policy, group, closes),

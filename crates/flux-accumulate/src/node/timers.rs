@@ -23,6 +23,17 @@ where
         }
     }
 
+    /// When `item` happened on the timers' clock: its event time under
+    /// [`TimerClock::EventTime`] (the clock's reading `now` if it has none),
+    /// `now` on the engine's clock.
+    #[inline]
+    pub(super) fn timer_stamp(&self, item: &Envelope<A::Fragment>, now: Instant) -> Instant {
+        match self.policy.timer_clock {
+            TimerClock::Engine => now,
+            TimerClock::EventTime { .. } => item.meta().event_time.unwrap_or(now),
+        }
+    }
+
     /// Moves the event-time clock to `item`'s event time less the lag, if
     /// that is later, and fires the timers it passed: before the fragment
     /// merges, so that it never joins a group that has already expired.

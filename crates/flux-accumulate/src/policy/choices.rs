@@ -28,11 +28,14 @@ pub enum TimerClock {
     /// engine. The default.
     #[default]
     Engine,
-    /// The data's own time: the largest event time seen so far, minus
-    /// `lag`. Timers fire as fragments move this clock past them, on
-    /// either engine and at any replay speed, so a file written over a day
-    /// and read in a second expires the same groups as the live feed did.
-    /// A fragment with no event time does not move the clock. The engine
+    /// The data's own time: a group's timers start at its fragments' event
+    /// times, and fire once the largest event time seen so far, minus
+    /// `lag`, passes them: on either engine and at any replay speed, so a
+    /// file written over a day and read in a second expires the same
+    /// groups as the live feed did. The lag is room for stragglers: a
+    /// fragment up to `lag` out of order still finds its group. A fragment
+    /// with no event time does not move the clock (and its time is the
+    /// clock's). The engine
     /// is never asked to wait for an event-time timer: at end of input,
     /// groups still open are flushed as [`AtEnd`] says.
     EventTime {
