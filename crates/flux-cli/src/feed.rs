@@ -30,11 +30,12 @@ pub mod timing {
     pub const SPAN: Duration = Duration::from_secs(60);
     /// A part is written up to this long after it happened (out of order).
     pub const JITTER: Duration = Duration::from_secs(5);
-    /// How long an order may stay open, in event time: longer than
-    /// `SPAN + JITTER`, so every order whose parts are all there completes.
+    /// How long an order may stay open, from its first part's event time:
+    /// longer than `SPAN + JITTER`, so every order whose parts are all
+    /// there completes before the clock reaches its deadline.
     pub const TTL: Duration = Duration::from_secs(300);
-    /// How far the event-time clock trails the newest event: at least the
-    /// jitter, so a part written late still finds its order.
+    /// How far the event-time clock trails the newest event: room for
+    /// parts written out of order.
     pub const LAG: Duration = Duration::from_secs(10);
     /// A late part happens this long after its order's TTL ran out.
     pub const LATE_BY: Duration = Duration::from_secs(120);
