@@ -40,6 +40,7 @@ struct Counters {
     restores: AtomicU64,
     evictions: AtomicU64,
     forgotten_closed_keys: AtomicU64,
+    dropped_no_key: AtomicU64,
     emitted: [AtomicU64; REASONS.len()],
 }
 
@@ -75,6 +76,10 @@ pub struct StatsSnapshot {
     pub evictions: u64,
     /// Closed keys forgotten (past their time or the set's capacity).
     pub forgotten_closed_keys: u64,
+    /// Fragments with no key dropped on purpose
+    /// ([`NoKey::Drop`](crate::NoKey::Drop)); the ledger counts them as
+    /// `dropped`.
+    pub dropped_no_key: u64,
     /// Records emitted, by why: in the order of [`REASONS`] (read it with
     /// [`StatsSnapshot::emitted`]). Every record but a complete one is a
     /// partial flush, so this is how complete the output was, and why.
@@ -107,6 +112,7 @@ impl AccumulatorStats {
             restores: c.restores.load(Relaxed),
             evictions: c.evictions.load(Relaxed),
             forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
+            dropped_no_key: c.dropped_no_key.load(Relaxed),
             emitted_by_reason: c.emitted.each_ref().map(|count| count.load(Relaxed)),
         }
     }
@@ -139,6 +145,10 @@ impl AccumulatorStats {
 
     pub(crate) fn count_restore(&self) {
         self.inner.restores.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn count_dropped_no_key(&self) {
+        self.inner.dropped_no_key.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn count_eviction(&self) {

@@ -1,7 +1,7 @@
 //! Property: for random fragment streams under random policy combinations,
 //! no fragment is lost or counted twice — the fragments inside emitted
-//! records, the side outputs, the dead letters and the counted discards add
-//! up to the input, and the stage's ledger balances with nothing pending.
+//! records, the side outputs, the dead letters, the counted discards and
+//! the counted drops add up to the input, and the stage's ledger balances with nothing pending.
 
 mod support;
 
@@ -47,13 +47,13 @@ fn policy() -> impl Strategy<Value = Policy> {
         proptest::option::of((1usize..5, any::<bool>())),
         proptest::option::of((1usize..4, 1u64..500, any::<bool>())),
         0usize..3,
-        any::<bool>(),
+        0usize..3,
         0usize..3,
         proptest::option::of(16u64..512),
     );
     (limits, keys).prop_map(|(limits, keys)| {
         let (items, bytes, latency, ttl, after, complete_at) = limits;
-        let (watermark, key_limit, closed, at_end, no_key_group, on_error, spill) = keys;
+        let (watermark, key_limit, closed, at_end, no_key, on_error, spill) = keys;
         let mut b = Policy::builder().complete_at(complete_at);
         if let Some(n) = items {
             b = b.max_items(n);
@@ -86,9 +86,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             b = b.closed_keys(ClosedKeys { capacity, remember_for: ms(remember), include_expired });
         }
         b = b.at_end([AtEnd::Flush, AtEnd::Drop, AtEnd::WaitForTimers][at_end]);
-        if no_key_group {
-            b = b.no_key(NoKey::Group(Bytes::from_static(b"<none>")));
-        }
+        b = b.no_key([NoKey::DeadLetter, NoKey::Group(Bytes::from_static(b"<none>")), NoKey::Drop][no_key].clone());
         b = b.on_merge_error([OnMergeError::SkipFragment, OnMergeError::DiscardGroup, OnMergeError::StopRun][on_error]);
         if let Some(threshold) = spill {
             b = b.spill_above(threshold);
@@ -144,7 +142,9 @@ proptest! {
             Ok(n)
         }).sum::<Result<u64, TestCaseError>>()?;
         let diverted = (h.diverted.dead_letters.len() + h.diverted.side_outputs.len()) as u64;
-        prop_assert_eq!(in_records + diverted + h.ledger().discarded, h.pushed);
+        let ledger = h.ledger();
+        prop_assert_eq!(in_records + diverted + ledger.discarded + ledger.dropped, h.pushed);
+        prop_assert_eq!(h.stats.snapshot().dropped_no_key, ledger.dropped, "the stage drops only key-less fragments");
         prop_assert_eq!(h.stats.pressure().pending_keys, 0);
     }
 }

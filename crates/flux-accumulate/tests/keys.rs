@@ -41,6 +41,47 @@ fn fragments_with_no_key_can_form_an_explicit_group() {
 }
 
 #[test]
+fn fragments_with_no_key_can_be_dropped_on_purpose_and_counted() {
+    // The plain path and the general path (a TTL) both hand key-less
+    // fragments to the same choice.
+    for timed in [false, true] {
+        let mut b = Policy::builder().no_key(NoKey::Drop);
+        if timed {
+            b = b.ttl(Duration::from_secs(10), TimerStart::FirstFragment);
+        }
+        let mut h = Harness::new(Parts::default(), b.build().unwrap());
+        h.push(Envelope::new((0, 1)).with_sequence(1));
+        h.push(frag("k", 0, 2).with_sequence(2));
+        h.push(Envelope::new((0, 3)).with_sequence(3));
+        h.push(frag("k", 0, 4).with_sequence(4));
+        assert!(h.diverted.dead_letters.is_empty() && h.diverted.side_outputs.is_empty(), "never a dead letter");
+        assert_eq!(h.ledger().dropped, 2);
+        assert_eq!(h.stats.snapshot().dropped_no_key, 2);
+        h.finish();
+        let out = h.take();
+        assert_eq!(out.len(), 1, "no group for the key-less fragments");
+        assert_eq!(out[0].1.payload().key, "k");
+        assert_eq!(out[0].1.payload().values, [2, 4], "the keyed group is untouched");
+        assert_eq!(out[0].1.meta().sequence, 2);
+        assert_eq!(h.ledger().merged, 2);
+        h.assert_balanced(true);
+    }
+}
+
+#[test]
+fn no_other_no_key_choice_counts_a_drop() {
+    let group = NoKey::Group(Bytes::from_static(b"<none>"));
+    for (no_key, dead) in [(NoKey::DeadLetter, 1), (group, 0)] {
+        let mut h = Harness::new(Parts::default(), Policy::builder().no_key(no_key).build().unwrap());
+        h.push(Envelope::new((0, 1)));
+        h.finish();
+        assert_eq!(h.diverted.dead_letters.len(), dead);
+        assert_eq!((h.ledger().dropped, h.stats.snapshot().dropped_no_key), (0, 0));
+        h.assert_balanced(true);
+    }
+}
+
+#[test]
 fn a_fragment_for_a_closed_key_goes_to_the_side_output() {
     let acc = Parts { required: 0b11, ..Parts::default() };
     let mut h = Harness::new(acc, Policy::builder().closed_keys(closing(10, 60, false)).build().unwrap());

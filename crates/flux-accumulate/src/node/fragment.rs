@@ -60,6 +60,7 @@ where
             None => match &self.policy.no_key {
                 NoKey::Group(key) => (key.clone(), false),
                 NoKey::DeadLetter => return self.divert_error(meta, FragmentError::MissingKey, cx),
+                NoKey::Drop => return self.drop_keyless(),
             },
         };
         if starts || !self.timers.is_empty() || self.spilled_groups > 0 {
@@ -275,6 +276,15 @@ where
     pub(super) fn divert_error(&mut self, meta: Meta, cause: FragmentError, cx: &mut Context<'_>) {
         let error = StageError::new(self.id.clone(), Position::Sequence(meta.sequence), cause);
         cx.dead_letter(ErrorEnvelope { meta, error });
+    }
+
+    /// A key-less fragment dropped by policy ([`NoKey::Drop`]): counted,
+    /// so the ledger still balances and the drop shows in the stats.
+    #[cold]
+    #[inline(never)]
+    fn drop_keyless(&mut self) {
+        self.ledger.dropped += 1;
+        self.stats.count_dropped_no_key();
     }
 
     #[cold]

@@ -103,6 +103,11 @@ pub enum NoKey {
     DeadLetter,
     /// Into an explicit group under this key; never into another key's group.
     Group(Bytes),
+    /// Dropped on purpose: counted in the stage's ledger as `dropped` and
+    /// in its stats as [`dropped_no_key`](crate::StatsSnapshot::dropped_no_key),
+    /// never a dead letter (for input where key-less records are expected
+    /// noise, not errors).
+    Drop,
 }
 
 /// What a merge error does.
