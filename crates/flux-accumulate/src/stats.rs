@@ -42,6 +42,7 @@ struct Counters {
     forgotten_closed_keys: AtomicU64,
     dropped_no_key: AtomicU64,
     emitted: [AtomicU64; REASONS.len()],
+    discarded: [AtomicU64; REASONS.len()],
 }
 
 /// A copy of the figures at one moment.
@@ -84,6 +85,13 @@ pub struct StatsSnapshot {
     /// [`StatsSnapshot::emitted`]). Every record but a complete one is a
     /// partial flush, so this is how complete the output was, and why.
     pub emitted_by_reason: [u64; REASONS.len()],
+    /// Groups dropped by policy instead of being emitted, by the reason
+    /// they would have been emitted for, in the order of [`REASONS`] (read
+    /// it with [`StatsSnapshot::discarded`]): on expiry under
+    /// [`OnExpiry::Discard`](crate::OnExpiry::Discard), and at the end of
+    /// input under [`AtEnd::Drop`](crate::AtEnd::Drop) (as `end-of-stream`).
+    /// Their fragments are the ledger's `discarded`.
+    pub discarded_by_reason: [u64; REASONS.len()],
 }
 
 impl AccumulatorStats {
@@ -114,6 +122,7 @@ impl AccumulatorStats {
             forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
             dropped_no_key: c.dropped_no_key.load(Relaxed),
             emitted_by_reason: c.emitted.each_ref().map(|count| count.load(Relaxed)),
+            discarded_by_reason: c.discarded.each_ref().map(|count| count.load(Relaxed)),
         }
     }
 
@@ -149,6 +158,14 @@ impl AccumulatorStats {
 
     pub(crate) fn count_dropped_no_key(&self) {
         self.inner.dropped_no_key.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a group dropped instead of being emitted for `reason` (a
+    /// cold path: no batching as for emissions).
+    pub(crate) fn count_discarded_group(&self, reason: EmitReason) {
+        if let Some(i) = place_of(reason) {
+            self.inner.discarded[i].fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn count_eviction(&self) {
@@ -199,6 +216,21 @@ impl StatsSnapshot {
     /// ```
     pub fn emitted(&self, reason: EmitReason) -> u64 {
         place_of(reason).map_or(0, |i| self.emitted_by_reason[i])
+    }
+
+    /// Groups dropped instead of being emitted for `reason`.
+    ///
+    /// ```
+    /// use flux_accumulate::StatsSnapshot;
+    /// use flux_core::EmitReason;
+    ///
+    /// let mut figures = StatsSnapshot::default();
+    /// figures.discarded_by_reason[2] = 1;
+    /// assert_eq!(figures.discarded(EmitReason::Latency), 1);
+    /// assert_eq!(figures.emitted(EmitReason::Latency), 0);
+    /// ```
+    pub fn discarded(&self, reason: EmitReason) -> u64 {
+        place_of(reason).map_or(0, |i| self.discarded_by_reason[i])
     }
 
     /// The figures by name, for a report: open groups and bytes, peaks,

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnMergeError, Policy, TimerStart, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError, Policy, TimerStart,
+    Watermark,
 };
 use flux_core::{Envelope, Instant};
 use proptest::prelude::*;
@@ -41,6 +42,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         proptest::option::of((1u64..500, 0usize..3)),
         any::<bool>(),
         prop_oneof![Just(0.5f32), Just(1.0f32)],
+        any::<bool>(),
     );
     let keys = (
         proptest::option::of((1u64..300, 0u64..100, 0u64..200)),
@@ -48,11 +50,11 @@ fn policy() -> impl Strategy<Value = Policy> {
         proptest::option::of((1usize..4, 1u64..500, any::<bool>())),
         0usize..3,
         0usize..3,
-        0usize..3,
+        0usize..4,
         proptest::option::of(16u64..512),
     );
     (limits, keys).prop_map(|(limits, keys)| {
-        let (items, bytes, latency, ttl, after, complete_at) = limits;
+        let (items, bytes, latency, ttl, after, complete_at, discard_on_expiry) = limits;
         let (watermark, key_limit, closed, at_end, no_key, on_error, spill) = keys;
         let mut b = Policy::builder().complete_at(complete_at);
         if let Some(n) = items {
@@ -71,6 +73,9 @@ fn policy() -> impl Strategy<Value = Policy> {
         if after {
             b = b.expiry(Expiry::AfterDeadline);
         }
+        if discard_on_expiry {
+            b = b.on_expiry(OnExpiry::Discard);
+        }
         if let Some((window, ooo, lateness)) = watermark {
             b = b.watermark(Watermark {
                 window: ms(window),
@@ -87,7 +92,14 @@ fn policy() -> impl Strategy<Value = Policy> {
         }
         b = b.at_end([AtEnd::Flush, AtEnd::Drop, AtEnd::WaitForTimers][at_end]);
         b = b.no_key([NoKey::DeadLetter, NoKey::Group(Bytes::from_static(b"<none>")), NoKey::Drop][no_key].clone());
-        b = b.on_merge_error([OnMergeError::SkipFragment, OnMergeError::DiscardGroup, OnMergeError::StopRun][on_error]);
+        b = b.on_merge_error(
+            [
+                OnMergeError::SkipFragment,
+                OnMergeError::DiscardGroup,
+                OnMergeError::StopRun,
+                OnMergeError::DiscardGroupAndFragment,
+            ][on_error],
+        );
         if let Some(threshold) = spill {
             b = b.spill_above(threshold);
         }

@@ -9,7 +9,7 @@ use hashbrown::Equivalent;
 
 use super::AccumulateNode;
 use crate::group::{Group, GroupKey, Slot};
-use crate::policy::AtEnd;
+use crate::policy::{AtEnd, OnExpiry};
 use crate::release::Release;
 
 /// Header: the record's completeness score, as text with three decimals.
@@ -45,6 +45,10 @@ where
         close_key: bool,
         cx: &mut Context<'_>,
     ) {
+        if self.policy.on_expiry == OnExpiry::Discard && matches!(reason, EmitReason::TtlExpired | EmitReason::Latency)
+        {
+            return self.discard_expired(key, group, reason, close_key, cx);
+        }
         let fragments = group.fragments;
         self.emitted.count(reason);
         if reason != EmitReason::Complete {
@@ -107,6 +111,30 @@ where
             let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
             flux_core::push_isolated(&mut self.next, Envelope::from_parts(output, meta, cost), cx);
         }
+        self.close_if(key, close_key, cx);
+    }
+
+    /// A group whose timer ran out under [`OnExpiry::Discard`]: dropped,
+    /// counted, and its key closed as if it had been emitted (the group did
+    /// end for `reason`).
+    #[cold]
+    #[inline(never)]
+    fn discard_expired(
+        &mut self,
+        key: GroupKey,
+        group: Group<A::State, R::Kept>,
+        reason: EmitReason,
+        close_key: bool,
+        cx: &mut Context<'_>,
+    ) {
+        tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments = group.fragments, "an expired group is discarded");
+        self.count_discarded(&group);
+        self.stats.count_discarded_group(reason);
+        self.close_if(key, close_key, cx);
+    }
+
+    /// Closes `key` once its group has ended, if `close_key` says so.
+    fn close_if(&mut self, key: GroupKey, close_key: bool, cx: &mut Context<'_>) {
         let now = self.timer_now(cx);
         if close_key && let Some(closed) = &mut self.closed {
             closed.close(key, now);
@@ -193,7 +221,10 @@ where
         for (key, group) in open.into_iter().flatten() {
             let timer = group.info.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
-                (AtEnd::Drop, _) => self.count_discarded(&group),
+                (AtEnd::Drop, _) => {
+                    self.count_discarded(&group);
+                    self.stats.count_discarded_group(EmitReason::EndOfStream);
+                }
                 (AtEnd::WaitForTimers, Some(reason)) => {
                     let close = self.closes_key(reason);
                     self.release(key, group, reason, close, cx);

@@ -189,8 +189,9 @@ where
         }
     }
 
-    /// A merge failed: the fragment is a dead letter, then the policy
-    /// decides. A fragment that ends its group (`closes_group`) still ends
+    /// A merge failed: the fragment is a dead letter (or, under
+    /// [`OnMergeError::DiscardGroupAndFragment`], discarded), then the
+    /// policy decides. A fragment that ends its group (`closes_group`) still ends
     /// it: the group is emitted as complete without it, or the next
     /// record would run on into this one's group.
     #[cold]
@@ -206,9 +207,17 @@ where
         closes: bool,
         cx: &mut Context<'_>,
     ) {
-        let dead = dead_fragment(&key, keyed, origin);
-        let error = StageError::new(self.id.clone(), Position::Sequence(origin.sequence), FragmentError::Merge(cause));
-        cx.dead_letter(ErrorEnvelope { meta: dead, error });
+        if self.policy.on_merge_error == OnMergeError::DiscardGroupAndFragment {
+            // Not a dead letter: accounted for as merged, then discarded
+            // with its group (`after_merge_error` drops the group).
+            self.ledger.merged += 1;
+            self.ledger.discarded += 1;
+        } else {
+            let dead = dead_fragment(&key, keyed, origin);
+            let error =
+                StageError::new(self.id.clone(), Position::Sequence(origin.sequence), FragmentError::Merge(cause));
+            cx.dead_letter(ErrorEnvelope { meta: dead, error });
+        }
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.after_merge_error(&probe, origin.sequence, cx);
         if closes {
@@ -244,7 +253,7 @@ where
         }
         match self.policy.on_merge_error {
             OnMergeError::SkipFragment => {}
-            OnMergeError::DiscardGroup => self.discard(key, cx),
+            OnMergeError::DiscardGroup | OnMergeError::DiscardGroupAndFragment => self.discard(key, cx),
             OnMergeError::StopRun => {
                 cx.fail(StageError::new(
                     self.id.clone(),

@@ -71,6 +71,27 @@ pub enum Expiry {
     AfterDeadline,
 }
 
+/// What a group becomes when its TTL (reason `ttl-expired`, per-group
+/// TTLs from `ttl_for` included) or its latency limit (reason `latency`)
+/// runs out. Other timers are not expiries: a lingering whole group still
+/// goes out as complete.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnExpiry {
+    /// A partial record with the timer's reason. The default.
+    #[default]
+    Emit,
+    /// Nothing: the group is dropped, its fragments counted as `discarded`
+    /// in the ledger and the group in the stats under the reason it would
+    /// have been emitted for
+    /// ([`StatsSnapshot::discarded`](crate::StatsSnapshot::discarded));
+    /// Camel's `discardOnCompletionTimeout`. A key closes as
+    /// [`ClosedKeys::include_expired`] says, as if the group had been emitted.
+    /// Under [`AtEnd::WaitForTimers`], a group that a stopped run ends with
+    /// its timer's reason is discarded too.
+    Discard,
+}
+
 /// What happens to open groups when the input ends or the run stops.
 ///
 /// A run that fails stops the same way its input would end, with time
@@ -121,6 +142,11 @@ pub enum OnMergeError {
     /// The fragment goes to the dead-letter output and the group is
     /// dropped; its fragments are counted as discarded.
     DiscardGroup,
+    /// The group is dropped together with the fragment, which is no dead
+    /// letter: the ledger counts it as merged, then discarded with the
+    /// group's fragments (for input where a bad fragment spoils its group,
+    /// and both are expected, not errors).
+    DiscardGroupAndFragment,
     /// The fragment goes to the dead-letter output and the run stops.
     StopRun,
 }

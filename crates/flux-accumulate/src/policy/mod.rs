@@ -6,8 +6,8 @@ mod error;
 use core::time::Duration;
 
 pub use choices::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnMergeError, SpillAt, TimerClock, TimerStart,
-    Ttl, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, SpillAt, TimerClock,
+    TimerStart, Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -47,6 +47,7 @@ pub struct Policy {
     pub(crate) ttl: Option<Ttl>,
     pub(crate) timer_clock: TimerClock,
     pub(crate) expiry: Expiry,
+    pub(crate) on_expiry: OnExpiry,
     pub(crate) watermark: Option<Watermark>,
     pub(crate) key_limit: Option<KeyLimit>,
     pub(crate) closed_keys: Option<ClosedKeys>,
@@ -67,6 +68,7 @@ impl Default for Policy {
             ttl: None,
             timer_clock: TimerClock::Engine,
             expiry: Expiry::AtDeadline,
+            on_expiry: OnExpiry::Emit,
             watermark: None,
             key_limit: None,
             closed_keys: None,
@@ -118,6 +120,11 @@ impl Policy {
     /// The deadline rule.
     pub fn expiry(&self) -> Expiry {
         self.expiry
+    }
+
+    /// What a group's TTL or latency limit does when it runs out.
+    pub fn on_expiry(&self) -> OnExpiry {
+        self.on_expiry
     }
 
     /// The event-time windows.
@@ -224,6 +231,14 @@ impl PolicyBuilder {
     /// strictly after it.
     pub fn expiry(mut self, expiry: Expiry) -> Self {
         self.policy.expiry = expiry;
+        self
+    }
+
+    /// Sets what a group whose TTL or latency limit runs out becomes: a
+    /// partial record (the default, [`OnExpiry::Emit`]) or a counted
+    /// discard ([`OnExpiry::Discard`]).
+    pub fn on_expiry(mut self, on_expiry: OnExpiry) -> Self {
+        self.policy.on_expiry = on_expiry;
         self
     }
 
