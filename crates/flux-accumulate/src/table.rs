@@ -98,6 +98,11 @@ impl<S, K> GroupTable<S, K> {
         }
     }
 
+    /// Every open group's key, in no particular order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &GroupKey> {
+        self.table.iter().map(|(key, _)| key)
+    }
+
     /// Every open group, in no particular order.
     pub(crate) fn groups(&self) -> impl Iterator<Item = &Group<S, K>> {
         self.table.iter().map(|(_, group)| group)

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError, Policy, TimerStart,
-    Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError, OnNewKey, Policy,
+    TimerStart, Watermark,
 };
 use flux_core::{Envelope, Instant};
 use proptest::prelude::*;
@@ -52,10 +52,11 @@ fn policy() -> impl Strategy<Value = Policy> {
         0usize..3,
         0usize..4,
         proptest::option::of(16u64..512),
+        any::<bool>(),
     );
     (limits, keys).prop_map(|(limits, keys)| {
         let (items, bytes, latency, ttl, after, complete_at, discard_on_expiry) = limits;
-        let (watermark, key_limit, closed, at_end, no_key, on_error, spill) = keys;
+        let (watermark, key_limit, closed, at_end, no_key, on_error, spill, new_key_completes) = keys;
         let mut b = Policy::builder().complete_at(complete_at);
         if let Some(n) = items {
             b = b.max_items(n);
@@ -100,6 +101,9 @@ fn policy() -> impl Strategy<Value = Policy> {
                 OnMergeError::DiscardGroupAndFragment,
             ][on_error],
         );
+        if new_key_completes {
+            b = b.on_new_key(OnNewKey::CompleteOthers);
+        }
         if let Some(threshold) = spill {
             b = b.spill_above(threshold);
         }

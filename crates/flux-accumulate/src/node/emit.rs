@@ -210,15 +210,7 @@ where
     /// The table is drained in one sequential pass; each group is then
     /// emitted from the drained list, never looked up again.
     pub(super) fn flush_at_end(&mut self, cx: &mut Context<'_>) {
-        let open = self.drain_in_order();
-        self.timers.clear();
-        self.windows.clear();
-        self.resident_bytes = 0;
-        self.key_heap = 0;
-        self.spilled_bytes = 0;
-        self.spilled_groups = 0;
-        self.stats.set_spilled(0, 0);
-        for (key, group) in open.into_iter().flatten() {
+        for (key, group) in self.take_all().into_iter().flatten() {
             let timer = group.info.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
                 (AtEnd::Drop, _) => {
@@ -234,7 +226,39 @@ where
                 }
             }
         }
+    }
+
+    /// A new key's first fragment under [`OnNewKey::CompleteOthers`]
+    /// (every open group is another key's): emits them all, in the order
+    /// of a flush.
+    ///
+    /// [`OnNewKey::CompleteOthers`]: crate::OnNewKey::CompleteOthers
+    #[cold]
+    #[inline(never)]
+    pub(super) fn complete_others(&mut self, cx: &mut Context<'_>) {
+        // The closest reason flux-core has: the group is cut short by
+        // another key, as under a key limit of one.
+        let reason = EmitReason::Evicted;
+        for (key, group) in self.take_all().into_iter().flatten() {
+            let close = self.closes_key(reason);
+            self.release(key, group, reason, close, cx);
+        }
+    }
+
+    /// Takes every group out of the table in emission order, and empties
+    /// every index and figure that counts them.
+    #[allow(clippy::type_complexity, reason = "the table's own entries, named by their parts")]
+    fn take_all(&mut self) -> Vec<Option<(GroupKey, Group<A::State, R::Kept>)>> {
+        let open = self.drain_in_order();
+        self.timers.clear();
+        self.windows.clear();
+        self.resident_bytes = 0;
+        self.key_heap = 0;
+        self.spilled_bytes = 0;
+        self.spilled_groups = 0;
+        self.stats.set_spilled(0, 0);
         self.arrival.iter_mut().chain(&mut self.lru_evict).chain(&mut self.lru_spill).for_each(|q| q.clear());
+        open
     }
 
     /// Takes every group out of the table, in emission order (`None` marks

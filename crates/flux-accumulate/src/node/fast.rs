@@ -1,5 +1,5 @@
 //! The per-fragment path of a stage whose policy has no windows, timers,
-//! closed keys, key limit or spill: small enough to be inlined into the
+//! closed keys, key limit, spill or new-key completion: small enough to be inlined into the
 //! loop that feeds the stage, so that a fragment's envelope stays in
 //! registers instead of being written out for a call (which measured
 //! several times slower than the merge itself).
@@ -188,4 +188,6 @@ pub(super) fn is_plain(policy: &Policy) -> bool {
         && policy.ttl.is_none()
         && policy.max_latency.is_none()
         && policy.timer_clock == crate::policy::TimerClock::Engine
+        // The other groups are looked at when a group opens: the general way.
+        && policy.on_new_key == crate::policy::OnNewKey::KeepOthers
 }

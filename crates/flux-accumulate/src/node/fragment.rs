@@ -11,7 +11,7 @@ use flux_core::{
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
-use crate::policy::{Expiry, NoKey, OnMergeError, Policy, TimerStart, Watermark};
+use crate::policy::{Expiry, NoKey, OnMergeError, OnNewKey, Policy, TimerStart, Watermark};
 use crate::release::Release;
 
 /// What the merge decided about the group.
@@ -70,6 +70,9 @@ where
         if self.closed.as_ref().is_some_and(|closed| closed.contains(&probe, now)) {
             meta.key = keyed.then_some(key);
             return self.divert_side(meta, SideReason::ClosedKey, cx);
+        }
+        if self.policy.on_new_key == OnNewKey::CompleteOthers && self.is_new_key(&probe) {
+            self.complete_others(cx);
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
@@ -243,6 +246,14 @@ where
         } else if group.is_spilled() {
             self.restore(&probe, cx);
         }
+    }
+
+    /// Whether no open group has `probe`'s key (in any window): groups
+    /// are open, none for this key and window, and some for another key.
+    fn is_new_key(&self, probe: &GroupKeyRef<'_>) -> bool {
+        self.groups.len() > 0
+            && self.groups.get(probe).is_none()
+            && self.groups.keys().all(|open| !crate::key::same_key(open.key.as_slice(), probe.key))
     }
 
     fn after_merge_error(&mut self, key: &GroupKeyRef<'_>, sequence: u64, cx: &mut Context<'_>) {

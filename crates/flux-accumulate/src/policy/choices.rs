@@ -151,6 +151,27 @@ pub enum OnMergeError {
     StopRun,
 }
 
+/// What the first fragment of a key with no open group does to the groups
+/// open for other keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnNewKey {
+    /// Nothing: groups of many keys stay open side by side. The default.
+    #[default]
+    KeepOthers,
+    /// Emits every other open group before the fragment joins its own, by
+    /// deadline then first arrival, with reason `evicted` (the group is cut
+    /// short by another key, as under a limit of one live key): Camel's
+    /// `completionOnNewCorrelationGroup`, for input whose keys come in
+    /// runs. Unlike `max_live_keys(1)`, the others go also when the
+    /// fragment completes its own group at once. A key counts as new when
+    /// no open group has it, whatever its window. A fragment that goes to
+    /// the side or dead-letter output on its way in (a closed key, a late
+    /// or key-less fragment) completes nothing; one whose merge then fails
+    /// has completed the others already.
+    CompleteOthers,
+}
+
 /// Which group leaves first when live keys exceed their soft limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Eviction {

@@ -6,8 +6,8 @@ mod error;
 use core::time::Duration;
 
 pub use choices::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, SpillAt, TimerClock,
-    TimerStart, Ttl, Watermark,
+    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, OnNewKey, SpillAt,
+    TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -54,6 +54,7 @@ pub struct Policy {
     pub(crate) at_end: AtEnd,
     pub(crate) no_key: NoKey,
     pub(crate) on_merge_error: OnMergeError,
+    pub(crate) on_new_key: OnNewKey,
     pub(crate) spill: Option<SpillAt>,
     pub(crate) key_storage: KeyStorage,
 }
@@ -75,6 +76,7 @@ impl Default for Policy {
             at_end: AtEnd::Flush,
             no_key: NoKey::DeadLetter,
             on_merge_error: OnMergeError::SkipFragment,
+            on_new_key: OnNewKey::KeepOthers,
             spill: None,
             key_storage: KeyStorage::Copy,
         }
@@ -155,6 +157,11 @@ impl Policy {
     /// What a merge error does.
     pub fn on_merge_error(&self) -> OnMergeError {
         self.on_merge_error
+    }
+
+    /// What a new key's first fragment does to the other open groups.
+    pub fn on_new_key(&self) -> OnNewKey {
+        self.on_new_key
     }
 
     /// When cold groups spill.
@@ -280,6 +287,14 @@ impl PolicyBuilder {
     /// Sets what a merge error does.
     pub fn on_merge_error(mut self, on_error: OnMergeError) -> Self {
         self.policy.on_merge_error = on_error;
+        self
+    }
+
+    /// Sets what a new key's first fragment does to the groups of other
+    /// keys: nothing (the default, [`OnNewKey::KeepOthers`]), or emit them
+    /// all first ([`OnNewKey::CompleteOthers`]).
+    pub fn on_new_key(mut self, on_new_key: OnNewKey) -> Self {
+        self.policy.on_new_key = on_new_key;
         self
     }
 
