@@ -19,7 +19,9 @@ pub use error::PolicyError;
 /// the accumulator says it is complete, no size or time limits, flush
 /// open groups at end of input, copy each group's key when it opens,
 /// dead-letter fragments with no key, skip
-/// fragments whose merge fails, and let a completed key start a new group.
+/// fragments whose merge fails, let a completed key start a new group,
+/// emit a group whose timer runs out, and keep other keys' groups open
+/// when a new key arrives.
 ///
 /// # Examples
 ///
