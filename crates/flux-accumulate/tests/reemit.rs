@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Emitted, OnMergeError, Policy, TimerStart};
+use flux_accumulate::{Accumulate, AccumulateExt, AtEnd, Emitted, NoKey, OnExpiry, OnMergeError, Policy, TimerStart};
 use flux_core::{EmitReason, Envelope, Instant, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
 use flux_plan::Planner;
@@ -95,6 +95,31 @@ fn dropped_groups_and_failed_merges_are_not_re_emitted() {
     assert_eq!(report.dead_letters[0].meta.sequence, 1);
     let row = report.row("acc").unwrap();
     assert_eq!((row.counts.merged, row.counts.discarded, row.counts.released), (2, 2, 0));
+}
+
+#[test]
+fn groups_discarded_on_expiry_or_with_a_failing_fragment_and_dropped_key_less_fragments_are_not_re_emitted() {
+    let policy = Policy::builder()
+        .ttl(Duration::from_secs(10), TimerStart::FirstFragment)
+        .on_expiry(OnExpiry::Discard)
+        .on_merge_error(OnMergeError::DiscardGroupAndFragment)
+        .no_key(NoKey::Drop)
+        .build()
+        .unwrap();
+    let keyless = (Instant::ZERO, Envelope::new((0, 9)).with_sequence(3));
+    let input = vec![
+        at(0, "a", 0, 1, 0),
+        at(0, "a", 0, u32::MAX, 1), // `a` goes, with this fragment
+        at(0, "b", 0, 2, 2),        // expires at 10 s: discarded
+        keyless,
+        at(20, "c", 0, 3, 4), // open at the end: re-emitted
+    ];
+    let (out, report) = run(Parts::default(), policy, input);
+    let fragments: Vec<_> = out.iter().map(|e| (e.meta().sequence, fragment_of(e))).collect();
+    assert_eq!(fragments, [(4, ((0, 3), EmitReason::EndOfStream))]);
+    assert!(report.dead_letters.is_empty());
+    let c = report.row("acc").unwrap().counts;
+    assert_eq!((c.merged, c.discarded, c.released, c.dropped), (4, 3, 1, 1), "the engine checked the law: {c:?}");
 }
 
 #[test]
