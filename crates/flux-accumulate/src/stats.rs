@@ -234,8 +234,10 @@ impl StatsSnapshot {
     }
 
     /// The figures by name, for a report: open groups and bytes, peaks,
-    /// spill and restore counts, evictions, and records emitted by reason
-    /// (`emitted complete`, `emitted ttl-expired`, ...).
+    /// spill and restore counts, evictions, key-less fragments dropped
+    /// (`dropped no key`), records emitted by reason (`emitted complete`,
+    /// `emitted ttl-expired`, ...) and groups discarded by the reason they
+    /// would have been emitted for (`discarded ttl-expired`, ...).
     pub fn figures(&self) -> Vec<(String, u64)> {
         let mut figures: Vec<(String, u64)> = [
             ("open groups", self.pending_keys),
@@ -247,12 +249,15 @@ impl StatsSnapshot {
             ("spill failures", self.spill_failures),
             ("restores", self.restores),
             ("evictions", self.evictions),
+            ("dropped no key", self.dropped_no_key),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
         let emitted = REASONS.iter().zip(self.emitted_by_reason);
         figures.extend(emitted.map(|(reason, count)| (format!("emitted {reason}"), count)));
+        let discarded = REASONS.iter().zip(self.discarded_by_reason);
+        figures.extend(discarded.map(|(reason, count)| (format!("discarded {reason}"), count)));
         figures
     }
 }

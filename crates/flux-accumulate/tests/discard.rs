@@ -28,6 +28,9 @@ fn an_expired_group_is_discarded_exactly_at_its_deadline_and_counted_with_its_re
     let figures = h.stats.snapshot();
     assert_eq!(figures.discarded(EmitReason::TtlExpired), 1, "one group, under the reason it expired for");
     assert_eq!(figures.emitted(EmitReason::TtlExpired), 0);
+    let named = figures.figures();
+    assert!(named.contains(&("discarded ttl-expired".to_owned(), 1)), "the report names it: {named:?}");
+    assert!(named.contains(&("emitted ttl-expired".to_owned(), 0)), "{named:?}");
     assert_eq!(h.stats.pressure().pending_keys, 0);
     h.assert_balanced(false);
 }

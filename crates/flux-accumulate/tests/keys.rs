@@ -57,6 +57,7 @@ fn fragments_with_no_key_can_be_dropped_on_purpose_and_counted() {
         assert!(h.diverted.dead_letters.is_empty() && h.diverted.side_outputs.is_empty(), "never a dead letter");
         assert_eq!(h.ledger().dropped, 2);
         assert_eq!(h.stats.snapshot().dropped_no_key, 2);
+        assert!(h.stats.snapshot().figures().contains(&("dropped no key".to_owned(), 2)), "the report names it");
         h.finish();
         let out = h.take();
         assert_eq!(out.len(), 1, "no group for the key-less fragments");
