@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::kill::{flux_demo, kill_points};
 use support::postgres::{Schema, committed, plain as plain_postgres, server};
-use support::{Scratch, plain};
+use support::{Scratch, dump};
 
 const KILLS: usize = 8;
 
@@ -40,7 +40,7 @@ fn a_postgres_load_killed_at_many_points_and_restarted_ends_with_the_rows_of_one
     // test `the_postgres_load_holds_the_sqlite_loads_tables_row_for_row`).
     let clean = flux_demo(clean_dir.path(), &feed).output().unwrap();
     assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
-    let mut expected = plain(&clean_dir.path().join("flux.db"));
+    let mut expected = dump(&clean_dir.path().join("flux.db"));
 
     let total = truth.complete + truth.partial() + truth.malformed;
     let demo = || {

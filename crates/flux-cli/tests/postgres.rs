@@ -10,7 +10,7 @@ use std::process::Command;
 
 use flux_cli::demo::{DemoOptions, EngineChoice, run};
 use support::postgres::{Schema, plain as plain_postgres, server};
-use support::{Scratch, plain};
+use support::{Scratch, dump};
 
 fn options(dir: &Scratch, postgres: Option<&str>) -> DemoOptions {
     DemoOptions {
@@ -36,7 +36,7 @@ fn the_postgres_load_holds_the_sqlite_loads_tables_row_for_row() {
     let truth = b.truth.expect("generated");
     assert_eq!(b.rows, [truth.complete, truth.complete_items, truth.partial(), truth.malformed]);
     assert_eq!((a.rows, a.ledger), (b.rows, b.ledger), "the same counts and the same ledger");
-    let (expected, loaded) = (plain(a.database.sqlite_path().unwrap()), plain_postgres(&schema.url));
+    let (expected, loaded) = (dump(a.database.sqlite_path().unwrap()), plain_postgres(&schema.url));
     assert_eq!(loaded.len(), expected.len());
     let first_difference = expected.iter().zip(&loaded).position(|(a, b)| a != b);
     assert_eq!(first_difference, None, "row for row, in load order");

@@ -437,7 +437,9 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     /// [`PostgresSink::retries`] says; if it fails for good, every held
     /// record goes to the dead letters with the batch's error.
     fn flush(&mut self) {
-        let covered = self.pending.iter().map(|item| item.meta().sequence).max();
+        // Only a checkpoint records what the batch covers.
+        let covered =
+            self.checkpoints.as_ref().and_then(|_| self.pending.iter().map(|item| item.meta().sequence).max());
         self.flush_covering(covered);
     }
 

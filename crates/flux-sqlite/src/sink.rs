@@ -283,7 +283,9 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     /// database is busy; if it fails for good, every held record goes to
     /// the dead letters with the batch's error.
     fn flush(&mut self) {
-        let covered = self.pending.iter().map(|item| item.meta().sequence).max();
+        // Only a checkpoint records what the batch covers.
+        let covered =
+            self.checkpoints.as_ref().and_then(|_| self.pending.iter().map(|item| item.meta().sequence).max());
         self.flush_covering(covered);
     }
 
