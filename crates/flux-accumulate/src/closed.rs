@@ -7,48 +7,86 @@ use hashbrown::HashMap;
 use rustc_hash::FxBuildHasher;
 
 use crate::group::{GroupKey, GroupKeyRef};
-use crate::policy::ClosedKeys;
+use crate::policy::{ClosedKeys, Forget};
 
 /// Keys closed after their group was emitted, remembered for a bounded time
 /// and count (see [`ClosedKeys`]).
+///
+/// `order` lists keys by their latest touch (their closing, or also a
+/// fragment turned away under [`Forget::LeastRecentlyTouched`]); an entry
+/// whose touch is not the key's latest is stale and skipped, so a touch is
+/// an append, never a search.
 pub(crate) struct ClosedSet {
     limits: ClosedKeys,
-    closed_at: HashMap<GroupKey, Instant, FxBuildHasher>,
-    order: VecDeque<(GroupKey, Instant)>,
+    /// Each closed key: when it closed, and its latest touch.
+    closed: HashMap<GroupKey, Closed, FxBuildHasher>,
+    order: VecDeque<(GroupKey, u64)>,
+    touches: u64,
     forgotten: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Closed {
+    at: Instant,
+    touch: u64,
 }
 
 impl ClosedSet {
     pub(crate) fn new(limits: ClosedKeys) -> Self {
-        ClosedSet { limits, closed_at: HashMap::default(), order: VecDeque::new(), forgotten: 0 }
+        ClosedSet { limits, closed: HashMap::default(), order: VecDeque::new(), touches: 0, forgotten: 0 }
     }
 
     /// Whether `key` is closed at `now` (a key past its memory is not).
-    pub(crate) fn contains(&self, key: &GroupKeyRef<'_>, now: Instant) -> bool {
-        self.closed_at.get(key).is_some_and(|&at| now < at + self.limits.remember_for)
+    /// Under [`Forget::LeastRecentlyTouched`], a hit touches the key.
+    pub(crate) fn hit(&mut self, key: &GroupKeyRef<'_>, now: Instant) -> bool {
+        let remember_for = self.limits.remember_for;
+        let Some((stored, closed)) = self.closed.get_key_value_mut(key) else { return false };
+        if remember_for.is_some_and(|d| now >= closed.at + d) {
+            return false;
+        }
+        if self.limits.forget == Forget::LeastRecentlyTouched {
+            self.touches += 1;
+            closed.touch = self.touches;
+            self.order.push_back((stored.clone(), self.touches));
+            self.compact();
+        }
+        true
     }
 
     pub(crate) fn close(&mut self, key: GroupKey, now: Instant) {
-        self.closed_at.insert(key.clone(), now);
-        self.order.push_back((key, now));
+        self.touches += 1;
+        self.closed.insert(key.clone(), Closed { at: now, touch: self.touches });
+        self.order.push_back((key, self.touches));
         self.forget(now);
     }
 
-    /// Forgets keys past their time, then the oldest while over capacity.
+    /// Forgets the keys at the front of the order while they are past
+    /// their time or over capacity. Under [`Forget::LeastRecentlyTouched`]
+    /// a key past its time behind a fresher front waits for its turn: it
+    /// is no longer closed (`hit` checks the time), only still counted.
     pub(crate) fn forget(&mut self, now: Instant) {
-        while let Some((key, at)) = self.order.front() {
-            let current = self.closed_at.get(key).copied();
-            let expired = now >= *at + self.limits.remember_for;
-            let over = self.closed_at.len() > self.limits.capacity;
-            if current != Some(*at) {
-                self.order.pop_front(); // closed again later: a newer entry stands for it
-            } else if expired || over {
-                self.closed_at.remove(key);
-                self.order.pop_front();
-                self.forgotten += 1;
-            } else {
+        while let Some((key, touch)) = self.order.front() {
+            let Some(closed) = self.closed.get(key).copied().filter(|c| c.touch == *touch) else {
+                self.order.pop_front(); // touched again later: a newer entry stands for it
+                continue;
+            };
+            let expired = self.limits.remember_for.is_some_and(|d| now >= closed.at + d);
+            let over = self.closed.len() > self.limits.capacity;
+            if !(expired || over) {
                 break;
             }
+            self.closed.remove(key);
+            self.order.pop_front();
+            self.forgotten += 1;
+        }
+    }
+
+    /// Drops stale entries once they outnumber the live ones, so that
+    /// touches do not grow the order without bound.
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.closed.len() + 16 {
+            let closed = &self.closed;
+            self.order.retain(|(key, touch)| closed.get(key).is_some_and(|c| c.touch == *touch));
         }
     }
 

@@ -7,7 +7,9 @@ use flux_core::{
     Accumulator, Chain, Layer, Pipeline, Purity, Push, Source, Stack, StageDescriptor, StageId, StageKind,
 };
 
-use crate::{AccumulateNode, AccumulatorStats, FileSpill, Fragments, Policy, Records, Release, SpillStrategy};
+use crate::{
+    AccumulateNode, AccumulatorStats, FileSpill, ForceComplete, Fragments, Policy, Records, Release, SpillStrategy,
+};
 
 /// The [`Layer`] of an accumulating stage: an [`Accumulator`], a [`Policy`]
 /// and a spill strategy ([`FileSpill`] unless replaced; it makes no file
@@ -22,6 +24,7 @@ pub struct Accumulate<A, R = Records> {
     strategy: Box<dyn SpillStrategy>,
     id: StageId,
     stats: AccumulatorStats,
+    force: Option<ForceComplete>,
     _release: PhantomData<fn() -> R>,
 }
 
@@ -34,16 +37,17 @@ impl<A: Accumulator> Accumulate<A> {
             strategy: Box::new(FileSpill::new()),
             id: StageId::from_static("accumulate"),
             stats: AccumulatorStats::default(),
+            force: None,
             _release: PhantomData,
         }
     }
 
     /// Re-emits a group's original fragments instead of a partial record:
-    /// a group that ends for any reason but
-    /// [`Complete`](flux_core::EmitReason::Complete) (a size or time limit,
-    /// a watermark, an eviction, the end of input) sends each of its
+    /// a group cut short ([`EmitReason::is_whole`](flux_core::EmitReason::is_whole)
+    /// is false: a size or time limit, a watermark, an eviction, the end of
+    /// input) sends each of its
     /// fragments downstream as [`Emitted::Fragment`](crate::Emitted), as it
-    /// arrived and in arrival order; a complete group is still one
+    /// arrived and in arrival order; a whole group is still one
     /// [`Emitted::Record`](crate::Emitted).
     ///
     /// Each fragment is cloned before it is merged (a `Bytes` payload or
@@ -104,6 +108,7 @@ impl<A: Accumulator> Accumulate<A> {
             strategy: self.strategy,
             id: self.id,
             stats: self.stats,
+            force: self.force,
             _release: PhantomData,
         }
     }
@@ -121,6 +126,12 @@ impl<A: Accumulator, R> Accumulate<A, R> {
     /// backpressure, spills, restores, evictions.
     pub fn stats(&self) -> AccumulatorStats {
         self.stats.clone()
+    }
+
+    /// A handle that completes every open group on request
+    /// ([`ForceComplete`]); each call hands out a clone of the same one.
+    pub fn force_handle(&mut self) -> ForceComplete {
+        self.force.get_or_insert_with(ForceComplete::default).clone()
     }
 
     /// The policy.
@@ -167,7 +178,8 @@ where
     }
 
     fn into_node<D: Push<R::Out> + 'static>(self, next: D) -> AccumulateNode<A, D, R> {
-        AccumulateNode::new(self.acc, self.policy, self.strategy, self.id, self.stats, next)
+        let force = self.force.map(|handle| crate::force::ForceRequests::new(handle.shared()));
+        AccumulateNode::new(self.acc, self.policy, self.strategy, self.id, self.stats, next).with_force(force)
     }
 }
 

@@ -19,9 +19,12 @@
 //! Each record keeps the key, sequence, event time and trace of its
 //! group's first fragment, costs the sum of its fragments' bytes, and
 //! carries three headers: [`COMPLETENESS_HEADER`] (`acc.completeness`, the
-//! score with three decimals), [`REASON_HEADER`] (`acc.reason`, one of
-//! `complete`, `size`, `latency`, `ttl-expired`, `watermark`, `evicted`,
-//! `end-of-stream`) and [`FRAGMENTS_HEADER`] (`acc.fragments`).
+//! score with three decimals), [`REASON_HEADER`] (`acc.reason`: the rule
+//! that ended the group, [`EmitReason::as_str`](flux_core::EmitReason::as_str):
+//! `complete`, `end-condition`, `start-condition`, `count`, `weight`,
+//! `latency`, `lifetime`, `inactivity`, `interval`, `watermark`,
+//! `evicted`, `new-key`, `forced` or `end-of-stream`) and
+//! [`FRAGMENTS_HEADER`] (`acc.fragments`).
 //!
 //! # Nothing is lost
 //!
@@ -106,7 +109,7 @@
 //! assert_eq!(&records[0].meta().headers.get("acc.reason").unwrap()[..], b"complete");
 //! // Bob never sent an address or an order: flushed at thirty seconds, a third complete.
 //! assert_eq!(records[1].payload().0, "Bob");
-//! assert_eq!(&records[1].meta().headers.get("acc.reason").unwrap()[..], b"ttl-expired");
+//! assert_eq!(&records[1].meta().headers.get("acc.reason").unwrap()[..], b"lifetime");
 //! assert_eq!(&records[1].meta().headers.get("acc.completeness").unwrap()[..], b"0.333");
 //! ```
 //!
@@ -171,6 +174,7 @@ mod closed;
 mod closures;
 mod error;
 mod group;
+mod force;
 mod key;
 mod layer;
 mod node;
@@ -186,12 +190,13 @@ pub use closures::{
     count, fold, parts, reduce,
 };
 pub use error::FragmentError;
+pub use force::ForceComplete;
 pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;
 pub use node::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 pub use policy::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, OnNewKey, Policy,
-    PolicyBuilder, PolicyError, SpillAt, TimerClock, TimerStart, Ttl, Watermark,
+    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError,
+    OnNewKey, Policy, PolicyBuilder, PolicyError, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use release::{Emitted, Fragments, Keep, Records, Release};
 pub use spill::{FileSpill, Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};

@@ -20,7 +20,8 @@ pub enum Emitted<R, F> {
     Fragment {
         /// The fragment's payload.
         fragment: F,
-        /// Why its group ended (never [`EmitReason::Complete`]).
+        /// Why its group ended (never a whole group's reason:
+        /// [`EmitReason::is_whole`] is false).
         reason: EmitReason,
     },
 }
@@ -31,8 +32,8 @@ pub struct Records;
 
 /// Keeps each group's fragments (cheap clones: their keys and payload
 /// slices are reference counted) and re-emits them instead of a record
-/// when the group ends for any reason but
-/// [`Complete`](EmitReason::Complete).
+/// when the group is cut short: it ends for a reason that is not whole
+/// ([`EmitReason::is_whole`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fragments;
 
@@ -115,7 +116,7 @@ where
         kept.push(copy);
     }
     fn reemits(reason: EmitReason) -> bool {
-        reason != EmitReason::Complete
+        !reason.is_whole()
     }
     fn record(output: A::Output) -> Self::Out {
         Emitted::Record(output)

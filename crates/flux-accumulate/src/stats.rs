@@ -41,6 +41,7 @@ struct Counters {
     evictions: AtomicU64,
     forgotten_closed_keys: AtomicU64,
     dropped_no_key: AtomicU64,
+    signals: AtomicU64,
     emitted: [AtomicU64; REASONS.len()],
     discarded: [AtomicU64; REASONS.len()],
 }
@@ -81,9 +82,13 @@ pub struct StatsSnapshot {
     /// ([`NoKey::Drop`](crate::NoKey::Drop)); the ledger counts them as
     /// `dropped`.
     pub dropped_no_key: u64,
+    /// Control signals taken and not merged
+    /// ([`CompleteAll::Exclusive`](flux_core::CompleteAll::Exclusive)); the
+    /// ledger counts them as `dropped`.
+    pub signals: u64,
     /// Records emitted, by why: in the order of [`REASONS`] (read it with
-    /// [`StatsSnapshot::emitted`]). Every record but a complete one is a
-    /// partial flush, so this is how complete the output was, and why.
+    /// [`StatsSnapshot::emitted`]). Every record but a whole one
+    /// ([`EmitReason::is_whole`]) is a partial flush, so this is how complete the output was, and why.
     pub emitted_by_reason: [u64; REASONS.len()],
     /// Groups dropped by policy instead of being emitted, by the reason
     /// they would have been emitted for, in the order of [`REASONS`] (read
@@ -121,6 +126,7 @@ impl AccumulatorStats {
             evictions: c.evictions.load(Relaxed),
             forgotten_closed_keys: c.forgotten_closed_keys.load(Relaxed),
             dropped_no_key: c.dropped_no_key.load(Relaxed),
+            signals: c.signals.load(Relaxed),
             emitted_by_reason: c.emitted.each_ref().map(|count| count.load(Relaxed)),
             discarded_by_reason: c.discarded.each_ref().map(|count| count.load(Relaxed)),
         }
@@ -160,6 +166,10 @@ impl AccumulatorStats {
         self.inner.dropped_no_key.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn count_signal(&self) {
+        self.inner.signals.fetch_add(1, Relaxed);
+    }
+
     /// Counts a group dropped instead of being emitted for `reason` (a
     /// cold path: no batching as for emissions).
     pub(crate) fn count_discarded_group(&self, reason: EmitReason) {
@@ -186,15 +196,7 @@ impl AccumulatorStats {
 
 /// Every reason a group is emitted for, in the order of
 /// [`StatsSnapshot::emitted_by_reason`].
-pub const REASONS: [EmitReason; 7] = [
-    EmitReason::Complete,
-    EmitReason::Size,
-    EmitReason::Latency,
-    EmitReason::TtlExpired,
-    EmitReason::Watermark,
-    EmitReason::Evicted,
-    EmitReason::EndOfStream,
-];
+pub const REASONS: [EmitReason; EmitReason::ALL.len()] = EmitReason::ALL;
 
 /// Where `reason` is in [`REASONS`] (`EmitReason` is non-exhaustive: a
 /// reason added later is not counted until it is listed).
@@ -210,8 +212,8 @@ impl StatsSnapshot {
     /// use flux_core::EmitReason;
     ///
     /// let mut figures = StatsSnapshot::default();
-    /// figures.emitted_by_reason[3] = 2;
-    /// assert_eq!(figures.emitted(EmitReason::TtlExpired), 2);
+    /// figures.emitted_by_reason[7] = 2;
+    /// assert_eq!(figures.emitted(EmitReason::Inactivity), 2);
     /// assert_eq!(figures.emitted(EmitReason::Complete), 0);
     /// ```
     pub fn emitted(&self, reason: EmitReason) -> u64 {
@@ -225,7 +227,7 @@ impl StatsSnapshot {
     /// use flux_core::EmitReason;
     ///
     /// let mut figures = StatsSnapshot::default();
-    /// figures.discarded_by_reason[2] = 1;
+    /// figures.discarded_by_reason[5] = 1;
     /// assert_eq!(figures.discarded(EmitReason::Latency), 1);
     /// assert_eq!(figures.emitted(EmitReason::Latency), 0);
     /// ```
@@ -235,9 +237,11 @@ impl StatsSnapshot {
 
     /// The figures by name, for a report: open groups and bytes, peaks,
     /// spill and restore counts, evictions, key-less fragments dropped
-    /// (`dropped no key`), records emitted by reason (`emitted complete`,
-    /// `emitted ttl-expired`, ...) and groups discarded by the reason they
-    /// would have been emitted for (`discarded ttl-expired`, ...).
+    /// (`dropped no key`), control signals taken (`signals`), records
+    /// emitted by reason (`emitted complete`, `emitted inactivity`, ...) and
+    /// groups discarded by the reason they would have been emitted for
+    /// (`discarded inactivity`, ...). A reason appears once it has counted
+    /// something: of fourteen, a stage meets two or three.
     pub fn figures(&self) -> Vec<(String, u64)> {
         let mut figures: Vec<(String, u64)> = [
             ("open groups", self.pending_keys),
@@ -250,13 +254,14 @@ impl StatsSnapshot {
             ("restores", self.restores),
             ("evictions", self.evictions),
             ("dropped no key", self.dropped_no_key),
+            ("signals", self.signals),
         ]
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
-        let emitted = REASONS.iter().zip(self.emitted_by_reason);
+        let emitted = REASONS.iter().zip(self.emitted_by_reason).filter(|(_, count)| *count > 0);
         figures.extend(emitted.map(|(reason, count)| (format!("emitted {reason}"), count)));
-        let discarded = REASONS.iter().zip(self.discarded_by_reason);
+        let discarded = REASONS.iter().zip(self.discarded_by_reason).filter(|(_, count)| *count > 0);
         figures.extend(discarded.map(|(reason, count)| (format!("discarded {reason}"), count)));
         figures
     }

@@ -228,7 +228,7 @@ where
         .map(|(at, record)| {
             let reason = match header(&record, REASON_HEADER).as_str() {
                 "complete" => EmitReason::Complete,
-                "ttl-expired" => EmitReason::TtlExpired,
+                "lifetime" => EmitReason::Lifetime,
                 "end-of-stream" => EmitReason::EndOfStream,
                 other => panic!("unexpected reason {other}"),
             };
@@ -265,9 +265,9 @@ fn a_group_timer_that_comes_first_ends_a_lingering_group_and_a_tie_goes_to_the_t
     // (TTL from the first fragment, linger): the group opens at 0 s and is
     // whole at 2 s.
     for (ttl, wait, expected) in [
-        (3, 5, (secs(3), EmitReason::TtlExpired)),
+        (3, 5, (secs(3), EmitReason::Lifetime)),
         (10, 5, (secs(7), EmitReason::Complete)),
-        (7, 5, (secs(7), EmitReason::TtlExpired)),
+        (7, 5, (secs(7), EmitReason::Lifetime)),
     ] {
         let policy = Policy::builder().ttl(Duration::from_secs(ttl), TimerStart::FirstFragment).build().unwrap();
         let mut h = Harness::new(lingering(wait), policy);

@@ -77,7 +77,7 @@ fn a_closing_fragment_is_merged_into_the_group_it_completes() {
     let out = h.take();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].1.payload().values, [1, 2]);
-    assert_eq!(out[0].1.payload().reason, EmitReason::Complete);
+    assert_eq!(out[0].1.payload().reason, EmitReason::EndCondition);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use flux_accumulate::{AtEnd, ClosedKeys, Expiry, OnExpiry, OnMergeError, Policy, TimerStart};
+use flux_accumulate::{AtEnd, CloseAfter, ClosedKeys, Expiry, OnExpiry, OnMergeError, Policy, TimerStart};
 use flux_core::{EmitReason, SideReason};
 use support::{Harness, Parts, frag, secs};
 
@@ -26,11 +26,11 @@ fn an_expired_group_is_discarded_exactly_at_its_deadline_and_counted_with_its_re
     assert_eq!(h.records(), 0, "nothing emitted");
     assert_eq!(h.ledger().discarded, 2, "both fragments");
     let figures = h.stats.snapshot();
-    assert_eq!(figures.discarded(EmitReason::TtlExpired), 1, "one group, under the reason it expired for");
-    assert_eq!(figures.emitted(EmitReason::TtlExpired), 0);
+    assert_eq!(figures.discarded(EmitReason::Lifetime), 1, "one group, under the reason it expired for");
+    assert_eq!(figures.emitted(EmitReason::Lifetime), 0);
     let named = figures.figures();
-    assert!(named.contains(&("discarded ttl-expired".to_owned(), 1)), "the report names it: {named:?}");
-    assert!(named.contains(&("emitted ttl-expired".to_owned(), 0)), "{named:?}");
+    assert!(named.contains(&("discarded lifetime".to_owned(), 1)), "the report names it: {named:?}");
+    assert!(!named.iter().any(|(name, _)| name.starts_with("emitted")), "no reason counted: {named:?}");
     assert_eq!(h.stats.pressure().pending_keys, 0);
     h.assert_balanced(false);
 }
@@ -48,7 +48,7 @@ fn a_fragment_at_the_deadline_opens_the_next_group_after_the_discard() {
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].1.payload().values.as_slice(), out[0].1.meta().sequence), (&[2][..], 2));
     assert_eq!(out[0].1.payload().reason, EmitReason::EndOfStream, "flushed at the end, before its own deadline");
-    assert_eq!(h.stats.snapshot().discarded(EmitReason::TtlExpired), 1);
+    assert_eq!(h.stats.snapshot().discarded(EmitReason::Lifetime), 1);
     h.assert_balanced(true);
 }
 
@@ -97,7 +97,7 @@ fn a_group_that_completes_or_fills_before_its_deadline_is_still_emitted() {
     h.push(frag("late", 0, 6));
     h.advance_to(secs(20));
     let out: Vec<_> = h.take().into_iter().map(|(_, r)| (r.payload().values.clone(), r.payload().reason)).collect();
-    assert_eq!(out, [(vec![1, 4], EmitReason::Complete), (vec![2, 3, 5], EmitReason::Size)]);
+    assert_eq!(out, [(vec![1, 4], EmitReason::Complete), (vec![2, 3, 5], EmitReason::Count)]);
     assert_eq!(h.ledger().discarded, 1, "only `late` expired");
     h.assert_balanced(false);
 }
@@ -119,7 +119,7 @@ fn a_latency_limit_and_a_ttl_from_state_discard_too() {
     h.push(frag("k", 0, 1));
     h.advance_to(secs(3));
     assert_eq!((h.records(), h.ledger().discarded), (0, 2));
-    assert_eq!(h.stats.snapshot().discarded(EmitReason::TtlExpired), 1);
+    assert_eq!(h.stats.snapshot().discarded(EmitReason::Lifetime), 1);
     h.assert_balanced(false);
 }
 
@@ -140,7 +140,7 @@ fn groups_waited_for_at_the_end_are_discarded_when_their_timer_fires() {
 #[test]
 fn a_discarded_expired_group_closes_its_key_only_when_asked() {
     for include_expired in [false, true] {
-        let closed = ClosedKeys { capacity: 10, remember_for: Duration::from_secs(60), include_expired };
+        let closed = ClosedKeys::new(10).remember_for(Duration::from_secs(60)).after(if include_expired { CloseAfter::AnyEnd } else { CloseAfter::Whole });
         let policy =
             discarding().ttl(Duration::from_secs(5), TimerStart::FirstFragment).closed_keys(closed).build().unwrap();
         let mut h = Harness::new(Parts::default(), policy);

@@ -88,7 +88,7 @@ fn wait_for_timers_lets_groups_expire_on_the_engine_clock() {
     h.finish();
     let out = h.take();
     assert_eq!(out.iter().map(|(at, _)| *at).collect::<Vec<_>>(), [secs(10), secs(14)]);
-    assert!(out.iter().all(|(_, r)| r.payload().reason == EmitReason::TtlExpired));
+    assert!(out.iter().all(|(_, r)| r.payload().reason == EmitReason::Inactivity));
     h.assert_balanced(true);
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use flux_accumulate::{AtEnd, ClosedKeys, Policy, TimerClock, TimerStart};
+use flux_accumulate::{AtEnd, CloseAfter, ClosedKeys, Policy, TimerClock, TimerStart};
 use flux_core::{EmitReason, Envelope};
 use support::{Harness, Parts, frag, secs};
 
@@ -35,7 +35,7 @@ fn a_group_expires_when_event_time_passes_its_deadline_with_the_engine_clock_at_
     assert_eq!(out.len(), 1, "the clock reached 110: a expired, b (deadline 115) did not");
     assert_eq!(out[0].0, secs(0), "on the engine's clock nothing moved");
     assert_eq!(out[0].1.payload().values, [1]);
-    assert_eq!(out[0].1.payload().reason, EmitReason::TtlExpired);
+    assert_eq!(out[0].1.payload().reason, EmitReason::Lifetime);
     h.finish();
     let rest: Vec<_> = h.take().into_iter().map(|(_, r)| (r.payload().values.clone(), r.payload().reason)).collect();
     assert_eq!(rest, [(vec![2, 3], EmitReason::EndOfStream), (vec![4], EmitReason::EndOfStream)]);
@@ -70,7 +70,7 @@ fn deadlines_are_in_event_time_and_the_lag_holds_the_clock_back() {
     h.push(at("b", 7, 115)); // the clock: 110, a's deadline
     let out = h.take();
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].1.payload().values.clone(), out[0].1.payload().reason), (vec![1, 2, 4], EmitReason::TtlExpired));
+    assert_eq!((out[0].1.payload().values.clone(), out[0].1.payload().reason), (vec![1, 2, 4], EmitReason::Lifetime));
     h.finish();
     h.assert_balanced(true);
 }
@@ -108,7 +108,7 @@ fn closed_keys_are_remembered_on_the_event_clock() {
     let policy = Policy::builder()
         .ttl(Duration::from_secs(10), TimerStart::FirstFragment)
         .timer_clock(TimerClock::EventTime { lag: Duration::ZERO })
-        .closed_keys(ClosedKeys { capacity: 16, remember_for: Duration::from_secs(30), include_expired: true })
+        .closed_keys(ClosedKeys::new(16).remember_for(Duration::from_secs(30)).after(CloseAfter::AnyEnd))
         .at_end(AtEnd::Flush)
         .build()
         .unwrap();

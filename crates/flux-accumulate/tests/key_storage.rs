@@ -51,9 +51,9 @@ fn a_shared_key_is_the_first_fragments_slice() {
 fn closed_keys_and_timers_hold_the_copy_not_the_slice() {
     use std::time::Duration;
 
-    use flux_accumulate::{ClosedKeys, TimerStart};
+    use flux_accumulate::{CloseAfter, ClosedKeys, TimerStart};
     let acc = support::Parts { required: 0b1, ..Default::default() };
-    let closed = ClosedKeys { capacity: 8, remember_for: Duration::from_secs(60), include_expired: false };
+    let closed = ClosedKeys::new(8).remember_for(Duration::from_secs(60)).after(CloseAfter::Whole);
     let policy =
         Policy::builder().closed_keys(closed).ttl(Duration::from_secs(5), TimerStart::FirstFragment).build().unwrap();
     let mut h = Harness::new(acc, policy);

@@ -6,12 +6,12 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flux_accumulate::{ClosedKeys, NoKey, OnMergeError, Policy, TimerStart};
+use flux_accumulate::{CloseAfter, ClosedKeys, NoKey, OnMergeError, Policy, TimerStart};
 use flux_core::{Envelope, SideReason};
 use support::{Harness, Parts, frag, secs};
 
 fn closing(capacity: usize, remember_secs: u64, include_expired: bool) -> ClosedKeys {
-    ClosedKeys { capacity, remember_for: Duration::from_secs(remember_secs), include_expired }
+    ClosedKeys::new(capacity).remember_for(Duration::from_secs(remember_secs)).after(if include_expired { CloseAfter::AnyEnd } else { CloseAfter::Whole })
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flux_accumulate::{ClosedKeys, OnNewKey, Policy, PolicyBuilder, TimerStart, Watermark};
+use flux_accumulate::{CloseAfter, ClosedKeys, OnNewKey, Policy, PolicyBuilder, TimerStart, Watermark};
 use flux_core::{EmitReason, Envelope, SideReason};
 use support::{Harness, Parts, frag, secs};
 
@@ -33,13 +33,13 @@ fn each_run_of_a_key_is_one_group_emitted_when_the_next_key_arrives() {
     h.push(frag("a", 0, 2).with_sequence(2));
     assert_eq!(h.records(), 0, "the same key goes on");
     h.push(frag("b", 0, 3).with_sequence(3));
-    assert_eq!(records(&mut h), [(key("a"), vec![1, 2], 1, EmitReason::Evicted)], "before b's fragment merged");
+    assert_eq!(records(&mut h), [(key("a"), vec![1, 2], 1, EmitReason::NewKey)], "before b's fragment merged");
     assert_eq!(h.stats.pressure().pending_keys, 1, "only b is open");
     h.push(frag("a", 0, 4).with_sequence(4));
     h.finish();
     let out = records(&mut h);
-    assert_eq!(out, [(key("b"), vec![3], 3, EmitReason::Evicted), (key("a"), vec![4], 4, EmitReason::EndOfStream)]);
-    assert_eq!(h.stats.snapshot().emitted(EmitReason::Evicted), 2);
+    assert_eq!(out, [(key("b"), vec![3], 3, EmitReason::NewKey), (key("a"), vec![4], 4, EmitReason::EndOfStream)]);
+    assert_eq!(h.stats.snapshot().emitted(EmitReason::NewKey), 2);
     assert_eq!(h.stats.snapshot().evictions, 0, "not a key-limit eviction");
     h.assert_balanced(true);
 }
@@ -51,7 +51,7 @@ fn other_keys_are_completed_even_when_the_new_fragment_completes_its_own_group_a
     h.push(frag("a", 0, 1).with_sequence(1));
     h.push(frag("b", 3, 2).with_sequence(2)); // ends its group as it opens it
     let out = records(&mut h);
-    assert_eq!(out, [(key("a"), vec![1], 1, EmitReason::Evicted), (key("b"), vec![2], 2, EmitReason::Complete)]);
+    assert_eq!(out, [(key("a"), vec![1], 1, EmitReason::NewKey), (key("b"), vec![2], 2, EmitReason::EndCondition)]);
     assert_eq!(h.stats.pressure().pending_keys, 0);
     h.assert_balanced(false);
 
@@ -60,7 +60,7 @@ fn other_keys_are_completed_even_when_the_new_fragment_completes_its_own_group_a
     let mut h = Harness::new(acc, Policy::builder().max_live_keys(1).build().unwrap());
     h.push(frag("a", 0, 1).with_sequence(1));
     h.push(frag("b", 3, 2).with_sequence(2));
-    assert_eq!(records(&mut h), [(key("b"), vec![2], 2, EmitReason::Complete)]);
+    assert_eq!(records(&mut h), [(key("b"), vec![2], 2, EmitReason::EndCondition)]);
     assert_eq!(h.stats.pressure().pending_keys, 1);
 }
 
@@ -72,7 +72,7 @@ fn a_first_fragment_with_nothing_else_open_completes_nothing() {
     h.push(frag("a", 1, 2)); // complete: nothing is open now
     h.push(frag("b", 0, 3));
     assert_eq!(records(&mut h), [(key("a"), vec![1, 2], 0, EmitReason::Complete)]);
-    assert_eq!(h.stats.snapshot().emitted(EmitReason::Evicted), 0);
+    assert_eq!(h.stats.snapshot().emitted(EmitReason::NewKey), 0);
     h.assert_balanced(false);
 }
 
@@ -106,7 +106,7 @@ fn a_keys_next_window_is_not_a_new_key_and_a_new_key_completes_every_window_in_o
     h.push(at("b", 3, 4).with_sequence(3));
     let out = records(&mut h);
     // By deadline: window 0's end comes first, though window 1 opened first.
-    assert_eq!(out, [(key("a"), vec![2], 2, EmitReason::Evicted), (key("a"), vec![1], 1, EmitReason::Evicted)]);
+    assert_eq!(out, [(key("a"), vec![2], 2, EmitReason::NewKey), (key("a"), vec![1], 1, EmitReason::NewKey)]);
     h.finish();
     assert_eq!(records(&mut h), [(key("b"), vec![3], 3, EmitReason::EndOfStream)]);
     h.assert_balanced(true);
@@ -115,7 +115,7 @@ fn a_keys_next_window_is_not_a_new_key_and_a_new_key_completes_every_window_in_o
 #[test]
 fn fragments_turned_away_on_their_way_in_complete_nothing() {
     let acc = Parts { required: 0b11, ..Parts::default() };
-    let closed = ClosedKeys { capacity: 10, remember_for: Duration::from_secs(60), include_expired: false };
+    let closed = ClosedKeys::new(10).remember_for(Duration::from_secs(60)).after(CloseAfter::Whole);
     let mut h = Harness::new(acc, completing().closed_keys(closed).build().unwrap());
     h.push(frag("a", 0, 1));
     h.push(frag("a", 1, 2)); // complete: `a` is closed
@@ -137,7 +137,7 @@ fn a_new_fragment_whose_merge_fails_has_completed_the_others_already() {
     let mut h = Harness::new(Parts::default(), completing().build().unwrap());
     h.push(frag("a", 0, 1).with_sequence(1));
     h.push(frag("b", 0, u32::MAX).with_sequence(2));
-    assert_eq!(records(&mut h), [(key("a"), vec![1], 1, EmitReason::Evicted)]);
+    assert_eq!(records(&mut h), [(key("a"), vec![1], 1, EmitReason::NewKey)]);
     assert_eq!(h.diverted.dead_letters.len(), 1);
     assert_eq!(h.stats.pressure().pending_keys, 0, "no empty group for b");
     h.assert_balanced(false);
@@ -154,6 +154,6 @@ fn a_completed_group_takes_its_timer_with_it() {
     h.advance_to(secs(20));
     let out: Vec<_> =
         h.take().into_iter().map(|(at, r)| (at, r.payload().values.clone(), r.payload().reason)).collect();
-    assert_eq!(out, [(secs(5), vec![1], EmitReason::Evicted), (secs(15), vec![2], EmitReason::TtlExpired)]);
+    assert_eq!(out, [(secs(5), vec![1], EmitReason::NewKey), (secs(15), vec![2], EmitReason::Lifetime)]);
     h.assert_balanced(false);
 }

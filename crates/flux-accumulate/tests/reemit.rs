@@ -59,7 +59,7 @@ fn a_group_cut_by_its_size_limit_comes_back_as_its_fragments_in_order() {
     assert_eq!(&out[0].meta().headers.get("acc.reason").unwrap()[..], b"complete");
     // "a" hit its size limit: its three fragments, as they arrived.
     let again: Vec<_> = out[1..].iter().map(fragment_of).collect();
-    assert_eq!(again, [((2, 10), EmitReason::Size), ((2, 11), EmitReason::Size), ((3, 12), EmitReason::Size)]);
+    assert_eq!(again, [((2, 10), EmitReason::Count), ((2, 11), EmitReason::Count), ((3, 12), EmitReason::Count)]);
     let metas: Vec<_> = out[1..].iter().map(|e| (e.meta().sequence, e.meta().key.clone())).collect();
     assert_eq!(metas, [(0, Some("a".into())), (2, Some("a".into())), (4, Some("a".into()))]);
     assert!(out[1..].iter().all(|e| e.meta().headers.get("origin").is_some() && e.meta().headers.len() == 1));
@@ -80,7 +80,7 @@ fn timeouts_and_end_of_input_re_emit_while_a_complete_group_stays_a_record() {
     let (out, _) = run(acc, policy, input);
     let Emitted::Record(done) = out[0].payload() else { panic!("done is complete") };
     assert_eq!(done.values, [2, 3]);
-    assert_eq!(fragment_of(&out[1]), ((0, 1), EmitReason::TtlExpired));
+    assert_eq!(fragment_of(&out[1]), ((0, 1), EmitReason::Lifetime));
     assert_eq!(fragment_of(&out[2]), ((0, 4), EmitReason::EndOfStream));
     assert_eq!(out.len(), 3);
 }

@@ -15,7 +15,7 @@ fn max_items_emits_a_partial_record_with_reason_size() {
     }
     let out = h.take();
     assert_eq!(out.len(), 2);
-    assert!(out.iter().all(|(_, r)| r.payload().reason == EmitReason::Size));
+    assert!(out.iter().all(|(_, r)| r.payload().reason == EmitReason::Count));
     assert_eq!(out[1].1.payload().values, [3, 4, 5]);
     h.finish();
     assert_eq!(h.take()[0].1.payload().values, [6]);
@@ -30,7 +30,7 @@ fn max_bytes_counts_the_fragments_envelope_costs() {
     assert_eq!(h.records(), 0);
     h.push(frag("k", 0, 3).with_cost(Cost::bytes(40)));
     let record = h.take().remove(0).1;
-    assert_eq!(record.payload().reason, EmitReason::Size);
+    assert_eq!(record.payload().reason, EmitReason::Weight);
     assert_eq!(record.cost().bytes, 120, "a record costs what its fragments cost");
 }
 

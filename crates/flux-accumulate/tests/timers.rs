@@ -23,7 +23,7 @@ fn a_ttl_expires_exactly_on_its_tick() {
     h.tick(secs(10));
     let out = h.take();
     assert_eq!(out[0].0, secs(10), "fired at the deadline, not a tick late");
-    assert_eq!(out[0].1.payload().reason, EmitReason::TtlExpired);
+    assert_eq!(out[0].1.payload().reason, EmitReason::Lifetime);
     h.assert_balanced(false);
 }
 
@@ -36,7 +36,7 @@ fn a_fragment_at_the_deadline_opens_the_next_group_by_default() {
     let out = h.take();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].1.payload().values, [1]);
-    assert_eq!(out[0].1.payload().reason, EmitReason::TtlExpired);
+    assert_eq!(out[0].1.payload().reason, EmitReason::Lifetime);
     h.advance_to(secs(20));
     assert_eq!(h.take()[0].1.payload().values, [2]);
 }
@@ -144,7 +144,7 @@ fn a_group_ttl_from_its_state_counts_from_its_first_fragment_on_a_plain_policy_t
     assert_eq!(h.node_deadline(), Some(secs(8)), "three seconds from the group's first fragment");
     h.advance_to(secs(20));
     let out = h.take();
-    assert_eq!((out[0].0, out[0].1.payload().reason), (secs(8), EmitReason::TtlExpired));
+    assert_eq!((out[0].0, out[0].1.payload().reason), (secs(8), EmitReason::Lifetime));
 }
 
 #[test]

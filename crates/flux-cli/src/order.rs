@@ -98,7 +98,7 @@ pub enum Loaded {
     Partial {
         /// What came of it.
         order: Order,
-        /// Why it was let go: `ttl-expired`, `end-of-stream`, ...
+        /// Why it was let go: `lifetime`, `end-of-stream`, ...
         reason: &'static str,
     },
     /// A line that could not be read.
@@ -150,7 +150,7 @@ impl Accumulator for Orders {
     fn close(&mut self, _key: Bytes, state: OrderState, reason: EmitReason) -> Loaded {
         match state {
             OrderState::Malformed(bad) => Loaded::Malformed(bad),
-            OrderState::Order(order) if reason == EmitReason::Complete => Loaded::Complete(order),
+            OrderState::Order(order) if reason.is_whole() => Loaded::Complete(order),
             OrderState::Order(order) => Loaded::Partial { order, reason: reason.as_str() },
         }
     }
@@ -199,9 +199,9 @@ mod tests {
         let mut orders = Orders;
         let mut state = orders.open(&Bytes::from_static(b"O2"));
         orders.merge(&mut state, part(Part::Shipment { carrier: "ups".into() })).unwrap();
-        let Loaded::Partial { order, reason } = orders.close(Bytes::new(), state, EmitReason::TtlExpired) else {
+        let Loaded::Partial { order, reason } = orders.close(Bytes::new(), state, EmitReason::Lifetime) else {
             panic!("partial")
         };
-        assert_eq!((order.missing().as_str(), reason), ("header, items, payment", "ttl-expired"));
+        assert_eq!((order.missing().as_str(), reason), ("header, items, payment", "lifetime"));
     }
 }

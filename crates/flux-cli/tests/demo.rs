@@ -51,7 +51,7 @@ fn every_table_holds_what_the_generator_wrote_and_the_ledger_accounts_for_every_
         .map(Result::unwrap)
         .collect();
     let names: Vec<&str> = reasons.iter().map(|(reason, _)| reason.as_str()).collect();
-    assert_eq!(names, ["end-of-stream", "ttl-expired"], "let go by the event-time TTL, or open at the end");
+    assert_eq!(names, ["end-of-stream", "lifetime"], "let go by the event-time TTL, or open at the end");
     let late: u64 = db
         .query_row("SELECT COUNT(*) FROM partial_orders WHERE missing = 'header, items, payment'", [], |r| r.get(0))
         .unwrap();

@@ -67,56 +67,137 @@ impl Completeness {
     }
 }
 
-/// Why a group was emitted; carried on the record as a header.
+/// Why a group was emitted, naming the rule that fired; carried on the
+/// record as a header.
 ///
 /// The accumulating stage passes it to [`Accumulator::close`], and writes
 /// [`EmitReason::as_str`] into the record's `acc.reason` header, so a
-/// stage downstream can route complete records apart from partial ones.
+/// stage downstream can route whole records apart from partial ones
+/// ([`EmitReason::is_whole`]) or tell which limit cut a group short.
 ///
 /// # Examples
 ///
 /// ```
 /// use flux_core::EmitReason;
 ///
-/// assert_eq!(EmitReason::TtlExpired.as_str(), "ttl-expired");
+/// assert_eq!(EmitReason::Inactivity.as_str(), "inactivity");
 /// assert_eq!(EmitReason::EndOfStream.to_string(), "end-of-stream");
 ///
-/// // Only a complete group is whole; every other reason is a flush.
-/// let partial = |reason: EmitReason| reason != EmitReason::Complete;
-/// assert!(partial(EmitReason::Evicted));
+/// // The accumulator's own rules make a whole group; every limit, timer
+/// // and flush cuts one short.
+/// assert!(EmitReason::EndCondition.is_whole());
+/// assert!(!EmitReason::Count.is_whole());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EmitReason {
-    /// The accumulator judged it complete.
+    /// Its completeness reached the policy's threshold (the completion
+    /// predicate, seen on the merged state).
     Complete,
-    /// It reached its item or byte limit.
-    Size,
+    /// A fragment that ends its group arrived ([`Accumulator::closes_group`]).
+    EndCondition,
+    /// A fragment that starts the next group arrived
+    /// ([`Accumulator::starts_group`]).
+    StartCondition,
+    /// It reached its item limit.
+    Count,
+    /// It reached its weight (byte) limit.
+    Weight,
     /// It reached its maximum latency since its first fragment.
     Latency,
-    /// Its completeness TTL expired: a partial flush.
-    TtlExpired,
+    /// Its lifetime ran out: a TTL counted from its first fragment.
+    Lifetime,
+    /// It was inactive too long: a TTL counted from its latest fragment.
+    Inactivity,
+    /// A fixed or periodic interval over all groups ended.
+    Interval,
     /// The event-time watermark passed its window.
     Watermark,
     /// It was evicted to keep the number of live keys under a limit.
     Evicted,
+    /// The first fragment of another key arrived, and the policy completes
+    /// every other group then.
+    NewKey,
+    /// Every open group was completed on request: a control signal in the
+    /// stream or a handle held by the application.
+    Forced,
     /// The input ended (or the run stopped) while it was open.
     EndOfStream,
 }
 
 impl EmitReason {
+    /// Every reason, in a fixed order (for counting by reason).
+    pub const ALL: [EmitReason; 14] = [
+        EmitReason::Complete,
+        EmitReason::EndCondition,
+        EmitReason::StartCondition,
+        EmitReason::Count,
+        EmitReason::Weight,
+        EmitReason::Latency,
+        EmitReason::Lifetime,
+        EmitReason::Inactivity,
+        EmitReason::Interval,
+        EmitReason::Watermark,
+        EmitReason::Evicted,
+        EmitReason::NewKey,
+        EmitReason::Forced,
+        EmitReason::EndOfStream,
+    ];
+
     /// The reason as it appears in the `acc.reason` header.
     pub fn as_str(self) -> &'static str {
         match self {
             EmitReason::Complete => "complete",
-            EmitReason::Size => "size",
+            EmitReason::EndCondition => "end-condition",
+            EmitReason::StartCondition => "start-condition",
+            EmitReason::Count => "count",
+            EmitReason::Weight => "weight",
             EmitReason::Latency => "latency",
-            EmitReason::TtlExpired => "ttl-expired",
+            EmitReason::Lifetime => "lifetime",
+            EmitReason::Inactivity => "inactivity",
+            EmitReason::Interval => "interval",
             EmitReason::Watermark => "watermark",
             EmitReason::Evicted => "evicted",
+            EmitReason::NewKey => "new-key",
+            EmitReason::Forced => "forced",
             EmitReason::EndOfStream => "end-of-stream",
         }
     }
+
+    /// Whether the accumulator's own rules ended the group (its
+    /// completeness, an end or a start condition): a whole group. Every
+    /// other reason cuts a group short, and its record is partial.
+    pub fn is_whole(self) -> bool {
+        matches!(self, EmitReason::Complete | EmitReason::EndCondition | EmitReason::StartCondition)
+    }
+
+    /// Whether a group timer fired: a latency limit, a lifetime, an
+    /// inactivity timeout or an interval (what `OnExpiry` applies to).
+    pub fn is_timer(self) -> bool {
+        matches!(self, EmitReason::Latency | EmitReason::Lifetime | EmitReason::Inactivity | EmitReason::Interval)
+    }
+}
+
+/// What a control signal in the stream does with itself when it completes
+/// every open group ([`Accumulator::completes_all`]).
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::CompleteAll;
+///
+/// // Camel's `completeAllGroups` and `completeAllGroupsInclusive`.
+/// assert_ne!(CompleteAll::Exclusive, CompleteAll::Inclusive);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompleteAll {
+    /// The signal is not merged: every open group is emitted, and the
+    /// signal is counted as dropped in the stage's ledger (a control
+    /// fragment, not data).
+    Exclusive,
+    /// The signal is merged into its key's group first (which may complete
+    /// that group on its own), then every open group is emitted.
+    Inclusive,
 }
 
 impl fmt::Display for EmitReason {
@@ -263,7 +344,7 @@ pub trait Accumulator: Send + 'static {
     }
 
     /// Whether `fragment` completes the group it joins: it is merged, and
-    /// the group is emitted as [`EmitReason::Complete`] (an "ends when"
+    /// the group is emitted as [`EmitReason::EndCondition`] (an "ends when"
     /// condition that sees the incoming fragment instead of the merged state).
     fn closes_group(&self, fragment: &Envelope<Self::Fragment>) -> bool {
         let _ = fragment;
@@ -271,11 +352,20 @@ pub trait Accumulator: Send + 'static {
     }
 
     /// Whether `fragment` starts a new group: the open group of its key is
-    /// emitted as [`EmitReason::Complete`] without it, and the fragment
+    /// emitted as [`EmitReason::StartCondition`] without it, and the fragment
     /// opens the next one (a "starts when" condition).
     fn starts_group(&self, fragment: &Envelope<Self::Fragment>) -> bool {
         let _ = fragment;
         false
+    }
+
+    /// Whether `fragment` is a control signal that completes every open
+    /// group of the stage (reason [`EmitReason::Forced`]): `None` (the
+    /// default) for an ordinary fragment. See [`CompleteAll`] for whether
+    /// the signal itself is merged first.
+    fn completes_all(&self, fragment: &Envelope<Self::Fragment>) -> Option<CompleteAll> {
+        let _ = fragment;
+        None
     }
 
     /// This group's item limit, computed from its own state; `None` keeps

@@ -22,8 +22,8 @@ use std::sync::Arc;
 /// let mut headers = Headers::new();
 /// assert!(headers.is_empty());
 /// headers.insert("acc.reason", Bytes::from_static(b"complete"));
-/// headers.insert("acc.reason", Bytes::from_static(b"ttl-expired"));
-/// assert_eq!(headers.get("acc.reason").unwrap(), &b"ttl-expired"[..]);
+/// headers.insert("acc.reason", Bytes::from_static(b"lifetime"));
+/// assert_eq!(headers.get("acc.reason").unwrap(), &b"lifetime"[..]);
 /// assert_eq!(headers.len(), 1);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -118,7 +118,7 @@ mod sealed {
     impl<T, D> Sealed for crate::segment::ChannelSegment<T, D> {}
 }
 
-pub use accumulate::{Accumulator, Completeness, EmitReason};
+pub use accumulate::{Accumulator, CompleteAll, Completeness, EmitReason};
 pub use backpressure::{Admission, BackpressurePolicy, ChoosePolicy, Pressure, TurnedAway};
 pub use balance::{EdgeFlow, Imbalance, LedgerReport, LedgerRow, LedgerTable, balance};
 pub use boundary::{BatchReceiver, BatchSender, BatchingSender, Channels, Received};

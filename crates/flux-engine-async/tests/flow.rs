@@ -60,7 +60,7 @@ async fn a_waiting_source_sleeps_without_holding_the_thread_so_another_run_goes_
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn at_the_end_of_input_a_stage_that_waits_for_its_timers_gets_them_on_tokio_time() {
     for (at_end, expected_elapsed, reason) in
-        [(AtEnd::Flush, 10, "end-of-stream"), (AtEnd::WaitForTimers, 40, "ttl-expired")]
+        [(AtEnd::Flush, 10, "end-of-stream"), (AtEnd::WaitForTimers, 40, "lifetime")]
     {
         let out = VecSink::new();
         let timed =

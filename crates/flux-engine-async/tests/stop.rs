@@ -61,7 +61,7 @@ async fn a_graceful_stop_drains_and_lets_open_groups_wait_for_their_timers() {
     // First minute: 20 per key, by their TTL; the groups opened at 60, 61
     // and 62 s waited for theirs, at 120 s and after.
     assert_eq!(records.iter().map(|r| r.0).sum::<u64>(), pulled, "every event counted once");
-    assert!(records.iter().all(|(_, reason)| reason == "ttl-expired"), "{records:?}");
+    assert!(records.iter().all(|(_, reason)| reason == "lifetime"), "{records:?}");
     assert_eq!(report.elapsed, Duration::from_secs(122), "the last group's timer, at 62 + 60 s");
     let count = report.row("count").unwrap().counts;
     assert_eq!((count.merged, count.released, count.pending), (pulled, pulled, 0));

@@ -85,12 +85,10 @@ fn the_report_prints_counts_dead_letters_completeness_and_figures() {
         "  dead letters:",
         "           2  parse: no part number",
         "  completeness of orders: 7 fragments merged, 7 released in 5 records (5 partial), 0 discarded, 0 pending",
-        // a's three parts by size; b's first after 4.5 s; b's second, c and d at the end.
+        // a's three parts by count; b's first after its 4.5 s lifetime; b's second, c and d at the end.
         "  accumulator orders: open groups 0, held bytes 0, peak groups 3, peak bytes 963, spilled groups 0, spills 0, \
-         spill failures 0, restores 0, evictions 0, dropped no key 0, emitted complete 0, emitted size 1, \
-         emitted latency 0, emitted ttl-expired 1, emitted watermark 0, emitted evicted 0, emitted end-of-stream 3, \
-         discarded complete 0, discarded size 0, discarded latency 0, discarded ttl-expired 0, discarded watermark 0, \
-         discarded evicted 0, discarded end-of-stream 0",
+         spill failures 0, restores 0, evictions 0, dropped no key 0, signals 0, emitted count 1, emitted lifetime 1, \
+         emitted end-of-stream 3",
         "  pool slabs: rented 12, returned 12, in use 0, high water 3, allocations avoided 9, capacity 8",
     ];
     assert_eq!(steady_lines(&text), expected, "\n{text}");

@@ -76,7 +76,7 @@ fn a_timed_stage_keeps_its_batches_its_timers_and_its_name() {
     assert!(report.row("counted").is_some(), "renamed after `.timed`");
     let reasons: Vec<Vec<u8>> =
         out.take().iter().map(|record| record.meta().headers.get(REASON_HEADER).unwrap().to_vec()).collect();
-    assert_eq!(reasons, [b"ttl-expired".to_vec(), b"end-of-stream".to_vec()], "the first group's timer fired");
+    assert_eq!(reasons, [b"lifetime".to_vec(), b"end-of-stream".to_vec()], "the first group's timer fired");
     assert_eq!(times.figures().calls, 2, "one batch per record, each timed");
     let timer_at_5 = flux_engine_sync::Decision::Timer { at: Instant::from_secs(5) };
     assert!(report.trace.contains(&timer_at_5), "the engine saw the stage's deadline through the wrapper");

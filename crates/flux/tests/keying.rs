@@ -75,7 +75,7 @@ fn filter_with_meta_routes_on_a_records_reason_header() {
     let pipeline = Pipeline::from_source(IterSource::new(["a", "b", "a", "b", "c"]))
         .key_by(|key| *key)
         .accumulate(count(), Policy::builder().max_items(2).build().unwrap())
-        .filter_with_meta(|_, meta| meta.headers.get(REASON_HEADER).is_some_and(|r| r.as_ref() == b"size"))
+        .filter_with_meta(|_, meta| meta.headers.get(REASON_HEADER).is_some_and(|r| r.as_ref() == b"count"))
         .sink(out.clone());
     let report = flux::run(pipeline).unwrap();
     let kept: Vec<Bytes> = out.payloads().into_iter().map(|k| k.key).collect();

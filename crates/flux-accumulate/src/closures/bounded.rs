@@ -132,6 +132,11 @@ where
         self.starts.holds(fragment.payload()) || self.acc.starts_group(fragment)
     }
 
+    #[inline]
+    fn completes_all(&self, fragment: &Envelope<A::Fragment>) -> Option<flux_core::CompleteAll> {
+        self.acc.completes_all(fragment)
+    }
+
     fn max_items_for(&self, state: &A::State) -> Option<u64> {
         self.acc.max_items_for(state)
     }

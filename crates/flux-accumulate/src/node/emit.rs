@@ -45,13 +45,12 @@ where
         close_key: bool,
         cx: &mut Context<'_>,
     ) {
-        if self.policy.on_expiry == OnExpiry::Discard && matches!(reason, EmitReason::TtlExpired | EmitReason::Latency)
-        {
+        if self.policy.on_expiry == OnExpiry::Discard && reason.is_timer() {
             return self.discard_expired(key, group, reason, close_key, cx);
         }
         let fragments = group.fragments;
         self.emitted.count(reason);
-        if reason != EmitReason::Complete {
+        if !reason.is_whole() {
             tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments, "a partial group is flushed");
         }
         if R::reemits(reason) {
@@ -105,7 +104,7 @@ where
                 headers: self.text.headers(completeness, reason, fragments),
             };
             self.ledger.created += 1;
-            self.ledger.partial += u64::from(reason != EmitReason::Complete);
+            self.ledger.partial += u64::from(!reason.is_whole());
             self.ledger.released += fragments;
             self.ledger.pending -= fragments;
             let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
@@ -194,15 +193,7 @@ where
 
     /// Whether emitting for `reason` closes the key, by policy.
     pub(super) fn closes_key(&self, reason: EmitReason) -> bool {
-        let Some(closed) = self.policy.closed_keys else { return false };
-        match reason {
-            EmitReason::Complete => true,
-            EmitReason::Size | EmitReason::Latency | EmitReason::TtlExpired | EmitReason::Watermark => {
-                closed.include_expired
-            }
-            // A reason added later closes no key until it is named here.
-            _ => false,
-        }
+        self.policy.closed_keys.is_some_and(|closed| closed.after.closes(reason))
     }
 
     /// End of input: every open group, by deadline then first arrival.
@@ -228,17 +219,14 @@ where
         }
     }
 
-    /// A new key's first fragment under [`OnNewKey::CompleteOthers`]
-    /// (every open group is another key's): emits them all, in the order
-    /// of a flush.
+    /// Emits every open group for `reason`, in the order of a flush: a new
+    /// key's first fragment under [`OnNewKey::CompleteOthers`] (every open
+    /// group is another key's), or a forced completion.
     ///
     /// [`OnNewKey::CompleteOthers`]: crate::OnNewKey::CompleteOthers
     #[cold]
     #[inline(never)]
-    pub(super) fn complete_others(&mut self, cx: &mut Context<'_>) {
-        // The closest reason flux-core has: the group is cut short by
-        // another key, as under a key limit of one.
-        let reason = EmitReason::Evicted;
+    pub(super) fn complete_others(&mut self, reason: EmitReason, cx: &mut Context<'_>) {
         for (key, group) in self.take_all().into_iter().flatten() {
             let close = self.closes_key(reason);
             self.release(key, group, reason, close, cx);

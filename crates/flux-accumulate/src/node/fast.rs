@@ -7,9 +7,9 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
-use super::fragment::{MergeMark, Opening, expiry_at, open_group};
+use super::fragment::{MergeMark, Opening, expiry_at, open_group, whole_or_full};
 use crate::group::{GroupKeyRef, Origin, Slot};
-use crate::policy::Policy;
+use crate::policy::{Policy, Timer};
 use crate::release::Release;
 
 impl<A, D, R> AccumulateNode<A, D, R>
@@ -19,7 +19,7 @@ where
     D: Push<R::Out>,
 {
     /// Merges a fragment under a plain policy; anything out of the
-    /// ordinary (no key, a start condition, a group timer set by
+    /// ordinary (no key, a start condition, a control signal, a group timer set by
     /// `ttl_for` or `linger_for`, a merge error) goes the general way. `hash` is the
     /// lookup hash of the fragment's key when the caller computed it
     /// already (see `plain_hashes`).
@@ -29,6 +29,7 @@ where
         let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let starts = self.acc.starts_group(&item);
         let closes = self.acc.closes_group(&item);
+        let signal = self.acc.completes_all(&item).is_some();
         let copy = R::copy(&item);
         guard.disarm();
         // Taken apart before any branch: the envelope must never be passed
@@ -36,7 +37,7 @@ where
         // every path (the general path gets a fresh one).
         let (payload, mut meta, cost) = item.into_parts();
         let key = match meta.key.take() {
-            Some(key) if !starts && self.timers.is_empty() => key,
+            Some(key) if !starts && !signal && self.timers.is_empty() => key,
             key => {
                 meta.key = key;
                 return self.accept(Envelope::from_parts(payload, meta, cost), cx);
@@ -85,15 +86,7 @@ where
         // group is followed by a recount), and checked arithmetic here cost
         // one percent of the path.
         self.resident_bytes = self.resident_bytes.wrapping_sub(before).wrapping_add(self.acc.state_bytes(state) as u64);
-        let policy = &self.policy;
-        let reason = if closes || self.acc.completeness(state).score() >= policy.complete_at {
-            Some(EmitReason::Complete)
-        } else {
-            let max_items = self.acc.max_items_for(state).or(policy.max_items);
-            let full = max_items.is_some_and(|max| group.fragments >= max)
-                || policy.max_bytes.is_some_and(|max| group.bytes >= max);
-            full.then_some(EmitReason::Size)
-        };
+        let reason = whole_or_full(&self.acc, &self.policy, state, (group.fragments, group.bytes), closes);
         // A per-group TTL from the state: the first timer of the stage
         // (with one set, fragments take the general way).
         let ttl = if reason.is_none() { self.acc.ttl_for(state) } else { None };
@@ -123,11 +116,12 @@ where
     ) {
         let Some(group) = self.groups.get_mut(probe) else { return };
         // A whole group that lingers for more goes out as complete.
-        let linger = linger.map(|wait| (now + wait, EmitReason::Complete));
-        group.info.linger_until = linger.map(|(at, _)| at);
-        let ttl = ttl.map(|ttl| (group.info.first_at + ttl, EmitReason::TtlExpired));
+        group.info.linger_until = linger.map(|wait| now + wait);
+        let expiry = &self.policy.expiry;
+        let linger = linger.map(|wait| (expiry_at(now + wait, expiry.of(Timer::Linger)), EmitReason::Complete));
+        // A plain policy has no TTL of its own: a state's TTL is a lifetime.
+        let ttl = ttl.map(|ttl| (expiry_at(group.info.first_at + ttl, expiry.of(Timer::Ttl)), EmitReason::Lifetime));
         let fire = [ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
-        let fire = fire.map(|(at, reason)| (expiry_at(at, self.policy.expiry), reason));
         group.info.fire = fire;
         let serial = group.info.serial;
         self.reschedule(probe, serial, None, fire);

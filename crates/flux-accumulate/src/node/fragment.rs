@@ -4,14 +4,14 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use flux_core::{
-    Accumulator, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push, SideEnvelope,
+    Accumulator, CompleteAll, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push, SideEnvelope,
     SideReason, StageError,
 };
 
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
-use crate::policy::{Expiry, NoKey, OnMergeError, OnNewKey, Policy, TimerStart, Watermark};
+use crate::policy::{Expiry, NoKey, OnMergeError, OnNewKey, Policy, Timer, TimerStart, Watermark};
 use crate::release::Release;
 
 /// What the merge decided about the group.
@@ -26,8 +26,31 @@ where
     R: Release<A>,
     D: Push<R::Out>,
 {
+    /// Takes one fragment the general way; a control signal
+    /// ([`Accumulator::completes_all`]) completes every open group, merged
+    /// first or not as it says.
     #[inline(never)]
     pub(super) fn accept(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
+        let guard = PanicGuard::new(&self.id, item.meta().sequence);
+        let signal = self.acc.completes_all(&item);
+        guard.disarm();
+        match signal {
+            None => self.accept_fragment(item, cx),
+            Some(CompleteAll::Exclusive) => {
+                // A control fragment, not data: counted, never merged.
+                self.ledger.dropped += 1;
+                self.stats.count_signal();
+                self.complete_others(EmitReason::Forced, cx);
+            }
+            Some(CompleteAll::Inclusive) => {
+                // The others go whatever became of the signal's own merge.
+                self.accept_fragment(item, cx);
+                self.complete_others(EmitReason::Forced, cx);
+            }
+        }
+    }
+
+    fn accept_fragment(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         self.advance_event_clock(&item, cx);
         let now = self.timer_now(cx);
         // When the fragment happened, on the timers' clock: its own event
@@ -67,12 +90,12 @@ where
             self.prepare_group(&key, window, starts, now, cx);
         }
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
-        if self.closed.as_ref().is_some_and(|closed| closed.contains(&probe, now)) {
+        if self.closed.as_mut().is_some_and(|closed| closed.hit(&probe, now)) {
             meta.key = keyed.then_some(key);
             return self.divert_side(meta, SideReason::ClosedKey, cx);
         }
         if self.policy.on_new_key == OnNewKey::CompleteOthers && self.is_new_key(&probe) {
-            self.complete_others(cx);
+            self.complete_others(EmitReason::NewKey, cx);
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
@@ -224,8 +247,8 @@ where
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.after_merge_error(&probe, origin.sequence, cx);
         if closes {
-            let close = self.closes_key(EmitReason::Complete);
-            self.emit(&probe, EmitReason::Complete, close, cx);
+            let close = self.closes_key(EmitReason::EndCondition);
+            self.emit(&probe, EmitReason::EndCondition, close, cx);
         }
     }
 
@@ -242,7 +265,7 @@ where
             self.emit(&probe, reason, close, cx);
         } else if starts {
             // The group ends because its successor starts: the key stays open for it.
-            self.emit(&probe, EmitReason::Complete, false, cx);
+            self.emit(&probe, EmitReason::StartCondition, false, cx);
         } else if group.is_spilled() {
             self.restore(&probe, cx);
         }
@@ -279,7 +302,7 @@ where
         let Some(at) = item.meta().event_time else { return Admitted::MissingEventTime };
         let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
         let window = at.as_nanos() / length;
-        let due = window_due(window, length, w, self.policy.expiry);
+        let due = window_due(window, length, w, self.policy.expiry.of(Timer::Window));
         if self.watermark.is_some_and(|mark| mark >= due) {
             return Admitted::Late;
         }
@@ -350,26 +373,49 @@ pub(super) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
 #[inline]
 fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>, closes: bool) -> Verdict {
     let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.info.fire } };
-    if closes || acc.completeness(state).score() >= policy.complete_at {
-        return Verdict::Emit(EmitReason::Complete);
+    if let Some(reason) = whole_or_full(acc, policy, state, (group.fragments, group.bytes), closes) {
+        return Verdict::Emit(reason);
     }
-    let max_items = acc.max_items_for(state).or(policy.max_items);
-    if max_items.is_some_and(|max| group.fragments >= max) || policy.max_bytes.is_some_and(|max| group.bytes >= max) {
-        return Verdict::Emit(EmitReason::Size);
-    }
-    let latency = policy.max_latency.map(|d| (group.info.first_at + d, EmitReason::Latency));
+    let expiry = &policy.expiry;
+    let latency = policy
+        .max_latency
+        .map(|d| (expiry_at(group.info.first_at + d, expiry.of(Timer::Latency)), EmitReason::Latency));
     let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
-        let at = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
-            TimerStart::FirstFragment => group.info.first_at + after,
-            TimerStart::LastFragment => group.info.last_at + after,
-            TimerStart::FixedInterval => next_tick(group.info.first_at, after),
+        let (at, reason) = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
+            TimerStart::FirstFragment => (group.info.first_at + after, EmitReason::Lifetime),
+            TimerStart::LastFragment => (group.info.last_at + after, EmitReason::Inactivity),
+            TimerStart::FixedInterval => (next_tick(group.info.first_at, after), EmitReason::Interval),
         };
-        (at, EmitReason::TtlExpired)
+        (expiry_at(at, expiry.of(Timer::Ttl)), reason)
     });
     // A whole group that lingers for more goes out as complete.
-    let linger = group.info.linger_until.map(|at| (at, EmitReason::Complete));
+    let linger = group.info.linger_until.map(|at| (expiry_at(at, expiry.of(Timer::Linger)), EmitReason::Complete));
     let fire = [latency, ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
-    Verdict::Open { fire: fire.map(|(at, reason)| (expiry_at(at, policy.expiry), reason)) }
+    Verdict::Open { fire }
+}
+
+/// Whether the merged group is whole (its completeness, or an end
+/// condition on the fragment) or full (its item or weight limit), and
+/// which rule says so: the checks both paths make after every merge.
+#[inline(always)]
+pub(super) fn whole_or_full<A: Accumulator>(
+    acc: &A,
+    policy: &Policy,
+    state: &A::State,
+    (fragments, bytes): (u64, u64),
+    closes: bool,
+) -> Option<EmitReason> {
+    if closes {
+        return Some(EmitReason::EndCondition);
+    }
+    if acc.completeness(state).score() >= policy.complete_at {
+        return Some(EmitReason::Complete);
+    }
+    let max_items = acc.max_items_for(state).or(policy.max_items);
+    if max_items.is_some_and(|max| fragments >= max) {
+        return Some(EmitReason::Count);
+    }
+    policy.max_bytes.is_some_and(|max| bytes >= max).then_some(EmitReason::Weight)
 }
 
 /// The first multiple of `interval` strictly after `opened`.

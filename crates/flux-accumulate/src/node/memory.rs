@@ -23,7 +23,7 @@ where
     pub(super) fn after_open(&mut self, key: GroupKey, serial: u64, cx: &mut Context<'_>) {
         if let Some(w) = self.policy.watermark {
             let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
-            let due = window_due(key.window, length, w, self.policy.expiry);
+            let due = window_due(key.window, length, w, self.policy.expiry.of(crate::policy::Timer::Window));
             if let Some(group) = self.groups.get_mut(&key) {
                 group.info.window_due = Some(due);
                 self.windows.insert((due, serial), key.clone());

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use flux_core::{Accumulator, BatchRest, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
 
 use crate::closed::ClosedSet;
+use crate::force::ForceRequests;
 use crate::group::GroupKey;
 use crate::order::OrderQueue;
 use crate::policy::{AtEnd, Eviction, Policy, TimerClock};
@@ -79,6 +80,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     half_merged: Option<(bytes::Bytes, u64)>,
     /// The figures last published, so that `publish` writes only on a change.
     published: (u64, u64),
+    /// Requests from the application's [`ForceComplete`](crate::ForceComplete) handle, if it took one.
+    force: Option<ForceRequests>,
     _release: core::marker::PhantomData<fn() -> R>,
 }
 
@@ -124,8 +127,14 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             emitted: EmitCounts::default(),
             published: (0, 0),
             half_merged: None,
+            force: None,
             _release: core::marker::PhantomData,
         }
+    }
+
+    pub(crate) fn with_force(mut self, force: Option<ForceRequests>) -> Self {
+        self.force = force;
+        self
     }
 
     /// Publishes the pending figures for backpressure and observers.
@@ -165,6 +174,32 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     }
 }
 
+impl<A, D, R> AccumulateNode<A, D, R>
+where
+    A: Accumulator,
+    R: Release<A>,
+    D: Push<R::Out>,
+{
+    /// Serves a request from the application's handle, if one came, before
+    /// the stage does anything else: every open group is emitted as forced.
+    #[inline(always)]
+    fn serve_force(&mut self, cx: &mut Context<'_>) {
+        if self.force.is_some() {
+            self.serve_force_now(cx);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn serve_force_now(&mut self, cx: &mut Context<'_>) {
+        let Some(force) = &mut self.force else { return };
+        force.register(cx.waker());
+        if force.take() {
+            self.complete_others(flux_core::EmitReason::Forced, cx);
+        }
+    }
+}
+
 impl<A, D, R> Push<A::Fragment> for AccumulateNode<A, D, R>
 where
     A: Accumulator,
@@ -174,6 +209,7 @@ where
     #[inline(always)]
     fn push(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
+        self.serve_force(cx);
         if self.plain {
             self.accept_plain(item, None, cx);
         } else {
@@ -187,6 +223,7 @@ where
     /// The figures are published once, after the batch.
     fn push_batch(&mut self, batch: &mut VecDeque<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
+        self.serve_force(cx);
         if self.plain {
             let mut hashes = core::mem::take(&mut self.hashes);
             let mut rest = BatchRest::take(batch);
@@ -208,6 +245,7 @@ where
 
     fn on_time(&mut self, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
+        self.serve_force(cx);
         self.fire_due(cx);
         self.publish();
         self.next.on_time(cx);
@@ -219,11 +257,16 @@ where
         let engine_timers = self.policy.timer_clock == TimerClock::Engine;
         let waits = engine_timers && (!at_end || self.policy.at_end == AtEnd::WaitForTimers);
         let own = if waits { self.timers.first_key_value().map(|(&(at, _), _)| at) } else { None };
+        // A request from the handle is due at once: the engine calls
+        // `on_time`, which serves it.
+        let forced = self.force.as_ref().filter(|force| force.pending()).map(|_| Instant::ZERO);
+        let own = flux_core::earliest(own, forced);
         flux_core::earliest(own, self.next.next_deadline(at_end))
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
+        self.serve_force(cx);
         self.flush_at_end(cx);
         self.publish();
         self.next.finish(cx);

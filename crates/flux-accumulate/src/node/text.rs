@@ -175,9 +175,9 @@ mod tests {
     #[test]
     fn header_values_are_the_formatted_figures() {
         let mut arena = TextArena::new();
-        let headers = arena.headers(Completeness::new(1.0 / 3.0), EmitReason::TtlExpired, 12_345);
+        let headers = arena.headers(Completeness::new(1.0 / 3.0), EmitReason::Inactivity, 12_345);
         assert_eq!(&headers.get(COMPLETENESS_HEADER).unwrap()[..], b"0.333");
-        assert_eq!(&headers.get(REASON_HEADER).unwrap()[..], b"ttl-expired");
+        assert_eq!(&headers.get(REASON_HEADER).unwrap()[..], b"inactivity");
         assert_eq!(&headers.get(FRAGMENTS_HEADER).unwrap()[..], b"12345");
         assert_eq!(headers.len(), 3);
         let full = arena.headers(Completeness::COMPLETE, EmitReason::Complete, u64::MAX);

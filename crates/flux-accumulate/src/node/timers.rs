@@ -57,7 +57,7 @@ where
                 break;
             }
             let key = entry.remove();
-            let reason = self.groups.get(&key).and_then(|g| g.info.fire).map_or(EmitReason::TtlExpired, |f| f.1);
+            let reason = self.groups.get(&key).and_then(|g| g.info.fire).map_or(EmitReason::Lifetime, |f| f.1);
             let close = self.closes_key(reason);
             self.emit(&key, reason, close, cx);
         }

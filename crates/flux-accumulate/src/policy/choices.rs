@@ -59,7 +59,8 @@ pub struct Ttl {
 /// It answers two questions at once, since they cannot be answered apart:
 /// when a group expires, and whether a fragment that arrives exactly at the
 /// deadline still joins it. The same rule applies to event-time windows
-/// (a window ends at its end instant or strictly after it).
+/// (a window ends at its end instant or strictly after it). It is set for
+/// every [`Timer`] at once, or for one alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Expiry {
     /// The group expires at its deadline; a fragment arriving at that
@@ -71,10 +72,61 @@ pub enum Expiry {
     AfterDeadline,
 }
 
-/// What a group becomes when its TTL (reason `ttl-expired`, per-group
-/// TTLs from `ttl_for` included) or its latency limit (reason `latency`)
-/// runs out. Other timers are not expiries: a lingering whole group still
-/// goes out as complete.
+/// A kind of deadline, for choosing its [`Expiry`] alone
+/// ([`PolicyBuilder::expiry_of`](super::PolicyBuilder::expiry_of)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The completeness TTL (a lifetime, an inactivity timeout or an
+    /// interval), `ttl_for` TTLs included.
+    Ttl,
+    /// The latency limit (`max_latency`).
+    Latency,
+    /// The wait of a whole group that could take more (`linger_for`).
+    Linger,
+    /// The end of an event-time window (plus its allowed lateness).
+    Window,
+}
+
+/// The [`Expiry`] of each [`Timer`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Expiries {
+    pub(crate) ttl: Expiry,
+    pub(crate) latency: Expiry,
+    pub(crate) linger: Expiry,
+    pub(crate) window: Expiry,
+}
+
+impl Expiries {
+    pub(crate) fn all(expiry: Expiry) -> Self {
+        Expiries { ttl: expiry, latency: expiry, linger: expiry, window: expiry }
+    }
+
+    pub(crate) fn of(&self, timer: Timer) -> Expiry {
+        match timer {
+            Timer::Ttl => self.ttl,
+            Timer::Latency => self.latency,
+            Timer::Linger => self.linger,
+            Timer::Window => self.window,
+        }
+    }
+
+    pub(crate) fn set(&mut self, timer: Timer, expiry: Expiry) {
+        let slot = match timer {
+            Timer::Ttl => &mut self.ttl,
+            Timer::Latency => &mut self.latency,
+            Timer::Linger => &mut self.linger,
+            Timer::Window => &mut self.window,
+        };
+        *slot = expiry;
+    }
+}
+
+/// What a group becomes when one of its timers runs out: its lifetime
+/// (reason `lifetime`), inactivity timeout (`inactivity`), interval
+/// (`interval`), per-group TTLs from `ttl_for` included, or its latency
+/// limit (`latency`): every reason for which
+/// [`EmitReason::is_timer`](flux_core::EmitReason::is_timer) holds. A
+/// lingering whole group is not expired: it still goes out as complete.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OnExpiry {
@@ -86,7 +138,7 @@ pub enum OnExpiry {
     /// have been emitted for
     /// ([`StatsSnapshot::discarded`](crate::StatsSnapshot::discarded));
     /// Camel's `discardOnCompletionTimeout`. A key closes as
-    /// [`ClosedKeys::include_expired`] says, as if the group had been emitted.
+    /// [`ClosedKeys::after`] says, as if the group had been emitted.
     /// Under [`AtEnd::WaitForTimers`], a group that a stopped run ends with
     /// its timer's reason is discarded too.
     Discard,
@@ -195,21 +247,109 @@ pub struct KeyLimit {
 /// Closing keys once their group is emitted, so that a later fragment for
 /// the same key goes to the side output instead of opening a new group.
 ///
-/// Closed keys are remembered for `remember_for` and at most `capacity` of
-/// them at once (the oldest is forgotten first). Once a key is forgotten, a
-/// fragment for it opens a new group as if the key had never been seen: the
-/// side output is a best effort bounded by memory, and the stage's stats
-/// count the keys it forgot.
+/// At most `capacity` closed keys are remembered at once; past it, one is
+/// forgotten as [`Forget`] says. With `remember_for` set, a key is also
+/// forgotten once that long has passed since it closed (on the timers'
+/// clock). Once a key is forgotten, a fragment for it opens a new group as
+/// if the key had never been seen: the side output is a best effort
+/// bounded by memory, and the stage's stats count the keys it forgot.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use flux_accumulate::{CloseAfter, ClosedKeys, Forget};
+///
+/// // Camel's `closeCorrelationKeyOnCompletion=1000`: any completion
+/// // closes the key, the least recently used of 1,000 keys is forgotten.
+/// let camel = ClosedKeys::new(1_000).after(CloseAfter::AnyEnd).forget(Forget::LeastRecentlyTouched);
+/// assert_eq!(camel.remember_for, None);
+///
+/// // Whole and full groups close their key, remembered for a minute.
+/// let closed = ClosedKeys::new(10_000).after(CloseAfter::WholeOrFull).remember_for(Duration::from_secs(60));
+/// assert_eq!(closed.capacity, 10_000);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClosedKeys {
     /// The most closed keys remembered at once.
     pub capacity: usize,
-    /// How long a closed key is remembered, on the engine's clock.
-    pub remember_for: Duration,
-    /// Also close keys whose group was emitted by a limit, a timer or a
-    /// watermark, not only those emitted as complete. Evicted groups and
-    /// groups flushed at end of input never close their key.
-    pub include_expired: bool,
+    /// How long a closed key is remembered, counted from its closing;
+    /// `None` (the default) keeps it until `capacity` pushes it out.
+    pub remember_for: Option<Duration>,
+    /// Which emissions close their key.
+    pub after: CloseAfter,
+    /// Which key is forgotten when more than `capacity` are closed.
+    pub forget: Forget,
+}
+
+impl ClosedKeys {
+    /// Remembers up to `capacity` keys closed by a whole group, with no
+    /// time limit, forgetting the oldest-closed first.
+    pub fn new(capacity: usize) -> Self {
+        ClosedKeys { capacity, remember_for: None, after: CloseAfter::Whole, forget: Forget::OldestClosed }
+    }
+
+    /// Forgets each closed key `remember_for` after it closed.
+    pub fn remember_for(mut self, remember_for: Duration) -> Self {
+        self.remember_for = Some(remember_for);
+        self
+    }
+
+    /// Sets which emissions close their key.
+    pub fn after(mut self, after: CloseAfter) -> Self {
+        self.after = after;
+        self
+    }
+
+    /// Sets which key is forgotten first when over `capacity`.
+    pub fn forget(mut self, forget: Forget) -> Self {
+        self.forget = forget;
+        self
+    }
+}
+
+/// Which emissions close their group's key ([`ClosedKeys::after`]).
+///
+/// A group ended by a start condition never closes its key (the fragment
+/// that started the next group needs it), nor does an evicted group or one
+/// flushed at the end of input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CloseAfter {
+    /// A whole group: complete, or ended by an end condition. The default.
+    #[default]
+    Whole,
+    /// A whole group, or one that reached its item or weight limit.
+    WholeOrFull,
+    /// Any ending but eviction and end of input: also timers, windows, a
+    /// new key and a forced completion (Camel's
+    /// `closeCorrelationKeyOnCompletion`).
+    AnyEnd,
+}
+
+impl CloseAfter {
+    /// Whether an emission for `reason` closes the key.
+    pub(crate) fn closes(self, reason: flux_core::EmitReason) -> bool {
+        use flux_core::EmitReason as R;
+        let whole = matches!(reason, R::Complete | R::EndCondition);
+        let full = matches!(reason, R::Count | R::Weight);
+        match self {
+            CloseAfter::Whole => whole,
+            CloseAfter::WholeOrFull => whole || full,
+            CloseAfter::AnyEnd => !matches!(reason, R::StartCondition | R::Evicted | R::EndOfStream),
+        }
+    }
+}
+
+/// Which closed key is forgotten first when more than
+/// [`ClosedKeys::capacity`] are closed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Forget {
+    /// The key that closed longest ago. The default.
+    #[default]
+    OldestClosed,
+    /// The key touched longest ago: closing it, or a fragment turned away
+    /// by it, touches it (an LRU cache, as Camel keeps closed keys).
+    LeastRecentlyTouched,
 }
 
 /// Event-time windows closed by a watermark.

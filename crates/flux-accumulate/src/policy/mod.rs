@@ -5,9 +5,10 @@ mod error;
 
 use core::time::Duration;
 
+pub(crate) use choices::Expiries;
 pub use choices::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, OnNewKey, SpillAt,
-    TimerClock, TimerStart, Ttl, Watermark,
+    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError,
+    OnNewKey, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -48,7 +49,7 @@ pub struct Policy {
     pub(crate) max_latency: Option<Duration>,
     pub(crate) ttl: Option<Ttl>,
     pub(crate) timer_clock: TimerClock,
-    pub(crate) expiry: Expiry,
+    pub(crate) expiry: Expiries,
     pub(crate) on_expiry: OnExpiry,
     pub(crate) watermark: Option<Watermark>,
     pub(crate) key_limit: Option<KeyLimit>,
@@ -70,7 +71,7 @@ impl Default for Policy {
             max_latency: None,
             ttl: None,
             timer_clock: TimerClock::Engine,
-            expiry: Expiry::AtDeadline,
+            expiry: Expiries::all(Expiry::AtDeadline),
             on_expiry: OnExpiry::Emit,
             watermark: None,
             key_limit: None,
@@ -121,9 +122,9 @@ impl Policy {
         self.timer_clock
     }
 
-    /// The deadline rule.
-    pub fn expiry(&self) -> Expiry {
-        self.expiry
+    /// The deadline rule of `timer`.
+    pub fn expiry_of(&self, timer: Timer) -> Expiry {
+        self.expiry.of(timer)
     }
 
     /// What a group's TTL or latency limit does when it runs out.
@@ -202,13 +203,13 @@ impl PolicyBuilder {
         self
     }
 
-    /// Emits a group (reason `size`) once it holds `items` fragments.
+    /// Emits a group (reason `count`) once it holds `items` fragments.
     pub fn max_items(mut self, items: u64) -> Self {
         self.policy.max_items = Some(items);
         self
     }
 
-    /// Emits a group (reason `size`) once its fragments' bytes (their
+    /// Emits a group (reason `weight`) once its fragments' bytes (their
     /// envelope costs) reach `bytes`.
     pub fn max_bytes(mut self, bytes: u64) -> Self {
         self.policy.max_bytes = Some(bytes);
@@ -222,8 +223,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// Flushes a group partially (reason `ttl-expired`) when its TTL, with
-    /// its clock started by `start`, runs out before it is complete.
+    /// Flushes a group partially when its TTL, with its clock started by
+    /// `start`, runs out before it is complete: reason `lifetime`,
+    /// `inactivity` or `interval`, as `start` says.
     pub fn ttl(mut self, after: Duration, start: TimerStart) -> Self {
         self.policy.ttl = Some(Ttl { after, start });
         self
@@ -237,9 +239,17 @@ impl PolicyBuilder {
     }
 
     /// Sets whether deadlines are met at their instant (the default) or
-    /// strictly after it.
+    /// strictly after it, for every [`Timer`] and window.
     pub fn expiry(mut self, expiry: Expiry) -> Self {
-        self.policy.expiry = expiry;
+        self.policy.expiry = Expiries::all(expiry);
+        self
+    }
+
+    /// Sets whether `timer`'s deadlines are met at their instant or
+    /// strictly after it, leaving the others as they are: a TTL met at its
+    /// instant beside windows that still take a fragment at their end, say.
+    pub fn expiry_of(mut self, timer: Timer, expiry: Expiry) -> Self {
+        self.policy.expiry.set(timer, expiry);
         self
     }
 
@@ -343,7 +353,7 @@ impl PolicyBuilder {
         if p.key_limit.is_some_and(|k| k.max_keys == 0) {
             return Err(PolicyError::new("key_limit.max_keys"));
         }
-        if p.closed_keys.is_some_and(|c| c.capacity == 0 || c.remember_for.is_zero()) {
+        if p.closed_keys.is_some_and(|c| c.capacity == 0 || c.remember_for.is_some_and(|d| d.is_zero())) {
             return Err(PolicyError::new("closed_keys"));
         }
         if p.spill.is_some_and(|s| s.resident_bytes == 0) {
