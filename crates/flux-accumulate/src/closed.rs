@@ -39,6 +39,9 @@ impl ClosedSet {
     /// Whether `key` is closed at `now` (a key past its memory is not).
     /// Under [`Forget::LeastRecentlyTouched`], a hit touches the key.
     pub(crate) fn hit(&mut self, key: &GroupKeyRef<'_>, now: Instant) -> bool {
+        // Keys past their time go first, so that the count of forgotten
+        // keys is current whenever a fragment asks.
+        self.forget(now);
         let remember_for = self.limits.remember_for;
         let Some((stored, closed)) = self.closed.get_key_value_mut(key) else { return false };
         if remember_for.is_some_and(|d| now >= closed.at + d) {

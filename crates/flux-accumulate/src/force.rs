@@ -87,6 +87,11 @@ impl ForceRequests {
 
     /// Keeps the engine's waker, so that a request wakes an idle stage.
     pub(crate) fn register(&self, waker: &Waker) {
+        // A call with no engine task behind it (a stage driven by hand)
+        // must not replace the engine's waker.
+        if waker.will_wake(Waker::noop()) {
+            return;
+        }
         let mut slot = self.shared.waker.lock().unwrap_or_else(PoisonError::into_inner);
         if !slot.as_ref().is_some_and(|held| held.will_wake(waker)) {
             *slot = Some(waker.clone());

@@ -173,8 +173,8 @@
 mod closed;
 mod closures;
 mod error;
-mod group;
 mod force;
+mod group;
 mod key;
 mod layer;
 mod node;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AccumulateExt, Assembled, Boundaries, FragmentError, PartsState, Policy, REASON_HEADER, TimerStart, collect, parts,
+    AccumulateExt, Assembled, Boundaries, Expiry, FragmentError, PartsState, Policy, REASON_HEADER, Timer, TimerStart,
+    collect, parts,
 };
 use flux_core::{Accumulator, EmitReason, Envelope, Instant, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
@@ -258,6 +259,28 @@ fn a_whole_group_lingers_from_the_moment_it_became_whole_and_later_fragments_do_
     h.finish();
     assert_eq!(emitted(&mut h), [(secs(10), EmitReason::EndOfStream, false, vec![40])]);
     h.assert_balanced(true);
+}
+
+#[test]
+fn a_linger_meets_its_deadline_at_the_instant_or_after_it_as_its_own_timer_says() {
+    for (expiry, expected) in [
+        (Expiry::AtDeadline, vec![(secs(5), EmitReason::Complete, true, vec![10, 20])]),
+        (
+            Expiry::AfterDeadline,
+            vec![(secs(5) + Duration::from_nanos(1), EmitReason::Complete, true, vec![10, 20, 30])],
+        ),
+    ] {
+        // Every other timer keeps the opposite rule: only the linger's counts.
+        let other = if expiry == Expiry::AtDeadline { Expiry::AfterDeadline } else { Expiry::AtDeadline };
+        let policy = Policy::builder().expiry(other).expiry_of(Timer::Linger, expiry).build().unwrap();
+        let mut h = Harness::new(lingering(5), policy);
+        h.push(frag("k", 1, 10));
+        h.push(frag("k", 0, 20)); // whole at 0 s: lingers until 5 s
+        h.advance_to(secs(5));
+        h.push(frag("k", 2, 30)); // exactly at the deadline
+        h.advance_to(secs(6));
+        assert_eq!(emitted(&mut h), expected, "{expiry:?}");
+    }
 }
 
 #[test]

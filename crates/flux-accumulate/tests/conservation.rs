@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError, OnNewKey, Policy,
-    TimerStart, Watermark,
+    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError,
+    OnNewKey, Policy, TimerStart, Watermark,
 };
 use flux_core::{Envelope, Instant};
 use proptest::prelude::*;
@@ -89,7 +89,11 @@ fn policy() -> impl Strategy<Value = Policy> {
             b = b.key_limit(KeyLimit { max_keys, eviction });
         }
         if let Some((capacity, remember, include_expired)) = closed {
-            b = b.closed_keys(ClosedKeys::new(capacity).remember_for(ms(remember)).after(if include_expired { CloseAfter::AnyEnd } else { CloseAfter::Whole }));
+            b = b.closed_keys(ClosedKeys::new(capacity).remember_for(ms(remember)).after(if include_expired {
+                CloseAfter::AnyEnd
+            } else {
+                CloseAfter::Whole
+            }));
         }
         b = b.at_end([AtEnd::Flush, AtEnd::Drop, AtEnd::WaitForTimers][at_end]);
         b = b.no_key([NoKey::DeadLetter, NoKey::Group(Bytes::from_static(b"<none>")), NoKey::Drop][no_key].clone());

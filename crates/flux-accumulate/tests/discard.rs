@@ -140,7 +140,11 @@ fn groups_waited_for_at_the_end_are_discarded_when_their_timer_fires() {
 #[test]
 fn a_discarded_expired_group_closes_its_key_only_when_asked() {
     for include_expired in [false, true] {
-        let closed = ClosedKeys::new(10).remember_for(Duration::from_secs(60)).after(if include_expired { CloseAfter::AnyEnd } else { CloseAfter::Whole });
+        let closed = ClosedKeys::new(10).remember_for(Duration::from_secs(60)).after(if include_expired {
+            CloseAfter::AnyEnd
+        } else {
+            CloseAfter::Whole
+        });
         let policy =
             discarding().ttl(Duration::from_secs(5), TimerStart::FirstFragment).closed_keys(closed).build().unwrap();
         let mut h = Harness::new(Parts::default(), policy);

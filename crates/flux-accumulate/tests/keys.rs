@@ -11,7 +11,11 @@ use flux_core::{Envelope, SideReason};
 use support::{Harness, Parts, frag, secs};
 
 fn closing(capacity: usize, remember_secs: u64, include_expired: bool) -> ClosedKeys {
-    ClosedKeys::new(capacity).remember_for(Duration::from_secs(remember_secs)).after(if include_expired { CloseAfter::AnyEnd } else { CloseAfter::Whole })
+    ClosedKeys::new(capacity).remember_for(Duration::from_secs(remember_secs)).after(if include_expired {
+        CloseAfter::AnyEnd
+    } else {
+        CloseAfter::Whole
+    })
 }
 
 #[test]

@@ -56,6 +56,9 @@ fn records_are_counted_by_the_reason_they_were_emitted_for() {
     assert!(named.contains(&("emitted complete".to_owned(), 1)), "{named:?}");
     assert!(named.contains(&("emitted lifetime".to_owned(), 1)), "{named:?}");
     assert!(named.contains(&("emitted count".to_owned(), 1)), "{named:?}");
-    assert!(!named.iter().any(|(name, _)| name == "emitted latency"), "a reason that counted nothing is left out: {named:?}");
+    assert!(
+        !named.iter().any(|(name, _)| name == "emitted latency"),
+        "a reason that counted nothing is left out: {named:?}"
+    );
     assert!(named.contains(&("open groups".to_owned(), 0)), "{named:?}");
 }

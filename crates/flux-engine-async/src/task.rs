@@ -320,11 +320,14 @@ impl Task {
                     if !inlet.ready() {
                         let timer = segment.next_deadline(false).map(|due| self.clock.deadline(due));
                         let wake = self.wake.clone();
+                        // The segment's waker also wakes it for a stage
+                        // whose deadline came forward (an accumulator asked
+                        // to complete its groups): the loop looks again.
                         tokio::select! {
                             () = inlet.arrived().notified() => {}
                             () = sleep_until_some(timer) => {}
-                            () = wake.0.notified(), if self.busy => {
-                                if self.settle(segment).is_err() {
+                            () = wake.0.notified() => {
+                                if self.busy && self.settle(segment).is_err() {
                                     return true;
                                 }
                             }
@@ -346,8 +349,8 @@ impl Task {
                     tokio::select! {
                         () = tokio::time::sleep_until(self.clock.deadline(wake)) => {}
                         _ = stop.changed() => {}
-                        () = work.0.notified(), if self.busy => {
-                            if self.settle(segment).is_err() {
+                        () = work.0.notified() => {
+                            if self.busy && self.settle(segment).is_err() {
                                 return true;
                             }
                         }
@@ -457,7 +460,10 @@ impl Task {
         if let Some(observer) = &self.observer {
             observer.on_timer(now);
         }
-        let mut cx = Context::new(now, &mut self.collected);
+        // With the segment's waker: a stage may keep it, to wake the
+        // segment when its deadline comes forward.
+        let waker = std::task::Waker::from(self.wake.clone());
+        let mut cx = Context::with_waker(now, &mut self.collected, &waker);
         if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
             self.fail(StageError::new(self.name.clone(), Position::None, panic));
             self.raise_failures();

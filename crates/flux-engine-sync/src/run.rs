@@ -423,7 +423,7 @@ impl Run<'_> {
 
     fn finish_segment(&mut self, i: usize) {
         self.phases[i] = Phase::Done;
-        let mut cx = Context::new(self.clock.now(), &mut self.collector);
+        let mut cx = Context::with_waker(self.clock.now(), &mut self.collector, &self.waker);
         let segment = &mut self.segments[i];
         if let Err(panic) = catch_panic(|| segment.finish(&mut cx)) {
             self.poison(i, panic);
@@ -460,7 +460,7 @@ impl Run<'_> {
             if self.phases[i] == Phase::Done {
                 continue;
             }
-            let mut cx = Context::new(now, &mut self.collector);
+            let mut cx = Context::with_waker(now, &mut self.collector, &self.waker);
             let segment = &mut self.segments[i];
             if let Err(panic) = catch_panic(|| segment.on_time(&mut cx)) {
                 self.poison(i, panic);

@@ -4,8 +4,8 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use flux_core::{
-    Accumulator, CompleteAll, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push, SideEnvelope,
-    SideReason, StageError,
+    Accumulator, CompleteAll, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push,
+    SideEnvelope, SideReason, StageError,
 };
 
 use super::{AccumulateNode, Cause};
@@ -90,9 +90,13 @@ where
             self.prepare_group(&key, window, starts, now, cx);
         }
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
-        if self.closed.as_mut().is_some_and(|closed| closed.hit(&probe, now)) {
-            meta.key = keyed.then_some(key);
-            return self.divert_side(meta, SideReason::ClosedKey, cx);
+        if let Some(closed) = &mut self.closed {
+            let hit = closed.hit(&probe, now);
+            self.stats.set_forgotten_closed_keys(closed.forgotten());
+            if hit {
+                meta.key = keyed.then_some(key);
+                return self.divert_side(meta, SideReason::ClosedKey, cx);
+            }
         }
         if self.policy.on_new_key == OnNewKey::CompleteOthers && self.is_new_key(&probe) {
             self.complete_others(EmitReason::NewKey, cx);

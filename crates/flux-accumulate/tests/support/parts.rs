@@ -6,7 +6,7 @@ use core::time::Duration;
 use std::error::Error;
 
 use bytes::Bytes;
-use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
+use flux_core::{Accumulator, CompleteAll, Completeness, EmitReason, Envelope};
 
 #[derive(Clone, Debug, Default)]
 pub struct Parts {
@@ -17,6 +17,8 @@ pub struct Parts {
     pub ttl_from_part62: bool,
     pub ends_on_part: Option<u8>,
     pub starts_on_part: Option<u8>,
+    /// A control signal: a fragment of this part completes every open group.
+    pub signal_on_part: Option<(u8, CompleteAll)>,
     pub spillable: bool,
 }
 
@@ -78,6 +80,10 @@ impl Accumulator for Parts {
 
     fn starts_group(&self, fragment: &Envelope<(u8, u32)>) -> bool {
         self.starts_on_part == Some(fragment.payload().0)
+    }
+
+    fn completes_all(&self, fragment: &Envelope<(u8, u32)>) -> Option<CompleteAll> {
+        self.signal_on_part.filter(|(part, _)| *part == fragment.payload().0).map(|(_, how)| how)
     }
 
     fn max_items_for(&self, state: &State) -> Option<u64> {
