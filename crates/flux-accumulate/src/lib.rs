@@ -190,8 +190,8 @@ pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;
 pub use node::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 pub use policy::{
-    AtEnd, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, OnNewKey, Policy,
-    PolicyBuilder, PolicyError, SpillAt, TimerClock, TimerStart, Ttl, Watermark,
+    AtEnd, BytesBound, ClosedKeys, Eviction, Expiry, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError, OnNewKey,
+    Policy, PolicyBuilder, PolicyError, SpillAt, TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use release::{Emitted, Fragments, Keep, Records, Release};
 pub use spill::{FileSpill, Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};

@@ -1,5 +1,6 @@
 //! The per-fragment path of a stage whose policy has no windows, timers,
-//! closed keys, key limit, spill or new-key completion: small enough to be inlined into the
+//! closed keys, key limit, spill, new-key completion or "at most" byte
+//! limit: small enough to be inlined into the
 //! loop that feeds the stage, so that a fragment's envelope stays in
 //! registers instead of being written out for a call (which measured
 //! several times slower than the merge itself).
@@ -7,7 +8,7 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
-use super::fragment::{MergeMark, Opening, expiry_at, open_group};
+use super::fragment::{MergeMark, Opening, open_group};
 use crate::group::{GroupKeyRef, Origin, Slot};
 use crate::policy::Policy;
 use crate::release::Release;
@@ -90,8 +91,9 @@ where
             Some(EmitReason::Complete)
         } else {
             let max_items = self.acc.max_items_for(state).or(policy.max_items);
-            let full = max_items.is_some_and(|max| group.fragments >= max)
-                || policy.max_bytes.is_some_and(|max| group.bytes >= max);
+            let max_bytes = self.acc.max_bytes_for(state).or(policy.max_bytes);
+            let full =
+                max_items.is_some_and(|max| group.fragments >= max) || max_bytes.is_some_and(|max| group.bytes >= max);
             full.then_some(EmitReason::Size)
         };
         // A per-group TTL from the state: the first timer of the stage
@@ -122,12 +124,10 @@ where
         now: flux_core::Instant,
     ) {
         let Some(group) = self.groups.get_mut(probe) else { return };
-        // A whole group that lingers for more goes out as complete.
-        let linger = linger.map(|wait| (now + wait, EmitReason::Complete));
-        group.info.linger_until = linger.map(|(at, _)| at);
-        let ttl = ttl.map(|ttl| (group.info.first_at + ttl, EmitReason::TtlExpired));
-        let fire = [ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
-        let fire = fire.map(|(at, reason)| (expiry_at(at, self.policy.expiry), reason));
+        group.info.linger_until = linger.map(|wait| now + wait);
+        group.info.ttl = ttl;
+        // No stage TTL or latency limit: the TTL counts from the first fragment.
+        let fire = super::deadline::group_fire(&self.policy, &group.info, self.phase);
         group.info.fire = fire;
         let serial = group.info.serial;
         self.reschedule(probe, serial, None, fire);
@@ -187,6 +187,8 @@ pub(super) fn is_plain(policy: &Policy) -> bool {
         && policy.spill.is_none()
         && policy.ttl.is_none()
         && policy.max_latency.is_none()
+        // A fragment is weighed against its group before it merges: the general way.
+        && policy.bytes_bound == crate::policy::BytesBound::AtLeast
         && policy.timer_clock == crate::policy::TimerClock::Engine
         // The other groups are looked at when a group opens: the general way.
         && policy.on_new_key == crate::policy::OnNewKey::KeepOthers
