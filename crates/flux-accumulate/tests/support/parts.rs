@@ -15,6 +15,8 @@ pub struct Parts {
     pub limit_from_part63: bool,
     /// Per-group TTL read from the state: part 62's value in seconds.
     pub ttl_from_part62: bool,
+    /// Per-group byte limit read from the state: the value of part 61, if any.
+    pub bytes_limit_from_part61: bool,
     pub ends_on_part: Option<u8>,
     pub starts_on_part: Option<u8>,
     pub spillable: bool,
@@ -26,6 +28,7 @@ pub struct State {
     pub values: Vec<u32>,
     pub limit: Option<u64>,
     pub ttl: Option<u64>,
+    pub bytes_limit: Option<u64>,
 }
 
 /// What a group became.
@@ -55,6 +58,7 @@ impl Accumulator for Parts {
         match part {
             63 if self.limit_from_part63 => state.limit = Some(u64::from(value)),
             62 if self.ttl_from_part62 => state.ttl = Some(u64::from(value)),
+            61 if self.bytes_limit_from_part61 => state.bytes_limit = Some(u64::from(value)),
             _ => {}
         }
         Ok(())
@@ -84,12 +88,16 @@ impl Accumulator for Parts {
         state.limit
     }
 
+    fn max_bytes_for(&self, state: &State) -> Option<u64> {
+        state.bytes_limit
+    }
+
     fn ttl_for(&self, state: &State) -> Option<Duration> {
         state.ttl.map(Duration::from_secs)
     }
 
     fn encode_state(&self, state: &State, out: &mut Vec<u8>) -> bool {
-        if !self.spillable || state.limit.is_some() || state.ttl.is_some() {
+        if !self.spillable || state.limit.is_some() || state.ttl.is_some() || state.bytes_limit.is_some() {
             return false;
         }
         out.extend_from_slice(&state.seen.to_le_bytes());
@@ -103,6 +111,6 @@ impl Accumulator for Parts {
         let (seen, rest) = encoded.split_at_checked(8).ok_or("spilled state too short")?;
         let seen = u64::from_le_bytes(seen.try_into()?);
         let values = rest.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        Ok(State { seen, values, limit: None, ttl: None })
+        Ok(State { seen, values, limit: None, ttl: None, bytes_limit: None })
     }
 }
