@@ -17,6 +17,8 @@ pub struct Parts {
     pub ttl_from_part62: bool,
     /// Per-group byte limit read from the state: the value of part 61, if any.
     pub bytes_limit_from_part61: bool,
+    /// A group lingers this many seconds once it holds a fragment.
+    pub linger_secs: Option<u64>,
     pub ends_on_part: Option<u8>,
     pub starts_on_part: Option<u8>,
     pub spillable: bool,
@@ -94,6 +96,10 @@ impl Accumulator for Parts {
 
     fn ttl_for(&self, state: &State) -> Option<Duration> {
         state.ttl.map(Duration::from_secs)
+    }
+
+    fn linger_for(&self, state: &State) -> Option<Duration> {
+        self.linger_secs.filter(|_| !state.values.is_empty()).map(Duration::from_secs)
     }
 
     fn encode_state(&self, state: &State, out: &mut Vec<u8>) -> bool {
