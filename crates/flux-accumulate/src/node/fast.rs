@@ -1,9 +1,9 @@
 //! The per-fragment path of a stage whose policy has no windows, timers,
 //! closed keys, key limit, spill, new-key completion or "at most" byte
-//! limit: small enough to be inlined into the
-//! loop that feeds the stage, so that a fragment's envelope stays in
-//! registers instead of being written out for a call (which measured
-//! several times slower than the merge itself).
+//! limit: small enough to be inlined into the loop that feeds the stage,
+//! so that a fragment's envelope stays in registers instead of being
+//! written out for a call (which measured several times slower than the
+//! merge itself).
 
 use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
