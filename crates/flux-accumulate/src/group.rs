@@ -142,6 +142,10 @@ pub(crate) struct GroupInfo<K> {
     /// When a whole group that could take more stops waiting for it: set
     /// once, at the merge after which `Accumulator::linger_for` answered.
     pub(crate) linger_until: Option<Instant>,
+    /// The TTL the group's latest merge read (its own or the policy's),
+    /// kept so that its timer can be moved without its state (when a
+    /// periodic TTL's ticks restart).
+    pub(crate) ttl: Option<core::time::Duration>,
     pub(crate) origin: Origin,
     /// The fragments kept for re-emission (nothing unless the stage
     /// re-emits fragments).
@@ -162,6 +166,7 @@ impl<S, K: Default> Group<S, K> {
                 serial,
                 window_due: None,
                 linger_until: None,
+                ttl: None,
                 origin,
                 kept: K::default(),
             }),

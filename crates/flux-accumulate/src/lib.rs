@@ -195,8 +195,8 @@ pub use layer::{Accumulate, AccumulateExt};
 pub use node::AccumulateNode;
 pub use node::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 pub use policy::{
-    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError,
-    OnNewKey, Policy, PolicyBuilder, PolicyError, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
+    AtEnd, BytesBound, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry,
+    OnMergeError, OnNewKey, Policy, PolicyBuilder, PolicyError, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use release::{Emitted, Fragments, Keep, Records, Release};
 pub use spill::{FileSpill, Lz4Spill, NoEncryption, SpillCipher, SpillError, SpillStrategy};

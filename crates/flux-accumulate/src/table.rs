@@ -108,6 +108,11 @@ impl<S, K> GroupTable<S, K> {
         self.table.iter().map(|(_, group)| group)
     }
 
+    /// Every open group with its key, in no particular order, to change.
+    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = (&GroupKey, &mut Group<S, K>)> {
+        self.table.iter_mut().map(|(key, group)| (&*key, group))
+    }
+
     pub(crate) fn drain(&mut self) -> hash_table::Drain<'_, (GroupKey, Group<S, K>)> {
         self.table.drain()
     }

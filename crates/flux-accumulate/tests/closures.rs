@@ -184,6 +184,19 @@ fn boundaries_leave_every_other_callback_to_the_accumulator_they_wrap() {
     assert!(bounded.closes_group(&support::frag("k", 9, 0)));
     assert!(!bounded.closes_group(&support::frag("k", 1, 0)));
     assert!(!bounded.starts_group(&support::frag("k", 7, 0)));
+    // A byte limit and a control signal, from the wrapped accumulator.
+    let mut weighed = support::Parts {
+        limit_from_part63: true,
+        bytes_limit_from_part61: true,
+        signal_on_part: Some((4, flux_core::CompleteAll::Inclusive)),
+        ..support::Parts::default()
+    }
+    .ends_when(|_: &(u8, u32)| false);
+    let mut heavy = weighed.open(&key);
+    weighed.merge(&mut heavy, support::frag("k", 63, 80)).unwrap();
+    assert_eq!((weighed.max_bytes_for(&heavy), weighed.max_items_for(&heavy)), (Some(80), None));
+    assert_eq!(weighed.completes_all(&support::frag("k", 4, 0)), Some(flux_core::CompleteAll::Inclusive));
+    assert_eq!(weighed.completes_all(&support::frag("k", 5, 0)), None);
     // And a linger, from any accumulator that sets one.
     let mut lingers = lingering(5).ends_when(|_: &(u8, u32)| false);
     let mut whole = lingers.open(&key);

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry, OnMergeError,
-    OnNewKey, Policy, TimerStart, Watermark,
+    AtEnd, BytesBound, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry,
+    OnMergeError, OnNewKey, Policy, TimerStart, Watermark,
 };
 use flux_core::{Envelope, Instant};
 use proptest::prelude::*;
@@ -39,10 +39,12 @@ fn policy() -> impl Strategy<Value = Policy> {
         proptest::option::of(1u64..6),
         proptest::option::of(1u64..200),
         proptest::option::of(1u64..500),
-        proptest::option::of((1u64..500, 0usize..3)),
+        proptest::option::of((1u64..500, 0usize..4)),
         any::<bool>(),
         prop_oneof![Just(0.5f32), Just(1.0f32)],
         any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(1u64..200),
     );
     let keys = (
         proptest::option::of((1u64..300, 0u64..100, 0u64..200)),
@@ -55,7 +57,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         any::<bool>(),
     );
     (limits, keys).prop_map(|(limits, keys)| {
-        let (items, bytes, latency, ttl, after, complete_at, discard_on_expiry) = limits;
+        let (items, bytes, latency, ttl, after, complete_at, discard_on_expiry, bytes_at_most, check_every) = limits;
         let (watermark, key_limit, closed, at_end, no_key, on_error, spill, new_key_completes) = keys;
         let mut b = Policy::builder().complete_at(complete_at);
         if let Some(n) = items {
@@ -64,11 +66,21 @@ fn policy() -> impl Strategy<Value = Policy> {
         if let Some(n) = bytes {
             b = b.max_bytes(n);
         }
+        if bytes_at_most {
+            // Also with no stage limit: it bounds nothing then, and the
+            // fragments still take the general way.
+            b = b.bytes_bound(BytesBound::AtMost);
+        }
+        if let Some(n) = check_every {
+            b = b.check_every(ms(n));
+        }
         if let Some(n) = latency {
             b = b.max_latency(ms(n));
         }
         if let Some((n, start)) = ttl {
-            let start = [TimerStart::FirstFragment, TimerStart::LastFragment, TimerStart::FixedInterval][start];
+            let start =
+                [TimerStart::FirstFragment, TimerStart::LastFragment, TimerStart::FixedInterval, TimerStart::Periodic]
+                    [start];
             b = b.ttl(ms(n), start);
         }
         if after {

@@ -148,6 +148,7 @@ enum Callback {
     StateBytes,
     Completeness,
     MaxItemsFor,
+    MaxBytesFor,
     TtlFor,
     Close,
     EncodeState,
@@ -237,6 +238,10 @@ impl flux_core::Accumulator for PanicsIn {
         self.check(Callback::MaxItemsFor);
         self.acc.max_items_for(state)
     }
+    fn max_bytes_for(&self, state: &support::State) -> Option<u64> {
+        self.check(Callback::MaxBytesFor);
+        self.acc.max_bytes_for(state)
+    }
     fn ttl_for(&self, state: &support::State) -> Option<core::time::Duration> {
         self.check(Callback::TtlFor);
         self.acc.ttl_for(state)
@@ -270,6 +275,7 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
         (Callback::Completeness, 1, 1, true, 0),
         (Callback::Completeness, 3, 0, true, 2),
         (Callback::MaxItemsFor, 1, 1, true, 0),
+        (Callback::MaxBytesFor, 1, 1, true, 0),
         (Callback::TtlFor, 1, 1, true, 0),
         (Callback::Close, 0, 0, true, 2),
     ];
@@ -315,6 +321,57 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
             assert_eq!((figures.pending_keys, figures.state_bytes), (0, 0), "{case}");
         }
     }
+}
+
+#[test]
+fn a_panic_in_max_bytes_for_before_an_at_most_merge_makes_the_fragment_a_dead_letter() {
+    // Under an "at most" limit the group's own limit is read before a
+    // fragment joins: "a"'s second fragment (sequence 2) asks, call 2
+    // (calls 0 and 1 follow the merges of sequences 0 and 1). It is a dead
+    // letter; "a" keeps its first fragment, flushed with the others when
+    // the run stops (the rest of the batch still merges).
+    let input: Vec<_> = fragments()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, part, value))| {
+            let envelope = Envelope::new((part, value))
+                .with_key(Bytes::from_static(key.as_bytes()))
+                .with_sequence(i as u64)
+                .with_cost(flux_core::Cost::bytes(10));
+            (flux_core::Instant::ZERO, envelope)
+        })
+        .collect();
+    let out = VecSink::new();
+    let acc = PanicsIn {
+        acc: Parts { required: 0b11, ..Parts::default() },
+        callback: Callback::MaxBytesFor,
+        at: 2,
+        calls: 0.into(),
+        decoded: false.into(),
+    };
+    let policy = Policy::builder().max_bytes_at_most(1_000).build().unwrap();
+    let pipeline = Pipeline::from_source(flux_test::TimedSource::new(input))
+        .accumulate(acc, policy)
+        .named("orders")
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+    assert_eq!(error.to_string(), "stage `orders` stopped the run at sequence 2");
+    assert!(Error::source(&error).unwrap().is::<Panicked>());
+    let report = error.report().unwrap();
+    let dead: Vec<u64> = report.dead_letters.iter().map(|l| l.meta.sequence).collect();
+    assert_eq!(dead, [2]);
+    assert_eq!(
+        records(&out),
+        [
+            ("a".into(), vec![1], EmitReason::EndOfStream),
+            ("b".into(), vec![2, 5], EmitReason::EndOfStream),
+            ("c".into(), vec![4], EmitReason::EndOfStream)
+        ]
+    );
+    assert_eq!(report.row("orders").unwrap().counts.discarded, 0);
+    Conservation::of(0..5).output([0, 1, 4, 3]).dead_letters(dead).assert();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
 /// A cipher that panics on a chosen call to `seal` or to `open`.

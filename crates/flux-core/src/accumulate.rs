@@ -375,6 +375,16 @@ pub trait Accumulator: Send + 'static {
         None
     }
 
+    /// This group's byte limit (on its fragments' envelope costs),
+    /// computed from its own state; `None` keeps the stage policy's limit.
+    /// Under an "at most" limit it is asked before a fragment joins (to
+    /// emit the group first if the fragment would pass it) as well as
+    /// after each merge.
+    fn max_bytes_for(&self, state: &Self::State) -> Option<u64> {
+        let _ = state;
+        None
+    }
+
     /// This group's completeness TTL, computed from its own state; `None`
     /// keeps the stage policy's TTL.
     fn ttl_for(&self, state: &Self::State) -> Option<Duration> {

@@ -178,6 +178,10 @@ impl<A: Accumulator> Accumulator for PanicOnMerge<A> {
         self.acc.max_items_for(state)
     }
 
+    fn max_bytes_for(&self, state: &A::State) -> Option<u64> {
+        self.acc.max_bytes_for(state)
+    }
+
     fn ttl_for(&self, state: &A::State) -> Option<core::time::Duration> {
         self.acc.ttl_for(state)
     }

@@ -141,6 +141,10 @@ where
         self.acc.max_items_for(state)
     }
 
+    fn max_bytes_for(&self, state: &A::State) -> Option<u64> {
+        self.acc.max_bytes_for(state)
+    }
+
     fn ttl_for(&self, state: &A::State) -> Option<Duration> {
         self.acc.ttl_for(state)
     }

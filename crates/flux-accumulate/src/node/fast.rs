@@ -1,13 +1,14 @@
 //! The per-fragment path of a stage whose policy has no windows, timers,
-//! closed keys, key limit, spill or new-key completion: small enough to be inlined into the
-//! loop that feeds the stage, so that a fragment's envelope stays in
-//! registers instead of being written out for a call (which measured
-//! several times slower than the merge itself).
+//! closed keys, key limit, spill, new-key completion or "at most" byte
+//! limit: small enough to be inlined into the loop that feeds the stage,
+//! so that a fragment's envelope stays in registers instead of being
+//! written out for a call (which measured several times slower than the
+//! merge itself).
 
 use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
-use super::fragment::{MergeMark, Opening, expiry_at, open_group, whole_or_full};
+use super::fragment::{MergeMark, Opening, open_group, whole_or_full};
 use crate::group::{GroupKeyRef, Origin, Slot};
 use crate::policy::{Policy, Timer};
 use crate::release::Release;
@@ -115,13 +116,10 @@ where
         now: flux_core::Instant,
     ) {
         let Some(group) = self.groups.get_mut(probe) else { return };
-        // A whole group that lingers for more goes out as complete.
         group.info.linger_until = linger.map(|wait| now + wait);
-        let expiry = &self.policy.expiry;
-        let linger = linger.map(|wait| (expiry_at(now + wait, expiry.of(Timer::Linger)), EmitReason::Complete));
-        // A plain policy has no TTL of its own: a state's TTL is a lifetime.
-        let ttl = ttl.map(|ttl| (expiry_at(group.info.first_at + ttl, expiry.of(Timer::Ttl)), EmitReason::Lifetime));
-        let fire = [ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
+        group.info.ttl = ttl;
+        // No stage TTL or latency limit: the TTL counts from the first fragment.
+        let fire = super::deadline::group_fire(&self.policy, &group.info, self.phase);
         group.info.fire = fire;
         let serial = group.info.serial;
         self.reschedule(probe, serial, None, fire);
@@ -181,6 +179,8 @@ pub(super) fn is_plain(policy: &Policy) -> bool {
         && policy.spill.is_none()
         && policy.ttl.is_none()
         && policy.max_latency.is_none()
+        // A fragment is weighed against its group before it merges: the general way.
+        && policy.bytes_bound == crate::policy::BytesBound::AtLeast
         && policy.timer_clock == crate::policy::TimerClock::Engine
         // The other groups are looked at when a group opens: the general way.
         && policy.on_new_key == crate::policy::OnNewKey::KeepOthers

@@ -11,7 +11,7 @@ use flux_core::{
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
-use crate::policy::{Expiry, NoKey, OnMergeError, OnNewKey, Policy, Timer, TimerStart, Watermark};
+use crate::policy::{BytesBound, Expiry, NoKey, OnMergeError, OnNewKey, Policy, Timer, Watermark};
 use crate::release::Release;
 
 /// What the merge decided about the group.
@@ -89,6 +89,9 @@ where
         if starts || !self.timers.is_empty() || self.spilled_groups > 0 {
             self.prepare_group(&key, window, starts, now, cx);
         }
+        if self.policy.bytes_bound == BytesBound::AtMost {
+            self.make_room(&key, window, cost.bytes, meta.sequence, cx);
+        }
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         if let Some(closed) = &mut self.closed {
             let hit = closed.hit(&probe, now);
@@ -140,7 +143,7 @@ where
             group.info.linger_until = self.acc.linger_for(state).map(|wait| stamp + wait);
         }
         let verdict = match merged {
-            Ok(()) => judge(&self.acc, &self.policy, group, closes),
+            Ok(()) => judge(&self.acc, &self.policy, group, closes, self.phase),
             Err(cause) => {
                 guard.disarm();
                 return self.merge_failed(key, keyed, window, origin, cause, closes, cx);
@@ -151,7 +154,11 @@ where
             Verdict::Open { fire } => fire,
             Verdict::Emit(reason) => {
                 let close = self.closes_key(reason);
-                return self.emit(&probe, reason, close, cx);
+                self.emit(&probe, reason, close, cx);
+                if matches!(reason, EmitReason::Count | EmitReason::Weight) {
+                    self.restart_period(cx);
+                }
+                return;
             }
         };
         let serial = group.info.serial;
@@ -275,6 +282,30 @@ where
         }
     }
 
+    /// Under an "at most" byte limit, before a fragment of `bytes` joins:
+    /// if it would take its group past the limit (the group's own from
+    /// `max_bytes_for`, or the policy's), the group is emitted for its
+    /// size first, and the fragment will open the next one. A group whose
+    /// fragments weigh nothing takes any fragment (as Pekko's does).
+    #[inline(never)]
+    fn make_room(&mut self, key: &Bytes, window: u64, bytes: u32, sequence: u64, cx: &mut Context<'_>) {
+        let probe = GroupKeyRef { key, window, storage: self.policy.key_storage };
+        let Some(group) = self.groups.get(&probe) else { return };
+        let Slot::Resident(state) = &group.state else { return };
+        if group.bytes == 0 {
+            return;
+        }
+        // User code, before the fragment is merged: a panic makes it a dead letter.
+        let guard = PanicGuard::new(&self.id, sequence);
+        let limit = self.acc.max_bytes_for(state).or(self.policy.max_bytes);
+        guard.disarm();
+        if limit.is_some_and(|max| group.bytes.saturating_add(u64::from(bytes)) > max) {
+            let close = self.closes_key(EmitReason::Weight);
+            self.emit(&probe, EmitReason::Weight, close, cx);
+            self.restart_period(cx);
+        }
+    }
+
     /// Whether no open group has `probe`'s key (in any window): groups
     /// are open, none for this key and window, and some for another key.
     fn is_new_key(&self, probe: &GroupKeyRef<'_>) -> bool {
@@ -373,29 +404,21 @@ pub(super) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
 }
 
 /// Decides, right after a merge, whether the group is emitted or when its
-/// timer fires.
+/// timer fires (keeping the TTL it read, for `restart_period`).
 #[inline]
-fn judge<A: Accumulator, K>(acc: &A, policy: &Policy, group: &Group<A::State, K>, closes: bool) -> Verdict {
+fn judge<A: Accumulator, K>(
+    acc: &A,
+    policy: &Policy,
+    group: &mut Group<A::State, K>,
+    closes: bool,
+    phase: Instant,
+) -> Verdict {
     let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.info.fire } };
     if let Some(reason) = whole_or_full(acc, policy, state, (group.fragments, group.bytes), closes) {
         return Verdict::Emit(reason);
     }
-    let expiry = &policy.expiry;
-    let latency = policy
-        .max_latency
-        .map(|d| (expiry_at(group.info.first_at + d, expiry.of(Timer::Latency)), EmitReason::Latency));
-    let ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after)).map(|after| {
-        let (at, reason) = match policy.ttl.map_or(TimerStart::FirstFragment, |t| t.start) {
-            TimerStart::FirstFragment => (group.info.first_at + after, EmitReason::Lifetime),
-            TimerStart::LastFragment => (group.info.last_at + after, EmitReason::Inactivity),
-            TimerStart::FixedInterval => (next_tick(group.info.first_at, after), EmitReason::Interval),
-        };
-        (expiry_at(at, expiry.of(Timer::Ttl)), reason)
-    });
-    // A whole group that lingers for more goes out as complete.
-    let linger = group.info.linger_until.map(|at| (expiry_at(at, expiry.of(Timer::Linger)), EmitReason::Complete));
-    let fire = [latency, ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
-    Verdict::Open { fire }
+    group.info.ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after));
+    Verdict::Open { fire: super::deadline::group_fire(policy, &group.info, phase) }
 }
 
 /// Whether the merged group is whole (its completeness, or an end
@@ -419,13 +442,8 @@ pub(super) fn whole_or_full<A: Accumulator>(
     if max_items.is_some_and(|max| fragments >= max) {
         return Some(EmitReason::Count);
     }
-    policy.max_bytes.is_some_and(|max| bytes >= max).then_some(EmitReason::Weight)
-}
-
-/// The first multiple of `interval` strictly after `opened`.
-fn next_tick(opened: Instant, interval: Duration) -> Instant {
-    let step = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX).max(1);
-    Instant::from_nanos((opened.as_nanos() / step).saturating_add(1).saturating_mul(step))
+    let max_bytes = acc.max_bytes_for(state).or(policy.max_bytes);
+    max_bytes.is_some_and(|max| bytes >= max).then_some(EmitReason::Weight)
 }
 
 /// The table's own key for the group `probe` finds (a copy of the stored

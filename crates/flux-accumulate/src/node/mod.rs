@@ -1,5 +1,6 @@
 //! The accumulating node: a [`Push`] with keyed state and timers.
 
+mod deadline;
 mod emit;
 mod fast;
 pub use emit::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
@@ -50,6 +51,9 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     /// The event-time clock, under [`TimerClock::EventTime`]: the largest
     /// event time seen minus the lag.
     event_clock: Instant,
+    /// Where a periodic TTL's ticks count from: time zero, then the latest
+    /// size emission ([`TimerStart::Periodic`](crate::TimerStart::Periodic)).
+    phase: Instant,
     /// Groups in first-arrival order, kept for oldest-first eviction.
     arrival: Option<OrderQueue>,
     /// Groups in latest-use order, kept for least-recently-used eviction.
@@ -114,6 +118,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             windows: BTreeMap::new(),
             watermark: None,
             event_clock: Instant::ZERO,
+            phase: Instant::ZERO,
             touch: 0,
             strategy,
             spill_declined: false,

@@ -4,7 +4,7 @@
 use flux_core::{Accumulator, Context, EmitReason, Envelope, Instant, Push};
 
 use super::AccumulateNode;
-use crate::policy::TimerClock;
+use crate::policy::{TimerClock, TimerStart};
 use crate::release::Release;
 
 impl<A, D, R> AccumulateNode<A, D, R>
@@ -64,6 +64,30 @@ where
         if let Some(closed) = &mut self.closed {
             closed.forget(now);
             self.stats.set_forgotten_closed_keys(closed.forgotten());
+        }
+    }
+
+    /// A group went out for its size: under a [`TimerStart::Periodic`] TTL
+    /// the ticks restart from now, and every open group's timer moves to
+    /// the new schedule (a pass over the open groups).
+    pub(super) fn restart_period(&mut self, cx: &Context<'_>) {
+        if !self.policy.ttl.is_some_and(|t| t.start == TimerStart::Periodic) {
+            return;
+        }
+        let now = self.timer_now(cx);
+        self.phase = now;
+        let (policy, timers) = (&self.policy, &mut self.timers);
+        for (key, group) in self.groups.entries_mut() {
+            let fire = super::deadline::group_fire(policy, &group.info, now);
+            if fire == group.info.fire {
+                continue;
+            }
+            let serial = group.info.serial;
+            let entry = group.info.fire.and_then(|(at, _)| timers.remove(&(at, serial)));
+            if let Some((at, _)) = fire {
+                timers.insert((at, serial), entry.unwrap_or_else(|| key.clone()));
+            }
+            group.info.fire = fire;
         }
     }
 

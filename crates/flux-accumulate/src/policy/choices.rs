@@ -18,6 +18,46 @@ pub enum TimerStart {
     /// multiple of the interval, counted from engine time zero (Camel's
     /// `completionInterval`). A group never expires at the instant it opens.
     FixedInterval,
+    /// A fixed interval whose ticks restart whenever a group is emitted
+    /// for its size (items or bytes): Pekko's `groupedWithin` and
+    /// `groupedWeightedWithin` timer. Like [`FixedInterval`](Self::FixedInterval),
+    /// it ticks every `after` and every open group expires at the next
+    /// tick after its first fragment; the ticks count from engine time zero
+    /// until the first size emission, then from the instant of the latest
+    /// one, whichever key it was for: the phase is the stage's, not a
+    /// group's. At each restart every open group's timer moves to the new
+    /// schedule, which costs a pass over the open groups. For one constant
+    /// key this is Pekko's timer: after a group goes out for its size, the
+    /// next group gets a full period. With many keys, a busy key's size
+    /// emissions put off the other keys' ticks (bound them with
+    /// `max_latency` if that matters).
+    Periodic,
+}
+
+/// Whether a group's byte limit is reached by the fragment that passes it
+/// ("at least") or may not be passed at all ("at most").
+///
+/// The bytes are the fragments' envelope costs ([`Cost::bytes`](flux_core::Cost)),
+/// which `max_bytes` and `Accumulator::max_bytes_for` limit: Pekko's weight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BytesBound {
+    /// The group is emitted (reason `size`) once its bytes reach the
+    /// limit, with the fragment that reached it: a group holds at least
+    /// the limit, and may pass it by one fragment. The default.
+    #[default]
+    AtLeast,
+    /// A fragment that would take the group past the limit does not join
+    /// it: the group is emitted first (reason `size`) and the fragment
+    /// opens the next group, where it is judged as any first fragment (it
+    /// may complete or fill that group at once). A group that reaches the
+    /// limit exactly is emitted at once; a fragment heavier than the limit
+    /// forms a group alone, emitted at once. As in Pekko's
+    /// `groupedWeightedWithin`, a group whose fragments weigh nothing so
+    /// far takes any fragment. The limit is checked before the merge, so a
+    /// fragment whose merge then fails (or that goes to the side output
+    /// because the emission closed its key) has emitted the group already.
+    AtMost,
 }
 
 /// Which clock a group's timers (its TTL, its latency limit) and the
@@ -48,7 +88,8 @@ pub enum TimerClock {
 /// A completeness TTL: how long a group may wait before a partial flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ttl {
-    /// The timeout (or the interval, for [`TimerStart::FixedInterval`]).
+    /// The timeout (or the interval, for [`TimerStart::FixedInterval`] and
+    /// [`TimerStart::Periodic`]).
     pub after: Duration,
     /// What starts its clock.
     pub start: TimerStart,

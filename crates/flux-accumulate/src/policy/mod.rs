@@ -7,8 +7,8 @@ use core::time::Duration;
 
 pub(crate) use choices::Expiries;
 pub use choices::{
-    AtEnd, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry, OnMergeError,
-    OnNewKey, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
+    AtEnd, BytesBound, CloseAfter, ClosedKeys, Eviction, Expiry, Forget, KeyLimit, KeyStorage, NoKey, OnExpiry,
+    OnMergeError, OnNewKey, SpillAt, Timer, TimerClock, TimerStart, Ttl, Watermark,
 };
 pub use error::PolicyError;
 
@@ -21,8 +21,8 @@ pub use error::PolicyError;
 /// open groups at end of input, copy each group's key when it opens,
 /// dead-letter fragments with no key, skip
 /// fragments whose merge fails, let a completed key start a new group,
-/// emit a group whose timer runs out, and keep other keys' groups open
-/// when a new key arrives.
+/// emit a group whose timer runs out at its exact deadline, and keep other
+/// keys' groups open when a new key arrives.
 ///
 /// # Examples
 ///
@@ -46,9 +46,11 @@ pub struct Policy {
     pub(crate) complete_at: f32,
     pub(crate) max_items: Option<u64>,
     pub(crate) max_bytes: Option<u64>,
+    pub(crate) bytes_bound: BytesBound,
     pub(crate) max_latency: Option<Duration>,
     pub(crate) ttl: Option<Ttl>,
     pub(crate) timer_clock: TimerClock,
+    pub(crate) check_every: Option<Duration>,
     pub(crate) expiry: Expiries,
     pub(crate) on_expiry: OnExpiry,
     pub(crate) watermark: Option<Watermark>,
@@ -68,9 +70,11 @@ impl Default for Policy {
             complete_at: 1.0,
             max_items: None,
             max_bytes: None,
+            bytes_bound: BytesBound::AtLeast,
             max_latency: None,
             ttl: None,
             timer_clock: TimerClock::Engine,
+            check_every: None,
             expiry: Expiries::all(Expiry::AtDeadline),
             on_expiry: OnExpiry::Emit,
             watermark: None,
@@ -107,6 +111,11 @@ impl Policy {
         self.max_bytes
     }
 
+    /// Whether the byte limit is reached (the default) or never passed.
+    pub fn bytes_bound(&self) -> BytesBound {
+        self.bytes_bound
+    }
+
     /// The latency limit since a group's first fragment.
     pub fn max_latency(&self) -> Option<Duration> {
         self.max_latency
@@ -120,6 +129,11 @@ impl Policy {
     /// The clock group timers run on.
     pub fn timer_clock(&self) -> TimerClock {
         self.timer_clock
+    }
+
+    /// The period on which group timers are checked (none: exactly).
+    pub fn check_every(&self) -> Option<Duration> {
+        self.check_every
     }
 
     /// The deadline rule of `timer`.
@@ -179,12 +193,18 @@ impl Policy {
 
     /// The longest a fragment may wait in the stage on the engine's clock,
     /// as far as the policy bounds it (for the planner's latency hint).
+    ///
+    /// A [`TimerStart::Periodic`] TTL counts as its period, which bounds
+    /// the wait of a stage with one key (another key's size emissions can
+    /// put a group's tick off); a timer check period adds itself, the
+    /// most a timer can be late.
     pub fn latency_bound(&self) -> Option<Duration> {
         let ttl = self.ttl.map(|t| t.after);
-        match (self.max_latency, ttl) {
+        let bound = match (self.max_latency, ttl) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        bound.map(|bound| bound + self.check_every.unwrap_or_default())
     }
 }
 
@@ -210,10 +230,36 @@ impl PolicyBuilder {
     }
 
     /// Emits a group (reason `weight`) once its fragments' bytes (their
-    /// envelope costs) reach `bytes`.
+    /// envelope costs) reach `bytes`; [`bytes_bound`](Self::bytes_bound)
+    /// says whether the fragment that would pass it joins the group (by
+    /// default it does).
     pub fn max_bytes(mut self, bytes: u64) -> Self {
         self.policy.max_bytes = Some(bytes);
         self
+    }
+
+    /// Sets whether the byte limit (`max_bytes`, or a group's own from
+    /// `Accumulator::max_bytes_for`) is reached by the fragment that
+    /// passes it ([`BytesBound::AtLeast`], the default) or never passed
+    /// ([`BytesBound::AtMost`]: that fragment opens the next group).
+    pub fn bytes_bound(mut self, bound: BytesBound) -> Self {
+        self.policy.bytes_bound = bound;
+        self
+    }
+
+    /// An "at most" byte limit: `max_bytes(bytes)` with
+    /// [`BytesBound::AtMost`], Pekko's `groupedWeightedWithin` weight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use flux_accumulate::{BytesBound, Policy};
+    ///
+    /// let policy = Policy::builder().max_bytes_at_most(100).build().unwrap();
+    /// assert_eq!((policy.max_bytes(), policy.bytes_bound()), (Some(100), BytesBound::AtMost));
+    /// ```
+    pub fn max_bytes_at_most(self, bytes: u64) -> Self {
+        self.max_bytes(bytes).bytes_bound(BytesBound::AtMost)
     }
 
     /// Emits a group (reason `latency`) once `latency` has passed since its
@@ -235,6 +281,20 @@ impl PolicyBuilder {
     /// (default: the engine's).
     pub fn timer_clock(mut self, clock: TimerClock) -> Self {
         self.policy.timer_clock = clock;
+        self
+    }
+
+    /// Looks at group timers only every `period`, for a stage that must
+    /// reproduce a peer that checks them on a tick (Camel's
+    /// `completionTimeoutCheckerInterval`, Vector's `flush_period_ms`):
+    /// a group timer (TTL, latency limit, fixed or periodic interval,
+    /// linger) fires at the first multiple of `period`, counted from time
+    /// zero on the timers' clock, at or after its deadline, and a fragment
+    /// that arrives before then still joins the group. Watermark windows
+    /// and the closed-key memory are not moved. By default (none) timers
+    /// fire exactly at their deadline.
+    pub fn check_every(mut self, period: Duration) -> Self {
+        self.policy.check_every = Some(period);
         self
     }
 
@@ -340,6 +400,9 @@ impl PolicyBuilder {
         }
         if p.max_bytes == Some(0) {
             return Err(PolicyError::new("max_bytes"));
+        }
+        if p.check_every == Some(zero_duration) {
+            return Err(PolicyError::new("check_every"));
         }
         if p.max_latency == Some(zero_duration) {
             return Err(PolicyError::new("max_latency"));

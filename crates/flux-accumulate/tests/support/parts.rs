@@ -15,6 +15,12 @@ pub struct Parts {
     pub limit_from_part63: bool,
     /// Per-group TTL read from the state: part 62's value in seconds.
     pub ttl_from_part62: bool,
+    /// Per-group byte limit read from the state: the value of part 61, if
+    /// any (kept where part 63's item limit is: the state's size, which
+    /// spilling tests depend on, stays the same).
+    pub bytes_limit_from_part61: bool,
+    /// A group lingers this many seconds once it holds a fragment.
+    pub linger_secs: Option<u64>,
     pub ends_on_part: Option<u8>,
     pub starts_on_part: Option<u8>,
     /// A control signal: a fragment of this part completes every open group.
@@ -57,6 +63,7 @@ impl Accumulator for Parts {
         match part {
             63 if self.limit_from_part63 => state.limit = Some(u64::from(value)),
             62 if self.ttl_from_part62 => state.ttl = Some(u64::from(value)),
+            61 if self.bytes_limit_from_part61 => state.limit = Some(u64::from(value)),
             _ => {}
         }
         Ok(())
@@ -87,11 +94,19 @@ impl Accumulator for Parts {
     }
 
     fn max_items_for(&self, state: &State) -> Option<u64> {
-        state.limit
+        state.limit.filter(|_| !self.bytes_limit_from_part61)
+    }
+
+    fn max_bytes_for(&self, state: &State) -> Option<u64> {
+        state.limit.filter(|_| self.bytes_limit_from_part61)
     }
 
     fn ttl_for(&self, state: &State) -> Option<Duration> {
         state.ttl.map(Duration::from_secs)
+    }
+
+    fn linger_for(&self, state: &State) -> Option<Duration> {
+        self.linger_secs.filter(|_| !state.values.is_empty()).map(Duration::from_secs)
     }
 
     fn encode_state(&self, state: &State, out: &mut Vec<u8>) -> bool {
