@@ -102,7 +102,7 @@ where
     fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
         let parked = Some((self.source, head));
         let (id, ledger, held) = (self.id, StageLedger::default(), Default::default());
-        Box::new(SourceSegment { parked, id, ledger, opened: false, closed: false, held })
+        Box::new(SourceSegment { parked, id, ledger, opened: false, closed: false, held, ended: false })
     }
 }
 

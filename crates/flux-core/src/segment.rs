@@ -85,8 +85,10 @@ pub(crate) struct SourceSegment<S: Source, D> {
     /// Whether the source's `poll_open` and `poll_close` have been ready.
     pub(crate) opened: bool,
     pub(crate) closed: bool,
-    /// What a step on event time read ahead of the clock (see `replay.rs`).
-    pub(crate) held: crate::replay::Held<S::Item>,
+    /// What a step on event time read ahead of the clock, oldest first,
+    /// and whether the source ended behind it (see `replay.rs`).
+    pub(crate) held: VecDeque<crate::Envelope<S::Item>>,
+    pub(crate) ended: bool,
 }
 
 impl<S, D> Segment for SourceSegment<S, D>
