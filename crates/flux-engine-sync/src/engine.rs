@@ -19,7 +19,8 @@ pub const DEFAULT_KEPT: usize = 10_000;
 /// in an order the [`ScheduleHook`] chooses, boundaries are in-thread
 /// queues that count the backpressure a threaded engine would have felt,
 /// and time is a [`VirtualClock`] that jumps to the next source item or
-/// timer. The same pipeline, plan and hook give the same output and the
+/// timer (or follows the source's event times:
+/// [`SyncEngine::clock_follows_event_time`]). The same pipeline, plan and hook give the same output and the
 /// same [`Decision`](crate::Decision) trace on every run.
 ///
 /// At stop the engine checks the ledger (every envelope accounted for) and
