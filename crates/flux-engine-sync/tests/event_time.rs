@@ -292,3 +292,26 @@ fn a_run_that_stops_hands_on_what_was_held_at_once_and_its_books_balance() {
     );
     assert_eq!(report.end_time, Instant::ZERO);
 }
+
+#[test]
+fn what_was_held_goes_on_no_faster_than_the_boundary_has_room_for() {
+    // One pull makes 6,000 clicks (twelve batches, for a boundary of eight) of one instant, all held (the clock is
+    // at zero); the segment hands them on a step's budget at a time, so
+    // no send finds the boundary full.
+    let input = (0..6_000).map(|n| click("a", n, Some(10))).collect();
+    let source = Block { clicks: input, fail: false, pulls: Arc::default() };
+    let out = flux_test::VecSink::new();
+    let pipeline = Pipeline::from_source(source).map(|n| n + 1).stage(Arrivals(Log::default())).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let report = SyncEngine::new()
+        .clock_follows_event_time()
+        .with_hook(flux_engine_sync::UpstreamFirst)
+        .run(&plan, pipeline)
+        .unwrap();
+    assert_eq!(out.payloads().len(), 6_000);
+    assert_eq!(out.payloads()[5_999], 6_000);
+    let edge = report.edges.iter().find(|edge| edge.junction == 1).unwrap();
+    assert_eq!((edge.envelopes_sent, edge.backpressured_sends), (6_000, 0), "{edge:?}");
+    assert!(edge.max_depth <= edge.capacity, "{edge:?}");
+    assert_eq!(report.end_time, secs(10));
+}
