@@ -167,7 +167,8 @@ fn the_handle_works_from_inside_a_running_pipeline_on_the_sync_engine() {
         .accumulate_with(layer)
         .sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    SyncEngine::new().run(&plan, pipeline).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert_eq!(report.end_time, Instant::from_secs(6), "the run went on to its last input");
     let got: Vec<(Vec<u32>, EmitReason)> =
         out.take().into_iter().map(|r| (r.payload().values.clone(), r.payload().reason)).collect();
     assert_eq!(

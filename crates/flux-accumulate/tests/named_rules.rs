@@ -23,6 +23,9 @@ fn run(acc: Parts, policy: PolicyBuilder, pushes: &[(u64, &'static str, u8)]) ->
     h.take().into_iter().map(|(at, r)| (at, r.payload().values.clone(), r.payload().reason)).collect()
 }
 
+/// What a case pushes: (time, key, part).
+type Pushes = Vec<(u64, &'static str, u8)>;
+
 fn ttl(d: u64, start: TimerStart) -> PolicyBuilder {
     Policy::builder().ttl(Duration::from_secs(d), start)
 }
@@ -30,7 +33,7 @@ fn ttl(d: u64, start: TimerStart) -> PolicyBuilder {
 #[test]
 fn each_rule_names_itself() {
     let b = Policy::builder;
-    let cases: Vec<(&str, Parts, PolicyBuilder, Vec<(u64, &'static str, u8)>, EmitReason)> = vec![
+    let cases: Vec<(&str, Parts, PolicyBuilder, Pushes, EmitReason)> = vec![
         (
             "completeness",
             Parts { required: 0b11, ..Parts::default() },

@@ -46,6 +46,7 @@ pub struct Context<'a> {
     outputs: &'a mut dyn Diversions,
     waker: &'a Waker,
     budget: usize,
+    follows_event_time: bool,
 }
 
 /// Where the engine collects what leaves the main output.
@@ -123,14 +124,14 @@ impl<'a> Context<'a> {
     /// [`Pull::Pending`](crate::Pull::Pending) needs an engine that gives
     /// one ([`Context::with_waker`]).
     pub fn new(now: Instant, outputs: &'a mut dyn Diversions) -> Self {
-        Context { now, outputs, waker: Waker::noop(), budget: crate::STEP_BUDGET }
+        Context { now, outputs, waker: Waker::noop(), budget: crate::STEP_BUDGET, follows_event_time: false }
     }
 
     /// A context whose [`waker`](Context::waker) is `waker`: engines make
     /// one per step of a source, so that a source with nothing ready can
     /// ask to be woken.
     pub fn with_waker(now: Instant, outputs: &'a mut dyn Diversions, waker: &'a Waker) -> Self {
-        Context { now, outputs, waker, budget: crate::STEP_BUDGET }
+        Context { now, outputs, waker, budget: crate::STEP_BUDGET, follows_event_time: false }
     }
 
     /// The same context with a step budget of `envelopes` (at least one,
@@ -147,6 +148,29 @@ impl<'a> Context<'a> {
     /// How many envelopes a source segment's step may pull.
     pub fn budget(&self) -> usize {
         self.budget
+    }
+
+    /// The same context for a step of a replay, where the engine's clock
+    /// follows the event time of what its source reads: the source's
+    /// segment hands on only the envelopes whose
+    /// [`event_time`](crate::Meta::event_time) has come (none, or at most
+    /// [`now`](Context::now)). It holds the first one still to come, and
+    /// every one after it, and ends the step with
+    /// [`Step::Wait`](crate::Step::Wait) until that envelope's event time,
+    /// as a live source would have waited for it: the engine fires the
+    /// timers due until then, moves its clock there, and steps the segment
+    /// again. Channel segments ignore it. A sync engine setting
+    /// (`clock_follows_event_time`) is what sets it.
+    #[must_use]
+    pub fn following_event_time(mut self) -> Self {
+        self.follows_event_time = true;
+        self
+    }
+
+    /// Whether a source segment's step holds envelopes until their event
+    /// time has come (see [`Context::following_event_time`]).
+    pub fn follows_event_time(&self) -> bool {
+        self.follows_event_time
     }
 
     /// What a source that returns [`Pull::Pending`](crate::Pull::Pending)

@@ -96,6 +96,7 @@ mod pipeline;
 mod plan;
 mod pool;
 mod push;
+mod replay;
 mod runnable;
 mod seams;
 mod segment;
@@ -114,7 +115,7 @@ mod sealed {
     impl<T> Sealed for crate::Identity<T> {}
     impl<Inner, L> Sealed for crate::Stack<Inner, L> {}
     impl<S: crate::Source> Sealed for crate::runnable::StartAtSource<S> {}
-    impl<S, D> Sealed for crate::segment::SourceSegment<S, D> {}
+    impl<S: crate::Source, D> Sealed for crate::segment::SourceSegment<S, D> {}
     impl<T, D> Sealed for crate::segment::ChannelSegment<T, D> {}
 }
 

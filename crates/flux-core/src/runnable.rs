@@ -95,12 +95,14 @@ pub(crate) struct StartAtSource<S> {
 impl<S> Continuation<S::Item> for StartAtSource<S>
 where
     S: Source + 'static,
+    S::Item: Send,
 {
     type Output = Box<dyn Segment>;
 
     fn resume<H: Push<S::Item> + 'static>(self, head: H) -> Box<dyn Segment> {
         let parked = Some((self.source, head));
-        Box::new(SourceSegment { parked, id: self.id, ledger: StageLedger::default(), opened: false, closed: false })
+        let (id, ledger, held) = (self.id, StageLedger::default(), Default::default());
+        Box::new(SourceSegment { parked, id, ledger, opened: false, closed: false, held, ended: false })
     }
 }
 

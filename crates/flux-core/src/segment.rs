@@ -74,7 +74,7 @@ pub trait Segment: Send + crate::sealed::Sealed {
 }
 
 /// The segment that starts at the pipeline's source.
-pub(crate) struct SourceSegment<S, D> {
+pub(crate) struct SourceSegment<S: Source, D> {
     /// The source and the nodes, parked here between steps. A step moves
     /// them onto its own stack: as locals, their counters and sink state
     /// stay in registers for the whole step instead of being stored to the
@@ -85,11 +85,16 @@ pub(crate) struct SourceSegment<S, D> {
     /// Whether the source's `poll_open` and `poll_close` have been ready.
     pub(crate) opened: bool,
     pub(crate) closed: bool,
+    /// What a step on event time read ahead of the clock, oldest first,
+    /// and whether the source ended behind it (see `replay.rs`).
+    pub(crate) held: VecDeque<crate::Envelope<S::Item>>,
+    pub(crate) ended: bool,
 }
 
 impl<S, D> Segment for SourceSegment<S, D>
 where
     S: Source,
+    S::Item: Send,
     D: Push<S::Item>,
 {
     fn first_stage(&self) -> usize {
@@ -100,6 +105,9 @@ where
     /// the fused nodes (`Source::pull_into`), counting what the source made
     /// in a register and adding it to its ledger once at the end of the step.
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        if cx.follows_event_time() {
+            return self.step_on_event_time(cx);
+        }
         let held = self.parked.take().expect("a segment is not stepped re-entrantly");
         // Parks the source and nodes back however the step ends: a panic
         // unwinds to the engine's catch (see `catch_step`), which must find
@@ -113,15 +121,13 @@ where
         drop(out);
         drop(parked);
         match pulled {
-            Ok(Pulled::More) => Step::Progress,
-            Ok(Pulled::Wait(until)) => Step::Wait(until),
-            Ok(Pulled::Pending) => Step::Pending,
-            Ok(Pulled::End) => Step::Exhausted,
+            Ok(pulled) => step_of(pulled),
             Err(e) => Step::Failed(StageError::new(self.id.clone(), e.position, e.cause)),
         }
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) {
+        self.release_held(cx);
         self.head_mut().finish(cx);
     }
 
@@ -163,6 +169,16 @@ where
     }
 }
 
+/// The step a source segment reports for what its pull stopped at.
+pub(crate) fn step_of(pulled: Pulled) -> Step {
+    match pulled {
+        Pulled::More => Step::Progress,
+        Pulled::Wait(until) => Step::Wait(until),
+        Pulled::Pending => Step::Pending,
+        Pulled::End => Step::Exhausted,
+    }
+}
+
 /// Puts a step's source and nodes back into their segment when dropped:
 /// at the end of the step, or while a panic unwinds through it.
 struct ParkOnExit<'a, S, D> {
@@ -177,7 +193,7 @@ impl<S, D> Drop for ParkOnExit<'_, S, D> {
     }
 }
 
-impl<S, D> SourceSegment<S, D> {
+impl<S: Source, D> SourceSegment<S, D> {
     /// The first node, for the calls that come between steps (timers,
     /// finish), when the source and nodes are parked.
     fn head_mut(&mut self) -> &mut D {

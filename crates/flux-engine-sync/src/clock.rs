@@ -5,6 +5,8 @@ use flux_core::{Clock, Instant};
 /// The sync engine's clock: starts at zero and advances only when the
 /// engine advances it (to a source's next item, or to a timer), so a
 /// thirty-minute TTL passes in no real time and every run replays exactly.
+/// With [`SyncEngine::clock_follows_event_time`](crate::SyncEngine::clock_follows_event_time)
+/// a source's next item is due at its event time, so the clock follows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VirtualClock {
     now: Instant,

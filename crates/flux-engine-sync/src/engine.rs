@@ -19,7 +19,8 @@ pub const DEFAULT_KEPT: usize = 10_000;
 /// in an order the [`ScheduleHook`] chooses, boundaries are in-thread
 /// queues that count the backpressure a threaded engine would have felt,
 /// and time is a [`VirtualClock`] that jumps to the next source item or
-/// timer. The same pipeline, plan and hook give the same output and the
+/// timer (or follows the source's event times:
+/// [`SyncEngine::clock_follows_event_time`]). The same pipeline, plan and hook give the same output and the
 /// same [`Decision`](crate::Decision) trace on every run.
 ///
 /// At stop the engine checks the ledger (every envelope accounted for) and
@@ -82,6 +83,7 @@ pub struct SyncEngine {
     backpressure: Option<Box<dyn ChoosePolicy>>,
     observer: Option<Arc<dyn Observer>>,
     dead_letters: crate::report::DeadLetterLimits,
+    follows_event_time: bool,
 }
 
 impl core::fmt::Debug for SyncEngine {
@@ -93,6 +95,7 @@ impl core::fmt::Debug for SyncEngine {
             .field("dead_letter_sink", &self.dead_letter_sink.is_some())
             .field("backpressure", &self.backpressure.is_some())
             .field("observer", &self.observer.is_some())
+            .field("follows_event_time", &self.follows_event_time)
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +118,80 @@ impl SyncEngine {
             backpressure: None,
             observer: None,
             dead_letters: crate::report::DeadLetterLimits::default(),
+            follows_event_time: false,
         }
+    }
+
+    /// Makes the clock follow the event time of what the source reads, so
+    /// that a replayed file meets its timers (TTLs, latencies, timeouts on
+    /// `cx.now()`) where a live feed would have. Without it, a source that
+    /// never waits leaves the clock at zero while it is read, and every
+    /// timer fires only at the end.
+    ///
+    /// The source's envelopes go on in its order, each once the clock has
+    /// reached its [`event_time`](flux_core::Meta::event_time): the first
+    /// one still to come is held (with everything after it) and the
+    /// source waits for it, as with [`Pull::Wait`](flux_core::Pull::Wait).
+    /// So:
+    ///
+    /// - every timer due before an envelope's event time, or at it, fires
+    ///   first, in deadline order, and what it emits goes downstream
+    ///   first; then the clock moves to the event time, and every stage
+    ///   the envelope reaches sees `cx.now()` equal to it. Two envelopes
+    ///   of one pull (a framer's block) with a deadline between them meet
+    ///   it between them;
+    /// - the clock never goes back: an envelope whose event time is
+    ///   earlier than the clock goes on at once, at the clock, as does one
+    ///   with no event time;
+    /// - the clock starts at [`Instant::ZERO`](flux_core::Instant::ZERO)
+    ///   and jumps to the first event time (event times are instants since
+    ///   whatever origin the source counts from; nothing waits for real);
+    /// - at the end of input, timers a stage waits for run on the clock as
+    ///   without the setting, and [`RunReport::end_time`] is the last event
+    ///   time (or the last such timer);
+    /// - a source that waits ([`Pull::Wait`](flux_core::Pull::Wait)) or is
+    ///   pending still does: a live feed whose arrival times are its event
+    ///   times runs the same with the setting or without it.
+    ///
+    /// Envelopes of one instant go through in one step; a new instant
+    /// ends the step, so a replay takes a step per distinct event time,
+    /// as a live run would, rather than one per 1,024 envelopes. A run
+    /// that stops hands on what was held at once. The event time is what
+    /// the source sets: an `event_time` stage after it comes too late.
+    ///
+    /// # Examples
+    ///
+    /// A session closes after thirty seconds without a click. Read from a
+    /// file, all three clicks come at once; on event time the session
+    /// closes between the second and the third, as it did live:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flux_accumulate::{AccumulateExt, Policy, TimerStart, collect};
+    /// use flux_core::{Envelope, Instant, Pipeline, Runnable};
+    /// use flux_steps::Steps;
+    /// use flux_test::{TimedSource, VecSink};
+    /// use flux_engine_sync::SyncEngine;
+    ///
+    /// // Every click is ready at once (a file); each carries the second it happened.
+    /// let click = |s: u64| (Instant::ZERO, Envelope::new(s).with_event_time(Instant::from_secs(s)));
+    /// let out = VecSink::new();
+    /// let pipeline = Pipeline::from_source(TimedSource::new(vec![click(0), click(10), click(100)]))
+    ///     .key_by(|_| "user-1")
+    ///     .accumulate(collect(), Policy::builder().ttl(Duration::from_secs(30), TimerStart::LastFragment).build()?)
+    ///     .sink(out.clone());
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// let report = SyncEngine::new().clock_follows_event_time().run(&plan, pipeline)?;
+    ///
+    /// let sessions: Vec<Vec<u64>> = out.payloads().into_iter().map(|session| session.value).collect();
+    /// assert_eq!(sessions, [vec![0, 10], vec![100]], "without the setting: one session of three");
+    /// assert_eq!(report.end_time, Instant::from_secs(100));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn clock_follows_event_time(mut self) -> Self {
+        self.follows_event_time = true;
+        self
     }
 
     /// Fails the run once it has made more than `count` dead letters
@@ -275,6 +351,7 @@ impl SyncEngine {
             keep_trace: self.trace,
             stopping: false,
             error: None,
+            follows_event_time: self.follows_event_time,
         };
         run.lifecycle(Lifecycle::Open);
         run.drive();

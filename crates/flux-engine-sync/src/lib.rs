@@ -11,6 +11,11 @@
 //! replays exactly and a schedule controller can explore other
 //! interleavings ([`Seeded`]).
 //!
+//! A file read at once takes no time on that clock, so its TTLs would
+//! all fire at the end; [`SyncEngine::clock_follows_event_time`] makes the
+//! clock follow the event time the source sets instead, and a replay then
+//! meets its timers where the live feed did.
+//!
 //! **Depend on it** for tests, debugging, and deterministic batch jobs. It
 //! is its own crate so that the kernel stays free of any engine, and so
 //! that depending on it pulls in no async runtime.

@@ -35,7 +35,9 @@ pub struct RunReport {
     pub pools: Vec<PoolFigures>,
     /// Every decision, in order, when tracing was on (it is by default).
     pub trace: Vec<Decision>,
-    /// The virtual time when the run ended.
+    /// The virtual time when the run ended: the last instant the clock
+    /// moved to (the last event time of a replay on event time, or the
+    /// last timer a stage waited for after it).
     pub end_time: Instant,
     /// Failures after the one that stopped the run (a sink that also failed
     /// to close, say), up to sixteen. Empty after a successful run.

@@ -73,6 +73,9 @@ pub(crate) struct Run<'h> {
     pub(crate) received: HashMap<usize, u64>,
     /// The run stops once it has made more dead letters than this.
     pub(crate) dead_letter_limit: Option<u64>,
+    /// The source's steps hold each envelope until the clock reaches its
+    /// event time (`SyncEngine::clock_follows_event_time`).
+    pub(crate) follows_event_time: bool,
 }
 
 impl Run<'_> {
@@ -238,6 +241,9 @@ impl Run<'_> {
         let started = self.observer.is_some().then(wall_clock);
         let step = {
             let mut cx = Context::with_waker(now, &mut self.collector, &self.waker).with_budget(budget);
+            if self.follows_event_time {
+                cx = cx.following_event_time();
+            }
             catch_step(&mut *self.segments[chosen], &mut cx)
         };
         if let (Some(started), Some(observer)) = (started, &self.observer) {

@@ -35,7 +35,8 @@ pub enum Decision {
         /// Engine time.
         at: Instant,
     },
-    /// The clock moved to the instant the source asked to be pulled again,
+    /// The clock moved to the instant the source asked to be pulled again
+    /// (or, on event time, the event time of the next envelope it read),
     /// with no timer due then.
     Wake {
         /// Engine time.

@@ -70,7 +70,9 @@
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
 //! always there: [`run`] is `Planner::new().plan(..)` then
 //! `SyncEngine::new().run(..)`; call them yourself to add planner passes,
-//! schedule hooks or a different engine.
+//! schedule hooks, a clock that follows the source's event times (to
+//! replay a file as it happened: `SyncEngine::clock_follows_event_time`)
+//! or a different engine.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]

@@ -5,12 +5,12 @@
 //! written out for a call (which measured several times slower than the
 //! merge itself).
 
-use flux_core::{Accumulator, Context, EmitReason, Envelope, PanicGuard, Push};
+use flux_core::{Accumulator, Context, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
 use super::fragment::{MergeMark, Opening, open_group, whole_or_full};
 use crate::group::{GroupKeyRef, Origin, Slot};
-use crate::policy::{Policy, Timer};
+use crate::policy::Policy;
 use crate::release::Release;
 
 impl<A, D, R> AccumulateNode<A, D, R>
