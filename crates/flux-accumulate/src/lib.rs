@@ -170,6 +170,8 @@
 mod closed;
 mod closures;
 mod error;
+#[cfg(feature = "fields")]
+pub mod fields;
 mod group;
 mod key;
 mod layer;
