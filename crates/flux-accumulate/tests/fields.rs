@@ -402,3 +402,70 @@ fn a_field_table_takes_the_policys_item_limit_and_its_inactivity_ttl() {
     h.finish();
     h.assert_balanced(true);
 }
+
+/// A state holding every kind of JSON value, and a window's end.
+fn every_kind() -> (FieldMerge, FieldsState) {
+    let mut acc = FieldMerge::new().append("all").timestamp_window("ts").concat("msg", "\n");
+    let mut state = acc.open(&Bytes::from_static(b"k"));
+    let events = [
+        json!({"all": [null, true, false, -7, u64::MAX, 0.1, "é ✓", [1, [2]], {"o": {"p": []}}], "ts": 1, "msg": "a"}),
+        json!({"all": 0.30000000000000004, "ts": "t", "msg": "b", "sum": 2.5}),
+    ];
+    for event in events {
+        acc.merge(&mut state, Envelope::new(fields(event))).unwrap();
+    }
+    (acc, state)
+}
+
+#[test]
+fn a_spilled_state_comes_back_exactly_and_a_damaged_one_is_refused() {
+    let (mut acc, state) = every_kind();
+    let mut encoded = Vec::new();
+    assert!(acc.encode_state(&state, &mut encoded));
+    let key = Bytes::from_static(b"k");
+    let decoded = acc.decode_state(&key, &encoded).unwrap();
+    assert_eq!(decoded, state);
+    assert_eq!(acc.state_bytes(&decoded), acc.state_bytes(&state));
+    assert!(decoded.fields()["all"][4].is_u64() && decoded.fields()["all"][3].is_i64());
+    assert_eq!(decoded.fields()["all"][9].as_f64().unwrap().to_bits(), 0.30000000000000004_f64.to_bits());
+    // Cut anywhere, or with a byte too many, it is an error, never a panic.
+    for end in 0..encoded.len() {
+        assert!(acc.decode_state(&key, &encoded[..end]).is_err(), "cut at {end}");
+    }
+    let mut longer = encoded.clone();
+    longer.push(0);
+    let error = acc.decode_state(&key, &longer).unwrap_err();
+    assert_eq!(error.to_string(), "a spilled field state that cannot be read: 1 bytes after the state");
+}
+
+#[test]
+fn spilled_field_groups_are_restored_and_emit_what_they_would_have_in_memory() {
+    let run = |policy: Policy| {
+        let mut h = Harness::new(request_logs(), policy);
+        for round in 0..10u64 {
+            for request in 0..50u64 {
+                let event = json!({"request": format!("r{request}"), "message": format!("line {round}"),
+                                   "bytes": round * request, "latency_ms": (round * 7 % 5) as f64 / 3.0,
+                                   "hosts": [format!("h{}", round % 3)], "ts": round});
+                h.push(Envelope::new(fields(event)).with_key(Bytes::from(format!("r{request}"))));
+            }
+        }
+        let stats = h.stats.snapshot();
+        h.finish();
+        h.assert_balanced(true);
+        let records: Vec<(Bytes, Value)> =
+            h.take().into_iter().map(|(_, r)| r.into_payload()).map(|r| (r.key, Value::Object(r.value))).collect();
+        (records, stats.spills, stats.restores)
+    };
+    let (in_memory, no_spills, _) = run(Policy::default());
+    let (spilled, spills, restores) = run(Policy::builder().spill_above(8 * 1024).build().unwrap());
+    assert_eq!(no_spills, 0);
+    assert!(spills > 0 && restores > 0, "{spills} spills, {restores} restores");
+    assert_eq!(spilled, in_memory);
+    assert_eq!(in_memory.len(), 50);
+    assert_eq!(
+        in_memory[7].1,
+        json!({"request": "r7", "message": (0..10).map(|r| format!("line {r}")).collect::<Vec<_>>().join("\n"),
+               "bytes": 7 * 45, "latency_ms": 4.0 / 3.0, "hosts": ["h0", "h1", "h2"], "ts": 0, "ts_end": 9})
+    );
+}

@@ -9,6 +9,7 @@
 //! A record is the group's key and its merged fields ([`Keyed`]).
 
 mod error;
+mod spill;
 mod state;
 mod strategy;
 
@@ -41,9 +42,9 @@ pub type Fields = serde_json::Map<String, serde_json::Value>;
 ///
 /// Boundaries and limits are the stage's: `ends_when` and `starts_when`
 /// ([`Boundaries`](crate::Boundaries)) on the incoming fields, and the
-/// [`Policy`](crate::Policy)'s item limit, TTL and the rest. The group
-/// state is not spilled (a policy's spill threshold keeps these groups in
-/// memory).
+/// [`Policy`](crate::Policy)'s item limit, TTL and the rest. A spilled
+/// group comes back exactly as it was: its values are encoded as they are
+/// held (integers as integers, floats bit for bit), not as JSON text.
 ///
 /// # Examples
 ///
@@ -225,6 +226,15 @@ impl Accumulator for FieldMerge {
 
     fn state_bytes(&self, state: &FieldsState) -> usize {
         core::mem::size_of::<FieldsState>() + state.bytes
+    }
+
+    fn encode_state(&self, state: &FieldsState, out: &mut Vec<u8>) -> bool {
+        spill::encode(state, out);
+        true
+    }
+
+    fn decode_state(&mut self, _key: &Bytes, encoded: &[u8]) -> Result<FieldsState, Box<dyn Error + Send + Sync>> {
+        spill::decode(encoded).map_err(|why| format!("a spilled field state that cannot be read: {why}").into())
     }
 }
 
