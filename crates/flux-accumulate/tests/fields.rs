@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flux_accumulate::fields::{FieldMerge, FieldMergeError, Fields, FieldsState, Strategy};
+use flux_accumulate::fields::{FieldMerge, FieldMergeError, Fields, FieldsState, Strategy, group_by};
 use flux_accumulate::{AccumulateExt, Boundaries, FragmentError, Policy, REASON_HEADER, TimerStart};
 use flux_core::{Accumulator, EmitReason, Envelope, Pipeline, Runnable};
 use flux_engine_sync::{RunReport, SyncEngine};
@@ -467,5 +467,35 @@ fn spilled_field_groups_are_restored_and_emit_what_they_would_have_in_memory() {
         in_memory[7].1,
         json!({"request": "r7", "message": (0..10).map(|r| format!("line {r}")).collect::<Vec<_>>().join("\n"),
                "bytes": 7 * 45, "latency_ms": 4.0 / 3.0, "hosts": ["h0", "h1", "h2"], "ts": 0, "ts_end": 9})
+    );
+}
+
+#[test]
+fn group_by_keys_on_named_fields_and_a_missing_field_groups_apart_from_null() {
+    let events = [
+        json!({"host": "a", "pid": 1, "n": 1}),
+        json!({"host": "a", "n": 2}),
+        json!({"host": "a", "pid": 1, "n": 3}),
+        json!({"host": "a", "pid": null, "n": 4}),
+        json!({"n": 5, "host": "a"}),
+        json!({"host": "a", "pid": "1", "n": 6}),
+    ];
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(events.into_iter().map(fields).collect::<Vec<_>>()))
+        .key_by(group_by(["host", "pid"]))
+        .accumulate(FieldMerge::new(), Policy::default())
+        .sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    SyncEngine::new().run(&plan, pipeline).unwrap();
+    let records: Vec<(Bytes, Value)> =
+        out.payloads().into_iter().map(|record| (record.key, Value::Object(record.value))).collect();
+    assert_eq!(
+        records,
+        [
+            (Bytes::from_static(b"\"a\"\x001"), json!({"host": "a", "pid": 2, "n": 4})),
+            (Bytes::from_static(b"\"a\"\x00"), json!({"host": "a", "n": 7})),
+            (Bytes::from_static(b"\"a\"\x00null"), json!({"host": "a", "pid": null, "n": 4})),
+            (Bytes::from_static(b"\"a\"\x00\"1\""), json!({"host": "a", "pid": "1", "n": 6})),
+        ]
     );
 }

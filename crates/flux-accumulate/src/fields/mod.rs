@@ -7,8 +7,10 @@
 //! letter at the source). Name a [`Strategy`] per field; fields not named
 //! take [`Strategy::ByType`], or the one set with [`FieldMerge::others`].
 //! A record is the group's key and its merged fields ([`Keyed`]).
+//! [`group_by`] makes the key from named fields, as Vector's `group_by`.
 
 mod error;
+mod group_by;
 mod spill;
 mod state;
 mod strategy;
@@ -21,6 +23,7 @@ use flux_core::{Accumulator, Completeness, EmitReason, Envelope};
 use rustc_hash::FxHashMap;
 
 pub use error::FieldMergeError;
+pub use group_by::group_by;
 pub use state::FieldsState;
 pub use strategy::Strategy;
 
