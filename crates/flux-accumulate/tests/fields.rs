@@ -486,7 +486,8 @@ fn group_by_keys_on_named_fields_and_a_missing_field_groups_apart_from_null() {
         .accumulate(FieldMerge::new(), Policy::default())
         .sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    SyncEngine::new().run(&plan, pipeline).unwrap();
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+    assert!(report.dead_letters.is_empty(), "every event has a key, even without the fields");
     let records: Vec<(Bytes, Value)> =
         out.payloads().into_iter().map(|record| (record.key, Value::Object(record.value))).collect();
     assert_eq!(
