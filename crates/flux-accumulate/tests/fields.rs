@@ -268,7 +268,7 @@ fn a_field_named_twice_is_a_mistake_caught_when_the_table_is_built() {
 fn run(acc: FieldMerge, events: Vec<Value>, policy: Policy) -> (Vec<(String, Value, String)>, RunReport) {
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(IterSource::new(events.into_iter().map(fields).collect::<Vec<_>>()))
-        .key_by(|event: &Fields| event["request"].as_str().unwrap_or("none").to_owned())
+        .key_by(|event: &Fields| event.get("request").and_then(Value::as_str).unwrap_or("none").to_owned())
         .accumulate(acc.ends_when(|event: &Fields| event.contains_key("status")), policy)
         .sink(out.clone());
     let plan = Planner::new().plan(pipeline.describe()).unwrap();

@@ -75,8 +75,8 @@ pub type Fields = serde_json::Map<String, serde_json::Value>;
 /// let merge = FieldMerge::new().concat("message", "\n").timestamp_window("ts").first("pid");
 /// let out = VecSink::new();
 /// let pipeline = Pipeline::from_source(IterSource::new(events))
-///     .key_by(|event: &Fields| event["pid"].to_string())
-///     .accumulate(merge.ends_when(|event: &Fields| event["message"] == "done"), Policy::default())
+///     .key_by(|event: &Fields| event.get("pid").map(|pid| pid.to_string()).unwrap_or_default())
+///     .accumulate(merge.ends_when(|event: &Fields| event.get("message") == Some(&json!("done"))), Policy::default())
 ///     .sink(out.clone());
 /// # let plan = Planner::new().plan(pipeline.describe())?;
 /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
