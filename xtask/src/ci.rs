@@ -31,18 +31,40 @@ pub(crate) fn run() -> Result<(), Failed> {
             "clippy",
             "--locked",
             "-p",
-            "flux",
+            "flux-accumulate",
             "--all-targets",
             "--features",
-            "async,observe,serde",
+            "fields",
             "--",
             "-D",
             "warnings",
         ],
         &[],
     )?;
-    cargo(&["nextest", "run", "--locked", "-p", "flux", "--features", "async,observe,serde"], &[])?;
-    cargo(&["test", "--locked", "-p", "flux", "--features", "async,observe,serde", "--doc"], &[])?;
+    // The rest of flux-accumulate's tests ran above: only what the feature adds.
+    cargo(&["nextest", "run", "--locked", "-p", "flux-accumulate", "--features", "fields", "--test", "fields"], &[])?;
+    cargo(&["test", "--locked", "-p", "flux-accumulate", "--features", "fields", "--doc"], &[])?;
+    cargo(
+        &["doc", "--locked", "-p", "flux-accumulate", "--features", "fields", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    cargo(
+        &[
+            "clippy",
+            "--locked",
+            "-p",
+            "flux",
+            "--all-targets",
+            "--features",
+            "async,observe,serde,fields",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(&["nextest", "run", "--locked", "-p", "flux", "--features", "async,observe,serde,fields"], &[])?;
+    cargo(&["test", "--locked", "-p", "flux", "--features", "async,observe,serde,fields", "--doc"], &[])?;
     cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     // The README's first command, small: `flux demo` fails if its run's
     // ledger does not balance or its input pool leaks.

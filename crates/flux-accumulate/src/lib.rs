@@ -14,6 +14,11 @@
 //! the [`Accumulator`](flux_core::Accumulator) contract, and a user can
 //! write another accumulating stage against that contract without this one.
 //!
+//! With the `fields` feature, the `fields` module merges records that are
+//! JSON objects by a table of strategies per field (`FieldMerge`: Vector's
+//! `reduce` and its `merge_strategies`), its one optional dependency being
+//! `serde_json`.
+//!
 //! # What a record carries
 //!
 //! Each record keeps the key, sequence, event time and trace of its
@@ -173,6 +178,8 @@
 mod closed;
 mod closures;
 mod error;
+#[cfg(feature = "fields")]
+pub mod fields;
 mod force;
 mod group;
 mod key;

@@ -60,6 +60,7 @@
 //! |---|---|---|
 //! | `memory` (default) | [`memory`] | pooled slabs, zero-copy framing, framed sources, write sinks |
 //! | `accumulate` (default) | [`accumulate`] | keyed accumulation: completeness, size and time limits, spill |
+//! | `fields` | `accumulate::fields` | merge strategies per field for JSON-object records (Vector's `reduce` as a table) |
 //! | `fan-in` (default) | [`fan_in`] | several sources into one pipeline, as ready or in event-time order |
 //! | `backpressure` | `backpressure` | admission policies between stages |
 //! | `async` | `engine_async` | the tokio engine, and `run_async` (and `stream`) |

@@ -41,6 +41,11 @@ pub use flux_accumulate::{
     reduce,
 };
 
+/// Vector's `reduce` as a table: merge strategies per field for records
+/// that are JSON objects.
+#[cfg(feature = "fields")]
+pub use flux_accumulate::fields::{FieldMerge, Fields};
+
 #[cfg(feature = "fan-in")]
 pub use flux_fan_in::{FanIn, Sourced};
 
