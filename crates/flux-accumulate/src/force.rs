@@ -21,7 +21,7 @@ use std::task::Waker;
 /// ```
 /// use flux_accumulate::{Accumulate, Policy, count};
 ///
-/// let mut layer = Accumulate::new(count(), Policy::default());
+/// let mut layer = Accumulate::new(count::<u32>(), Policy::default());
 /// let force = layer.force_handle();
 /// assert_eq!(force.requested(), 0);
 /// force.complete_all();
