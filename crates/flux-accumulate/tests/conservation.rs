@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use flux_accumulate::{
-    AtEnd, BytesBound, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, KeyLimit, NoKey, OnExpiry,
-    OnMergeError, OnNewKey, Policy, TimerStart, Watermark,
+    AtEnd, BytesBound, CloseAfter, ClosedKeys, Eviction, Expiry, FRAGMENTS_HEADER, Forget, KeyLimit, NoKey, OnExpiry,
+    OnMergeError, OnNewKey, Policy, Timer, TimerStart, Watermark,
 };
-use flux_core::{Envelope, Instant};
+use flux_core::{CompleteAll, Envelope, Instant};
 use proptest::prelude::*;
 use support::{Harness, Parts, header};
 
@@ -49,14 +49,16 @@ fn policy() -> impl Strategy<Value = Policy> {
     let keys = (
         proptest::option::of((1u64..300, 0u64..100, 0u64..200)),
         proptest::option::of((1usize..5, any::<bool>())),
-        proptest::option::of((1usize..4, 1u64..500, any::<bool>())),
+        proptest::option::of((1usize..4, proptest::option::of(1u64..500), 0usize..3, any::<bool>())),
         0usize..3,
         0usize..3,
         0usize..4,
         proptest::option::of(16u64..512),
         any::<bool>(),
     );
-    (limits, keys).prop_map(|(limits, keys)| {
+    // One timer whose deadline rule differs from the others'.
+    let extra = proptest::option::of((0usize..4, any::<bool>()));
+    (limits, keys, extra).prop_map(|(limits, keys, one_timer)| {
         let (items, bytes, latency, ttl, after, complete_at, discard_on_expiry, bytes_at_most, check_every) = limits;
         let (watermark, key_limit, closed, at_end, no_key, on_error, spill, new_key_completes) = keys;
         let mut b = Policy::builder().complete_at(complete_at);
@@ -86,6 +88,10 @@ fn policy() -> impl Strategy<Value = Policy> {
         if after {
             b = b.expiry(Expiry::AfterDeadline);
         }
+        if let Some((timer, after)) = one_timer {
+            let timer = [Timer::Ttl, Timer::Latency, Timer::Linger, Timer::Window][timer];
+            b = b.expiry_of(timer, if after { Expiry::AfterDeadline } else { Expiry::AtDeadline });
+        }
         if discard_on_expiry {
             b = b.on_expiry(OnExpiry::Discard);
         }
@@ -100,12 +106,14 @@ fn policy() -> impl Strategy<Value = Policy> {
             let eviction = if lru { Eviction::LeastRecentlyUsed } else { Eviction::OldestFirst };
             b = b.key_limit(KeyLimit { max_keys, eviction });
         }
-        if let Some((capacity, remember, include_expired)) = closed {
-            b = b.closed_keys(ClosedKeys::new(capacity).remember_for(ms(remember)).after(if include_expired {
-                CloseAfter::AnyEnd
-            } else {
-                CloseAfter::Whole
-            }));
+        if let Some((capacity, remember, after, lru)) = closed {
+            let after = [CloseAfter::Whole, CloseAfter::WholeOrFull, CloseAfter::AnyEnd][after];
+            let forget = if lru { Forget::LeastRecentlyTouched } else { Forget::OldestClosed };
+            let mut closed = ClosedKeys::new(capacity).after(after).forget(forget);
+            if let Some(remember) = remember {
+                closed = closed.remember_for(ms(remember));
+            }
+            b = b.closed_keys(closed);
         }
         b = b.at_end([AtEnd::Flush, AtEnd::Drop, AtEnd::WaitForTimers][at_end]);
         b = b.no_key([NoKey::DeadLetter, NoKey::Group(Bytes::from_static(b"<none>")), NoKey::Drop][no_key].clone());
@@ -128,11 +136,15 @@ fn policy() -> impl Strategy<Value = Policy> {
 }
 
 fn accumulator() -> impl Strategy<Value = Parts> {
-    (0u64..16, proptest::option::of(0u8..4), proptest::option::of(0u8..4), any::<bool>()).prop_map(
-        |(required, ends_on_part, starts_on_part, spillable)| Parts {
+    let signal = proptest::option::of((0u8..4, any::<bool>())).prop_map(|s| {
+        s.map(|(part, inclusive)| (part, if inclusive { CompleteAll::Inclusive } else { CompleteAll::Exclusive }))
+    });
+    (0u64..16, proptest::option::of(0u8..4), proptest::option::of(0u8..4), any::<bool>(), signal).prop_map(
+        |(required, ends_on_part, starts_on_part, spillable, signal_on_part)| Parts {
             required,
             ends_on_part,
             starts_on_part,
+            signal_on_part,
             spillable,
             ..Parts::default()
         },
@@ -176,7 +188,12 @@ proptest! {
         let diverted = (h.diverted.dead_letters.len() + h.diverted.side_outputs.len()) as u64;
         let ledger = h.ledger();
         prop_assert_eq!(in_records + diverted + ledger.discarded + ledger.dropped, h.pushed);
-        prop_assert_eq!(h.stats.snapshot().dropped_no_key, ledger.dropped, "the stage drops only key-less fragments");
+        let figures = h.stats.snapshot();
+        prop_assert_eq!(
+            figures.dropped_no_key + figures.signals,
+            ledger.dropped,
+            "the stage drops only key-less fragments and control signals"
+        );
         prop_assert_eq!(h.stats.pressure().pending_keys, 0);
     }
 }
