@@ -114,16 +114,16 @@ const LIVE: [&str; 13] = [
     "0 in a1",
     "20 in b2",
     "50 in a3",
-    "80 out b [2] ttl-expired",
+    "80 out b [2] inactivity",
     "90 in c4",
     "100 in a5",
     // c's deadline is 150 s, the instant c7 comes: the deadline fires
     // first, and c7 opens a new group.
-    "150 out c [4] ttl-expired",
+    "150 out c [4] inactivity",
     "150 in a6",
     "150 in c7",
     "180 out a [1, 3, 5, 6] latency",
-    "210 out c [7] ttl-expired",
+    "210 out c [7] inactivity",
     "240 in d8",
     "240 out d [8] end-of-stream",
 ];
@@ -190,9 +190,9 @@ fn an_early_or_timeless_click_goes_on_at_the_clock_which_never_goes_back() {
             "100 in x1",
             "100 in y2",
             "100 in z3",
-            "160 out x [1] ttl-expired",
-            "160 out y [2] ttl-expired",
-            "160 out z [3] ttl-expired",
+            "160 out x [1] inactivity",
+            "160 out y [2] inactivity",
+            "160 out z [3] inactivity",
             "200 in w4",
             "200 out w [4] end-of-stream",
         ]
@@ -209,7 +209,7 @@ fn at_the_end_timers_the_stage_waits_for_run_on_from_the_last_event_time() {
         .unwrap();
     let input = vec![click("a", 1, Some(1_000)), click("a", 2, Some(1_030))];
     let (log, report) = run(replay(input), policy, true);
-    assert_eq!(log, ["1000 in a1", "1030 in a2", "1090 out a [1, 2] ttl-expired"]);
+    assert_eq!(log, ["1000 in a1", "1030 in a2", "1090 out a [1, 2] inactivity"]);
     assert_eq!(report.end_time, secs(1_090), "the clock starts at zero and jumps to the first event time");
 }
 
@@ -253,7 +253,7 @@ fn a_timer_due_inside_one_pull_fires_between_the_two_clicks_it_falls_between() {
     let (log, report) = run(source, policy, true);
     assert_eq!(
         log,
-        ["0 in a1", "10 in a2", "40 out a [1, 2] ttl-expired", "70 in b3", "75 in b4", "75 out b [3, 4] end-of-stream"]
+        ["0 in a1", "10 in a2", "40 out a [1, 2] inactivity", "70 in b3", "75 in b4", "75 out b [3, 4] end-of-stream"]
     );
     assert_eq!(*pulls.lock().unwrap(), 1, "one pull made all four; the segment held three of them");
     // The clock moved to each held click's time as a live source's wait would.
