@@ -2,8 +2,10 @@
 //!
 //! - `ci`: everything CI checks (format, lints, tests, doc tests, docs,
 //!   loom models, house rules). `.ci/run` calls it.
-//! - `bench [NAME] [--rounds N]`: side-by-side comparisons against
-//!   hand-written baselines, one line each, JSON under `target/flux-bench/`.
+//! - `bench [NAME] [--rounds N] [--instructions]`: side-by-side comparisons
+//!   against hand-written baselines, one line each, JSON under
+//!   `target/flux-bench/`; `--instructions` adds each side's instructions
+//!   per item, counted by callgrind, for comparisons that have them.
 //! - `demo [ARGS]`: runs the example pipeline end to end.
 
 #![forbid(unsafe_code)]
@@ -12,13 +14,14 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod instructions;
 mod lines;
 #[cfg(test)]
 mod tidy;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <ci | bench [NAME] [--rounds N] | demo [ARGS]>";
+const USAGE: &str = "usage: cargo xtask <ci | bench [NAME] [--rounds N] [--instructions] | demo [ARGS]>";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -5,6 +5,11 @@
 //! valgrind --tool=callgrind target/release/instructions accumulate
 //! ```
 //!
+//! `cargo xtask bench accumulate --instructions` does this for Flux, the
+//! hand loop (`accumulate_hand`) and the data generation alone
+//! (`accumulate_data`), and prints both sides' instructions per fragment.
+//! The `accumulate` modes print `items N` after the checksum.
+//!
 //! Instruction counts repeat exactly for the same binary and input, however
 //! loaded the machine is, so they tell a change's cost apart from noise
 //! where a ratio cannot (`docs/BENCHMARKS.md` lists them).
@@ -21,17 +26,26 @@ fn path_argument() -> std::path::PathBuf {
 }
 
 fn main() -> ExitCode {
-    let checksum = match std::env::args().nth(1).as_deref() {
-        Some("accumulate") => accumulate::flux_once(),
-        Some("accumulate_fold") => accumulate::flux_fold_once(),
-        Some("fused_chain") => fused_chain::flux_once(),
-        Some("source_pipeline") => framing::source_pipeline_once(&path_argument()),
-        Some("memchr_lines") => framing::count_lines(&path_argument()),
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let checksum = match mode.as_str() {
+        "accumulate" => accumulate::flux_once(),
+        "accumulate_fold" => accumulate::flux_fold_once(),
+        "accumulate_hand" => accumulate::hand_once(),
+        "accumulate_data" => accumulate::data_once(),
+        "fused_chain" => fused_chain::flux_once(),
+        "source_pipeline" => framing::source_pipeline_once(&path_argument()),
+        "memchr_lines" => framing::count_lines(&path_argument()),
         _ => {
-            eprintln!("usage: instructions <accumulate | accumulate_fold | fused_chain>");
+            eprintln!(
+                "usage: instructions <accumulate | accumulate_fold | accumulate_hand | accumulate_data | fused_chain \
+                 | source_pipeline FILE | memchr_lines FILE>"
+            );
             return ExitCode::from(2);
         }
     };
     println!("checksum {checksum}");
+    if mode.starts_with("accumulate") {
+        println!("items {}", accumulate::FRAGMENTS);
+    }
     ExitCode::SUCCESS
 }

@@ -47,7 +47,8 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::{Comparison, Variant};
 
-const FRAGMENTS: usize = 1_000_000;
+/// Fragments in one run.
+pub const FRAGMENTS: usize = 1_000_000;
 const KEYS: usize = 100_000;
 
 /// Each fragment: its key (a slice of one static buffer) and a value.
@@ -248,6 +249,20 @@ pub fn flux_once() -> u64 {
 
 fn flux() -> u64 {
     run_flux(Accumulate::new(CountSum, Policy::default()))
+}
+
+/// The fastest hand loop once (FxHash on hashbrown over the fragment
+/// slice): what `instructions accumulate_hand` runs, for the instruction
+/// count Flux's is read against.
+pub fn hand_once() -> u64 {
+    hand_hashbrown()
+}
+
+/// The bench's data generated and nothing else: what `instructions
+/// accumulate_data` runs, so that a driver can take the generation's
+/// instructions out of both sides' counts.
+pub fn data_once() -> u64 {
+    fragments().len() as u64
 }
 
 /// The same merge written as a closure: `fold` instead of a trait impl.

@@ -1,51 +1,194 @@
-//! The open groups by key: a hash table whose lookups can take a hash
-//! computed earlier, so that a batch's keys are all hashed (their bytes
-//! fetched together, the cache misses overlapping) before any is probed.
+//! The open groups by key: an open-addressing hash table whose lookups can
+//! take a hash computed earlier, and whose slot for a group can be found
+//! (and its cache lines fetched ahead) before the group is merged into.
+//!
+//! Its own table rather than hashbrown's: a batch's merges want each
+//! group's slot address some fragments ahead, to prefetch it, and
+//! hashbrown has no API that gives a slot from a hash. Linear probing over
+//! a dense array of hash tags, the groups in a parallel array at the same
+//! index: a probe reads tags (eight to a cache line) and touches one group
+//! entry, whose address the tag probe gives before the entry is read.
 
 use core::hash::{BuildHasher, Hash};
 
-use hashbrown::hash_table::HashTable;
-use hashbrown::{Equivalent, hash_table};
+use hashbrown::Equivalent;
 use rustc_hash::FxBuildHasher;
 
 use crate::group::{Group, GroupKey};
+use crate::prefetch::prefetch;
 
-/// Open groups, FxHash on hashbrown.
+/// A slot's tag when it is empty; an occupied slot's tag is its group's
+/// hash with the top bit set (the low bits, which place a group, intact).
+const EMPTY: u64 = 0;
+
+/// The table grows before more than this share of its slots (seven
+/// eighths, as hashbrown's) is taken.
+const LOAD: (usize, usize) = (7, 8);
+
+/// The fewest slots a table that holds anything has.
+const MIN_SLOTS: usize = 16;
+
+/// A slot index from [`GroupTable::slot_hint`] that names no slot: the
+/// table was empty.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// One slot's group, with its key.
+type Entry<S, K> = (GroupKey, Group<S, K>);
+
+/// Open groups, FxHash with linear probing.
 pub(crate) struct GroupTable<S, K> {
-    table: HashTable<(GroupKey, Group<S, K>)>,
+    /// Per slot: [`EMPTY`], or the tag of the group in the same slot of
+    /// `entries`. A power of two long (or empty).
+    tags: Vec<u64>,
+    entries: Vec<Option<Entry<S, K>>>,
+    len: usize,
     hasher: FxBuildHasher,
 }
 
 impl<S, K> Default for GroupTable<S, K> {
     fn default() -> Self {
-        GroupTable { table: HashTable::new(), hasher: FxBuildHasher }
+        GroupTable { tags: Vec::new(), entries: Vec::new(), len: 0, hasher: FxBuildHasher }
     }
 }
 
+#[inline(always)]
+fn tag_of(hash: u64) -> u64 {
+    hash | 1 << 63
+}
+
 impl<S, K> GroupTable<S, K> {
+    /// What one group costs the table at its fullest: its entry and tag,
+    /// over the highest share of slots in use (for `held_bytes`, which an
+    /// allocator's count must bear out).
+    pub(crate) const fn bytes_per_group() -> usize {
+        (size_of::<Option<Entry<S, K>>>() + size_of::<u64>()) * LOAD.1 / LOAD.0
+    }
+
     /// The hash a lookup of `key` uses.
     #[inline(always)]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
 
-    /// The group under `key`, whose hash is `hash`.
+    /// How many slots the table has: a slot index from
+    /// [`slot_hint`](Self::slot_hint) holds only while this is unchanged.
+    pub(crate) fn slots(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// The slot where the group with hash `hash` most likely is (the first
+    /// whose tag matches), or the empty slot that ends its probe; found
+    /// from the tags alone, without reading any group. [`NO_SLOT`] if the
+    /// table is empty.
     #[inline(always)]
-    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<&Group<S, K>>
+    pub(crate) fn slot_hint(&self, hash: u64) -> usize {
+        let mask = self.tags.len().wrapping_sub(1);
+        if self.tags.is_empty() {
+            return NO_SLOT;
+        }
+        let tag = tag_of(hash);
+        let mut at = hash as usize & mask;
+        loop {
+            let here = self.tags[at];
+            if here == tag || here == EMPTY {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Whether slot `slot` (a hint from [`slot_hint`](Self::slot_hint))
+    /// is taken by a group whose hash matches `hash` in all but its top
+    /// bit: most likely the group under the key hashed.
+    #[inline(always)]
+    pub(crate) fn is_tagged(&self, slot: usize, hash: u64) -> bool {
+        self.tags.get(slot) == Some(&tag_of(hash))
+    }
+
+    /// Starts fetching the group entry in slot `slot` (a hint from
+    /// [`slot_hint`](Self::slot_hint)) into the cache: both lines it may
+    /// span. A hint that names no slot fetches nothing.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, slot: usize) {
+        if let Some(entry) = self.entries.get(slot) {
+            let first: *const Option<Entry<S, K>> = entry;
+            prefetch(first);
+            prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S, K>>>() - 1));
+        }
+    }
+
+    /// Starts fetching the tags a lookup of `hash` reads first.
+    #[inline(always)]
+    pub(crate) fn prefetch_tags(&self, hash: u64) {
+        if let Some(tag) = self.tags.get(hash as usize & self.tags.len().wrapping_sub(1)) {
+            prefetch(tag);
+        }
+    }
+
+    /// The slot holding the group under `key` (whose hash is `hash`), or
+    /// the empty slot where it would go. The table must have a slot.
+    #[inline(always)]
+    fn probe<Q>(&self, hash: u64, key: &Q) -> Result<usize, usize>
     where
         Q: Equivalent<GroupKey> + ?Sized,
     {
-        self.table.find(hash, |(stored, _)| key.equivalent(stored)).map(|(_, group)| group)
+        let mask = self.tags.len() - 1;
+        let tag = tag_of(hash);
+        let mut at = hash as usize & mask;
+        loop {
+            let here = self.tags[at];
+            if here == tag && self.holds(at, key) {
+                return Ok(at);
+            }
+            if here == EMPTY {
+                return Err(at);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Whether slot `at` holds the group under `key`.
+    #[inline(always)]
+    fn holds<Q: Equivalent<GroupKey> + ?Sized>(&self, at: usize, key: &Q) -> bool {
+        self.entries.get(at).and_then(Option::as_ref).is_some_and(|(stored, _)| key.equivalent(stored))
+    }
+
+    /// The slot of the group under `key`, if it is open.
+    #[inline(always)]
+    fn slot_of<Q: Equivalent<GroupKey> + ?Sized>(&self, hash: u64, key: &Q) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        self.probe(hash, key).ok()
     }
 
     /// Room for `additional` more groups without growing.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        let hasher = self.hasher;
-        self.table.reserve(additional, move |(stored, _)| hasher.hash_one(stored));
+        let needed = self.len + additional;
+        if needed * LOAD.1 <= self.tags.len() * LOAD.0 {
+            return;
+        }
+        let mut slots = self.tags.len().max(MIN_SLOTS);
+        while needed * LOAD.1 > slots * LOAD.0 {
+            slots *= 2;
+        }
+        let old_tags = core::mem::replace(&mut self.tags, vec![EMPTY; slots]);
+        let mut old_entries = core::mem::take(&mut self.entries);
+        self.entries.resize_with(slots, || None);
+        let mask = slots - 1;
+        for (tag, entry) in old_tags.into_iter().zip(old_entries.iter_mut()) {
+            let Some(entry) = entry.take() else { continue };
+            let mut at = tag as usize & mask;
+            while self.tags[at] != EMPTY {
+                at = (at + 1) & mask;
+            }
+            self.tags[at] = tag;
+            self.entries[at] = Some(entry);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&Group<S, K>>
@@ -59,79 +202,263 @@ impl<S, K> GroupTable<S, K> {
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        let (stored, group) = self.table.find(self.hash(key), |(stored, _)| key.equivalent(stored))?;
-        Some((stored, group))
+        let at = self.slot_of(self.hash(key), key)?;
+        self.entries[at].as_ref().map(|(stored, group)| (stored, group))
     }
 
     pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut Group<S, K>>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        let hash = self.hash(key);
-        self.table.find_mut(hash, |(stored, _)| key.equivalent(stored)).map(|(_, group)| group)
+        let at = self.slot_of(self.hash(key), key)?;
+        self.entries[at].as_mut().map(|(_, group)| group)
     }
 
     pub(crate) fn remove_entry<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<S, K>)>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        let hash = self.hash(key);
-        let entry = self.table.find_entry(hash, |(stored, _)| key.equivalent(stored)).ok()?;
-        Some(entry.remove().0)
+        let at = self.slot_of(self.hash(key), key)?;
+        Some(self.remove_at(at))
+    }
+
+    /// Takes the group out of slot `hole`, then moves each later group of
+    /// the same probe run back into the hole its probe passes over, so that
+    /// no probe stops early at an empty slot (backward-shift deletion).
+    fn remove_at(&mut self, mut hole: usize) -> Entry<S, K> {
+        let mask = self.tags.len() - 1;
+        let taken = self.entries[hole].take();
+        self.tags[hole] = EMPTY;
+        self.len -= 1;
+        let mut next = (hole + 1) & mask;
+        while self.tags[next] != EMPTY {
+            let home = self.tags[next] as usize & mask;
+            // The hole lies on the probe from `home` to `next`: fill it.
+            if next.wrapping_sub(home) & mask >= next.wrapping_sub(hole) & mask {
+                self.tags[hole] = core::mem::replace(&mut self.tags[next], EMPTY);
+                self.entries[hole] = self.entries[next].take();
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        taken.unwrap_or_else(|| unreachable!("a found slot holds a group"))
     }
 
     /// The group under `key` (whose hash is `hash`), or the place to open
-    /// it. A place, not a closure that opens it: the caller opens the group
-    /// in its own body, where the opening is inlined (a closure handed in
-    /// was compiled out of line once the group grew, which cost a plain
-    /// `fold` stage some seventy instructions per group).
+    /// it. `hint` is a slot from [`slot_hint`](Self::slot_hint) taken while
+    /// the table had as many slots as now (or [`NO_SLOT`]): when it holds
+    /// the group, no probe is needed; when it does not (the group moved,
+    /// or was not open yet), the table is probed as without one.
+    ///
+    /// A place, not a closure that opens the group: the caller opens it in
+    /// its own body, where the opening is inlined (a closure handed in was
+    /// compiled out of line once the group grew, which cost a plain `fold`
+    /// stage some seventy instructions per group).
+    #[inline(always)]
+    pub(crate) fn find_or_vacant_at<Q>(
+        &mut self,
+        hash: u64,
+        hint: usize,
+        key: &Q,
+    ) -> Result<&mut Group<S, K>, Vacant<'_, S, K>>
+    where
+        Q: Equivalent<GroupKey> + ?Sized,
+    {
+        let tag = tag_of(hash);
+        let found = if self.tags.get(hint) == Some(&tag) && self.holds(hint, key) {
+            Ok(hint)
+        } else if self.tags.is_empty() {
+            Err(NO_SLOT)
+        } else {
+            self.probe(hash, key)
+        };
+        match found {
+            Ok(at) => match &mut self.entries[at] {
+                Some((_, group)) => Ok(group),
+                None => unreachable!("a found slot holds a group"),
+            },
+            Err(at) => Err(Vacant { table: self, hash, at }),
+        }
+    }
+
+    /// [`find_or_vacant_at`](Self::find_or_vacant_at) without a hint.
     #[inline(always)]
     pub(crate) fn find_or_vacant<Q>(&mut self, hash: u64, key: &Q) -> Result<&mut Group<S, K>, Vacant<'_, S, K>>
     where
         Q: Equivalent<GroupKey> + ?Sized,
     {
-        // A plain find first (the table's `entry` also finds the slot to
-        // insert into, and is not inlined): most fragments join a group.
-        match self.table.find_entry(hash, |(stored, _)| key.equivalent(stored)) {
-            Ok(entry) => Ok(&mut entry.into_mut().1),
-            Err(absent) => Err(Vacant { absent, hash, hasher: self.hasher }),
-        }
+        self.find_or_vacant_at(hash, NO_SLOT, key)
     }
 
     /// Every open group's key, in no particular order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &GroupKey> {
-        self.table.iter().map(|(key, _)| key)
+        self.entries.iter().flatten().map(|(key, _)| key)
     }
 
     /// Every open group, in no particular order.
     pub(crate) fn groups(&self) -> impl Iterator<Item = &Group<S, K>> {
-        self.table.iter().map(|(_, group)| group)
+        self.entries.iter().flatten().map(|(_, group)| group)
     }
 
     /// Every open group with its key, in no particular order, to change.
     pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = (&GroupKey, &mut Group<S, K>)> {
-        self.table.iter_mut().map(|(key, group)| (&*key, group))
+        self.entries.iter_mut().flatten().map(|(key, group)| (&*key, group))
     }
 
-    pub(crate) fn drain(&mut self) -> hash_table::Drain<'_, (GroupKey, Group<S, K>)> {
-        self.table.drain()
+    /// Takes every group out, in no particular order; the table keeps its
+    /// slots. Groups not taken when the iterator is dropped are dropped
+    /// with it.
+    pub(crate) fn drain(&mut self) -> Drain<'_, S, K> {
+        self.tags.fill(EMPTY);
+        self.len = 0;
+        Drain { entries: self.entries.iter_mut() }
+    }
+}
+
+/// The groups [`GroupTable::drain`] takes out.
+pub(crate) struct Drain<'a, S, K> {
+    entries: core::slice::IterMut<'a, Option<Entry<S, K>>>,
+}
+
+impl<S, K> Iterator for Drain<'_, S, K> {
+    type Item = Entry<S, K>;
+
+    fn next(&mut self) -> Option<Entry<S, K>> {
+        self.entries.find_map(Option::take)
+    }
+}
+
+impl<S, K> Drop for Drain<'_, S, K> {
+    fn drop(&mut self) {
+        self.entries.by_ref().for_each(|entry| *entry = None);
     }
 }
 
 /// Where a group that is not open goes, found by
 /// [`GroupTable::find_or_vacant`].
 pub(crate) struct Vacant<'a, S, K> {
-    absent: hash_table::AbsentEntry<'a, (GroupKey, Group<S, K>)>,
+    table: &'a mut GroupTable<S, K>,
     hash: u64,
-    hasher: FxBuildHasher,
+    /// The empty slot that ended the probe ([`NO_SLOT`] if there was none).
+    at: usize,
 }
 
 impl<'a, S, K> Vacant<'a, S, K> {
     /// Opens the group under the table's own copy of its key.
     #[inline(always)]
-    pub(crate) fn open(self, opened: (GroupKey, Group<S, K>)) -> &'a mut Group<S, K> {
-        let hasher = self.hasher;
-        let rehash = move |(stored, _): &(GroupKey, Group<S, K>)| hasher.hash_one(stored);
-        &mut self.absent.into_table().insert_unique(self.hash, opened, rehash).into_mut().1
+    pub(crate) fn open(self, opened: Entry<S, K>) -> &'a mut Group<S, K> {
+        let Vacant { table, hash, mut at } = self;
+        if (table.len + 1) * LOAD.1 > table.tags.len() * LOAD.0 {
+            table.reserve(1);
+            at = table.slot_hint(hash);
+        }
+        table.tags[at] = tag_of(hash);
+        table.len += 1;
+        &mut table.entries[at].insert(opened).1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use flux_core::{Instant, TraceContext};
+
+    use super::*;
+    use crate::group::{GroupKeyRef, Origin};
+    use crate::policy::KeyStorage;
+
+    type Table = GroupTable<u64, ()>;
+
+    fn probe(key: &Bytes) -> GroupKeyRef<'_> {
+        GroupKeyRef { key, window: 0, storage: KeyStorage::Copy }
+    }
+
+    fn open(table: &mut Table, key: &Bytes, state: u64) {
+        let probe = probe(key);
+        let hash = table.hash(&probe);
+        let origin = Origin { sequence: 0, event_time: None, trace: TraceContext::default() };
+        match table.find_or_vacant(hash, &probe) {
+            Ok(_) => panic!("{key:?} is open already"),
+            Err(vacant) => {
+                vacant.open((GroupKey::from(&probe), Group::new(state, 0, Instant::ZERO, origin)));
+            }
+        }
+    }
+
+    fn state(table: &Table, key: &Bytes) -> Option<u64> {
+        table.get(&probe(key)).and_then(|group| group.state.resident().copied())
+    }
+
+    /// Keys whose hashes share their low bits, so that they probe the same
+    /// run of slots (the cases deletion must get right).
+    fn crowded(table: &Table, count: usize) -> Vec<Bytes> {
+        let mut keys = Vec::new();
+        let mut n = 0_u32;
+        while keys.len() < count {
+            let key = Bytes::from(format!("key-{n}"));
+            if table.hash(&probe(&key)) & 0xf == 3 {
+                keys.push(key);
+            }
+            n += 1;
+        }
+        keys
+    }
+
+    #[test]
+    fn removing_from_the_middle_of_a_probe_run_keeps_the_rest_findable() {
+        let mut table = Table::default();
+        let keys = crowded(&table, 6);
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+        }
+        assert_eq!(table.slots(), MIN_SLOTS, "six groups fit the smallest table, in one run");
+        for removed in [2, 0, 5] {
+            let (stored, _) = table.remove_entry(&probe(&keys[removed])).expect("open");
+            assert_eq!(stored.key.as_slice(), &keys[removed][..]);
+        }
+        assert_eq!(table.len(), 3);
+        for (i, key) in keys.iter().enumerate() {
+            let expected = (![0, 2, 5].contains(&i)).then_some(i as u64);
+            assert_eq!(state(&table, key), expected, "key {i}");
+        }
+    }
+
+    #[test]
+    fn growing_keeps_every_group_and_a_hint_finds_its_group() {
+        let mut table = Table::default();
+        let keys: Vec<Bytes> = (0..1_000).map(|k| Bytes::from(format!("customer-{k:04}"))).collect();
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+        }
+        assert_eq!(table.len(), 1_000);
+        assert!(table.slots() * LOAD.0 >= 1_000 * LOAD.1, "the load stays under seven eighths");
+        for (i, key) in keys.iter().enumerate() {
+            let probe = probe(key);
+            let hash = table.hash(&probe);
+            let hint = table.slot_hint(hash);
+            table.prefetch(hint);
+            let group = table.find_or_vacant_at(hash, hint, &probe).ok().expect("open");
+            assert_eq!(group.state.resident(), Some(&(i as u64)));
+        }
+        let drained: Vec<u64> = table.drain().filter_map(|(_, group)| group.state.resident().copied()).collect();
+        assert_eq!(drained.len(), 1_000);
+        assert_eq!(table.len(), 0);
+        assert_eq!(state(&table, &keys[7]), None, "a drained table holds nothing");
+    }
+
+    #[test]
+    fn a_stale_hint_is_probed_past() {
+        let mut table = Table::default();
+        let keys = crowded(&table, 3);
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+        }
+        let last = probe(&keys[2]);
+        let hash = table.hash(&last);
+        let hint = table.slot_hint(hash);
+        // The first group leaves: the last moves back a slot.
+        table.remove_entry(&probe(&keys[0]));
+        let group = table.find_or_vacant_at(hash, hint, &last).ok().expect("still open");
+        assert_eq!(group.state.resident(), Some(&2));
     }
 }

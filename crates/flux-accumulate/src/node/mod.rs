@@ -79,6 +79,8 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     plain: bool,
     /// The lookup hashes of the batch being pushed (kept to reuse its memory).
     hashes: Vec<u64>,
+    /// The table slots hinted for the batch being pushed, likewise.
+    hints: Vec<usize>,
     /// The group (key, window) whose merge panicked, half-written: it is
     /// discarded at the stage's next call (see `MergeMark`).
     half_merged: Option<(bytes::Bytes, u64)>,
@@ -103,6 +105,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         AccumulateNode {
             plain,
             hashes: Vec::new(),
+            hints: Vec::new(),
             arrival: (eviction == Some(Eviction::OldestFirst)).then(OrderQueue::default),
             lru_evict: (eviction == Some(Eviction::LeastRecentlyUsed)).then(OrderQueue::default),
             lru_spill: policy.spill.map(|_| OrderQueue::default()),
@@ -162,7 +165,7 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     /// key's copy, and its entries in the timer and window indexes.
     fn held_bytes(&self) -> u64 {
         use core::mem::size_of;
-        let bucket = (size_of::<(GroupKey, crate::group::Group<A::State, R::Kept>)>() + 1) * 8 / 7;
+        let bucket = GroupTable::<A::State, R::Kept>::bytes_per_group();
         let info = size_of::<crate::group::GroupInfo<R::Kept>>();
         // A B-tree entry, with the room its nodes leave free.
         let indexed = (size_of::<((Instant, u64), GroupKey)>() * 3 / 2) * (self.timers.len() + self.windows.len());
@@ -223,23 +226,32 @@ where
         self.publish();
     }
 
-    /// Under a plain policy, hashes every key of the batch first, then
-    /// merges the fragments in order; otherwise pushes them one by one.
+    /// Under a plain policy, hashes every key of the batch and finds its
+    /// table slot from the tags first, then merges the fragments in order,
+    /// each group's entry prefetched a few fragments ahead; otherwise
+    /// pushes them one by one.
     /// The figures are published once, after the batch.
     fn push_batch(&mut self, batch: &mut VecDeque<Envelope<A::Fragment>>, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
         self.serve_force(cx);
         if self.plain {
-            let mut hashes = core::mem::take(&mut self.hashes);
+            let (mut hashes, mut hints) = (core::mem::take(&mut self.hashes), core::mem::take(&mut self.hints));
             let mut rest = BatchRest::take(batch);
             self.plain_hashes(rest.as_slice().iter(), &mut hashes);
-            let known = self.read_ahead(rest.as_slice().iter(), &hashes);
+            let slots = self.groups.slots();
+            let known = self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
             self.groups.reserve(rest.as_slice().len() - known);
-            for &hash in &hashes {
-                let Some(item) = rest.next() else { break };
-                self.accept_plain(item, Some(hash), cx);
+            if self.groups.slots() != slots {
+                // Grown: every group moved.
+                self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
             }
-            self.hashes = hashes;
+            hints.iter().take(fast::AHEAD).for_each(|&hint| self.groups.prefetch(hint));
+            for (merging, (&hash, &hint)) in hashes.iter().zip(&hints).enumerate() {
+                let Some(item) = rest.next() else { break };
+                self.prefetch_ahead(&hints, merging);
+                self.accept_plain(item, Some((hash, hint)), cx);
+            }
+            (self.hashes, self.hints) = (hashes, hints);
         } else {
             for item in BatchRest::take(batch) {
                 self.accept(item, cx);
