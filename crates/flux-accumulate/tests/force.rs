@@ -13,19 +13,7 @@ use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
 use flux_steps::Steps;
 use flux_test::{TimedSource, VecSink};
-use support::{Harness, Parts, frag, secs};
-
-/// Each record as (key, values, first sequence, reason).
-fn records(h: &mut Harness<Parts>) -> Vec<(Bytes, Vec<u32>, u64, EmitReason)> {
-    h.take()
-        .into_iter()
-        .map(|(_, r)| (r.payload().key.clone(), r.payload().values.clone(), r.meta().sequence, r.payload().reason))
-        .collect()
-}
-
-fn key(k: &'static str) -> Bytes {
-    Bytes::from_static(k.as_bytes())
-}
+use support::{Harness, Parts, frag, key, records, secs};
 
 fn signalling(how: CompleteAll) -> Parts {
     Parts { signal_on_part: Some((7, how)), ..Parts::default() }

@@ -5,25 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use flux_accumulate::{CloseAfter, ClosedKeys, OnNewKey, Policy, PolicyBuilder, TimerStart, Watermark};
 use flux_core::{EmitReason, Envelope, SideReason};
-use support::{Harness, Parts, frag, secs};
+use support::{Harness, Parts, frag, key, records, secs};
 
 fn completing() -> PolicyBuilder {
     Policy::builder().on_new_key(OnNewKey::CompleteOthers)
-}
-
-/// Each record as (key, values, first sequence, reason).
-fn records(h: &mut Harness<Parts>) -> Vec<(Bytes, Vec<u32>, u64, EmitReason)> {
-    h.take()
-        .into_iter()
-        .map(|(_, r)| (r.payload().key.clone(), r.payload().values.clone(), r.meta().sequence, r.payload().reason))
-        .collect()
-}
-
-fn key(k: &'static str) -> Bytes {
-    Bytes::from_static(k.as_bytes())
 }
 
 #[test]

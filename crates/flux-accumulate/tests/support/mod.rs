@@ -147,6 +147,19 @@ pub fn header(env: &Envelope<impl Sized>, name: &str) -> String {
     String::from_utf8(env.meta().headers.get(name).expect("header present").to_vec()).unwrap()
 }
 
+/// Each record of the test accumulator as (key, values, first sequence, reason).
+pub fn records(h: &mut Harness<Parts>) -> Vec<(Bytes, Vec<u32>, u64, flux_core::EmitReason)> {
+    h.take()
+        .into_iter()
+        .map(|(_, r)| (r.payload().key.clone(), r.payload().values.clone(), r.meta().sequence, r.payload().reason))
+        .collect()
+}
+
+/// A key from a static string.
+pub fn key(k: &'static str) -> Bytes {
+    Bytes::from_static(k.as_bytes())
+}
+
 pub fn secs(s: u64) -> Instant {
     Instant::from_secs(s)
 }
