@@ -16,8 +16,8 @@ use core::task::Poll;
 /// Laid out in this order (`repr(C)`) so that the count of accepted
 /// envelopes is not next to the sink's own state: a sink that sums
 /// (`acc += x`) beside `accepted += 1` in adjacent words had the compiler
-/// pack both into one vector register, at two more instructions per
-/// envelope than two scalar adds (callgrind, `docs/BENCHMARKS.md`).
+/// pack both into one vector register, at an instruction more per envelope
+/// written than two scalar adds (callgrind, `docs/BENCHMARKS.md`).
 #[repr(C)]
 pub(crate) struct SinkNode<K, T> {
     /// Envelopes the sink accepted.
