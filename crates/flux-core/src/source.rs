@@ -260,8 +260,11 @@ pub trait Source: Send {
     /// A source that makes many envelopes at once (a framer over a block of
     /// bytes) overrides it to emit them without wrapping each in a
     /// [`Pull`], which lets the compiler keep a fused segment's envelopes
-    /// in registers. An override should make no more than about `budget`
-    /// envelopes (rejected ones included) before it returns
+    /// in registers. Walk the block by index, one loop counter: the
+    /// compiler then derives the count `out` keeps (and a sequence numbered
+    /// alongside) from it, where a slice iterator beside them leaves three
+    /// counters to step per envelope. An override should make no more than
+    /// about `budget` envelopes (rejected ones included) before it returns
     /// [`Pulled::More`], so that timers and other segments are not kept
     /// waiting.
     ///
