@@ -82,6 +82,27 @@ fn the_least_recently_touched_key_is_forgotten_first_when_over_capacity() {
 }
 
 #[test]
+fn each_turned_away_fragment_touches_its_key_anew() {
+    // a and b closed, then both touched, b last: a is the least recently
+    // touched when c's closing pushes one out.
+    let policy = Policy::builder()
+        .max_items(1)
+        .closed_keys(ClosedKeys::new(2).forget(Forget::LeastRecentlyTouched))
+        .build()
+        .unwrap();
+    let mut h = Harness::new(Parts { required: 0b1, ..Parts::default() }, policy);
+    h.push(frag("a", 0, 1));
+    h.push(frag("b", 0, 2));
+    h.push(frag("a", 0, 3)); // touches a
+    h.push(frag("b", 0, 4)); // touches b, after a
+    h.push(frag("c", 0, 5)); // closes c: a goes
+    h.push(frag("b", 0, 6));
+    h.push(frag("a", 0, 7));
+    assert_eq!(turned_away(&h), [b"a".to_vec(), b"b".to_vec(), b"b".to_vec()], "b kept, a forgotten");
+    assert_eq!(h.records(), 4, "a, b, c, and a's new group");
+}
+
+#[test]
 fn without_remember_for_a_closed_key_is_kept_until_capacity_pushes_it_out() {
     let policy = Policy::builder().closed_keys(ClosedKeys::new(4)).build().unwrap();
     let mut h = Harness::new(Parts { required: 0b1, ..Parts::default() }, policy);
