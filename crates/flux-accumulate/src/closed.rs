@@ -97,3 +97,37 @@ impl ClosedSet {
         self.forgotten
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::policy::KeyStorage;
+
+    fn probe(key: &Bytes) -> GroupKeyRef<'_> {
+        GroupKeyRef { key, window: 0, storage: KeyStorage::Copy }
+    }
+
+    #[test]
+    fn touches_leave_the_order_bounded_and_every_live_key_in_it() {
+        let limits = ClosedKeys::new(8).forget(Forget::LeastRecentlyTouched);
+        let mut set = ClosedSet::new(limits);
+        let (a, b) = (Bytes::from_static(b"a"), Bytes::from_static(b"b"));
+        set.close(GroupKey::from(&probe(&a)), Instant::ZERO);
+        set.close(GroupKey::from(&probe(&b)), Instant::ZERO);
+        for _ in 0..1_000 {
+            assert!(set.hit(&probe(&a), Instant::ZERO));
+        }
+        // Stale entries are dropped once they outnumber the live ones.
+        assert!(set.order.len() <= 2 * set.closed.len() + 16, "{} entries for 2 keys", set.order.len());
+        assert!(set.order.len() >= set.closed.len(), "every live key keeps its entry");
+        // b, touched longest ago, is still the first to go.
+        for i in 0..7 {
+            set.close(GroupKey::from(&probe(&Bytes::from(format!("k{i}")))), Instant::ZERO);
+        }
+        assert!(!set.hit(&probe(&b), Instant::ZERO), "b forgotten first");
+        assert!(set.hit(&probe(&a), Instant::ZERO), "a kept by its touches");
+        assert_eq!(set.forgotten(), 1);
+    }
+}

@@ -103,6 +103,24 @@ fn each_turned_away_fragment_touches_its_key_anew() {
 }
 
 #[test]
+fn a_key_past_its_time_is_no_longer_closed_even_behind_a_fresher_one() {
+    // Least recently touched first: a, touched after b, sits behind it in
+    // the order, so its time runs out while b's has not.
+    let closing = ClosedKeys::new(8).forget(Forget::LeastRecentlyTouched).remember_for(Duration::from_secs(10));
+    let policy = Policy::builder().max_items(1).closed_keys(closing).build().unwrap();
+    let mut h = Harness::new(Parts { required: 0b1, ..Parts::default() }, policy);
+    h.push(frag("a", 0, 1)); // a closes at 0 s
+    h.advance_to(secs(5));
+    h.push(frag("b", 0, 2)); // b closes at 5 s
+    h.push(frag("a", 0, 3)); // turned away, touched after b
+    h.advance_to(secs(10));
+    h.push(frag("a", 0, 4)); // 10 s after a closed: a group again
+    h.push(frag("b", 0, 5)); // b still closed
+    assert_eq!(turned_away(&h), [b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(h.records(), 3, "a, b, and a's new group");
+}
+
+#[test]
 fn without_remember_for_a_closed_key_is_kept_until_capacity_pushes_it_out() {
     let policy = Policy::builder().closed_keys(ClosedKeys::new(4)).build().unwrap();
     let mut h = Harness::new(Parts { required: 0b1, ..Parts::default() }, policy);
