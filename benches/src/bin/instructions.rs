@@ -35,13 +35,18 @@ fn main() -> ExitCode {
         "fused_chain" => fused_chain::flux_once(),
         "source_pipeline" => framing::source_pipeline_once(&path_argument()),
         "memchr_lines" => framing::count_lines(&path_argument()),
-        _ => {
+        other => match other.split_once('/') {
+            Some(("fused_chain", name)) => fused_chain::workload_once(name, false),
+            Some(("fused_chain_hand", name)) => fused_chain::workload_once(name, true),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_hand | accumulate_data | fused_chain \
-                 | source_pipeline FILE | memchr_lines FILE>"
+                 | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );
-            return ExitCode::from(2);
-        }
+            std::process::exit(2)
+        }),
     };
     println!("checksum {checksum}");
     if mode.starts_with("accumulate") {

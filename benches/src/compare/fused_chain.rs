@@ -233,6 +233,25 @@ pub fn flux_once() -> u64 {
     flux_run::<false, false>(&data, TOTAL / L2_VALUES)
 }
 
+/// One workload once (`dram-sum`, `dram-fnv`, `l2-sum`, `l2-fnv`,
+/// `l2-sum-meta`), on Flux or in the `hand_for` loop, for an instruction
+/// count; `None` for a name that is not a workload.
+pub fn workload_once(name: &str, hand: bool) -> Option<u64> {
+    fn run<const FNV: bool, const META: bool>(values: usize, hand: bool) -> u64 {
+        let data = data(values);
+        let passes = TOTAL / values;
+        if hand { hand_for::<FNV, META>(&data, passes) } else { flux_run::<FNV, META>(&data, passes) }
+    }
+    Some(match name {
+        "dram-sum" => run::<false, false>(TOTAL, hand),
+        "dram-fnv" => run::<true, false>(TOTAL, hand),
+        "l2-sum" => run::<false, false>(L2_VALUES, hand),
+        "l2-fnv" => run::<true, false>(L2_VALUES, hand),
+        "l2-sum-meta" => run::<false, true>(L2_VALUES, hand),
+        _ => return None,
+    })
+}
+
 /// The workloads: DRAM and L2, sum and FNV folds, and one whose sink reads
 /// each envelope's sequence number.
 pub fn comparisons() -> Vec<Comparison> {
