@@ -206,6 +206,15 @@ impl<S, K> GroupTable<S, K> {
         self.entries[at].as_ref().map(|(stored, group)| (stored, group))
     }
 
+    /// The group under `key`, to change, with the table's own key.
+    pub(crate) fn get_key_value_mut<Q>(&mut self, key: &Q) -> Option<(&GroupKey, &mut Group<S, K>)>
+    where
+        Q: Hash + Equivalent<GroupKey> + ?Sized,
+    {
+        let at = self.slot_of(self.hash(key), key)?;
+        self.entries[at].as_mut().map(|(stored, group)| (&*stored, group))
+    }
+
     pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut Group<S, K>>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,

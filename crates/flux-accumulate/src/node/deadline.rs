@@ -6,14 +6,13 @@ use core::time::Duration;
 
 use flux_core::{EmitReason, Instant};
 
-use super::fragment::expiry_at;
 use crate::group::GroupInfo;
-use crate::policy::{Policy, Timer, TimerStart};
+use crate::policy::{Expiry, Policy, Timer, TimerStart};
 
 /// The group's timer: the earliest of its latency limit, its TTL (`info.ttl`,
 /// started as the policy says; a periodic TTL's ticks count from `phase`)
 /// and its linger, with its reason; a tie goes to the earlier in that order.
-pub(super) fn group_fire<K>(policy: &Policy, info: &GroupInfo<K>, phase: Instant) -> Option<(Instant, EmitReason)> {
+pub(crate) fn group_fire<K>(policy: &Policy, info: &GroupInfo<K>, phase: Instant) -> Option<(Instant, EmitReason)> {
     let expiry = &policy.expiry;
     let latency =
         policy.max_latency.map(|d| (expiry_at(info.first_at + d, expiry.of(Timer::Latency)), EmitReason::Latency));
@@ -30,6 +29,14 @@ pub(super) fn group_fire<K>(policy: &Policy, info: &GroupInfo<K>, phase: Instant
     let linger = info.linger_until.map(|at| (expiry_at(at, expiry.of(Timer::Linger)), EmitReason::Complete));
     let fire = [latency, ttl, linger].into_iter().flatten().min_by_key(|(at, _)| *at);
     fire.map(|(at, reason)| (checked_at(policy, at), reason))
+}
+
+/// When a deadline at `deadline` fires, by its timer's expiry boundary.
+pub(crate) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
+    match expiry {
+        Expiry::AtDeadline => deadline,
+        Expiry::AfterDeadline => deadline + Duration::from_nanos(1),
+    }
 }
 
 /// The first tick `origin + k * interval` (k at least 1) strictly after

@@ -55,9 +55,7 @@ where
         }
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
-            if let Slot::Spilled(stored) = &group.state {
-                self.strategy.forget(stored);
-            }
+            self.spill.forget(&group.state);
             let info = *group.info;
             let next = &mut self.next;
             let count = R::reemit(info.kept, reason, |fragment| flux_core::push_isolated(next, fragment, cx));
@@ -73,7 +71,7 @@ where
                 Slot::Spilled(stored) => match self.decode(&record_key, &stored) {
                     Ok(state) => state,
                     Err(cause) => {
-                        self.strategy.forget(&stored);
+                        self.spill.forget_stored(&stored);
                         return self.fail_restore(&group, cause, cx);
                     }
                 },
@@ -134,10 +132,8 @@ where
 
     /// Closes `key` once its group has ended, if `close_key` says so.
     fn close_if(&mut self, key: GroupKey, close_key: bool, cx: &mut Context<'_>) {
-        let now = self.timer_now(cx);
-        if close_key && let Some(closed) = &mut self.closed {
-            closed.close(key, now);
-            self.stats.set_forgotten_closed_keys(closed.forgotten());
+        if close_key {
+            self.closing.emit(key, self.timers.now(cx));
         }
     }
 
@@ -184,16 +180,9 @@ where
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {
-        if let Slot::Spilled(stored) = &group.state {
-            self.strategy.forget(stored);
-        }
+        self.spill.forget(&group.state);
         self.ledger.discarded += group.fragments;
         self.ledger.pending -= group.fragments;
-    }
-
-    /// Whether emitting for `reason` closes the key, by policy.
-    pub(super) fn closes_key(&self, reason: EmitReason) -> bool {
-        self.policy.closed_keys.is_some_and(|closed| closed.after.closes(reason))
     }
 
     /// End of input: every open group, by deadline then first arrival.
@@ -209,7 +198,7 @@ where
                     self.stats.count_discarded_group(EmitReason::EndOfStream);
                 }
                 (AtEnd::WaitForTimers, Some(reason)) => {
-                    let close = self.closes_key(reason);
+                    let close = self.closing.closes(reason);
                     self.release(key, group, reason, close, cx);
                 }
                 (AtEnd::Flush | AtEnd::WaitForTimers, _) => {
@@ -228,7 +217,7 @@ where
     #[inline(never)]
     pub(super) fn complete_others(&mut self, reason: EmitReason, cx: &mut Context<'_>) {
         for (key, group) in self.take_all().into_iter().flatten() {
-            let close = self.closes_key(reason);
+            let close = self.closing.closes(reason);
             self.release(key, group, reason, close, cx);
         }
     }
@@ -240,12 +229,10 @@ where
         let open = self.drain_in_order();
         self.timers.clear();
         self.windows.clear();
+        self.eviction.clear();
+        self.spill.clear();
         self.resident_bytes = 0;
         self.key_heap = 0;
-        self.spilled_bytes = 0;
-        self.spilled_groups = 0;
-        self.stats.set_spilled(0, 0);
-        self.arrival.iter_mut().chain(&mut self.lru_evict).chain(&mut self.lru_spill).for_each(|q| q.clear());
         open
     }
 
@@ -288,24 +275,16 @@ where
     {
         let (key, group) = self.groups.remove_entry(key)?;
         self.key_heap -= key.key.heap_bytes(self.policy.key_storage);
-        if let Some((at, _)) = group.info.fire {
-            self.timers.remove(&(at, group.info.serial));
-        }
-        if let Some(due) = group.info.window_due {
-            self.windows.remove(&(due, group.info.serial));
-        }
+        self.timers.emit(&group.info);
+        self.windows.emit(&group.info);
+        self.spill.emit(&group.state);
         match &group.state {
             // Saturating: a merge that panicked leaves the count behind the state.
             Slot::Resident(state) => {
                 let size = super::memory::measure(&self.acc, &self.id, state, group.info.origin.sequence, cx);
                 self.resident_bytes = self.resident_bytes.saturating_sub(size);
             }
-            Slot::Spilled(stored) => {
-                self.spilled_bytes -= stored.len() as u64;
-                self.spilled_groups -= 1;
-                self.stats.set_spilled(self.spilled_groups, self.spilled_bytes);
-            }
-            Slot::Vacant => {}
+            Slot::Spilled(_) | Slot::Vacant => {}
         }
         Some((key, group))
     }

@@ -122,14 +122,36 @@ where
         linger: Option<core::time::Duration>,
         now: flux_core::Instant,
     ) {
-        let Some(group) = self.groups.get_mut(probe) else { return };
+        let Some((key, group)) = self.groups.get_key_value_mut(probe) else { return };
         group.info.linger_until = linger.map(|wait| now + wait);
         group.info.ttl = ttl;
         // No stage TTL or latency limit: the TTL counts from the first fragment.
-        let fire = super::deadline::group_fire(&self.policy, &group.info, self.phase);
+        let fire = super::deadline::group_fire(&self.policy, &group.info, self.timers.phase());
         group.info.fire = fire;
-        let serial = group.info.serial;
-        self.reschedule(probe, serial, None, fire);
+        self.timers.merge(group.info.serial, None, fire, || key.clone());
+    }
+
+    /// Merges a batch under a plain policy: hashes every key and finds its
+    /// table slot from the tags first, reserves room for the groups it
+    /// opens, then merges the fragments in order, each group's entry
+    /// prefetched a few fragments ahead.
+    pub(super) fn push_plain_batch(&mut self, mut rest: flux_core::BatchRest<'_, A::Fragment>, cx: &mut Context<'_>) {
+        let BatchLookups { mut hashes, mut hints } = core::mem::take(&mut self.batch);
+        self.plain_hashes(rest.as_slice().iter(), &mut hashes);
+        let slots = self.groups.slots();
+        let known = self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
+        self.groups.reserve(rest.as_slice().len() - known);
+        if self.groups.slots() != slots {
+            // Grown: every group moved.
+            self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
+        }
+        hints.iter().take(AHEAD).for_each(|&hint| self.groups.prefetch(hint));
+        for (merging, (&hash, &hint)) in hashes.iter().zip(&hints).enumerate() {
+            let Some(item) = rest.next() else { break };
+            self.prefetch_ahead(&hints, merging);
+            self.accept_plain(item, Some((hash, hint)), cx);
+        }
+        self.batch = BatchLookups { hashes, hints };
     }
 
     /// The lookup hash of each keyed fragment of `batch`, in order, into
@@ -199,6 +221,14 @@ where
             self.groups.prefetch(hint);
         }
     }
+}
+
+/// The lookup hashes and hinted table slots of the batch being pushed,
+/// kept between batches to reuse their memory.
+#[derive(Default)]
+pub(super) struct BatchLookups {
+    hashes: Vec<u64>,
+    hints: Vec<usize>,
 }
 
 /// How many fragments ahead of its merge a group's entry is prefetched:

@@ -1,17 +1,16 @@
 //! One fragment's way in: event time, key, closed keys, merge, verdict.
 
-use core::time::Duration;
-
 use bytes::Bytes;
 use flux_core::{
     Accumulator, CompleteAll, Context, EmitReason, Envelope, ErrorEnvelope, Instant, Meta, PanicGuard, Position, Push,
     SideEnvelope, SideReason, StageError,
 };
 
+use super::parts::Admitted;
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
-use crate::policy::{BytesBound, Expiry, NoKey, OnMergeError, OnNewKey, Policy, Timer, Watermark};
+use crate::policy::{BytesBound, NoKey, OnMergeError, OnNewKey, Policy};
 use crate::release::Release;
 
 /// What the merge decided about the group.
@@ -51,21 +50,23 @@ where
     }
 
     fn accept_fragment(&mut self, item: Envelope<A::Fragment>, cx: &mut Context<'_>) {
-        self.advance_event_clock(&item, cx);
-        let now = self.timer_now(cx);
+        self.advance_event_clock(item.meta(), cx);
+        let now = self.timers.now(cx);
         // When the fragment happened, on the timers' clock: its own event
         // time under the event-time clock, so a group's deadline is in the
         // data's time and the clock's lag is room for stragglers.
-        let stamp = self.timer_stamp(&item, now);
-        let window = match self.policy.watermark {
-            None => 0,
-            Some(w) => match self.admit_event_time(&item, w, cx) {
-                Admitted::Window(window) => window,
-                Admitted::MissingEventTime => {
-                    return self.divert_error(item.into_parts().1, FragmentError::MissingEventTime, cx);
+        let stamp = self.timers.stamp(item.meta(), now);
+        let window = match self.windows.admit(item.meta().event_time) {
+            Admitted::Window { index, advanced } => {
+                if advanced {
+                    self.fire_windows(cx);
                 }
-                Admitted::Late => return self.divert_side(item.into_parts().1, SideReason::Late, cx),
-            },
+                index
+            }
+            Admitted::MissingEventTime => {
+                return self.divert_error(item.into_parts().1, FragmentError::MissingEventTime, cx);
+            }
+            Admitted::Late => return self.divert_side(item.into_parts().1, SideReason::Late, cx),
         };
         // Each call into user code is guarded (see `PanicGuard`): a panic
         // is settled at this stage, and the node, left whole, can still
@@ -86,20 +87,16 @@ where
                 NoKey::Drop => return self.drop_keyless(),
             },
         };
-        if starts || !self.timers.is_empty() || self.spilled_groups > 0 {
+        if starts || !self.timers.is_empty() || self.spill.holds_any() {
             self.prepare_group(&key, window, starts, now, cx);
         }
         if self.policy.bytes_bound == BytesBound::AtMost {
             self.make_room(&key, window, cost.bytes, meta.sequence, cx);
         }
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
-        if let Some(closed) = &mut self.closed {
-            let hit = closed.hit(&probe, now);
-            self.stats.set_forgotten_closed_keys(closed.forgotten());
-            if hit {
-                meta.key = keyed.then_some(key);
-                return self.divert_side(meta, SideReason::ClosedKey, cx);
-            }
+        if self.closing.turns_away(&probe, now) {
+            meta.key = keyed.then_some(key);
+            return self.divert_side(meta, SideReason::ClosedKey, cx);
         }
         if self.policy.on_new_key == OnNewKey::CompleteOthers && self.is_new_key(&probe) {
             self.complete_others(EmitReason::NewKey, cx);
@@ -143,7 +140,7 @@ where
             group.info.linger_until = self.acc.linger_for(state).map(|wait| stamp + wait);
         }
         let verdict = match merged {
-            Ok(()) => judge(&self.acc, &self.policy, group, closes, self.phase),
+            Ok(()) => judge(&self.acc, &self.policy, group, closes, self.timers.phase()),
             Err(cause) => {
                 guard.disarm();
                 return self.merge_failed(key, keyed, window, origin, cause, closes, cx);
@@ -153,7 +150,7 @@ where
         let fire = match verdict {
             Verdict::Open { fire } => fire,
             Verdict::Emit(reason) => {
-                let close = self.closes_key(reason);
+                let close = self.closing.closes(reason);
                 self.emit(&probe, reason, close, cx);
                 if matches!(reason, EmitReason::Count | EmitReason::Weight) {
                     self.restart_period(cx);
@@ -163,7 +160,7 @@ where
         };
         let serial = group.info.serial;
         let old_fire = core::mem::replace(&mut group.info.fire, fire);
-        let recency = self.lru_evict.is_some() || self.lru_spill.is_some();
+        let recency = self.eviction.uses_recency() || self.spill.uses_recency();
         if recency {
             self.touch += 1;
             group.info.touched = self.touch;
@@ -175,9 +172,9 @@ where
             self.touched(&probe);
         }
         if opened {
-            self.after_open(group_key_of(&self.groups, &probe), serial, cx);
+            self.after_open(group_key_of(&self.groups, &probe), cx);
         }
-        if self.policy.spill.is_some_and(|s| self.resident_bytes > s.resident_bytes) {
+        if self.spill.is_over(self.resident_bytes) {
             // `encode_state` and the tier's cipher are user code; the
             // fragment is merged, so a panic there only stops the run. The
             // error names this fragment, the one that set the spill off,
@@ -198,32 +195,19 @@ where
         old: Option<(Instant, EmitReason)>,
         new: Option<(Instant, EmitReason)>,
     ) {
-        let entry = old.and_then(|(at, _)| self.timers.remove(&(at, serial)));
-        if let Some((at, _)) = new {
-            let key = entry.unwrap_or_else(|| group_key_of(&self.groups, probe));
-            self.timers.insert((at, serial), key);
-        }
+        self.timers.merge(serial, old, new, || group_key_of(&self.groups, probe));
     }
 
-    /// Records the latest use of a group in the recency queues, and drops
-    /// their stale entries once these outnumber the live ones: a queue
-    /// grows by one entry per fragment, so it is compacted here, whether or
-    /// not anything is spilled or evicted (it once grew to ten times the
-    /// state it was meant to bound).
+    /// Records the latest use of a group with the components that order
+    /// groups by use. Each drops its stale entries once these outnumber the
+    /// live ones: an order grows by one entry per fragment, so it is
+    /// compacted here, whether or not anything is spilled or evicted (it
+    /// once grew to ten times the state it was meant to bound).
     #[inline(never)]
     fn touched(&mut self, probe: &GroupKeyRef<'_>) {
-        let entry = group_key_of(&self.groups, probe);
-        let groups = &self.groups;
-        let live = groups.len();
-        let fresh = |k: &GroupKey, touched: u64| groups.get(k).is_some_and(|g| g.info.touched == touched);
-        if let Some(queue) = &mut self.lru_spill {
-            queue.push(self.touch, entry.clone());
-            queue.compact(live, |k, touched| fresh(k, touched) && groups.get(k).is_some_and(|g| !g.is_spilled()));
-        }
-        if let Some(queue) = &mut self.lru_evict {
-            queue.push(self.touch, entry);
-            queue.compact(live, fresh);
-        }
+        let key = group_key_of(&self.groups, probe);
+        self.spill.merge(&key, self.touch, &self.groups);
+        self.eviction.merge(&key, self.touch, &self.groups);
     }
 
     /// A merge failed: the fragment is a dead letter (or, under
@@ -258,7 +242,7 @@ where
         let probe = GroupKeyRef { key: &key, window, storage: self.policy.key_storage };
         self.after_merge_error(&probe, origin.sequence, cx);
         if closes {
-            let close = self.closes_key(EmitReason::EndCondition);
+            let close = self.closing.closes(EmitReason::EndCondition);
             self.emit(&probe, EmitReason::EndCondition, close, cx);
         }
     }
@@ -272,7 +256,7 @@ where
         let Some(group) = self.groups.get(&probe) else { return };
         let due = group.info.fire.filter(|&(at, _)| at <= now).map(|(_, reason)| reason);
         if let Some(reason) = due {
-            let close = self.closes_key(reason);
+            let close = self.closing.closes(reason);
             self.emit(&probe, reason, close, cx);
         } else if starts {
             // The group ends because its successor starts: the key stays open for it.
@@ -300,7 +284,7 @@ where
         let limit = self.acc.max_bytes_for(state).or(self.policy.max_bytes);
         guard.disarm();
         if limit.is_some_and(|max| group.bytes.saturating_add(u64::from(bytes)) > max) {
-            let close = self.closes_key(EmitReason::Weight);
+            let close = self.closing.closes(EmitReason::Weight);
             self.emit(&probe, EmitReason::Weight, close, cx);
             self.restart_period(cx);
         }
@@ -331,22 +315,6 @@ where
                 ));
             }
         }
-    }
-
-    fn admit_event_time(&mut self, item: &Envelope<A::Fragment>, w: Watermark, cx: &mut Context<'_>) -> Admitted {
-        let Some(at) = item.meta().event_time else { return Admitted::MissingEventTime };
-        let length = u64::try_from(w.window.as_nanos()).unwrap_or(u64::MAX);
-        let window = at.as_nanos() / length;
-        let due = window_due(window, length, w, self.policy.expiry.of(Timer::Window));
-        if self.watermark.is_some_and(|mark| mark >= due) {
-            return Admitted::Late;
-        }
-        let mark = at - w.out_of_orderness;
-        if self.watermark.is_none_or(|current| mark > current) {
-            self.watermark = Some(mark);
-            self.fire_windows(cx);
-        }
-        Admitted::Window(window)
     }
 
     #[cold]
@@ -380,26 +348,6 @@ fn dead_fragment(key: &Bytes, keyed: bool, origin: Origin) -> Meta {
         event_time: origin.event_time,
         trace: origin.trace,
         headers: Default::default(),
-    }
-}
-
-enum Admitted {
-    Window(u64),
-    MissingEventTime,
-    Late,
-}
-
-/// The watermark at which window `index` is emitted (and after which its
-/// fragments are late).
-pub(super) fn window_due(index: u64, length: u64, w: Watermark, expiry: Expiry) -> Instant {
-    let end = Instant::from_nanos(index.saturating_add(1).saturating_mul(length));
-    expiry_at(end + w.allowed_lateness, expiry)
-}
-
-pub(super) fn expiry_at(deadline: Instant, expiry: Expiry) -> Instant {
-    match expiry {
-        Expiry::AtDeadline => deadline,
-        Expiry::AfterDeadline => deadline + Duration::from_nanos(1),
     }
 }
 

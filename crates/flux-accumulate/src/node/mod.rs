@@ -1,27 +1,26 @@
 //! The accumulating node: a [`Push`] with keyed state and timers.
 
-mod deadline;
+pub(crate) mod deadline;
 mod emit;
 mod fast;
 pub use emit::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 mod fragment;
 mod memory;
+mod parts;
 mod text;
 mod timers;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use flux_core::{Accumulator, BatchRest, Context, Envelope, Instant, LedgerVisitor, Push, StageId, StageLedger};
 
-use crate::closed::ClosedSet;
 use crate::force::ForceRequests;
-use crate::group::GroupKey;
-use crate::order::OrderQueue;
-use crate::policy::{AtEnd, Eviction, Policy, TimerClock};
+use crate::policy::{AtEnd, Policy};
 use crate::release::{Keep, Records, Release};
 use crate::stats::EmitCounts;
 use crate::table::GroupTable;
 use crate::{AccumulatorStats, SpillStrategy};
+use parts::{EvictionOrder, GroupTimers, KeyClosing, SpillTier, Windows};
 use text::TextArena;
 
 /// Why a merge or a restore failed, as the accumulator or spill strategy said.
@@ -34,6 +33,12 @@ type Cause = Box<dyn std::error::Error + Send + Sync>;
 /// Engines drive it through [`Push`]; users meet it only in type names.
 /// `R` says what a finished group becomes ([`Records`] or
 /// [`Fragments`](crate::Fragments)).
+///
+/// What the policy switches on or off lives in components chosen once,
+/// when the stage is built (see `parts`): timers, windows, the eviction
+/// order, closed keys and the spill tier; `R` is the re-emission
+/// component. The node holds the groups, the ledger and the figures
+/// derived from them.
 pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     acc: A,
     policy: Policy,
@@ -41,54 +46,44 @@ pub struct AccumulateNode<A: Accumulator, D, R: Keep<A::Fragment> = Records> {
     next: D,
     ledger: StageLedger,
     groups: GroupTable<A::State, R::Kept>,
+    /// Serials handed out to groups, in first-arrival order.
     next_serial: u64,
-    /// Group timers by (fire time, first-arrival serial): the deterministic
-    /// order in which one tick emits.
-    timers: BTreeMap<(Instant, u64), GroupKey>,
-    /// Event-time windows by (due watermark, serial).
-    windows: BTreeMap<(Instant, u64), GroupKey>,
-    watermark: Option<Instant>,
-    /// The event-time clock, under [`TimerClock::EventTime`]: the largest
-    /// event time seen minus the lag.
-    event_clock: Instant,
-    /// Where a periodic TTL's ticks count from: time zero, then the latest
-    /// size emission ([`TimerStart::Periodic`](crate::TimerStart::Periodic)).
-    phase: Instant,
-    /// Groups in first-arrival order, kept for oldest-first eviction.
-    arrival: Option<OrderQueue>,
-    /// Groups in latest-use order, kept for least-recently-used eviction.
-    lru_evict: Option<OrderQueue>,
-    /// Groups in latest-use order, kept for choosing cold groups to spill.
-    lru_spill: Option<OrderQueue>,
+    /// Latest-use stamps handed out, for the components that order groups by use.
     touch: u64,
-    closed: Option<ClosedSet>,
-    strategy: Box<dyn SpillStrategy>,
-    /// Set once the accumulator declines to encode a state: spilling stops.
-    spill_declined: bool,
+    timers: GroupTimers,
+    windows: Windows,
+    eviction: EvictionOrder,
+    closing: KeyClosing,
+    spill: SpillTier,
+    /// Resident state bytes, as the accumulator measures them.
     resident_bytes: u64,
     /// Heap bytes of the open groups' stored keys.
     key_heap: u64,
-    spilled_bytes: u64,
-    spilled_groups: u64,
-    scratch: Vec<u8>,
     text: TextArena,
     stats: AccumulatorStats,
     /// Records emitted, by reason, for `stats`.
     emitted: EmitCounts,
     /// Whether the policy lets every fragment take the short path.
     plain: bool,
-    /// The lookup hashes of the batch being pushed (kept to reuse its memory).
-    hashes: Vec<u64>,
-    /// The table slots hinted for the batch being pushed, likewise.
-    hints: Vec<usize>,
+    /// The batch being pushed, hashed and hinted (kept to reuse its memory).
+    batch: fast::BatchLookups,
     /// The group (key, window) whose merge panicked, half-written: it is
     /// discarded at the stage's next call (see `MergeMark`).
     half_merged: Option<(bytes::Bytes, u64)>,
     /// The figures last published, so that `publish` writes only on a change.
-    published: (u64, u64),
+    published: Published,
     /// Requests from the application's [`ForceComplete`](crate::ForceComplete) handle, if it took one.
     force: Option<ForceRequests>,
     _release: core::marker::PhantomData<fn() -> R>,
+}
+
+/// The stats' figures derived from the node and its components.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Published {
+    groups: u64,
+    held_bytes: u64,
+    spilled: (u64, u64),
+    forgotten_closed_keys: u64,
 }
 
 impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
@@ -100,16 +95,14 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         stats: AccumulatorStats,
         next: D,
     ) -> Self {
-        let eviction = policy.key_limit.map(|k| k.eviction);
-        let plain = fast::is_plain(&policy);
         AccumulateNode {
-            plain,
-            hashes: Vec::new(),
-            hints: Vec::new(),
-            arrival: (eviction == Some(Eviction::OldestFirst)).then(OrderQueue::default),
-            lru_evict: (eviction == Some(Eviction::LeastRecentlyUsed)).then(OrderQueue::default),
-            lru_spill: policy.spill.map(|_| OrderQueue::default()),
-            closed: policy.closed_keys.map(ClosedSet::new),
+            plain: fast::is_plain(&policy),
+            batch: fast::BatchLookups::default(),
+            timers: GroupTimers::new(&policy),
+            windows: Windows::new(&policy),
+            eviction: EvictionOrder::new(&policy),
+            closing: KeyClosing::new(&policy),
+            spill: SpillTier::new(&policy, strategy),
             acc,
             policy,
             id,
@@ -117,23 +110,13 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
             ledger: StageLedger::default(),
             groups: GroupTable::default(),
             next_serial: 0,
-            timers: BTreeMap::new(),
-            windows: BTreeMap::new(),
-            watermark: None,
-            event_clock: Instant::ZERO,
-            phase: Instant::ZERO,
             touch: 0,
-            strategy,
-            spill_declined: false,
             resident_bytes: 0,
             key_heap: 0,
-            spilled_bytes: 0,
-            spilled_groups: 0,
-            scratch: Vec::new(),
             text: TextArena::new(),
             stats,
             emitted: EmitCounts::default(),
-            published: (0, 0),
+            published: Published::default(),
             half_merged: None,
             force: None,
             _release: core::marker::PhantomData,
@@ -145,15 +128,34 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         self
     }
 
-    /// Publishes the pending figures for backpressure and observers.
+    /// Publishes the figures for backpressure and observers, derived from
+    /// the node and its components, writing only those that changed.
     #[inline]
     fn publish(&mut self) {
-        let now = (self.groups.len() as u64, self.held_bytes());
+        let now = Published {
+            groups: self.groups.len() as u64,
+            held_bytes: self.held_bytes(),
+            spilled: self.spill.figures(),
+            forgotten_closed_keys: self.closing.forgotten(),
+        };
         if now != self.published {
-            self.published = now;
-            self.stats.set_pending(now.0, now.1, self.state_bytes());
+            self.publish_changed(now);
         }
         self.emitted.publish(&self.stats);
+    }
+
+    #[inline(never)]
+    fn publish_changed(&mut self, now: Published) {
+        let was = core::mem::replace(&mut self.published, now);
+        if (now.groups, now.held_bytes) != (was.groups, was.held_bytes) {
+            self.stats.set_pending(now.groups, now.held_bytes, self.state_bytes());
+        }
+        if now.spilled != was.spilled {
+            self.stats.set_spilled(now.spilled.0, now.spilled.1);
+        }
+        if now.forgotten_closed_keys != was.forgotten_closed_keys {
+            self.stats.set_forgotten_closed_keys(now.forgotten_closed_keys);
+        }
     }
 }
 
@@ -162,23 +164,21 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     /// would count them: the states (as the accumulator measures them, or
     /// their spilled blocks), plus each group's share of the table (its
     /// bucket, at the table's highest load), its bookkeeping box, a long
-    /// key's copy, and its entries in the timer and window indexes.
+    /// key's copy, and what the components index them by.
     fn held_bytes(&self) -> u64 {
         use core::mem::size_of;
         let bucket = GroupTable::<A::State, R::Kept>::bytes_per_group();
         let info = size_of::<crate::group::GroupInfo<R::Kept>>();
-        // A B-tree entry, with the room its nodes leave free.
-        let indexed = (size_of::<((Instant, u64), GroupKey)>() * 3 / 2) * (self.timers.len() + self.windows.len());
-        let queues: usize =
-            [&self.arrival, &self.lru_evict, &self.lru_spill].into_iter().flatten().map(OrderQueue::heap_bytes).sum();
-        let overhead = self.groups.len() * (bucket + info) + indexed + queues;
+        let components =
+            self.timers.heap_bytes() + self.windows.heap_bytes() + self.eviction.heap_bytes() + self.spill.heap_bytes();
+        let overhead = self.groups.len() * (bucket + info) + components;
         self.state_bytes() + self.key_heap + overhead as u64
     }
 
     /// The states' bytes: resident as the accumulator measures them,
-    /// spilled as the spill tier keeps them in the table.
+    /// spilled as the spill tier keeps them.
     fn state_bytes(&self) -> u64 {
-        self.resident_bytes + self.spilled_bytes
+        self.resident_bytes + self.spill.figures().1
     }
 }
 
@@ -235,23 +235,7 @@ where
         self.discard_half_merged(cx);
         self.serve_force(cx);
         if self.plain {
-            let (mut hashes, mut hints) = (core::mem::take(&mut self.hashes), core::mem::take(&mut self.hints));
-            let mut rest = BatchRest::take(batch);
-            self.plain_hashes(rest.as_slice().iter(), &mut hashes);
-            let slots = self.groups.slots();
-            let known = self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
-            self.groups.reserve(rest.as_slice().len() - known);
-            if self.groups.slots() != slots {
-                // Grown: every group moved.
-                self.slot_hints(rest.as_slice().iter(), &hashes, &mut hints);
-            }
-            hints.iter().take(fast::AHEAD).for_each(|&hint| self.groups.prefetch(hint));
-            for (merging, (&hash, &hint)) in hashes.iter().zip(&hints).enumerate() {
-                let Some(item) = rest.next() else { break };
-                self.prefetch_ahead(&hints, merging);
-                self.accept_plain(item, Some((hash, hint)), cx);
-            }
-            (self.hashes, self.hints) = (hashes, hints);
+            self.push_plain_batch(BatchRest::take(batch), cx);
         } else {
             for item in BatchRest::take(batch) {
                 self.accept(item, cx);
@@ -271,9 +255,8 @@ where
     fn next_deadline(&self, at_end: bool) -> Option<Instant> {
         // Event-time timers fire as the data moves its clock: the engine's
         // clock never reaches them.
-        let engine_timers = self.policy.timer_clock == TimerClock::Engine;
-        let waits = engine_timers && (!at_end || self.policy.at_end == AtEnd::WaitForTimers);
-        let own = if waits { self.timers.first_key_value().map(|(&(at, _), _)| at) } else { None };
+        let waits = self.timers.on_engine_clock() && (!at_end || self.policy.at_end == AtEnd::WaitForTimers);
+        let own = if waits { self.timers.next_deadline() } else { None };
         // A request from the handle is due at once: the engine calls
         // `on_time`, which serves it.
         let forced = self.force.as_ref().filter(|force| force.pending()).map(|_| Instant::ZERO);

@@ -1,0 +1,49 @@
+//! Closed keys: a key whose group ended turns its late fragments away.
+
+use flux_core::{EmitReason, Instant};
+
+use crate::closed::ClosedSet;
+use crate::group::{GroupKey, GroupKeyRef};
+use crate::policy::{ClosedKeys, Policy};
+
+/// The keys closed after their group ended, for as long and as many as
+/// the policy's [`ClosedKeys`] says; off (no key ever closes) without one.
+pub(crate) struct KeyClosing {
+    closed: Option<(ClosedKeys, ClosedSet)>,
+}
+
+impl KeyClosing {
+    pub(crate) fn new(policy: &Policy) -> Self {
+        KeyClosing { closed: policy.closed_keys.map(|limits| (limits, ClosedSet::new(limits))) }
+    }
+
+    /// Whether an emission for `reason` closes the group's key.
+    #[inline]
+    pub(crate) fn closes(&self, reason: EmitReason) -> bool {
+        self.closed.as_ref().is_some_and(|(limits, _)| limits.after.closes(reason))
+    }
+
+    /// Whether a fragment of `key` arriving at `now` is turned away.
+    pub(crate) fn turns_away(&mut self, key: &GroupKeyRef<'_>, now: Instant) -> bool {
+        self.closed.as_mut().is_some_and(|(_, set)| set.hit(key, now))
+    }
+
+    /// The group under `key` ended at `now` for a reason that closes it.
+    pub(crate) fn emit(&mut self, key: GroupKey, now: Instant) {
+        if let Some((_, set)) = &mut self.closed {
+            set.close(key, now);
+        }
+    }
+
+    /// Forgets the keys past their time at `now`.
+    pub(crate) fn forget(&mut self, now: Instant) {
+        if let Some((_, set)) = &mut self.closed {
+            set.forget(now);
+        }
+    }
+
+    /// How many closed keys have been forgotten, as the stats show it.
+    pub(crate) fn forgotten(&self) -> u64 {
+        self.closed.as_ref().map_or(0, |(_, set)| set.forgotten())
+    }
+}

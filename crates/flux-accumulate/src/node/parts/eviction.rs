@@ -1,0 +1,98 @@
+//! The soft limit on live keys: which group goes when there are too many.
+
+use crate::group::{Group, GroupKey};
+use crate::order::OrderQueue;
+use crate::policy::{Eviction, Policy};
+use crate::table::GroupTable;
+
+/// The groups in the order the key limit evicts them: first arrival, or
+/// latest use; off without a key limit.
+pub(crate) enum EvictionOrder {
+    Off,
+    OldestFirst { max_keys: usize, queue: OrderQueue },
+    LeastRecentlyUsed { max_keys: usize, queue: OrderQueue },
+}
+
+impl EvictionOrder {
+    pub(crate) fn new(policy: &Policy) -> Self {
+        match policy.key_limit {
+            None => EvictionOrder::Off,
+            Some(limit) => {
+                let (max_keys, queue) = (limit.max_keys, OrderQueue::default());
+                match limit.eviction {
+                    Eviction::OldestFirst => EvictionOrder::OldestFirst { max_keys, queue },
+                    Eviction::LeastRecentlyUsed => EvictionOrder::LeastRecentlyUsed { max_keys, queue },
+                }
+            }
+        }
+    }
+
+    /// Whether the order needs each group's latest use.
+    #[inline(always)]
+    pub(crate) fn uses_recency(&self) -> bool {
+        matches!(self, EvictionOrder::LeastRecentlyUsed { .. })
+    }
+
+    /// A group opened: it takes its place in arrival order.
+    pub(crate) fn open(&mut self, key: &GroupKey, serial: u64) {
+        if let EvictionOrder::OldestFirst { queue, .. } = self {
+            queue.push(serial, key.clone());
+        }
+    }
+
+    /// A fragment joined the group under `key`, whose latest use is now `touched`.
+    pub(crate) fn merge<S, K>(&mut self, key: &GroupKey, touched: u64, groups: &GroupTable<S, K>) {
+        if let EvictionOrder::LeastRecentlyUsed { queue, .. } = self {
+            queue.push(touched, key.clone());
+            queue.compact(groups.len(), |k, stamp| is_latest_use(groups.get(k), stamp));
+        }
+    }
+
+    /// The group to evict, while `groups` holds more than the limit, taken
+    /// off the order; none when the table is within it.
+    pub(crate) fn victim<S, K>(&mut self, groups: &GroupTable<S, K>) -> Option<GroupKey> {
+        match self {
+            EvictionOrder::Off => None,
+            EvictionOrder::OldestFirst { max_keys, queue } => (groups.len() > *max_keys)
+                .then(|| queue.pop_valid(|k, serial| groups.get(k).is_some_and(|g| g.info.serial == serial)))?,
+            EvictionOrder::LeastRecentlyUsed { max_keys, queue } => {
+                (groups.len() > *max_keys).then(|| queue.pop_valid(|k, stamp| is_latest_use(groups.get(k), stamp)))?
+            }
+        }
+    }
+
+    /// Drops the entries of groups that left, once they outnumber the live ones.
+    pub(crate) fn compact<S, K>(&mut self, groups: &GroupTable<S, K>) {
+        let live = groups.len();
+        match self {
+            EvictionOrder::Off => {}
+            EvictionOrder::OldestFirst { queue, .. } => {
+                queue.compact(live, |k, serial| groups.get(k).is_some_and(|g| g.info.serial == serial));
+            }
+            EvictionOrder::LeastRecentlyUsed { queue, .. } => {
+                queue.compact(live, |k, stamp| is_latest_use(groups.get(k), stamp));
+            }
+        }
+    }
+
+    /// Every group left at once.
+    pub(crate) fn clear(&mut self) {
+        if let EvictionOrder::OldestFirst { queue, .. } | EvictionOrder::LeastRecentlyUsed { queue, .. } = self {
+            queue.clear();
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            EvictionOrder::Off => 0,
+            EvictionOrder::OldestFirst { queue, .. } | EvictionOrder::LeastRecentlyUsed { queue, .. } => {
+                queue.heap_bytes()
+            }
+        }
+    }
+}
+
+/// Whether an order entry stamped `stamp` is the group's latest use.
+pub(super) fn is_latest_use<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
+    group.is_some_and(|g| g.info.touched == stamp)
+}

@@ -1,0 +1,66 @@
+//! The node's components, each chosen once from the policy when the stage
+//! is built.
+//!
+//! Every component speaks the same small vocabulary, so that the node's
+//! paths read as a sequence of the same few calls:
+//!
+//! - `open`: a group opened and stays open (its first fragment merged);
+//! - `merge`: a fragment joined an open group;
+//! - `emit`: a group left the table (emitted, evicted or discarded);
+//! - `next_deadline` / `pop_due`: when the component next needs the stage,
+//!   and which group is due then;
+//! - `heap_bytes`: the memory it holds for the open groups, which the
+//!   stage's held bytes are derived from (never kept as a separate count).
+//!
+//! A component the policy does not ask for is its off form: each call
+//! returns at once, with nothing to do. The node never asks the policy
+//! again whether a component is on; it asks the component.
+
+mod closing;
+mod eviction;
+mod spill;
+mod timers;
+mod windows;
+
+pub(super) use closing::KeyClosing;
+pub(super) use eviction::EvictionOrder;
+pub(super) use spill::SpillTier;
+pub(super) use timers::GroupTimers;
+pub(super) use windows::{Admitted, Windows};
+
+use flux_core::Instant;
+
+use crate::group::GroupKey;
+
+/// A B-tree index of groups by (time, first-arrival serial), as the timer
+/// and window components keep them: the deterministic order in which one
+/// tick emits.
+type ByTime = std::collections::BTreeMap<(Instant, u64), GroupKey>;
+
+/// Heap bytes of `entries` entries of a [`ByTime`] index, with the room
+/// its nodes leave free.
+fn by_time_bytes(entries: usize) -> usize {
+    (core::mem::size_of::<((Instant, u64), GroupKey)>() * 3 / 2) * entries
+}
+
+/// Moves a group's entry in `index` from `old` to `new` (either may be
+/// none: a timer set, moved or cleared); `key` makes the entry's key when
+/// the group had none.
+fn move_entry(
+    index: &mut ByTime,
+    serial: u64,
+    old: Option<Instant>,
+    new: Option<Instant>,
+    key: impl FnOnce() -> GroupKey,
+) {
+    let entry = old.and_then(|at| index.remove(&(at, serial)));
+    if let Some(at) = new {
+        index.insert((at, serial), entry.unwrap_or_else(key));
+    }
+}
+
+/// Removes and returns the first entry of `index` due at `now`.
+fn pop_due(index: &mut ByTime, now: Instant) -> Option<GroupKey> {
+    let entry = index.first_entry()?;
+    (entry.key().0 <= now).then(|| entry.remove())
+}

@@ -1,0 +1,110 @@
+//! Event-time windows, closed by the watermark.
+
+use flux_core::Instant;
+
+use super::{ByTime, by_time_bytes};
+use crate::group::{GroupInfo, GroupKey};
+use crate::node::deadline::expiry_at;
+use crate::policy::{Expiry, Policy, Timer, Watermark};
+
+/// The windows of the open groups and the watermark that closes them; off
+/// (every fragment in window zero, nothing ever due) without a
+/// [`Watermark`] in the policy.
+pub(crate) struct Windows {
+    rule: Option<Rule>,
+    /// The largest event time seen, less the allowed out-of-orderness.
+    watermark: Option<Instant>,
+    /// Groups by (due watermark, first-arrival serial).
+    by_due: ByTime,
+}
+
+#[derive(Clone, Copy)]
+struct Rule {
+    watermark: Watermark,
+    /// The window's length in nanoseconds (at least one).
+    length: u64,
+    expiry: Expiry,
+}
+
+/// What becomes of a fragment on its way into a window.
+pub(crate) enum Admitted {
+    /// It joins the window of this index; `advanced` says the watermark
+    /// moved, so windows may be due.
+    Window { index: u64, advanced: bool },
+    /// Windows need an event time, and it has none.
+    MissingEventTime,
+    /// Its window was emitted already.
+    Late,
+}
+
+impl Windows {
+    pub(crate) fn new(policy: &Policy) -> Self {
+        let rule = policy.watermark.map(|watermark| Rule {
+            watermark,
+            length: u64::try_from(watermark.window.as_nanos()).unwrap_or(u64::MAX).max(1),
+            expiry: policy.expiry.of(Timer::Window),
+        });
+        Windows { rule, watermark: None, by_due: ByTime::new() }
+    }
+
+    /// Finds the window of a fragment with `event_time`, and moves the
+    /// watermark past it. Off, every fragment joins window zero.
+    pub(crate) fn admit(&mut self, event_time: Option<Instant>) -> Admitted {
+        let Some(rule) = self.rule else { return Admitted::Window { index: 0, advanced: false } };
+        let Some(at) = event_time else { return Admitted::MissingEventTime };
+        let index = at.as_nanos() / rule.length;
+        if self.watermark.is_some_and(|mark| mark >= rule.due(index)) {
+            return Admitted::Late;
+        }
+        let mark = at - rule.watermark.out_of_orderness;
+        let advanced = self.watermark.is_none_or(|current| mark > current);
+        if advanced {
+            self.watermark = Some(mark);
+        }
+        Admitted::Window { index, advanced }
+    }
+
+    /// A group opened: it is indexed by the watermark that closes its
+    /// window, which it keeps in `info`.
+    pub(crate) fn open<K>(&mut self, key: &GroupKey, info: &mut GroupInfo<K>) {
+        let Some(rule) = self.rule else { return };
+        let due = rule.due(key.window);
+        info.window_due = Some(due);
+        self.by_due.insert((due, info.serial), key.clone());
+    }
+
+    /// A group left: its window entry goes with it.
+    pub(crate) fn emit<K>(&mut self, info: &GroupInfo<K>) {
+        if let Some(due) = info.window_due {
+            self.by_due.remove(&(due, info.serial));
+        }
+    }
+
+    /// The next group whose window the watermark has reached, taken off the index.
+    pub(crate) fn pop_due(&mut self) -> Option<GroupKey> {
+        super::pop_due(&mut self.by_due, self.watermark?)
+    }
+
+    /// Whether no group is waiting for its window to close.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_due.is_empty()
+    }
+
+    /// Every group left at once.
+    pub(crate) fn clear(&mut self) {
+        self.by_due.clear();
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        by_time_bytes(self.by_due.len())
+    }
+}
+
+impl Rule {
+    /// The watermark at which window `index` is emitted (and after which
+    /// its fragments are late).
+    fn due(&self, index: u64) -> Instant {
+        let end = Instant::from_nanos(index.saturating_add(1).saturating_mul(self.length));
+        expiry_at(end + self.watermark.allowed_lateness, self.expiry)
+    }
+}
