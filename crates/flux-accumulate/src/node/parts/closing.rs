@@ -47,3 +47,38 @@ impl KeyClosing {
         self.closed.as_ref().map_or(0, |(_, set)| set.forgotten())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use flux_core::{EmitReason, Instant};
+
+    use super::KeyClosing;
+    use crate::group::GroupKeyRef;
+    use crate::node::parts::tests::key;
+    use crate::policy::{CloseAfter, ClosedKeys, KeyStorage, Policy};
+
+    #[test]
+    fn a_key_closes_after_the_reasons_its_rule_names_and_off_none_does() {
+        let closing =
+            |after| KeyClosing::new(&Policy::builder().closed_keys(ClosedKeys::new(4).after(after)).build().unwrap());
+        assert!(closing(CloseAfter::Whole).closes(EmitReason::Complete));
+        assert!(!closing(CloseAfter::Whole).closes(EmitReason::Count));
+        assert!(closing(CloseAfter::WholeOrFull).closes(EmitReason::Count));
+        assert!(closing(CloseAfter::AnyEnd).closes(EmitReason::Lifetime));
+        let mut off = KeyClosing::new(&Policy::default());
+        assert!(!off.closes(EmitReason::Complete));
+        off.emit(key("a"), Instant::ZERO);
+        let a = Bytes::from_static(b"a");
+        assert!(!off.turns_away(&GroupKeyRef { key: &a, window: 0, storage: KeyStorage::Copy }, Instant::ZERO));
+        assert_eq!(off.forgotten(), 0);
+
+        let mut on = closing(CloseAfter::Whole);
+        on.emit(key("a"), Instant::ZERO);
+        assert!(on.turns_away(&GroupKeyRef { key: &a, window: 0, storage: KeyStorage::Copy }, Instant::ZERO));
+        for name in ["b", "c", "d", "e"] {
+            on.emit(key(name), Instant::ZERO);
+        }
+        assert_eq!(on.forgotten(), 1, "a fifth key past a capacity of four forgets the oldest");
+    }
+}

@@ -96,3 +96,48 @@ impl EvictionOrder {
 pub(super) fn is_latest_use<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
     group.is_some_and(|g| g.info.touched == stamp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EvictionOrder;
+    use crate::node::parts::tests::{Table, key, open};
+    use crate::policy::{Eviction, KeyLimit, Policy};
+
+    fn order(eviction: Eviction) -> EvictionOrder {
+        EvictionOrder::new(&Policy::builder().key_limit(KeyLimit { max_keys: 2, eviction }).build().unwrap())
+    }
+
+    #[test]
+    fn the_oldest_group_goes_only_while_the_table_is_over_the_limit() {
+        let mut order = order(Eviction::OldestFirst);
+        let mut table = Table::default();
+        for (serial, name) in ["a", "b"].into_iter().enumerate() {
+            open(&mut table, name, serial as u64, 0);
+            order.open(&key(name), serial as u64);
+        }
+        assert_eq!(order.victim(&table), None, "two groups are within a limit of two");
+        open(&mut table, "c", 2, 0);
+        order.open(&key("c"), 2);
+        assert_eq!(order.victim(&table), Some(key("a")));
+        assert!(!order.uses_recency());
+        assert!(order.heap_bytes() > 0);
+        order.clear();
+        assert_eq!(order.victim(&table), None, "cleared, the order names no group");
+    }
+
+    #[test]
+    fn the_least_recently_used_group_goes_and_stale_uses_are_skipped() {
+        let mut order = order(Eviction::LeastRecentlyUsed);
+        assert!(order.uses_recency());
+        let mut table = Table::default();
+        for (touch, name) in [(1, "a"), (2, "b"), (3, "c")] {
+            open(&mut table, name, touch, touch);
+            order.merge(&key(name), touch, &table);
+        }
+        // `a` is used again: its first entry is stale.
+        table.get_mut(&key("a")).unwrap().info.touched = 4;
+        order.merge(&key("a"), 4, &table);
+        assert_eq!(order.victim(&table), Some(key("b")));
+        assert_eq!(EvictionOrder::new(&Policy::default()).victim(&table), None, "off, nothing is evicted");
+    }
+}

@@ -64,3 +64,50 @@ fn pop_due(index: &mut ByTime, now: Instant) -> Option<GroupKey> {
     let entry = index.first_entry()?;
     (entry.key().0 <= now).then(|| entry.remove())
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use bytes::Bytes;
+    use flux_core::{Instant, TraceContext};
+
+    use crate::group::{Group, GroupKey, GroupKeyRef, Origin};
+    use crate::policy::KeyStorage;
+    use crate::table::GroupTable;
+
+    pub(crate) type Table = GroupTable<u64, ()>;
+
+    pub(crate) fn key(name: &str) -> GroupKey {
+        let key = Bytes::copy_from_slice(name.as_bytes());
+        GroupKey::from(&GroupKeyRef { key: &key, window: 0, storage: KeyStorage::Copy })
+    }
+
+    /// Opens a group under `name` with arrival serial `serial` and latest use `touched`.
+    pub(crate) fn open(table: &mut Table, name: &str, serial: u64, touched: u64) {
+        let origin = Origin { sequence: serial, event_time: None, trace: TraceContext::default() };
+        let mut group = Group::new(0_u64, serial, Instant::ZERO, origin);
+        group.info.touched = touched;
+        let k = key(name);
+        let hash = table.hash(&k);
+        let Err(vacant) = table.find_or_vacant(hash, &k) else { panic!("{name} is open already") };
+        vacant.open((k, group));
+    }
+
+    #[test]
+    fn an_index_entry_moves_with_its_timer_and_pops_in_time_then_serial_order() {
+        let mut index = super::ByTime::new();
+        let at = Instant::from_secs;
+        super::move_entry(&mut index, 1, None, Some(at(5)), || key("a"));
+        super::move_entry(&mut index, 0, None, Some(at(5)), || key("b"));
+        super::move_entry(&mut index, 2, None, Some(at(3)), || key("c"));
+        // Moved, the entry keeps its key: the closure is not asked again.
+        super::move_entry(&mut index, 2, Some(at(3)), Some(at(9)), || unreachable!("c has an entry"));
+        assert_eq!(index.len(), 3);
+        assert!(super::pop_due(&mut index, at(4)).is_none(), "nothing is due before 5 s");
+        let popped: Vec<_> = core::iter::from_fn(|| super::pop_due(&mut index, at(5))).collect();
+        assert_eq!(popped, [key("b"), key("a")], "a tie goes to the lower serial");
+        super::move_entry(&mut index, 2, Some(at(9)), None, || unreachable!("cleared"));
+        assert!(index.is_empty(), "a cleared timer leaves the index");
+        assert_eq!(super::by_time_bytes(2), 2 * super::by_time_bytes(1));
+        assert!(super::by_time_bytes(1) > core::mem::size_of::<((Instant, u64), GroupKey)>());
+    }
+}

@@ -184,3 +184,28 @@ impl SpillTier {
 fn is_cold<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
     is_latest_use(group, stamp) && group.is_some_and(|g| !g.is_spilled())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SpillTier;
+    use crate::group::Slot;
+    use crate::policy::Policy;
+
+    #[test]
+    fn the_figures_follow_what_is_spilled_restored_and_emitted() {
+        let policy = Policy::builder().spill_above(1).build().unwrap();
+        let mut tier = SpillTier::new(&policy, Box::new(crate::Lz4Spill::<crate::NoEncryption>::default()));
+        assert!(tier.uses_recency() && !tier.holds_any());
+        assert!(tier.is_over(2) && !tier.is_over(1), "over means above the threshold");
+        (tier.groups, tier.bytes) = (2, 30);
+        tier.restored(&[0; 10]);
+        assert_eq!(tier.figures(), (1, 20));
+        tier.emit::<u64>(&Slot::Resident(7));
+        assert_eq!(tier.figures(), (1, 20), "a resident group leaving changes nothing");
+        tier.emit::<u64>(&Slot::Spilled(vec![0; 20].into_boxed_slice()));
+        assert_eq!(tier.figures(), (0, 0));
+        assert!(!tier.holds_any());
+        let off = SpillTier::new(&Policy::default(), Box::new(crate::Lz4Spill::<crate::NoEncryption>::default()));
+        assert!(!off.uses_recency() && !off.is_over(u64::MAX));
+    }
+}

@@ -144,3 +144,72 @@ impl GroupTimers {
         by_time_bytes(self.by_fire.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+
+    use flux_core::{EmitReason, Instant, Meta};
+
+    use super::GroupTimers;
+    use crate::node::parts::tests::{Table, key, open};
+    use crate::policy::{Policy, TimerClock, TimerStart};
+
+    #[test]
+    fn the_event_time_clock_moves_only_forward_and_less_its_lag() {
+        let lag = Duration::from_secs(2);
+        let policy = Policy::builder().timer_clock(TimerClock::EventTime { lag }).build().unwrap();
+        let mut timers = GroupTimers::new(&policy);
+        let at = |secs| Meta { event_time: Some(Instant::from_secs(secs)), ..Meta::default() };
+        assert!(timers.advance(&at(10)));
+        assert!(!timers.advance(&at(9)), "an earlier event leaves the clock");
+        assert!(!timers.advance(&at(10)), "the same event time does not move it");
+        assert!(!timers.advance(&Meta::default()), "no event time, no move");
+        assert!(timers.advance(&at(11)));
+        assert_eq!(
+            timers.stamp(&at(4), Instant::ZERO),
+            Instant::from_secs(4),
+            "a fragment is stamped with its event time"
+        );
+        assert_eq!(timers.stamp(&Meta::default(), Instant::from_secs(1)), Instant::from_secs(1));
+        assert!(!timers.on_engine_clock());
+        let engine = GroupTimers::new(&Policy::default());
+        assert!(engine.on_engine_clock());
+        assert_eq!(
+            engine.stamp(&at(4), Instant::from_secs(1)),
+            Instant::from_secs(1),
+            "the engine's clock ignores event time"
+        );
+    }
+
+    #[test]
+    fn a_size_emission_restarts_periodic_ticks_and_moves_every_open_timer() {
+        let ten = Duration::from_secs(10);
+        let policy = Policy::builder().ttl(ten, TimerStart::Periodic).build().unwrap();
+        let mut timers = GroupTimers::new(&policy);
+        let mut table = Table::default();
+        for (serial, name) in ["a", "b"].into_iter().enumerate() {
+            open(&mut table, name, serial as u64, 0);
+            let group = table.get_mut(&key(name)).unwrap();
+            group.info.ttl = Some(ten);
+            let fire = Some((Instant::from_secs(10), EmitReason::Interval));
+            group.info.fire = fire;
+            timers.merge(serial as u64, None, fire, || key(name));
+        }
+        assert_eq!(timers.next_deadline(), Some(Instant::from_secs(10)));
+        timers.restart(&policy, &mut table, Instant::from_secs(4));
+        assert_eq!(timers.phase(), Instant::from_secs(4));
+        assert_eq!(timers.next_deadline(), Some(Instant::from_secs(14)), "the ticks count from the restart");
+        assert_eq!(table.get(&key("b")).unwrap().info.fire, Some((Instant::from_secs(14), EmitReason::Interval)));
+        assert!(timers.pop_due(Instant::from_secs(13)).is_none(), "the old tick is gone");
+        assert_eq!(timers.pop_due(Instant::from_secs(14)), Some(key("a")));
+        assert_eq!(timers.pop_due(Instant::from_secs(14)), Some(key("b")));
+        assert!(timers.is_empty());
+
+        // Any other TTL start: a size emission moves nothing.
+        let fixed = Policy::builder().ttl(ten, TimerStart::FirstFragment).build().unwrap();
+        let mut timers = GroupTimers::new(&fixed);
+        timers.restart(&fixed, &mut table, Instant::from_secs(4));
+        assert_eq!(timers.phase(), Instant::ZERO);
+    }
+}

@@ -108,3 +108,68 @@ impl Rule {
         expiry_at(end + self.watermark.allowed_lateness, self.expiry)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+
+    use flux_core::Instant;
+
+    use super::{Admitted, Windows};
+    use crate::node::parts::tests::{Table, key, open};
+    use crate::policy::{Policy, Watermark};
+
+    fn windows(lateness: u64) -> Windows {
+        let watermark = Watermark {
+            window: Duration::from_secs(10),
+            out_of_orderness: Duration::from_secs(2),
+            allowed_lateness: Duration::from_secs(lateness),
+        };
+        Windows::new(&Policy::builder().watermark(watermark).build().unwrap())
+    }
+
+    fn admit(windows: &mut Windows, secs: u64) -> (Option<u64>, bool) {
+        match windows.admit(Some(Instant::from_secs(secs))) {
+            Admitted::Window { index, advanced } => (Some(index), advanced),
+            Admitted::Late => (None, false),
+            Admitted::MissingEventTime => unreachable!("every fragment here has an event time"),
+        }
+    }
+
+    #[test]
+    fn a_fragment_is_late_once_the_watermark_reaches_its_window_due() {
+        let mut w = windows(1);
+        assert_eq!(admit(&mut w, 5), (Some(0), true));
+        assert_eq!(admit(&mut w, 3), (Some(0), false), "an older event leaves the watermark");
+        // Window 0 is due at 10 s + 1 s of lateness: watermark 13 - 2 = 11.
+        assert_eq!(admit(&mut w, 12), (Some(1), true));
+        assert_eq!(admit(&mut w, 9), (Some(0), false), "watermark 10 is before the due 11");
+        assert_eq!(admit(&mut w, 13), (Some(1), true));
+        assert_eq!(admit(&mut w, 9), (None, false), "watermark 11 reached the due: late");
+        assert!(matches!(w.admit(None), Admitted::MissingEventTime));
+    }
+
+    #[test]
+    fn a_window_is_due_when_the_watermark_reaches_it_and_off_everything_is_window_zero() {
+        let mut w = windows(0);
+        let mut table = Table::default();
+        open(&mut table, "a", 0, 0);
+        let (k, group) = (key("a"), table.get_mut(&key("a")).unwrap());
+        w.open(&k, &mut group.info);
+        assert_eq!(group.info.window_due, Some(Instant::from_secs(10)));
+        assert!(w.pop_due().is_none(), "no watermark yet");
+        admit(&mut w, 11);
+        assert!(w.pop_due().is_none(), "watermark 9");
+        admit(&mut w, 12);
+        assert_eq!(w.pop_due(), Some(key("a")), "watermark 10");
+        assert!(w.is_empty());
+
+        let mut off = Windows::new(&Policy::default());
+        assert!(matches!(off.admit(None), Admitted::Window { index: 0, advanced: false }));
+        let group = table.get_mut(&key("a")).unwrap();
+        group.info.window_due = None;
+        off.open(&k, &mut group.info);
+        assert_eq!(group.info.window_due, None);
+        assert!(off.is_empty() && off.pop_due().is_none());
+    }
+}
