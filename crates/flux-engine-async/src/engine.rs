@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicU64;
 use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Observer, Runnable, StageId, StageLedger};
 use tokio::sync::{oneshot, watch};
 
+use crate::blocking_run::OwnRuntime;
 use crate::channel::FlumeChannels;
 use crate::clock::RunClock;
 use crate::collect::Collected;
@@ -57,6 +58,8 @@ pub struct AsyncEngine {
     observer: Option<Arc<dyn Observer>>,
     dead_letter_count: Option<u64>,
     dead_letter_share: Option<f64>,
+    /// What blocking runs ([`Engine::run`](flux_core::Engine::run)) go on.
+    pub(crate) runtime: Option<OwnRuntime>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for AsyncEngine {
             .field("stop", &self.stop)
             .field("backpressure", &self.backpressure.is_some())
             .field("observer", &self.observer.is_some())
+            .field("runtime", &self.runtime)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ impl Default for AsyncEngine {
             observer: None,
             dead_letter_count: None,
             dead_letter_share: None,
+            runtime: None,
         }
     }
 }
