@@ -15,8 +15,8 @@ use crate::{AsyncEngine, RunError, RunErrorKind, RunReport};
 pub(crate) struct OwnRuntime(Option<Runtime>);
 
 impl OwnRuntime {
-    /// A multi-thread runtime with tokio's defaults (a worker per core)
-    /// and its drivers on, as the tests and `flux-cli` build theirs.
+    /// A multi-thread runtime with its drivers on, as `flux-cli` builds
+    /// its own, and tokio's default of a worker per core.
     fn build() -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         Ok(OwnRuntime(Some(runtime)))

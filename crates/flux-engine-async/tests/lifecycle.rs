@@ -371,3 +371,35 @@ fn a_failure_or_a_panic_closing_on_a_segments_own_thread_fails_the_run_naming_it
     );
     assert!(error.report().unwrap().problems.is_empty(), "the ledger still balances");
 }
+
+#[test]
+fn a_poisoned_segment_is_not_closed_on_its_own_thread_or_on_a_worker_and_the_others_are() {
+    for blocking in [false, true] {
+        let (journal, rows) = (Journal::default(), Arc::default());
+        let source =
+            Numbers { next: 0, end: 3_000, journal: journal.clone(), open: Slow::default(), close: Slow::default() };
+        let sink = Table {
+            rows: Arc::clone(&rows),
+            journal: journal.clone(),
+            open: Slow::default(),
+            commit: Slow::default(),
+            refuse_open: false,
+            panic_on_open: false,
+            panic_on_commit: false,
+            blocking,
+        };
+        // The careless node and the sink in one segment, which its panic
+        // poisons: neither is called again, so the sink is not closed.
+        let pipeline = Pipeline::from_source(source).layer(flux_test::PanicInNode::at(100)).sink(sink);
+        let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
+        plan.junctions[0] = flux_core::Junction::Boundary(flux_core::EdgeSpec { capacity: 2, batch_size: 64 });
+        plan.junctions[1] = flux_core::Junction::Fused;
+        let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
+
+        assert_eq!(error.to_string(), "stage `careless` stopped the run", "blocking: {blocking}");
+        assert_eq!(*rows.lock().unwrap(), (0..100).collect::<Vec<_>>(), "written until the push that panicked");
+        let events = journal.events();
+        assert!(events.iter().any(|event| event.starts_with("source closed after")), "{events:?}");
+        assert!(!events.iter().any(|event| event.starts_with("sink c")), "blocking: {blocking}: {events:?}");
+    }
+}

@@ -152,6 +152,20 @@ fn a_blocking_run_on_a_runtime_given_to_the_engine_keeps_its_paused_time() {
     assert_eq!(tokio.elapsed, Duration::from_secs(200), "the given runtime's paused time, not real time");
 }
 
+#[test]
+fn an_engine_holding_its_runtime_can_be_dropped_inside_async_code() {
+    let plan = Planner::new().plan(numbers(&VecSink::new()).describe()).unwrap();
+    let mut engine = AsyncEngine::new();
+    assert!(format!("{engine:?}").contains("runtime: None"), "{engine:?}");
+    let (records, _) = run_with(&mut engine, &plan);
+    assert_eq!(records.len(), 857);
+    assert!(format!("{engine:?}").contains("runtime: Some(OwnRuntime(Some(MultiThread)))"), "{engine:?}");
+    // A runtime dropped the plain way inside async code panics ("cannot
+    // drop a runtime in a context where blocking is not allowed").
+    let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    outer.block_on(async move { drop(engine) });
+}
+
 /// A blocking run of `numbers` on a fresh engine, from this thread: the
 /// kind of its error, and how many records it wrote.
 fn refused_here() -> (String, usize) {
