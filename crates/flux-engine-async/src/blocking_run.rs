@@ -84,9 +84,11 @@ impl AsyncEngine {
 /// runtime ([`AsyncEngine::with_runtime`]), from a thread outside every
 /// tokio runtime. It reports as the async run does.
 ///
-/// On an `AsyncEngine` value, a method call `engine.run(..)` is the async
-/// one (an inherent method comes first): call this one as
-/// `Engine::run(&mut engine, ..)`, or from code generic over [`Engine`].
+/// Which `run` a method call means depends on the receiver: on an
+/// `AsyncEngine` (or `&AsyncEngine`) `engine.run(..)` is the async one,
+/// but on a `&mut AsyncEngine` with [`Engine`] in scope it is this one (an
+/// `.await` after it then fails to compile). Say which:
+/// `Engine::run(&mut engine, ..)`, or `AsyncEngine::run(&engine, ..)`.
 ///
 /// # Examples
 ///
