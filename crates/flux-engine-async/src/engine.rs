@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Observer, Runnable, StageId, StageLedger};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
+use crate::blocking_run::OwnRuntime;
 use crate::channel::FlumeChannels;
 use crate::clock::RunClock;
 use crate::collect::Collected;
@@ -57,6 +58,8 @@ pub struct AsyncEngine {
     observer: Option<Arc<dyn Observer>>,
     dead_letter_count: Option<u64>,
     dead_letter_share: Option<f64>,
+    /// What blocking runs ([`Engine::run`](flux_core::Engine::run)) go on.
+    pub(crate) runtime: Option<OwnRuntime>,
 }
 
 impl std::fmt::Debug for AsyncEngine {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for AsyncEngine {
             .field("stop", &self.stop)
             .field("backpressure", &self.backpressure.is_some())
             .field("observer", &self.observer.is_some())
+            .field("runtime", &self.runtime)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ impl Default for AsyncEngine {
             observer: None,
             dead_letter_count: None,
             dead_letter_share: None,
+            runtime: None,
         }
     }
 }
@@ -232,13 +237,24 @@ impl AsyncEngine {
                 .iter()
                 .any(|stage| matches!(stage.engine_hint, EngineHint::Isolate | EngineHint::Blocking));
             let joining = if own_thread {
-                let (done, joined) = tokio::sync::oneshot::channel();
+                let (done, joined) = oneshot::channel();
                 let runtime = tokio::runtime::Handle::current();
                 let thread = std::thread::Builder::new().name(format!("flux-{name}"));
                 // A thread that cannot start drops its task: the run stops
                 // with the segment lost.
                 let _ = thread.spawn(move || {
-                    let _ = done.send(runtime.block_on(task.run(segment)));
+                    let ended = runtime.block_on(task.run(segment));
+                    // The thread stays to close the segment too (its sink's
+                    // commit blocks as its writes did), when the engine says
+                    // it is its turn; a run that does not close it (poisoned,
+                    // or dropped) drops the sender, and the thread ends.
+                    let (close, turn) = oneshot::channel();
+                    if done.send((ended, CloseOnThread(close))).is_ok()
+                        && let Ok((mut end, back)) = turn.blocking_recv()
+                    {
+                        runtime.block_on(end.close());
+                        let _ = back.send(end);
+                    }
                 });
                 Joining::Thread(joined)
             } else {
@@ -248,30 +264,42 @@ impl AsyncEngine {
             };
             tasks.push((name, joining));
         }
-        let mut ended = Vec::with_capacity(tasks.len());
+        let mut finished = Vec::with_capacity(tasks.len());
         let mut lost = Vec::new();
+        let lose = |lost: &mut Vec<_>, stage| {
+            raise(&stop, Stop::Now);
+            lost.push((order.fetch_add(1, std::sync::atomic::Ordering::Relaxed), RunErrorKind::Lost { stage }));
+        };
         for (name, joining) in tasks {
             let joined = match joining {
-                Joining::Task(handle) => handle.await.ok(),
-                Joining::Thread(joined) => joined.await.ok(),
+                Joining::Task(handle) => handle.await.ok().map(|end| (end, None)),
+                Joining::Thread(joined) => joined.await.ok().map(|(end, thread)| (end, Some(thread))),
             };
             match joined {
-                Some(done) => ended.push(done),
-                None => {
-                    raise(&stop, Stop::Now);
-                    lost.push((
-                        order.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                        RunErrorKind::Lost { stage: name },
-                    ));
-                }
+                Some(done) => finished.push(done),
+                None => lose(&mut lost, name),
             }
         }
         // Every segment has finished: each closes, the sink's first and the
         // source's last, so a source acknowledges what it read only once
-        // what it fed has been written.
-        ended.sort_by_key(|end| std::cmp::Reverse(end.segment.first_stage()));
-        for end in ended.iter_mut().filter(|end| !end.poisoned) {
-            end.close().await;
+        // what it fed has been written. A segment that ran on a thread of
+        // its own closes there, not on a runtime worker: its close may
+        // block (a commit) as its writes did.
+        finished.sort_by_key(|(end, _)| std::cmp::Reverse(end.segment.first_stage()));
+        let mut ended = Vec::with_capacity(finished.len());
+        for (mut end, thread) in finished {
+            match thread {
+                _ if end.poisoned => {}
+                None => end.close().await,
+                Some(thread) => match thread.close(end).await {
+                    Ok(closed) => end = closed,
+                    Err(stage) => {
+                        lose(&mut lost, stage);
+                        continue;
+                    }
+                },
+            }
+            ended.push(end);
         }
         cancel.armed = false;
         if let Some(forward) = forward {
@@ -365,10 +393,27 @@ struct Ending {
 }
 
 /// How the engine waits for one segment: a tokio task, or a thread of its
-/// own.
+/// own (which then waits to close it).
 enum Joining {
     Task(tokio::task::JoinHandle<Ended>),
-    Thread(tokio::sync::oneshot::Receiver<Ended>),
+    Thread(oneshot::Receiver<(Ended, CloseOnThread)>),
+}
+
+/// The thread a finished segment ran on, waiting for its turn to close it:
+/// it is handed the segment, and hands it back closed.
+struct CloseOnThread(oneshot::Sender<(Ended, oneshot::Sender<Ended>)>);
+
+impl CloseOnThread {
+    /// Closes `end` on its thread, and waits for it there without holding
+    /// the runtime worker. `Err` names the segment when the thread went
+    /// away without handing it back (it cannot, but for a panic outside
+    /// every catch): the segment is lost.
+    async fn close(self, end: Ended) -> Result<Ended, StageId> {
+        let name = end.task.name.clone();
+        let (back, closed) = oneshot::channel();
+        self.0.send((end, back)).map_err(|_| name.clone())?;
+        closed.await.map_err(|_| name)
+    }
 }
 
 /// Stops the run if its future is dropped before the tasks are joined (a

@@ -16,6 +16,17 @@
 //! finishes (accumulators flush, sinks close), and the error carries the
 //! report.
 //!
+//! A segment holding a stage hinted
+//! [`EngineHint::Blocking`](flux_core::EngineHint::Blocking) or `Isolate`
+//! runs on a thread of its own, and is finished and closed there too (a
+//! sink's commit blocks as its writes do).
+//!
+//! From code generic over engines, the engine is also a blocking
+//! [`Engine`](flux_core::Engine): its `run` drives the same run to its end
+//! on a runtime the engine owns (see [`AsyncEngine::with_runtime`]), and
+//! refuses, with [`RunErrorKind::InsideRuntime`], on a thread inside a
+//! tokio runtime.
+//!
 //! It is a crate of its own so that nothing else in Flux depends on an
 //! async runtime.
 //!
@@ -48,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod blocking_run;
 mod channel;
 mod clock;
 mod collect;

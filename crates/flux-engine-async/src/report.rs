@@ -132,6 +132,12 @@ pub enum RunErrorKind {
         /// The inputs they are a share of, for a share limit.
         inputs: Option<u64>,
     },
+    /// The blocking run ([`Engine::run`](flux_core::Engine::run)) was
+    /// called on a thread inside a tokio runtime, where it does not block:
+    /// nothing ran. There, await [`AsyncEngine::run`](crate::AsyncEngine::run).
+    InsideRuntime,
+    /// The runtime for a blocking run could not be built: nothing ran.
+    Runtime(std::io::Error),
 }
 
 impl RunError {
@@ -200,6 +206,10 @@ impl fmt::Display for RunError {
             RunErrorKind::TooManyDeadLetters { made, inputs: Some(inputs) } => {
                 write!(f, "the run made {made} dead letters of {inputs} inputs, a larger share than it allows")
             }
+            RunErrorKind::InsideRuntime => f.write_str(
+                "the blocking `Engine::run` was called inside a tokio runtime: await `AsyncEngine::run` there",
+            ),
+            RunErrorKind::Runtime(_) => f.write_str("the tokio runtime for the run could not be built"),
         }
     }
 }
@@ -212,6 +222,7 @@ impl Error for RunError {
             RunErrorKind::PlanMismatch(e) => Some(e),
             RunErrorKind::Stage(e) => Some(e.cause()),
             RunErrorKind::Leak(e) => Some(e),
+            RunErrorKind::Runtime(e) => Some(e),
             _ => None,
         }
     }

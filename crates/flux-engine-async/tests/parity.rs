@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use flux_accumulate::{AccumulateExt, Keyed, Policy, REASON_HEADER, TimerStart, fold};
-use flux_core::{EdgeSpec, Envelope, ExecutionPlan, Instant, Junction, Pipeline, Runnable};
-use flux_engine_async::AsyncEngine;
+use flux_core::{EdgeSpec, Engine, Envelope, ExecutionPlan, Instant, Junction, Pipeline, Runnable};
+use flux_engine_async::{AsyncEngine, RunErrorKind};
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
 use flux_steps::Steps;
@@ -100,4 +100,110 @@ async fn timers_fire_at_the_same_instants_and_emit_the_same_records_on_both_engi
     assert_eq!(values, [4, 2, 4, 5, 6]);
     assert_eq!(tokio.ledger, sync.ledger);
     assert_eq!(tokio.elapsed, Duration::from_secs(200), "paused time: the run took exactly the input's span");
+}
+
+/// Code written against the kernel's `Engine` trait, for either engine:
+/// runs `numbers` as `plan` says, and returns its records and its report.
+fn run_with<E: Engine>(engine: &mut E, plan: &ExecutionPlan) -> (Vec<u64>, E::Report) {
+    let out = VecSink::new();
+    let report = engine.run(plan, numbers(&out)).unwrap();
+    (out.payloads(), report)
+}
+
+#[test]
+fn the_same_generic_function_runs_a_pipeline_on_either_engine_with_the_same_records_and_ledger() {
+    let plan = cut(Planner::new().plan(numbers(&VecSink::new()).describe()).unwrap(), &[1, 2], 2, 16);
+    let (sync_out, sync) = run_with(&mut SyncEngine::new(), &plan);
+    let mut engine = AsyncEngine::new();
+    let (async_out, tokio) = run_with(&mut engine, &plan);
+
+    assert_eq!(async_out, sync_out);
+    assert_eq!(async_out.len(), 857, "2,000 inputs, 286 bad, half of the rest even");
+    assert_eq!(tokio.ledger, sync.ledger);
+    let row = |stage: &str| tokio.row(stage).unwrap().counts;
+    assert_eq!((row("source").created, row("sink").consumed), (2_000, 857));
+    let dead = |letters: &[flux_core::ErrorEnvelope]| letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>();
+    assert_eq!(dead(&tokio.dead_letters), dead(&sync.dead_letters));
+    assert_eq!(dead(&tokio.dead_letters), (0..2_000).filter(|n| n % 7 == 3).collect::<Vec<_>>());
+    assert_eq!(tokio.edges.len(), 2);
+    for (a, s) in tokio.edges.iter().zip(&sync.edges) {
+        assert_eq!(
+            (a.junction, a.envelopes_sent, a.envelopes_received),
+            (s.junction, s.envelopes_sent, s.envelopes_received)
+        );
+    }
+    // The engine keeps the runtime it built for its next blocking run.
+    let (again, report) = run_with(&mut engine, &plan);
+    assert_eq!((again, report.ledger), (sync_out, sync.ledger));
+}
+
+#[test]
+fn a_blocking_run_on_a_runtime_given_to_the_engine_keeps_its_paused_time() {
+    let (sync_out, async_out) = (VecSink::new(), VecSink::new());
+    let plan = cut(Planner::new().plan(sums(&sync_out).describe()).unwrap(), &[2, 3], 1, 1);
+    let sync = Engine::run(&mut SyncEngine::new(), &plan, sums(&sync_out)).unwrap();
+    let paused = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let tokio = Engine::run(&mut AsyncEngine::new().with_runtime(paused), &plan, sums(&async_out)).unwrap();
+
+    let values = |sink: &VecSink<Keyed<u64>>| sink.payloads().into_iter().map(|k| k.value).collect::<Vec<_>>();
+    assert_eq!(values(&async_out), [4, 2, 4, 5, 6]);
+    assert_eq!(values(&async_out), values(&sync_out));
+    assert_eq!(tokio.ledger, sync.ledger);
+    assert_eq!(tokio.elapsed, Duration::from_secs(200), "the given runtime's paused time, not real time");
+}
+
+#[test]
+fn an_engine_holding_its_runtime_can_be_dropped_inside_async_code() {
+    let plan = Planner::new().plan(numbers(&VecSink::new()).describe()).unwrap();
+    let mut engine = AsyncEngine::new();
+    assert!(format!("{engine:?}").contains("runtime: None"), "{engine:?}");
+    let (records, _) = run_with(&mut engine, &plan);
+    assert_eq!(records.len(), 857);
+    assert!(format!("{engine:?}").contains("runtime: Some(OwnRuntime(Some(MultiThread)))"), "{engine:?}");
+    // A runtime dropped the plain way inside async code panics ("cannot
+    // drop a runtime in a context where blocking is not allowed").
+    let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    outer.block_on(async move { drop(engine) });
+}
+
+/// A blocking run of `numbers` on a fresh engine, from this thread: the
+/// kind of its error, and how many records it wrote.
+fn refused_here() -> (String, usize) {
+    let out = VecSink::new();
+    let plan = Planner::new().plan(numbers(&out).describe()).unwrap();
+    let error = Engine::run(&mut AsyncEngine::new(), &plan, numbers(&out)).unwrap_err();
+    assert!(error.report().is_none(), "nothing ran");
+    (format!("{:?}", error.kind()), out.payloads().len())
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_run_inside_a_current_thread_runtime_is_refused_with_a_typed_error() {
+    let out = VecSink::new();
+    let plan = Planner::new().plan(numbers(&out).describe()).unwrap();
+    let mut engine = AsyncEngine::new();
+    let error = Engine::run(&mut engine, &plan, numbers(&out)).unwrap_err();
+    assert!(matches!(error.kind(), RunErrorKind::InsideRuntime), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "the blocking `Engine::run` was called inside a tokio runtime: await `AsyncEngine::run` there"
+    );
+    assert!(out.payloads().is_empty(), "nothing was pulled");
+    // The same engine runs here by awaiting its async `run`.
+    let report = engine.run(&plan, numbers(&out)).await.unwrap();
+    assert_eq!((out.payloads().len(), report.row("sink").unwrap().counts.consumed), (857, 857));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_blocking_run_on_any_thread_of_a_multi_thread_runtime_is_refused_with_a_typed_error() {
+    let refused = ("InsideRuntime".to_owned(), 0);
+    assert_eq!(refused_here(), refused, "in the runtime's block_on");
+    assert_eq!(tokio::spawn(async { refused_here() }).await.unwrap(), refused, "on a worker");
+    assert_eq!(tokio::task::spawn_blocking(refused_here).await.unwrap(), refused, "in its blocking pool");
+    let outside = std::thread::spawn(|| {
+        let out = VecSink::new();
+        let plan = Planner::new().plan(numbers(&out).describe()).unwrap();
+        Engine::run(&mut AsyncEngine::new(), &plan, numbers(&out))
+            .map(|report| (out.payloads().len(), report.problems.is_empty()))
+    });
+    assert_eq!(outside.join().unwrap().unwrap(), (857, true), "a thread of its own blocks as it likes");
 }

@@ -1,9 +1,9 @@
 //! The small runtime a sink keeps for its client.
 //!
 //! The sink's methods are plain blocking calls, made from the sync
-//! engine's thread (no runtime there), from the tokio engine's thread for
-//! blocking stages (inside that runtime's `block_on`), or from a tokio
-//! worker when the engine closes it. A runtime's `block_on` refuses to run
+//! engine's thread (no runtime there), or from the tokio engine's thread
+//! for blocking stages (inside that runtime's `block_on`), where it is
+//! closed too. A runtime's `block_on` refuses to run
 //! inside another's, so the client's futures run as tasks on the sink's
 //! own one-worker runtime, and the caller waits for their result on a
 //! channel: the same code, whatever thread the engine calls from.
