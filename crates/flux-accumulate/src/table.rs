@@ -290,15 +290,6 @@ impl<S, K> GroupTable<S, K> {
         }
     }
 
-    /// [`find_or_vacant_at`](Self::find_or_vacant_at) without a hint.
-    #[inline(always)]
-    pub(crate) fn find_or_vacant<Q>(&mut self, hash: u64, key: &Q) -> Result<&mut Group<S, K>, Vacant<'_, S, K>>
-    where
-        Q: Equivalent<GroupKey> + ?Sized,
-    {
-        self.find_or_vacant_at(hash, NO_SLOT, key)
-    }
-
     /// Every open group's key, in no particular order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &GroupKey> {
         self.entries.iter().flatten().map(|(key, _)| key)
@@ -344,7 +335,7 @@ impl<S, K> Drop for Drain<'_, S, K> {
 }
 
 /// Where a group that is not open goes, found by
-/// [`GroupTable::find_or_vacant`].
+/// [`GroupTable::find_or_vacant_at`].
 pub(crate) struct Vacant<'a, S, K> {
     table: &'a mut GroupTable<S, K>,
     hash: u64,
@@ -386,7 +377,7 @@ mod tests {
         let probe = probe(key);
         let hash = table.hash(&probe);
         let origin = Origin { sequence: 0, event_time: None, trace: TraceContext::default() };
-        match table.find_or_vacant(hash, &probe) {
+        match table.find_or_vacant_at(hash, NO_SLOT, &probe) {
             Ok(_) => panic!("{key:?} is open already"),
             Err(vacant) => {
                 vacant.open((GroupKey::from(&probe), Group::new(state, 0, Instant::ZERO, origin)));

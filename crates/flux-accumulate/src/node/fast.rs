@@ -8,8 +8,9 @@
 use flux_core::{Accumulator, Context, Envelope, PanicGuard, Push};
 
 use super::AccumulateNode;
-use super::fragment::{MergeMark, Opening, open_group, whole_or_full};
-use crate::group::{GroupKeyRef, Origin, Slot};
+use super::fragment::whole_or_full;
+use super::merge::merge_fragment;
+use crate::group::{GroupKeyRef, Origin};
 use crate::policy::Policy;
 use crate::release::Release;
 use crate::table::NO_SLOT;
@@ -55,38 +56,20 @@ where
         let probe = GroupKeyRef { key: &key, window: 0, storage: self.policy.key_storage };
         let sequence = meta.sequence;
         let (hash, hint) = hashed.unwrap_or_else(|| (self.groups.hash(&probe), NO_SLOT));
-        let acc = &mut self.acc;
-        let opening = Opening {
-            serials: &mut self.next_serial,
-            resident: &mut self.resident_bytes,
-            key_heap: &mut self.key_heap,
-        };
         // Taken by value: should `open_group` not be inlined, a reference
         // to `meta` would keep it in memory for every fragment.
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
-        let guard = PanicGuard::new(&self.id, sequence);
-        let group = match self.groups.find_or_vacant_at(hash, hint, &probe) {
-            Ok(group) => group,
-            Err(vacant) => vacant.open(open_group(acc, opening, &probe, now, origin)),
-        };
-        let Slot::Resident(state) = &mut group.state else { unreachable!("a plain policy never spills") };
-        let mark = MergeMark { slot: &mut self.half_merged, group: &probe };
-        let before = self.acc.state_bytes(state) as u64;
-        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
-        mark.disarm();
-        guard.disarm();
-        if let Err(cause) = merged {
+        merge_fragment!(
+            self, &probe, (hash, hint), (payload, meta, cost), copy, origin, now
+                => group, _opened, state, before, result
+        );
+        if let Err(cause) = result {
             let guard = PanicGuard::new(&self.id, sequence);
             self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
             guard.disarm();
             return self.merge_failed(key, true, 0, origin, cause, closes, cx);
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
-        group.fragments += 1;
-        group.bytes += u64::from(cost.bytes);
-        R::keep(&mut group.info.kept, copy);
-        self.ledger.merged += 1;
-        self.ledger.pending += 1;
         // Merged: the group accounts for the fragment if user code panics now.
         let guard = PanicGuard::accounted(&self.id, sequence, true);
         // Wrapping, as release builds do anyway: the count is exact on this

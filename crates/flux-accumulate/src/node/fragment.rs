@@ -6,12 +6,14 @@ use flux_core::{
     SideEnvelope, SideReason, StageError,
 };
 
+use super::merge::merge_fragment;
 use super::parts::Admitted;
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
 use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
 use crate::policy::{BytesBound, NoKey, OnMergeError, OnNewKey, Policy};
 use crate::release::Release;
+use crate::table::NO_SLOT;
 
 /// What the merge decided about the group.
 enum Verdict {
@@ -103,34 +105,13 @@ where
         }
         let origin = Origin::of(&meta);
         let hash = self.groups.hash(&probe);
-        let acc = &mut self.acc;
-        let opening = Opening {
-            serials: &mut self.next_serial,
-            resident: &mut self.resident_bytes,
-            key_heap: &mut self.key_heap,
-        };
-        // `open` runs before the table inserts: a panic in it opens nothing.
-        let guard = PanicGuard::new(&self.id, origin.sequence);
-        let (group, opened) = match self.groups.find_or_vacant(hash, &probe) {
-            Ok(group) => (group, false),
-            Err(vacant) => (vacant.open(open_group(acc, opening, &probe, stamp, origin)), true),
-        };
-        let Slot::Resident(state) = &mut group.state else {
-            unreachable!("prepare_group restores a spilled group before its next fragment")
-        };
-        let mark = MergeMark { slot: &mut self.half_merged, group: &probe };
-        let before = self.acc.state_bytes(state) as u64;
-        let merged = self.acc.merge(state, Envelope::from_parts(payload, meta, cost));
-        mark.disarm();
-        guard.disarm();
+        merge_fragment!(
+            self, &probe, (hash, NO_SLOT), (payload, meta, cost), copy, origin, stamp
+                => group, opened, state, before, merged
+        );
         if merged.is_ok() {
-            group.fragments += 1;
-            group.bytes += u64::from(cost.bytes);
             // A fragment out of order does not pull an inactivity timer back.
             group.info.last_at = group.info.last_at.max(stamp);
-            R::keep(&mut group.info.kept, copy);
-            self.ledger.merged += 1;
-            self.ledger.pending += 1;
         }
         // Once merged, the fragment is accounted for by its group: a panic
         // from here stops the run without a dead letter.

@@ -6,6 +6,7 @@ mod fast;
 pub use emit::{COMPLETENESS_HEADER, FRAGMENTS_HEADER, REASON_HEADER};
 mod fragment;
 mod memory;
+mod merge;
 mod parts;
 mod text;
 mod timers;

@@ -88,7 +88,9 @@ pub(super) mod tests {
         group.info.touched = touched;
         let k = key(name);
         let hash = table.hash(&k);
-        let Err(vacant) = table.find_or_vacant(hash, &k) else { panic!("{name} is open already") };
+        let Err(vacant) = table.find_or_vacant_at(hash, crate::table::NO_SLOT, &k) else {
+            panic!("{name} is open already")
+        };
         vacant.open((k, group));
     }
 
