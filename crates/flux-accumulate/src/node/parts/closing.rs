@@ -81,4 +81,18 @@ mod tests {
         }
         assert_eq!(on.forgotten(), 1, "a fifth key past a capacity of four forgets the oldest");
     }
+
+    #[test]
+    fn a_tick_forgets_the_keys_past_their_time_with_no_fragment_asking() {
+        let limits = ClosedKeys::new(4).remember_for(core::time::Duration::from_secs(10));
+        let mut closing = KeyClosing::new(&Policy::builder().closed_keys(limits).build().unwrap());
+        closing.emit(key("a"), Instant::ZERO);
+        closing.emit(key("b"), Instant::from_secs(5));
+        closing.forget(Instant::from_secs(9));
+        assert_eq!(closing.forgotten(), 0);
+        closing.forget(Instant::from_secs(10));
+        assert_eq!(closing.forgotten(), 1, "a is past its ten seconds at 10 s, b is not");
+        closing.forget(Instant::from_secs(15));
+        assert_eq!(closing.forgotten(), 2);
+    }
 }
