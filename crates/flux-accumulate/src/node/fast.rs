@@ -10,6 +10,7 @@ use flux_core::{Accumulator, Context, Envelope, PanicGuard, Push};
 use super::AccumulateNode;
 use super::fragment::whole_or_full;
 use super::merge::merge_fragment;
+use super::parts::{EvictionOrder, GroupTimers, KeyClosing, SpillTier, Windows};
 use crate::group::{GroupKeyRef, Origin};
 use crate::policy::Policy;
 use crate::release::Release;
@@ -220,17 +221,22 @@ pub(super) struct BatchLookups {
 /// cache.
 pub(super) const AHEAD: usize = 8;
 
-/// Whether `policy` lets every fragment take `accept_plain`.
-pub(super) fn is_plain(policy: &Policy) -> bool {
-    policy.watermark.is_none()
-        && policy.closed_keys.is_none()
-        && policy.key_limit.is_none()
-        && policy.spill.is_none()
-        && policy.ttl.is_none()
-        && policy.max_latency.is_none()
+/// Whether every fragment may take `accept_plain`: every component is
+/// off (no timers from the policy on the engine's clock, no windows,
+/// closed keys, key limit or spill), and the policy's two rules that look
+/// past the fragment's own group before it merges are at their defaults.
+pub(super) fn is_plain(
+    policy: &Policy,
+    parts: (&GroupTimers, &Windows, &EvictionOrder, &KeyClosing, &SpillTier),
+) -> bool {
+    let (timers, windows, eviction, closing, spill) = parts;
+    timers.is_off()
+        && windows.is_off()
+        && eviction.is_off()
+        && closing.is_off()
+        && spill.is_off()
         // A fragment is weighed against its group before it merges: the general way.
         && policy.bytes_bound == crate::policy::BytesBound::AtLeast
-        && policy.timer_clock == crate::policy::TimerClock::Engine
         // The other groups are looked at when a group opens: the general way.
         && policy.on_new_key == crate::policy::OnNewKey::KeepOthers
 }

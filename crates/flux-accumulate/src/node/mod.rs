@@ -96,14 +96,21 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
         stats: AccumulatorStats,
         next: D,
     ) -> Self {
+        let (timers, windows, eviction, closing, spill) = (
+            GroupTimers::new(&policy),
+            Windows::new(&policy),
+            EvictionOrder::new(&policy),
+            KeyClosing::new(&policy),
+            SpillTier::new(&policy, strategy),
+        );
         AccumulateNode {
-            plain: fast::is_plain(&policy),
+            plain: fast::is_plain(&policy, (&timers, &windows, &eviction, &closing, &spill)),
             batch: fast::BatchLookups::default(),
-            timers: GroupTimers::new(&policy),
-            windows: Windows::new(&policy),
-            eviction: EvictionOrder::new(&policy),
-            closing: KeyClosing::new(&policy),
-            spill: SpillTier::new(&policy, strategy),
+            timers,
+            windows,
+            eviction,
+            closing,
+            spill,
             acc,
             policy,
             id,

@@ -17,6 +17,11 @@ impl KeyClosing {
         KeyClosing { closed: policy.closed_keys.map(|limits| (limits, ClosedSet::new(limits))) }
     }
 
+    /// Whether the policy closes no key.
+    pub(crate) fn is_off(&self) -> bool {
+        self.closed.is_none()
+    }
+
     /// Whether an emission for `reason` closes the group's key.
     #[inline]
     pub(crate) fn closes(&self, reason: EmitReason) -> bool {

@@ -27,6 +27,11 @@ impl EvictionOrder {
         }
     }
 
+    /// Whether the policy has no key limit.
+    pub(crate) fn is_off(&self) -> bool {
+        matches!(self, EvictionOrder::Off)
+    }
+
     /// Whether the order needs each group's latest use.
     #[inline(always)]
     pub(crate) fn uses_recency(&self) -> bool {

@@ -45,6 +45,11 @@ impl SpillTier {
         }
     }
 
+    /// Whether the policy spills nothing.
+    pub(crate) fn is_off(&self) -> bool {
+        self.at.is_none()
+    }
+
     /// Whether the tier needs each group's latest use.
     #[inline(always)]
     pub(crate) fn uses_recency(&self) -> bool {

@@ -20,6 +20,9 @@ pub(crate) struct GroupTimers {
     phase: Instant,
     /// Whether emissions for size restart the ticks.
     periodic: bool,
+    /// Whether the policy gives every group a timer (a TTL or a latency
+    /// limit); without, only the accumulator's `ttl_for` and `linger_for` do.
+    by_policy: bool,
     clock: TimerClock,
     /// The event-time clock, under [`TimerClock::EventTime`]: the largest
     /// event time seen minus the lag.
@@ -32,6 +35,7 @@ impl GroupTimers {
             by_fire: ByTime::new(),
             phase: Instant::ZERO,
             periodic: policy.ttl.is_some_and(|t| t.start == TimerStart::Periodic),
+            by_policy: policy.ttl.is_some() || policy.max_latency.is_some(),
             clock: policy.timer_clock,
             event_clock: Instant::ZERO,
         }
@@ -77,6 +81,12 @@ impl GroupTimers {
             self.event_clock = now;
         }
         moved
+    }
+
+    /// Whether the policy sets no timer and the timers run on the engine's
+    /// clock: only the accumulator's own (`ttl_for`, `linger_for`) can start one.
+    pub(crate) fn is_off(&self) -> bool {
+        !self.by_policy && self.on_engine_clock()
     }
 
     /// Whether no group has a timer.

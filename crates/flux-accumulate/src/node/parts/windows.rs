@@ -47,6 +47,11 @@ impl Windows {
         Windows { rule, watermark: None, by_due: ByTime::new() }
     }
 
+    /// Whether the policy has no windows.
+    pub(crate) fn is_off(&self) -> bool {
+        self.rule.is_none()
+    }
+
     /// Finds the window of a fragment with `event_time`, and moves the
     /// watermark past it. Off, every fragment joins window zero.
     pub(crate) fn admit(&mut self, event_time: Option<Instant>) -> Admitted {
