@@ -131,6 +131,25 @@ mod tests {
     }
 
     #[test]
+    fn compaction_drops_the_entries_of_groups_that_left_and_keeps_the_live_in_order() {
+        let mut order = order(Eviction::OldestFirst);
+        let mut table = Table::default();
+        // Five thousand groups came and went (evicted or emitted): their
+        // entries are stale. Three are still open.
+        for serial in 0..5_000 {
+            order.open(&key(&format!("gone-{serial}")), serial);
+        }
+        for (serial, name) in [(5_000, "a"), (5_001, "b"), (5_002, "c")] {
+            open(&mut table, name, serial, 0);
+            order.open(&key(name), serial);
+        }
+        let before = order.heap_bytes();
+        order.compact(&table);
+        assert!(order.heap_bytes() * 2 <= before, "{} bytes kept of {before}", order.heap_bytes());
+        assert_eq!(order.victim(&table), Some(key("a")), "the live entries stay, oldest first");
+    }
+
+    #[test]
     fn the_least_recently_used_group_goes_and_stale_uses_are_skipped() {
         let mut order = order(Eviction::LeastRecentlyUsed);
         assert!(order.uses_recency());
