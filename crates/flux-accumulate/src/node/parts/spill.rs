@@ -192,14 +192,78 @@ fn is_cold<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use bytes::Bytes;
+    use flux_core::{Completeness, EmitReason, Envelope, StageId};
+
     use super::SpillTier;
     use crate::group::Slot;
+    use crate::node::parts::tests::{Table, key, open};
     use crate::policy::Policy;
+    use crate::{AccumulatorStats, SpillError, SpillStrategy};
+
+    /// Keeps each state as given, and counts what it was told to forget.
+    #[derive(Default)]
+    struct Counting {
+        forgotten: Arc<AtomicU64>,
+    }
+
+    impl SpillStrategy for Counting {
+        fn spill(&mut self, _: &[u8], state: &[u8]) -> Result<Box<[u8]>, SpillError> {
+            Ok(state.into())
+        }
+        fn restore(&mut self, _: &[u8], stored: &[u8]) -> Result<Vec<u8>, SpillError> {
+            Ok(stored.to_vec())
+        }
+        fn forget(&mut self, _: &[u8]) {
+            self.forgotten.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// States of 100 bytes each, encoded as their value.
+    struct Hundred;
+
+    impl flux_core::Accumulator for Hundred {
+        type Fragment = u64;
+        type State = u64;
+        type Output = u64;
+        fn open(&mut self, _: &Bytes) -> u64 {
+            0
+        }
+        fn merge(
+            &mut self,
+            state: &mut u64,
+            fragment: Envelope<u64>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            *state += fragment.payload();
+            Ok(())
+        }
+        fn completeness(&self, _: &u64) -> Completeness {
+            Completeness::EMPTY
+        }
+        fn close(&mut self, _: Bytes, state: u64, _: EmitReason) -> u64 {
+            state
+        }
+        fn state_bytes(&self, _: &u64) -> usize {
+            100
+        }
+        fn encode_state(&self, state: &u64, out: &mut Vec<u8>) -> bool {
+            out.extend_from_slice(&state.to_le_bytes());
+            true
+        }
+    }
+
+    fn tier(above: u64) -> (SpillTier, Arc<AtomicU64>) {
+        let strategy = Counting::default();
+        let forgotten = strategy.forgotten.clone();
+        (SpillTier::new(&Policy::builder().spill_above(above).build().unwrap(), Box::new(strategy)), forgotten)
+    }
 
     #[test]
     fn the_figures_follow_what_is_spilled_restored_and_emitted() {
-        let policy = Policy::builder().spill_above(1).build().unwrap();
-        let mut tier = SpillTier::new(&policy, Box::new(crate::Lz4Spill::<crate::NoEncryption>::default()));
+        let (mut tier, _) = tier(1);
         assert!(tier.uses_recency() && !tier.holds_any());
         assert!(tier.is_over(2) && !tier.is_over(1), "over means above the threshold");
         (tier.groups, tier.bytes) = (2, 30);
@@ -210,7 +274,46 @@ mod tests {
         tier.emit::<u64>(&Slot::Spilled(vec![0; 20].into_boxed_slice()));
         assert_eq!(tier.figures(), (0, 0));
         assert!(!tier.holds_any());
-        let off = SpillTier::new(&Policy::default(), Box::new(crate::Lz4Spill::<crate::NoEncryption>::default()));
+        let off = SpillTier::new(&Policy::default(), Box::new(Counting::default()));
         assert!(!off.uses_recency() && !off.is_over(u64::MAX));
+    }
+
+    #[test]
+    fn the_strategy_forgets_a_spilled_state_that_left_and_nothing_else() {
+        let (mut tier, forgotten) = tier(1);
+        tier.forget::<u64>(&Slot::Resident(7));
+        assert_eq!(forgotten.load(Ordering::Relaxed), 0);
+        tier.forget::<u64>(&Slot::Spilled(vec![1].into_boxed_slice()));
+        assert_eq!(forgotten.load(Ordering::Relaxed), 1);
+        tier.forget_stored(&[2]);
+        assert_eq!(forgotten.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn the_least_recently_used_resident_group_spills_first_past_stale_and_spilled_entries() {
+        // Room for two states of 100 bytes: three open, one must spill.
+        let (mut tier, _) = tier(200);
+        let mut table = Table::default();
+        for (touch, name) in [(1, "a"), (2, "b"), (3, "c")] {
+            open(&mut table, name, touch, touch);
+            tier.merge(&key(name), touch, &table);
+        }
+        assert!(tier.heap_bytes() > 0, "the latest-use order is counted");
+        // `a` is used again: its first entry is stale, and `b` is the coldest.
+        table.get_mut(&key("a")).unwrap().info.touched = 4;
+        tier.merge(&key("a"), 4, &table);
+        let (stats, id) = (AccumulatorStats::default(), StageId::new("acc"));
+        let mut resident = 300;
+        tier.spill_cold(&Hundred, &mut table, &mut resident, &stats, &id);
+        assert_eq!(resident, 200);
+        let spilled: Vec<_> =
+            ["a", "b", "c"].into_iter().filter(|k| table.get(&key(k)).unwrap().is_spilled()).collect();
+        assert_eq!(spilled, ["b"]);
+        assert_eq!(tier.figures(), (1, 8), "one state of 8 encoded bytes");
+        // Over again: `b` is spilled already, so `c` goes next, not `b` twice.
+        resident = 300;
+        tier.spill_cold(&Hundred, &mut table, &mut resident, &stats, &id);
+        assert!(table.get(&key("c")).unwrap().is_spilled());
+        assert_eq!(tier.figures(), (2, 16));
     }
 }
