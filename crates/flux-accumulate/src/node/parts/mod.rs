@@ -1,8 +1,9 @@
 //! The node's components, each chosen once from the policy when the stage
 //! is built.
 //!
-//! Every component speaks the same small vocabulary, so that the node's
-//! paths read as a sequence of the same few calls:
+//! The components share one small vocabulary, each using the verbs that
+//! concern it (besides a few of its own, such as `Windows::admit`), so
+//! that the node's paths read as a sequence of the same few calls:
 //!
 //! - `open`: a group opened and stays open (its first fragment merged);
 //! - `merge`: a fragment joined an open group;
