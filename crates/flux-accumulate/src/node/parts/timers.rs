@@ -216,6 +216,21 @@ mod tests {
         assert_eq!(timers.pop_due(Instant::from_secs(14)), Some(key("b")));
         assert!(timers.is_empty());
 
+        // Each timer is counted in the held bytes; a group leaving takes its
+        // timer, and all leaving at once take them all.
+        let later = Some((Instant::from_secs(30), EmitReason::Interval));
+        timers.merge(0, None, later, || key("a"));
+        timers.merge(1, None, later, || key("b"));
+        assert_eq!(timers.heap_bytes(), crate::node::parts::by_time_bytes(2));
+        let a = &mut table.get_mut(&key("a")).unwrap().info;
+        a.fire = later;
+        timers.emit(a);
+        assert_eq!(timers.heap_bytes(), crate::node::parts::by_time_bytes(1));
+        assert_eq!(timers.pop_due(Instant::from_secs(30)), Some(key("b")), "a's timer left with it");
+        timers.merge(1, None, later, || key("b"));
+        timers.clear();
+        assert!(timers.is_empty() && timers.next_deadline().is_none() && timers.heap_bytes() == 0);
+
         // Any other TTL start: a size emission moves nothing.
         let fixed = Policy::builder().ttl(ten, TimerStart::FirstFragment).build().unwrap();
         let mut timers = GroupTimers::new(&fixed);

@@ -162,12 +162,26 @@ mod tests {
         let (k, group) = (key("a"), table.get_mut(&key("a")).unwrap());
         w.open(&k, &mut group.info);
         assert_eq!(group.info.window_due, Some(Instant::from_secs(10)));
+        assert!(!w.is_empty());
+        assert_eq!(w.heap_bytes(), crate::node::parts::by_time_bytes(1));
         assert!(w.pop_due().is_none(), "no watermark yet");
         admit(&mut w, 11);
         assert!(w.pop_due().is_none(), "watermark 9");
         admit(&mut w, 12);
         assert_eq!(w.pop_due(), Some(key("a")), "watermark 10");
         assert!(w.is_empty());
+
+        // A group that leaves before its window closes takes its entry;
+        // all leaving at once take them all.
+        open(&mut table, "b", 1, 0);
+        let (kb, b_group) = (key("b"), table.get_mut(&key("b")).unwrap());
+        w.open(&kb, &mut b_group.info);
+        assert!(!w.is_empty());
+        w.emit(&b_group.info);
+        assert!(w.is_empty(), "emitted for its size, the group's window entry goes");
+        w.open(&kb, &mut b_group.info);
+        w.clear();
+        assert!(w.is_empty() && w.heap_bytes() == 0);
 
         let mut off = Windows::new(&Policy::default());
         assert!(matches!(off.admit(None), Admitted::Window { index: 0, advanced: false }));
