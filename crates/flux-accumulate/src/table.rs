@@ -405,6 +405,40 @@ mod tests {
     }
 
     #[test]
+    fn no_hash_makes_an_empty_tag_and_a_tag_keeps_its_home_slot() {
+        for hash in [0, 1, 1 << 63, (1 << 63) | 5, u64::MAX] {
+            assert_ne!(tag_of(hash), EMPTY, "hash {hash:#x}");
+            assert_eq!(tag_of(hash) & 0xffff, hash & 0xffff, "hash {hash:#x}");
+        }
+    }
+
+    #[test]
+    fn a_group_costs_its_entry_and_tag_over_the_highest_load_as_the_table_allocates_them() {
+        let mut table = Table::default();
+        let per_group = Table::bytes_per_group();
+        let entry_and_tag = size_of::<Option<Entry<u64, ()>>>() + size_of::<u64>();
+        assert!(per_group >= entry_and_tag && per_group < entry_and_tag * 2, "{per_group} bytes a group");
+        // Filled to the last group before it grows, the table holds no more
+        // than `bytes_per_group` for each.
+        let mut n = 0;
+        loop {
+            let slots = table.slots();
+            open(&mut table, &Bytes::from(format!("k{n}")), n);
+            if slots > 0 && table.slots() != slots {
+                break;
+            }
+            let held = table.tags.capacity() * size_of::<u64>()
+                + table.entries.capacity() * size_of::<Option<Entry<u64, ()>>>();
+            if table.len() * LOAD.1 == table.slots() * LOAD.0 {
+                // Within a byte a group: `bytes_per_group` rounds down.
+                assert!(held <= table.len() * (per_group + 1), "{held} bytes for {} groups", table.len());
+                assert!(held >= table.len() * entry_and_tag);
+            }
+            n += 1;
+        }
+    }
+
+    #[test]
     fn removing_from_the_middle_of_a_probe_run_keeps_the_rest_findable() {
         let mut table = Table::default();
         let keys = crowded(&table, 6);
