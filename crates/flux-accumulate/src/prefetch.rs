@@ -8,13 +8,11 @@
 #[inline(always)]
 pub(crate) fn prefetch<T>(place: *const T) {
     use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    // On Rust 1.95 the call still needs `unsafe`: the intrinsic carries
+    // `#[target_feature(enable = "sse")]`, which only an `unsafe` call may
+    // skip listing. SSE is part of every x86_64 target's baseline.
     #[allow(unsafe_code, reason = "the prefetch intrinsic only; see the SAFETY comment")]
-    // SAFETY: a prefetch never faults and writes nothing, whatever the
-    // address (an invalid one is ignored), and SSE, the feature the
-    // intrinsic needs, is part of every x86_64 target's baseline. On Rust
-    // 1.95 the call still needs `unsafe` (the intrinsic carries
-    // `#[target_feature(enable = "sse")]`, which only an `unsafe` call
-    // may skip listing).
+    // SAFETY: a prefetch never faults and writes nothing, whatever the address (an invalid one is ignored).
     unsafe {
         _mm_prefetch::<_MM_HINT_T0>(place.cast());
     }

@@ -404,6 +404,16 @@ mod tests {
         keys
     }
 
+    /// A table holding `count` crowded keys, the i-th with state i.
+    fn crowded_table(count: usize) -> (Table, Vec<Bytes>) {
+        let mut table = Table::default();
+        let keys = crowded(&table, count);
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+        }
+        (table, keys)
+    }
+
     #[test]
     fn no_hash_makes_an_empty_tag_and_a_tag_keeps_its_home_slot() {
         for hash in [0, 1, 1 << 63, (1 << 63) | 5, u64::MAX] {
@@ -440,11 +450,7 @@ mod tests {
 
     #[test]
     fn removing_from_the_middle_of_a_probe_run_keeps_the_rest_findable() {
-        let mut table = Table::default();
-        let keys = crowded(&table, 6);
-        for (i, key) in keys.iter().enumerate() {
-            open(&mut table, key, i as u64);
-        }
+        let (mut table, keys) = crowded_table(6);
         assert_eq!(table.slots(), MIN_SLOTS, "six groups fit the smallest table, in one run");
         for removed in [2, 0, 5] {
             let (stored, _) = table.remove_entry(&probe(&keys[removed])).expect("open");
@@ -482,11 +488,7 @@ mod tests {
 
     #[test]
     fn a_stale_hint_is_probed_past() {
-        let mut table = Table::default();
-        let keys = crowded(&table, 3);
-        for (i, key) in keys.iter().enumerate() {
-            open(&mut table, key, i as u64);
-        }
+        let (mut table, keys) = crowded_table(3);
         let last = probe(&keys[2]);
         let hash = table.hash(&last);
         let hint = table.slot_hint(hash);

@@ -6,13 +6,11 @@ use flux_core::{Accumulator, StageId};
 
 use super::eviction::is_latest_use;
 use crate::group::{Group, GroupKey, Slot};
+use crate::node::Cause;
 use crate::order::OrderQueue;
 use crate::policy::{Policy, SpillAt};
 use crate::table::GroupTable;
 use crate::{AccumulatorStats, SpillStrategy};
-
-/// Why a merge or a restore failed, as the accumulator or spill strategy said.
-type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// Resident groups in latest-use order, the strategy that keeps the
 /// spilled ones, and what it keeps; off (nothing ever spills) without a
