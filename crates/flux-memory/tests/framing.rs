@@ -228,3 +228,37 @@ fn the_scanning_fast_path_agrees_with_event_by_event_reading() {
     }
     assert_eq!(expected.bad.len(), 26, "lines of 21 and 22 bytes are over the limit");
 }
+
+#[test]
+fn frames_scanned_in_many_runs_are_the_slabs_bytes_and_hold_it_until_the_last_goes() {
+    // 1,000 lines in one slab: a scan hands them out in several runs,
+    // each counting its references apart from the others.
+    let input: Vec<u8> = (0..1000).flat_map(|i| format!("line-{i:04}\n").into_bytes()).collect();
+    let pool = SlabPool::new("runs", PoolConfig::default().slab_size(16 * 1024).max_slabs(1));
+    let mut reader = FrameReader::new(&input[..], pool.clone(), NewlineDelimited::new(64)).unwrap();
+    let mut lines = Vec::new();
+    assert!(matches!(
+        reader.scan(1000, |frame| lines.push((frame.offset(), frame.to_bytes()))).unwrap(),
+        Scanned::Limit
+    ));
+    assert_eq!(lines.len(), 1000);
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        assert_eq!((*offset, &line[..]), ((i * 10) as u64, format!("line-{i:04}").as_bytes()));
+    }
+    // Every frame points into the one slab: nothing was copied.
+    let start = lines[0].1.as_ptr();
+    assert!(lines.iter().all(|(offset, line)| line.as_ptr() == start.wrapping_add(*offset as usize)));
+    assert!(matches!(reader.scan(usize::MAX, |_| {}).unwrap(), Scanned::End));
+    drop(reader);
+    // The reader let go at end of input; the frames still hold the slab,
+    // from whichever run they came, until the last one goes.
+    let last = lines.pop().unwrap();
+    let first = lines.swap_remove(0);
+    drop(lines);
+    assert_eq!(pool.stats().in_use, 1, "two frames of different runs still hold the slab");
+    drop(first);
+    assert_eq!(pool.stats().in_use, 1, "the last frame still holds it");
+    drop(last);
+    assert_eq!(pool.stats().in_use, 0, "the slab is back in its pool");
+    assert_no_leaks(&pool);
+}

@@ -4,6 +4,7 @@ mod buffer;
 mod error;
 mod fill;
 mod grown;
+mod run;
 
 use core::fmt;
 use std::io::{self, Read};
@@ -15,6 +16,7 @@ use buffer::Buffer;
 pub use error::{CarryTooLarge, ReadError};
 use fill::Refilled;
 use grown::Spare;
+use run::{FRAMES_PER_RUN, Run};
 
 /// How a reader fills each slab.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -296,9 +298,19 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             }
             let window = &self.window;
             let offset = self.window_offset;
+            // Frames go out in runs, each counting its references apart
+            // from the slab's (see `run`), so that a consumer on another
+            // core does not fight the reader over one count per frame.
+            let mut run = Run::new(window);
+            let mut in_run = 0usize;
             let mut hand = |range: core::ops::Range<usize>| {
+                if in_run == FRAMES_PER_RUN {
+                    run = Run::new(window);
+                    in_run = 0;
+                }
+                in_run += 1;
                 let start = range.start as u64;
-                each(Frame { bytes: &window[range], offset: offset + start, slab: window });
+                each(Frame { bytes: &window[range], offset: offset + start, slab: &run.0 });
             };
             let mut in_scan = 0usize;
             // The framer hands out `limit - handed - 1` frames at most and
@@ -324,12 +336,16 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                 }
                 Framed::Bad { at, kind } => return Ok(Scanned::Bad(self.bad_frame(at, kind))),
                 Framed::NeedMore if !self.eof => {
+                    // The run holds the slab too: it lets go first, so
+                    // that a pool of one slab can lend the next.
+                    drop(run);
                     if let Refilled::WouldBlock = self.refill()? {
                         return Ok(Scanned::WouldBlock);
                     }
                 }
                 Framed::NeedMore if !self.finished => {}
                 Framed::NeedMore => {
+                    drop(run);
                     self.end();
                     return Ok(Scanned::End);
                 }
