@@ -415,6 +415,38 @@ mod tests {
     }
 
     #[test]
+    fn a_hint_is_tagged_for_an_open_group_and_not_for_a_key_never_opened() {
+        let mut table = Table::default();
+        let (open_key, other) = (Bytes::from_static(b"open"), Bytes::from_static(b"never"));
+        let (open_hash, other_hash) = (table.hash(&probe(&open_key)), table.hash(&probe(&other)));
+        assert!(!table.is_tagged(table.slot_hint(open_hash), open_hash), "an empty table has no slot");
+        open(&mut table, &open_key, 1);
+        assert!(table.is_tagged(table.slot_hint(open_hash), open_hash));
+        assert!(!table.is_tagged(table.slot_hint(other_hash), other_hash), "its hint is the empty slot");
+        assert!(!table.is_tagged(table.slot_hint(open_hash), other_hash), "another hash's tag");
+    }
+
+    #[test]
+    fn reserving_grows_to_the_fewest_slots_that_stay_at_most_seven_eighths_full() {
+        let mut table = Table::default();
+        table.reserve(14);
+        assert_eq!(table.slots(), 16, "14 groups fill 16 slots to seven eighths");
+        table.reserve(14);
+        assert_eq!(table.slots(), 16, "room already there: no growth");
+        table.reserve(15);
+        assert_eq!(table.slots(), 32);
+        let mut table = Table::default();
+        table.reserve(100);
+        assert_eq!(table.slots(), 128, "100 groups need 115 slots at most seven eighths full");
+        for i in 0..112 {
+            open(&mut table, &Bytes::from(format!("key-{i}")), i);
+        }
+        assert_eq!(table.slots(), 128, "112 groups still fit");
+        table.reserve(1);
+        assert_eq!(table.slots(), 256, "the 113th would pass seven eighths");
+    }
+
+    #[test]
     fn no_hash_makes_an_empty_tag_and_a_tag_keeps_its_home_slot() {
         for hash in [0, 1, 1 << 63, (1 << 63) | 5, u64::MAX] {
             assert_ne!(tag_of(hash), EMPTY, "hash {hash:#x}");
