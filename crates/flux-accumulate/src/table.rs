@@ -447,6 +447,16 @@ mod tests {
     }
 
     #[test]
+    fn a_drain_dropped_early_still_empties_the_table() {
+        let (mut table, keys) = crowded_table(5);
+        let mut drain = table.drain();
+        assert!(drain.next().is_some());
+        drop(drain);
+        assert_eq!((table.len(), table.groups().count(), table.keys().count()), (0, 0, 0));
+        assert!(keys.iter().all(|key| state(&table, key).is_none()), "no group is left behind");
+    }
+
+    #[test]
     fn no_hash_makes_an_empty_tag_and_a_tag_keeps_its_home_slot() {
         for hash in [0, 1, 1 << 63, (1 << 63) | 5, u64::MAX] {
             assert_ne!(tag_of(hash), EMPTY, "hash {hash:#x}");
