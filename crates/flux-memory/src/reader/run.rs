@@ -17,7 +17,8 @@ use bytes::Bytes;
 /// Frames per run: half a boundary's batch (512 by default), so that the
 /// run the reader is still cutting is rarely the one a consumer on another
 /// core is dropping. A run costs one allocation and two reference counts on
-/// the slab, a few instructions a frame at this length.
+/// the slab; with the count of frames in the reader's loop, about 13
+/// instructions a frame on one thread (docs/BENCHMARKS.md).
 pub(super) const FRAMES_PER_RUN: usize = 256;
 
 /// The window as the frames of one run slice it: the same bytes, through a
