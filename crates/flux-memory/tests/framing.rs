@@ -262,3 +262,28 @@ fn frames_scanned_in_many_runs_are_the_slabs_bytes_and_hold_it_until_the_last_go
     assert_eq!(pool.stats().in_use, 0, "the slab is back in its pool");
     assert_no_leaks(&pool);
 }
+
+#[test]
+fn scanned_lines_across_many_slab_edges_are_whole_and_the_last_unterminated_one_comes_last() {
+    // Lines of 2 to 63 bytes through 128-byte slabs: most slab ends cut a
+    // line, which must come out whole, not as the two pieces either side.
+    let text: Vec<String> = (0..500).map(|i| "x".repeat(1 + (i * 7) % 60) + &format!("{i}")).collect();
+    let mut input = text.join("\n").into_bytes();
+    input.extend_from_slice(b"\nlast, unterminated");
+    let pool = SlabPool::new("scan-edges", PoolConfig::default().slab_size(128).max_slabs(2));
+    let mut reader = FrameReader::new(&input[..], pool.clone(), NewlineDelimited::new(100)).unwrap();
+    let mut lines = Vec::new();
+    loop {
+        match reader.scan(37, |frame| lines.push(String::from_utf8(frame.as_slice().to_vec()).unwrap())).unwrap() {
+            Scanned::Limit => {}
+            Scanned::End => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut expected = text;
+    expected.push("last, unterminated".to_owned());
+    assert_eq!(lines, expected);
+    assert!(reader.stats().spanning_copies > 0, "the input did cross slab edges");
+    drop(reader);
+    assert_no_leaks(&pool);
+}
