@@ -18,7 +18,7 @@
 
 use std::process::ExitCode;
 
-use flux_benches::compare::{accumulate, framing, fused_chain};
+use flux_benches::compare::{accumulate, async_engine, framing, fused_chain};
 
 /// The file the line-reading workloads read (their second argument).
 fn path_argument() -> std::path::PathBuf {
@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         "accumulate_hand" => accumulate::hand_once(),
         "accumulate_data" => accumulate::data_once(),
         "fused_chain" => fused_chain::flux_once(),
+        "lz4_sync" => async_engine::lz4_sync_once(),
+        "lz4_hand" => async_engine::lz4_hand_once(),
+        "lz4_data" => async_engine::lz4_data_once(),
         "source_pipeline" => framing::source_pipeline_once(&path_argument()),
         "memchr_lines" => framing::count_lines(&path_argument()),
         other => match other.split_once('/') {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_hand | accumulate_data | fused_chain \
+                 | lz4_sync | lz4_hand | lz4_data \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );
             std::process::exit(2)
@@ -51,6 +55,9 @@ fn main() -> ExitCode {
     println!("checksum {checksum}");
     if mode.starts_with("accumulate") {
         println!("items {}", accumulate::FRAGMENTS);
+    }
+    if mode.starts_with("lz4") {
+        println!("items {}", async_engine::lz4_records());
     }
     ExitCode::SUCCESS
 }

@@ -74,7 +74,8 @@
 //! blocks, no checksums). The pipeline decompresses it
 //! (`lz4_flex::frame::FrameDecoder`) into pooled slabs through a
 //! `FramedSource` with the newline framer, parses each line (split on the
-//! comma, the amount's digits), keys it by the user, and keeps a count and
+//! comma, the amount's digits; the line cut down to the user in place),
+//! moves the user into the key (`split_key`), and keeps a count and
 //! a sum per user (`fold` in `accumulate`, default policy: every group is
 //! emitted when the input ends); the sink folds each group's key hash,
 //! count and sum into the checksum. The plan is explicit and cuts once,
@@ -92,6 +93,13 @@
 //! uses, as `accumulate` has it) from the user's bytes to its count and
 //! sum. A comparison of its own, for the reason `trivial_4_stages_vs_mpsc`
 //! is.
+//!
+//! `async/lz4_keyed_count_isolated` and
+//! `async/lz4_keyed_count_isolated_vs_hand_loop`: the same two comparisons
+//! with the source hinted `EngineHint::Isolate`, as a user marks a
+//! decompressing source heavy, so that the tokio engine runs the decode
+//! and framing segment on a thread of its own (as the `work_1us` pair does
+//! for its maps).
 
 use std::hash::BuildHasher;
 use std::hint::black_box;
@@ -148,6 +156,8 @@ pub fn comparisons() -> Vec<Comparison> {
         futures_reference(),
         lz4_vs_sync(),
         lz4_vs_hand_loop(),
+        lz4_isolated_vs_sync(),
+        lz4_isolated_vs_hand_loop(),
     ]
 }
 
@@ -583,17 +593,23 @@ fn lz4_job(out: &Arc<AtomicU64>) -> impl Runnable + use<> {
     Pipeline::from_source(source)
         // A bad line would be a dead letter, and the checksum would then
         // differ from the hand loop's, which fails the harness.
-        .try_map(|line: Bytes| match parse_record(&line) {
-            Some((comma, amount)) => Ok((line.slice(..comma), amount)),
+        // The line cut down to its user in place: a slice would cost a
+        // reference count taken and the line's given back.
+        .try_map(|mut line: Bytes| match parse_record(&line) {
+            Some((comma, amount)) => {
+                line.truncate(comma);
+                Ok((line, amount))
+            }
             None => Err("not a user,amount record"),
         })
         .named("parse")
-        // The user is a slice of the slab; the stage copies it into its
-        // table when the group opens, so no slab stays held by a group.
-        .key_by(|(user, _): &(Bytes, u64)| user.clone())
+        // The user moves into the key, the amount goes on: no reference
+        // count, where `key_by` and a `map` dropping the user would take
+        // one and give it back. The user is a slice of the slab; the stage
+        // copies it into its table when the group opens, so no slab stays
+        // held by a group.
+        .split_key(|(user, amount): (Bytes, u64)| (user, amount))
         .named("key")
-        .map(|(_, amount)| amount)
-        .named("amount")
         .accumulate(count_sum, Policy::default())
         .map(|group: Keyed<(u64, u64)>| group_term(&group.key, group.value.0, group.value.1))
         .named("term")
@@ -604,13 +620,24 @@ fn lz4_job(out: &Arc<AtomicU64>) -> impl Runnable + use<> {
 /// so that decompression and framing run in a segment of their own.
 fn lz4_plan() -> ExecutionPlan {
     let mut plan = Planner::new().plan(lz4_job(&Arc::default()).describe()).expect("plans");
-    // Stages: source 0, parse 1, key 2, amount 3, accumulate 4, term 5,
-    // sink 6; junction i is the one after stage i.
+    // Stages: source 0, parse 1, key 2, accumulate 3, term 4, sink 5;
+    // junction i is the one after stage i.
     for junction in &mut plan.junctions {
         *junction = Junction::Fused;
     }
     plan.junctions[LZ4_CUT] = Junction::Boundary(BOUNDARY);
     assert_eq!(plan.segments().len(), 2, "one cut, two segments");
+    plan
+}
+
+/// The LZ4 plan with the source hinted `EngineHint::Isolate`, as a user
+/// marks a decompressing source heavy: the tokio engine runs its segment
+/// on a thread of its own, and the other segment as a task on the
+/// runtime's workers. (Both segments isolated measured alike, 1.31–1.52
+/// against 1.38–1.50 in three runs each, 2026-12-01.)
+fn lz4_plan_isolated() -> ExecutionPlan {
+    let mut plan = lz4_plan();
+    plan.stages[0].engine_hint = EngineHint::Isolate;
     plan
 }
 
@@ -648,6 +675,28 @@ fn lz4_hand_loop() -> u64 {
     groups.iter().fold(0u64, |sum, (user, &(count, total))| sum.wrapping_add(group_term(user, count, total)))
 }
 
+/// The LZ4 job once on the sync engine, with the explicit plan: what
+/// `instructions lz4_sync` runs under callgrind.
+pub fn lz4_sync_once() -> u64 {
+    on_sync(&lz4_plan(), lz4_job)
+}
+
+/// The LZ4 job's hand loop once: what `instructions lz4_hand` runs.
+pub fn lz4_hand_once() -> u64 {
+    lz4_hand_loop()
+}
+
+/// Making the LZ4 job's input alone (both sides above include it): what
+/// `instructions lz4_data` runs. Returns the number of records.
+pub fn lz4_data_once() -> u64 {
+    lz4_input().records
+}
+
+/// Records in the LZ4 job's input.
+pub fn lz4_records() -> u64 {
+    lz4_input().records
+}
+
 /// What the LZ4 comparisons print besides the ratio.
 fn lz4_extra(plan: &ExecutionPlan) -> Vec<(String, String)> {
     let input = lz4_input();
@@ -666,10 +715,25 @@ fn lz4_flux(plan: ExecutionPlan) -> Variant {
 }
 
 fn lz4_vs_sync() -> Comparison {
-    let plan = lz4_plan();
+    lz4_vs_sync_as("async/lz4_keyed_count", lz4_plan())
+}
+
+fn lz4_isolated_vs_sync() -> Comparison {
+    lz4_vs_sync_as("async/lz4_keyed_count_isolated", lz4_plan_isolated())
+}
+
+fn lz4_vs_hand_loop() -> Comparison {
+    lz4_vs_hand_loop_as("async/lz4_keyed_count_vs_hand_loop", lz4_plan())
+}
+
+fn lz4_isolated_vs_hand_loop() -> Comparison {
+    lz4_vs_hand_loop_as("async/lz4_keyed_count_isolated_vs_hand_loop", lz4_plan_isolated())
+}
+
+fn lz4_vs_sync_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
     let on_sync_plan = plan.clone();
     Comparison {
-        name: "async/lz4_keyed_count",
+        name,
         work: lz4_input().records,
         unit: "records",
         extra: lz4_extra(&plan),
@@ -678,10 +742,9 @@ fn lz4_vs_sync() -> Comparison {
     }
 }
 
-fn lz4_vs_hand_loop() -> Comparison {
-    let plan = lz4_plan();
+fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
     Comparison {
-        name: "async/lz4_keyed_count_vs_hand_loop",
+        name,
         work: lz4_input().records,
         unit: "records",
         extra: lz4_extra(&plan),

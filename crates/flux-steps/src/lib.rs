@@ -1,5 +1,5 @@
 //! The builder's stateless steps: `map`, `filter`, `flat_map`, `try_map`,
-//! `inspect`, `key_by`, `event_time`, and the metadata-reading `map` and
+//! `inspect`, `key_by`, `split_key`, `event_time`, and the metadata-reading `map` and
 //! `filter`, one per file, added to a [`Pipeline`](flux_core::Pipeline) by the [`Steps`] trait.
 //!
 //! They live outside the kernel: each is an ordinary [`Layer`](flux_core::Layer)
@@ -59,13 +59,14 @@ macro_rules! debug_by_id {
 }
 
 debug_by_id!(Map, MapNode, Filter, FilterNode, FlatMap, FlatMapNode, TryMap, TryMapNode, Inspect, InspectNode);
-debug_by_id!(SetMeta, SetMetaNode);
+debug_by_id!(SetMeta, SetMetaNode, SplitKey, SplitKeyNode);
 
 mod filter;
 mod flat_map;
 mod inspect;
 mod map;
 mod meta;
+mod split_key;
 mod stage;
 mod steps;
 mod try_map;
@@ -76,6 +77,7 @@ pub use flat_map::{FlatMap, FlatMapNode};
 pub use inspect::{Inspect, InspectNode};
 pub use map::{Map, MapNode};
 pub use meta::{EventTimeFrom, IntoKey, KeyFrom, MetaFrom, SetMeta, SetMetaNode};
+pub use split_key::{SplitKey, SplitKeyNode};
 pub use stage::{StageLayer, StageNode};
 pub use steps::Steps;
 pub use try_map::{TryMap, TryMapNode};

@@ -4,7 +4,9 @@ use std::error::Error;
 
 use flux_core::{Chain, Envelope, Instant, Meta, Pipeline, Source, Stack, Stage, StageId};
 
-use crate::{EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, StageLayer, TryMap, WithMeta};
+use crate::{
+    EventTimeFrom, Filter, FlatMap, Inspect, KeyFrom, Map, OnPayload, SetMeta, SplitKey, StageLayer, TryMap, WithMeta,
+};
 
 /// The pipeline `Pipeline<S, C>` becomes once layer `L` is added.
 type Then<S, C, L> = Pipeline<S, Stack<C, L>>;
@@ -76,6 +78,31 @@ pub trait Steps<S: Source, C: Chain<S::Item>>: Sized {
     where
         F: FnMut(&C::Out) -> K + Send + 'static,
         K: crate::IntoKey;
+
+    /// Splits each payload into its key and the payload that goes on: the
+    /// key is moved into the metadata, not copied out of the payload, so
+    /// keying costs neither a copy nor a reference count. Where `key_by`
+    /// keeps the payload whole and clones its key from it, `split_key`
+    /// suits a record whose key the later stages no longer need in the
+    /// payload (a user and an amount, summed per user).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_steps::Steps;
+    /// use flux_test::{IterSource, VecSink};
+    ///
+    /// let out = VecSink::new();
+    /// let p = Pipeline::from_source(IterSource::new([(Bytes::from_static(b"ann"), 3u64)]))
+    ///     .split_key(|(user, amount)| (user, amount))
+    ///     .sink(out.clone());
+    /// assert_eq!(p.describe()[1].id.as_str(), "split_key-1");
+    /// ```
+    fn split_key<F, K, U>(self, f: F) -> Then<S, C, SplitKey<F, C::Out>>
+    where
+        F: FnMut(C::Out) -> (K, U) + Send + 'static,
+        K: crate::IntoKey,
+        U: Send + 'static;
 
     /// Sets each envelope's event time from its payload, which is kept:
     /// what watermarks and event-time windows read.
@@ -170,6 +197,16 @@ where
     {
         let id = next_id::<S::Item, C>("key_by");
         self.layer(SetMeta::new(KeyFrom(f), id))
+    }
+
+    fn split_key<F, K, U>(self, f: F) -> Then<S, C, SplitKey<F, C::Out>>
+    where
+        F: FnMut(C::Out) -> (K, U) + Send + 'static,
+        K: crate::IntoKey,
+        U: Send + 'static,
+    {
+        let id = next_id::<S::Item, C>("split_key");
+        self.layer(SplitKey::new(f, id))
     }
 
     fn event_time<F>(self, f: F) -> Then<S, C, SetMeta<EventTimeFrom<F>, C::Out>>

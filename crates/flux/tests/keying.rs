@@ -1,4 +1,4 @@
-//! Keying and time in one line: `key_by`, `event_time`, and the read-only
+//! Keying and time in one line: `key_by`, `split_key`, `event_time`, and the read-only
 //! metadata view of `map_with_meta` and `filter_with_meta`.
 
 use std::error::Error as _;
@@ -24,6 +24,65 @@ fn key_by_keys_each_envelope_with_a_slice_of_its_payload_without_a_copy() {
         assert_eq!(key.as_ref(), &envelope.payload()[..3]);
         assert_eq!(key.as_ptr(), envelope.payload().as_ptr(), "the key shares the payload's bytes");
     }
+}
+
+#[test]
+fn split_key_moves_each_key_out_of_its_payload_without_a_copy() {
+    let users: Vec<Bytes> = ["ann", "bob", "ann"].into_iter().map(Bytes::from).collect();
+    let rows: Vec<(Bytes, u64)> = users.iter().cloned().zip([3, 4, 5]).collect();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(rows))
+        .split_key(|(user, amount): (Bytes, u64)| (user, amount * 10))
+        .sink(out.clone());
+    let report = flux::run(pipeline).unwrap();
+    assert!(report.dead_letters.is_empty());
+    let envelopes = out.take();
+    assert_eq!(envelopes.iter().map(|e| *e.payload()).collect::<Vec<_>>(), [30, 40, 50], "the rest goes on");
+    assert_eq!(envelopes.iter().map(|e| e.meta().sequence).collect::<Vec<_>>(), [0, 1, 2], "metadata kept");
+    for (envelope, user) in envelopes.iter().zip(&users) {
+        let key = envelope.meta().key.as_ref().expect("keyed");
+        assert_eq!(key, user);
+        assert_eq!(key.as_ptr(), user.as_ptr(), "the key is the payload's own bytes, moved");
+    }
+}
+
+#[test]
+fn a_sum_per_key_by_split_key_is_the_sum_by_key_by() {
+    let rows = [("ann", 3u64), ("bob", 4), ("ann", 5), ("cy", 1)];
+    let sum = || fold(0u64, |sum: &mut u64, amount: u64| *sum += amount);
+    let (split, _) = flux::run_to_vec(
+        Pipeline::from_source(IterSource::new(rows))
+            .split_key(|(user, amount)| (user, amount))
+            .accumulate(sum(), Policy::default()),
+    )
+    .unwrap();
+    let (kept, _) = flux::run_to_vec(
+        Pipeline::from_source(IterSource::new(rows))
+            .key_by(|(user, _)| *user)
+            .map(|(_, amount)| amount)
+            .accumulate(sum(), Policy::default()),
+    )
+    .unwrap();
+    let sums = |records: Vec<Keyed<u64>>| records.into_iter().map(|k| (k.key, k.value)).collect::<Vec<_>>();
+    let split = sums(split);
+    assert_eq!(split, [("ann".into(), 8), ("bob".into(), 4), ("cy".into(), 1)]);
+    assert_eq!(split, sums(kept));
+}
+
+#[test]
+fn a_panic_in_split_key_names_the_stage_and_dead_letters_its_input() {
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(IterSource::new(["a", "boom", "c"]))
+        .split_key(|s: &'static str| {
+            assert_ne!(s, "boom", "user code panics");
+            (s, s.len())
+        })
+        .sink(out.clone());
+    let error = flux::run(pipeline).unwrap_err();
+    assert_eq!(error.to_string(), "stage `split_key-1` stopped the run at sequence 1");
+    assert!(error.source().is_some_and(|s| s.is::<Panicked>()));
+    assert_eq!(error.report().unwrap().dead_letters.iter().map(|l| l.meta.sequence).collect::<Vec<_>>(), [1]);
+    assert_eq!(out.payloads(), [1]);
 }
 
 #[test]
