@@ -1,5 +1,11 @@
 //! `split_key`: each payload split into its key and the payload that goes
 //! on, the key moved into the metadata rather than copied out of the payload.
+//!
+//! A node of its own rather than a `map` whose closure is handed the
+//! metadata mutably: written that way (the `Transform` trait taking
+//! `&mut Meta`), the LZ4 job of `cargo xtask bench async` counted 15
+//! instructions a record more under callgrind, the metadata kept in
+//! memory around the closure.
 
 use core::marker::PhantomData;
 
