@@ -6,12 +6,13 @@ use std::sync::Arc;
 /// An ordered list of `(name, value)` headers.
 ///
 /// Empty headers are a null pointer: an envelope without headers costs no
-/// heap allocation and one word of the envelope. (One word, not a slice's
-/// two: it keeps an envelope of a `Bytes` payload at 128 bytes, which
-/// the compiler moves with inline stores instead of a `memcpy` call.) A list is shared, not
-/// copied, when headers are cloned (a reference count, no allocation), so
-/// a stage that stamps the same headers on many records makes them once;
-/// [`insert`](Headers::insert) copies a shared list before changing it.
+/// heap allocation and one word of the envelope (one word, not a slice's
+/// two: it keeps an envelope of a `Bytes` payload at 128 bytes, which the
+/// compiler moves with inline stores instead of a `memcpy` call). A list
+/// is shared, not copied, when headers are cloned (a reference count, no
+/// allocation), so a stage that stamps the same headers on many records
+/// makes them once; [`insert`](Headers::insert) copies a shared list
+/// before changing it.
 /// Names are `&'static str` because header names are part of a stage's
 /// vocabulary (for example `acc.completeness`), not data.
 ///
