@@ -49,7 +49,8 @@ where
         let mut stages = Vec::with_capacity(C::LEN + 2);
         stages.push(
             StageDescriptor::new(self.pipeline.source_id.as_str().to_owned(), StageKind::Source, Purity::Stateful)
-                .with_types("()", item),
+                .with_types("()", item)
+                .with_engine_hint(self.pipeline.source.engine_hint()),
         );
         self.pipeline.chain.describe(&mut stages);
         stages.push(

@@ -224,6 +224,16 @@ pub trait Source: Send {
     /// Bad input that can be skipped is [`Pull::Rejected`] instead.
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<Self::Item>, SourceError>;
 
+    /// Where the source would like to run: a source with heavy work of its
+    /// own (decompressing, decoding) says
+    /// [`EngineHint::Isolate`](crate::EngineHint::Isolate), and the planner
+    /// cuts after it, so that the tokio engine reads on a thread of its
+    /// own while the rest of the pipeline runs beside it. The default has
+    /// no preference.
+    fn engine_hint(&self) -> crate::EngineHint {
+        crate::EngineHint::Any
+    }
+
     /// Gets ready before the first pull (connect to a broker, open a
     /// file): the engine polls until `Ready`, and on `Pending` waits for
     /// `cx.waker()`. The default is ready at once.

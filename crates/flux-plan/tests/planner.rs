@@ -88,6 +88,17 @@ fn heavy_stages_are_isolated_and_cheap_ones_are_not() {
 }
 
 #[test]
+fn a_source_hinted_heavy_reads_in_a_segment_of_its_own() {
+    let mut stages = linear(&[("parse", Purity::Pure), ("format", Purity::Pure)]);
+    assert_eq!(Planner::new().plan(stages.clone()).unwrap().segments(), vec![(0, 3)], "fused without a hint");
+    for hint in [EngineHint::Isolate, EngineHint::Blocking] {
+        stages[0] = stages[0].clone().with_engine_hint(hint);
+        let plan = Planner::new().plan(stages.clone()).unwrap();
+        assert_eq!(plan.segments(), vec![(0, 0), (1, 3)], "{hint:?}: one cut, after the source");
+    }
+}
+
+#[test]
 fn diagnostics_estimate_memory_and_latency_from_hints_and_channels() {
     let mut stages = linear(&[("a", Purity::Pure), ("acc", Purity::Stateful)]);
     stages[2] = stages[2].clone().with_memory_hint(1_000).with_latency_hint_ns(30_000);

@@ -4,7 +4,7 @@ use flux_core::{EdgeSpec, EngineHint, ExecutionPlan, Junction, PlanError, Planne
 
 /// Cuts a boundary on both sides of a stage hinted [`EngineHint::Isolate`]
 /// or [`EngineHint::Blocking`], or whose CPU hint per item is at least
-/// `min_cpu_ns`, and before a sink hinted so.
+/// `min_cpu_ns`, after a source hinted so, and before a sink hinted so.
 ///
 /// Measured on a 2-core machine (`cargo xtask bench engines`, figures in
 /// `docs/BENCHMARKS.md`): two trivial maps cut into tasks of their own run
@@ -38,6 +38,12 @@ impl PlannerPass for IsolateHeavy {
                 plan.junctions[i - 1] = Junction::Boundary(EdgeSpec::default());
                 plan.junctions[i] = Junction::Boundary(EdgeSpec::default());
             }
+        }
+        // A source with heavy work of its own (decompressing) reads in a
+        // segment of its own: the stages after it run beside it.
+        let source_heavy = last > 0 && matches!(plan.stages[0].engine_hint, EngineHint::Isolate | EngineHint::Blocking);
+        if source_heavy {
+            plan.junctions[0] = Junction::Boundary(EdgeSpec::default());
         }
         // A sink that blocks its thread (a bounded hand-off to async code)
         // gets a segment of its own too: the stages before it keep going.
