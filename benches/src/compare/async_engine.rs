@@ -67,65 +67,31 @@
 //! reference line for what an async iterator chain with no envelopes, no
 //! ledger and no boundaries does.
 //!
-//! `async/lz4_keyed_count`: a job shaped like a real one. About 50 MB of
-//! text records `user-<k>,<amount>\n` (k one of 4096 keys, the amount
-//! below 10 000, both from a fixed xorshift sequence), made once per
-//! process and held in memory as one LZ4 frame (`lz4_flex`, 64 KiB
-//! blocks, no checksums). The pipeline decompresses it
-//! (`lz4_flex::frame::FrameDecoder`) into pooled slabs through a
-//! `FramedSource` with the newline framer, parses each line (split on the
-//! comma, the amount's digits; the line cut down to the user in place),
-//! moves the user into the key (`split_key`), and keeps a count and
-//! a sum per user (`fold` in `accumulate`, default policy: every group is
-//! emitted when the input ends); the sink folds each group's key hash,
-//! count and sum into the checksum. The plan is explicit and cuts once,
-//! after the source: decompression and framing in one segment, parse,
-//! key, accumulate and sink in the other, joined by a boundary of 8
-//! batches of 512 (the faster of the cuts tried; see `LZ4_CUT`).
-//! The same pipeline value and plan on the tokio engine (two workers)
-//! against the sync engine, trace off, which runs the two segments one
-//! after the other on one thread: 2 is the ceiling.
-//!
-//! `async/lz4_keyed_count_vs_hand_loop`: the same Flux run against the
-//! loop a user writes by hand on one thread: the `FrameDecoder` in a
-//! 256 KiB `BufReader`, `read_until(b'\n')` into one reused buffer, the
-//! same parse, and a `HashMap` with FxHash (the hasher the accumulate stage
-//! uses, as `accumulate` has it) from the user's bytes to its count and
-//! sum. A comparison of its own, for the reason `trivial_4_stages_vs_mpsc`
-//! is.
-//!
-//! `async/lz4_keyed_count_isolated` and
-//! `async/lz4_keyed_count_isolated_vs_hand_loop`: the same two comparisons
-//! with the source hinted `EngineHint::Isolate`, as a user marks a
-//! decompressing source heavy, so that the tokio engine runs the decode
-//! and framing segment on a thread of its own (as the `work_1us` pair does
-//! for its maps).
+//! The LZ4 job's four comparisons (`async/lz4_keyed_count` and the lines
+//! after it) are in `lz4.rs`, beside the job.
 
-use std::hash::BuildHasher;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
-use flux_accumulate::{AccumulateExt, Keyed, Policy};
 use flux_core::{
     Context, EdgeSpec, EngineHint, Envelope, ExecutionPlan, Junction, Pipeline, Pull, Runnable, Sink, Source,
 };
 use flux_core::{SourceError, WriteError};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
-use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
 use flux_plan::Planner;
 use flux_steps::Steps;
 use futures_util::StreamExt;
-use lz4_flex::frame::{BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
-use rustc_hash::{FxBuildHasher, FxHashMap};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::{Comparison, Variant};
+
+mod lz4;
+
+pub use lz4::{lz4_data_once, lz4_hand_once, lz4_records, lz4_sync_once};
 
 /// Envelopes of the trivial jobs.
 const TRIVIAL_ITEMS: u64 = 10 * 1024 * 1024;
@@ -154,10 +120,10 @@ pub fn comparisons() -> Vec<Comparison> {
         two_segments_isolated(),
         isolated_vs_two_threads(),
         futures_reference(),
-        lz4_vs_sync(),
-        lz4_vs_hand_loop(),
-        lz4_isolated_vs_sync(),
-        lz4_isolated_vs_hand_loop(),
+        lz4::lz4_vs_sync(),
+        lz4::lz4_vs_hand_loop(),
+        lz4::lz4_isolated_vs_sync(),
+        lz4::lz4_isolated_vs_hand_loop(),
     ]
 }
 
@@ -512,247 +478,4 @@ fn stream_chain(rt: &Runtime, items: u64) -> u64 {
         .map(stage::<3, 0>)
         .fold(0u64, |sum, x| futures_util::future::ready(sum.wrapping_add(x)));
     rt.block_on(rt.spawn(job)).expect("the stream task ends")
-}
-
-/// Text bytes of the LZ4 job's input, decompressed.
-const LZ4_TEXT_BYTES: usize = 50 * 1024 * 1024;
-/// Distinct users of the LZ4 job.
-const LZ4_KEYS: u64 = 4096;
-/// Slabs (and the hand loop's buffer): as `framing` reads.
-const LZ4_READ_SIZE: usize = 256 * 1024;
-/// The longest line the framer takes; the job's are under 20 bytes.
-const LZ4_MAX_LINE: usize = 1024;
-
-/// The LZ4 job's input: the compressed frame and what it holds.
-struct Lz4Input {
-    frame: Vec<u8>,
-    records: u64,
-    text_bytes: usize,
-}
-
-/// Made on first use, once per process: the records, then the frame.
-fn lz4_input() -> &'static Lz4Input {
-    static INPUT: OnceLock<Lz4Input> = OnceLock::new();
-    INPUT.get_or_init(|| {
-        let mut text = Vec::with_capacity(LZ4_TEXT_BYTES + 64);
-        let mut records = 0;
-        let mut states = crate::data::xorshift(0x853c_49e6_748f_ea9b);
-        while text.len() < LZ4_TEXT_BYTES {
-            let state = states.next().expect("the sequence is endless");
-            // The user from the low bits, the amount from the high ones.
-            writeln!(text, "user-{},{}", state % LZ4_KEYS, (state >> 32) % 10_000).expect("a Vec takes writes");
-            records += 1;
-        }
-        // 64 KiB blocks, independent, no checksums: the frame format's
-        // usual shape. Left to pick (`BlockSize::Auto`), the encoder sizes
-        // the blocks by the first write, which here would make them 4 MiB.
-        let info = FrameInfo::new().block_size(BlockSize::Max64KB);
-        let mut encoder = FrameEncoder::with_frame_info(info, Vec::with_capacity(text.len() / 2));
-        encoder.write_all(&text).expect("a Vec takes writes");
-        let frame = encoder.finish().expect("the frame ends");
-        Lz4Input { frame, records, text_bytes: text.len() }
-    })
-}
-
-/// A record's user (the bytes before the comma) and amount, or `None` for
-/// a line that is not one. Both sides parse with it.
-#[inline]
-fn parse_record(line: &[u8]) -> Option<(usize, u64)> {
-    let comma = memchr::memchr(b',', line)?;
-    let digits = &line[comma + 1..];
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    let mut amount = 0u64;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        amount = amount * 10 + u64::from(b - b'0');
-    }
-    Some((comma, amount))
-}
-
-/// One group's share of the checksum: its user's hash, count and sum,
-/// added up in any order.
-#[inline]
-fn group_term(user: &[u8], count: u64, sum: u64) -> u64 {
-    FxBuildHasher.hash_one(user) ^ count.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sum
-}
-
-/// The LZ4 job as a pipeline; the sink publishes the sum of the group
-/// terms into `out`.
-fn lz4_job(out: &Arc<AtomicU64>) -> impl Runnable + use<> {
-    let pool = SlabPool::new("bench-lz4", PoolConfig::default().slab_size(LZ4_READ_SIZE));
-    let decoder = FrameDecoder::new(&lz4_input().frame[..]);
-    let source = FramedSource::new(decoder, pool, NewlineDelimited::new(LZ4_MAX_LINE)).expect("lines fit a slab");
-    let count_sum = flux_accumulate::fold((0u64, 0u64), |state: &mut (u64, u64), amount: u64| {
-        state.0 += 1;
-        state.1 += amount;
-    });
-    Pipeline::from_source(source)
-        // A bad line would be a dead letter, and the checksum would then
-        // differ from the hand loop's, which fails the harness.
-        // The line cut down to its user in place: a slice would cost a
-        // reference count taken and the line's given back.
-        .try_map(|mut line: Bytes| match parse_record(&line) {
-            Some((comma, amount)) => {
-                line.truncate(comma);
-                Ok((line, amount))
-            }
-            None => Err("not a user,amount record"),
-        })
-        .named("parse")
-        // The user moves into the key, the amount goes on: no reference
-        // count, where `key_by` and a `map` dropping the user would take
-        // one and give it back. The user is a slice of the slab; the stage
-        // copies it into its table when the group opens, so no slab stays
-        // held by a group.
-        .split_key(|(user, amount): (Bytes, u64)| (user, amount))
-        .named("key")
-        .accumulate(count_sum, Policy::default())
-        .map(|group: Keyed<(u64, u64)>| group_term(&group.key, group.value.0, group.value.1))
-        .named("term")
-        .sink(FoldSink::publishing_to(out))
-}
-
-/// The LZ4 job's plan: every junction fused but the one after the source,
-/// so that decompression and framing run in a segment of their own.
-fn lz4_plan() -> ExecutionPlan {
-    let mut plan = Planner::new().plan(lz4_job(&Arc::default()).describe()).expect("plans");
-    // Stages: source 0, parse 1, key 2, accumulate 3, term 4, sink 5;
-    // junction i is the one after stage i.
-    for junction in &mut plan.junctions {
-        *junction = Junction::Fused;
-    }
-    plan.junctions[LZ4_CUT] = Junction::Boundary(BOUNDARY);
-    assert_eq!(plan.segments().len(), 2, "one cut, two segments");
-    plan
-}
-
-/// The LZ4 plan with the source hinted `EngineHint::Isolate`, as a user
-/// marks a decompressing source heavy (`FramedSource::with_engine_hint`
-/// gives the same hint in the source's descriptor; here the explicit plan
-/// takes it): the tokio engine runs its segment on a thread of its own,
-/// and the other segment as a task on the runtime's workers. (Both segments isolated measured alike, 1.31–1.52
-/// against 1.38–1.50 in three runs each, 2026-12-01.)
-fn lz4_plan_isolated() -> ExecutionPlan {
-    let mut plan = lz4_plan();
-    plan.stages[0].engine_hint = EngineHint::Isolate;
-    plan
-}
-
-/// Which junction the LZ4 plan cuts: the one after the source. Cutting
-/// after `amount` instead (decode, framing and parse | accumulate and
-/// sink) measured 0.65 to 0.97 of the sync engine against 0.99 to 1.04
-/// for this cut, and cutting at both 0.97 to 1.03 (two or three runs of
-/// three rounds each, 2026-11-30, mostly on an idle machine).
-const LZ4_CUT: usize = 0;
-
-/// The LZ4 job by hand, on one thread.
-fn lz4_hand_loop() -> u64 {
-    let mut lines = BufReader::with_capacity(LZ4_READ_SIZE, FrameDecoder::new(&lz4_input().frame[..]));
-    let mut groups: FxHashMap<Vec<u8>, (u64, u64)> = FxHashMap::default();
-    let mut line = Vec::with_capacity(LZ4_MAX_LINE);
-    loop {
-        line.clear();
-        if lines.read_until(b'\n', &mut line).expect("the frame decodes") == 0 {
-            break;
-        }
-        let record = line.strip_suffix(b"\n").unwrap_or(&line);
-        let (comma, amount) = parse_record(record).expect("the generated records parse");
-        let user = &record[..comma];
-        // Look up by slice; allocate a key only for a new user.
-        match groups.get_mut(user) {
-            Some(state) => {
-                state.0 += 1;
-                state.1 += amount;
-            }
-            None => {
-                groups.insert(user.to_vec(), (1, amount));
-            }
-        }
-    }
-    groups.iter().fold(0u64, |sum, (user, &(count, total))| sum.wrapping_add(group_term(user, count, total)))
-}
-
-/// The LZ4 job once on the sync engine, with the explicit plan: what
-/// `instructions lz4_sync` runs under callgrind.
-pub fn lz4_sync_once() -> u64 {
-    on_sync(&lz4_plan(), lz4_job)
-}
-
-/// The LZ4 job's hand loop once: what `instructions lz4_hand` runs.
-pub fn lz4_hand_once() -> u64 {
-    lz4_hand_loop()
-}
-
-/// Making the LZ4 job's input alone (both sides above include it): what
-/// `instructions lz4_data` runs. Returns the number of records.
-pub fn lz4_data_once() -> u64 {
-    lz4_input().records
-}
-
-/// Records in the LZ4 job's input.
-pub fn lz4_records() -> u64 {
-    lz4_input().records
-}
-
-/// What the LZ4 comparisons print besides the ratio.
-fn lz4_extra(plan: &ExecutionPlan) -> Vec<(String, String)> {
-    let input = lz4_input();
-    let mut extra = segments(plan);
-    extra.extend([
-        ("records".to_owned(), input.records.to_string()),
-        ("text_bytes".to_owned(), input.text_bytes.to_string()),
-        ("lz4_bytes".to_owned(), input.frame.len().to_string()),
-    ]);
-    extra
-}
-
-fn lz4_flux(plan: ExecutionPlan) -> Variant {
-    let rt = runtime();
-    Variant { label: "async engine", run: Box::new(move || on_async(&rt, &plan, lz4_job)) }
-}
-
-fn lz4_vs_sync() -> Comparison {
-    lz4_vs_sync_as("async/lz4_keyed_count", lz4_plan())
-}
-
-fn lz4_isolated_vs_sync() -> Comparison {
-    lz4_vs_sync_as("async/lz4_keyed_count_isolated", lz4_plan_isolated())
-}
-
-fn lz4_vs_hand_loop() -> Comparison {
-    lz4_vs_hand_loop_as("async/lz4_keyed_count_vs_hand_loop", lz4_plan())
-}
-
-fn lz4_isolated_vs_hand_loop() -> Comparison {
-    lz4_vs_hand_loop_as("async/lz4_keyed_count_isolated_vs_hand_loop", lz4_plan_isolated())
-}
-
-fn lz4_vs_sync_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
-    let on_sync_plan = plan.clone();
-    Comparison {
-        name,
-        work: lz4_input().records,
-        unit: "records",
-        extra: lz4_extra(&plan),
-        flux: lz4_flux(plan),
-        baselines: vec![Variant { label: "sync engine", run: Box::new(move || on_sync(&on_sync_plan, lz4_job)) }],
-    }
-}
-
-fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
-    Comparison {
-        name,
-        work: lz4_input().records,
-        unit: "records",
-        extra: lz4_extra(&plan),
-        flux: lz4_flux(plan),
-        baselines: vec![Variant {
-            label: "hand loop: FrameDecoder, read_until, FxHashMap",
-            run: Box::new(lz4_hand_loop),
-        }],
-    }
 }
