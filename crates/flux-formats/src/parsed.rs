@@ -6,7 +6,7 @@ use core::time::Duration;
 use std::error::Error;
 use std::io::Read;
 
-use flux_core::{Context, Cost, Envelope, Meta, Position, Pull, Rejected, Source, SourceError};
+use flux_core::{Context, Cost, EngineHint, Envelope, Meta, Position, Pull, Rejected, Source, SourceError};
 use flux_memory::{
     CarryTooLarge, Event, Frame, FrameReader, Framer, FramingStatsHandle, OnBadFrame, ReadMode, SlabPool,
 };
@@ -91,6 +91,8 @@ pub struct ParsedSource<R, F, P> {
     next_sequence: u64,
     stats: FramingStatsHandle,
     retry_after: Duration,
+    /// Where the source asks to run ([`ParsedSource::with_engine_hint`]).
+    hint: EngineHint,
 }
 
 impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
@@ -110,6 +112,7 @@ impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
+            hint: EngineHint::Any,
         })
     }
 
@@ -137,6 +140,41 @@ impl<R, F, P> ParsedSource<R, F, P> {
         self
     }
 
+    /// Asks the engine to run the source where `hint` says:
+    /// [`EngineHint::Isolate`] for an input whose reading is heavy work (a
+    /// decompressing reader), so that the planner cuts after the source and
+    /// the tokio engine reads, frames and parses on a thread of its own
+    /// while the rest of the pipeline runs beside it, as
+    /// [`FramedSource::with_engine_hint`](flux_memory::FramedSource::with_engine_hint)
+    /// does for unparsed frames. The default has no preference.
+    ///
+    /// ```
+    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
+    /// use flux_formats::ParsedSource;
+    /// use flux_memory::{Frame, NewlineDelimited, PoolConfig, SlabPool};
+    /// use flux_steps::Steps;
+    /// use flux_test::VecSink;
+    ///
+    /// let parse = |frame: Frame<'_>| -> Result<Option<usize>, std::io::Error> { Ok(Some(frame.as_slice().len())) };
+    /// let first_junction = |hint: Option<EngineHint>| -> Result<Junction, Box<dyn std::error::Error>> {
+    ///     let pool = SlabPool::new("input", PoolConfig::default());
+    ///     let mut source = ParsedSource::new(&b"a\nbb\n"[..], pool, NewlineDelimited::new(64), parse)?;
+    ///     if let Some(hint) = hint {
+    ///         source = source.with_engine_hint(hint);
+    ///     }
+    ///     let pipeline = Pipeline::from_source(source).map(|n| n * 2).sink(VecSink::new());
+    ///     Ok(flux_plan::Planner::new().plan(pipeline.describe())?.junctions[0].clone())
+    /// };
+    /// assert!(matches!(first_junction(Some(EngineHint::Isolate))?, Junction::Boundary(_)), "cut after the source");
+    /// assert!(matches!(first_junction(None)?, Junction::Fused), "no cut without the hint");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_engine_hint(mut self, hint: EngineHint) -> Self {
+        self.hint = hint;
+        self
+    }
+
     /// A handle to the framing counts, readable after the run.
     pub fn stats(&self) -> FramingStatsHandle {
         self.stats.clone()
@@ -155,6 +193,10 @@ where
     P: Parse,
 {
     type Item = P::Item;
+
+    fn engine_hint(&self) -> EngineHint {
+        self.hint
+    }
 
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<P::Item>, SourceError> {
         loop {

@@ -4,8 +4,11 @@
 use std::error::Error;
 
 use bytes::Bytes;
+use core::task::Poll;
+
 use flux_core::{
-    Accumulator, Completeness, Context, EmitReason, Envelope, Pull, Sink, Source, SourceError, Undelivered, WriteError,
+    Accumulator, Completeness, Context, EmitReason, EngineHint, Envelope, Instant, Pull, Sink, Source, SourceError,
+    Undelivered, WriteError,
 };
 
 /// Counts calls and panics at a chosen one: put it in any closure.
@@ -74,6 +77,20 @@ impl<S: Source> Source for PanicOnPull<S> {
         self.trip.check();
         self.source.pull(cx)
     }
+
+    // The rest is the wrapped source's own: wrapping it for a fault test
+    // must change nothing but the chosen pull (its segment, its lifecycle).
+    fn engine_hint(&self) -> EngineHint {
+        self.source.engine_hint()
+    }
+
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+        self.source.poll_open(cx)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+        self.source.poll_close(cx)
+    }
 }
 
 /// A sink that panics on a chosen call to `write`.
@@ -94,6 +111,28 @@ impl<T, K: Sink<T>> Sink<T> for PanicOnWrite<K> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
         self.trip.check();
         self.sink.write(item, cx)
+    }
+
+    // The rest is the wrapped sink's own: wrapping it for a fault test
+    // must change nothing but the chosen write.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        self.sink.poll_open(cx)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+        self.sink.poll_close(cx)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.sink.next_deadline()
+    }
+
+    fn on_time(&mut self, cx: &mut Context<'_>) {
+        self.sink.on_time(cx);
+    }
+
+    fn engine_hint(&self) -> EngineHint {
+        self.sink.engine_hint()
     }
 
     fn close(&mut self, cx: &mut Context<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
@@ -196,5 +235,110 @@ impl<A: Accumulator> Accumulator for PanicOnMerge<A> {
 
     fn decode_state(&mut self, key: &Bytes, encoded: &[u8]) -> Result<A::State, Box<dyn Error + Send + Sync>> {
         self.acc.decode_state(key, encoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flux_core::Instant;
+
+    use super::*;
+    use crate::{Diverted, IterSource, VecSink};
+
+    /// A source or sink that asks for its own thread, is slow to open and
+    /// close (one `Pending` each), and counts the calls.
+    #[derive(Debug)]
+    struct Lifecycle<W> {
+        wrapped: W,
+        opens: u32,
+        closes: u32,
+        timed: u32,
+    }
+
+    fn counting<W>(wrapped: W) -> Lifecycle<W> {
+        Lifecycle { wrapped, opens: 0, closes: 0, timed: 0 }
+    }
+
+    fn twice(calls: &mut u32) -> Poll<()> {
+        *calls += 1;
+        if *calls == 1 { Poll::Pending } else { Poll::Ready(()) }
+    }
+
+    impl<S: Source> Source for Lifecycle<S> {
+        type Item = S::Item;
+
+        fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<S::Item>, SourceError> {
+            self.wrapped.pull(cx)
+        }
+
+        fn engine_hint(&self) -> EngineHint {
+            EngineHint::Isolate
+        }
+
+        fn poll_open(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+            twice(&mut self.opens).map(Ok)
+        }
+
+        fn poll_close(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {
+            twice(&mut self.closes).map(Ok)
+        }
+    }
+
+    impl<T, K: Sink<T>> Sink<T> for Lifecycle<K> {
+        fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
+            self.wrapped.write(item, cx)
+        }
+
+        fn poll_open(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+            twice(&mut self.opens).map(Ok)
+        }
+
+        fn poll_close(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Box<dyn Error + Send + Sync>>> {
+            twice(&mut self.closes).map(Ok)
+        }
+
+        fn next_deadline(&self) -> Option<Instant> {
+            Some(Instant::from_secs(7))
+        }
+
+        fn on_time(&mut self, _cx: &mut Context<'_>) {
+            self.timed += 1;
+        }
+
+        fn engine_hint(&self) -> EngineHint {
+            EngineHint::Blocking
+        }
+    }
+
+    #[test]
+    fn a_source_wrapped_to_panic_keeps_its_hint_and_its_lifecycle() {
+        let mut diverted = Diverted::default();
+        let mut cx = Context::new(Instant::ZERO, &mut diverted);
+        let mut source = PanicOnPull::new(counting(IterSource::new(0..3u8)), 9);
+        assert_eq!(source.engine_hint(), EngineHint::Isolate);
+        assert!(source.poll_open(&mut cx).is_pending());
+        assert!(matches!(source.poll_open(&mut cx), Poll::Ready(Ok(()))));
+        assert!(source.poll_close(&mut cx).is_pending());
+        assert!(matches!(source.poll_close(&mut cx), Poll::Ready(Ok(()))));
+        assert_eq!((source.source.opens, source.source.closes), (2, 2));
+        assert!(matches!(source.pull(&mut cx), Ok(Pull::Item(item)) if *item.payload() == 0));
+    }
+
+    #[test]
+    fn a_sink_wrapped_to_panic_keeps_its_hint_its_timer_and_its_lifecycle() {
+        let mut diverted = Diverted::default();
+        let mut cx = Context::new(Instant::ZERO, &mut diverted);
+        let out = VecSink::new();
+        let mut sink = PanicOnWrite::new(counting(out.clone()), 9);
+        assert_eq!(Sink::<u8>::engine_hint(&sink), EngineHint::Blocking);
+        assert_eq!(Sink::<u8>::next_deadline(&sink), Some(Instant::from_secs(7)));
+        Sink::<u8>::on_time(&mut sink, &mut cx);
+        assert!(Sink::<u8>::poll_open(&mut sink, &mut cx).is_pending());
+        assert!(matches!(Sink::<u8>::poll_open(&mut sink, &mut cx), Poll::Ready(Ok(()))));
+        assert!(Sink::<u8>::poll_close(&mut sink, &mut cx).is_pending());
+        assert!(matches!(Sink::<u8>::poll_close(&mut sink, &mut cx), Poll::Ready(Ok(()))));
+        assert_eq!((sink.sink.opens, sink.sink.closes, sink.sink.timed), (2, 2, 1));
+        sink.write(Envelope::new(5u8), &mut cx).unwrap();
+        assert_eq!(out.payloads(), [5]);
     }
 }
