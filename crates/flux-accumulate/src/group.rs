@@ -5,6 +5,7 @@ use core::hash::{Hash, Hasher};
 use bytes::Bytes;
 use flux_core::{EmitReason, Instant, Meta, TraceContext};
 
+use crate::infos::{InfoMut, InfoRef};
 use crate::key::{StoredKey, same_key};
 use crate::policy::KeyStorage;
 
@@ -95,7 +96,7 @@ impl<S> Slot<S> {
 
 /// The correlation a record keeps from its group's first fragment: plain
 /// values, never a slice of the input, so a long-lived group pins no buffer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Origin {
     pub(crate) sequence: u64,
     pub(crate) event_time: Option<Instant>,
@@ -109,25 +110,59 @@ impl Origin {
     }
 }
 
-/// An open group. Only what a plain fragment's merge reads or writes is
-/// inline in the hash table (a table entry, key included, is 88 bytes for
+/// An open group, taken out of the table or about to go in: its core,
+/// which the table keeps in its entry, and its bookkeeping, which the table
+/// keeps aside (see [`GroupCore`]).
+pub(crate) struct Group<S, K> {
+    pub(crate) core: GroupCore<S>,
+    pub(crate) info: GroupInfo<K>,
+}
+
+/// What a plain fragment's merge reads or writes: the part of a group
+/// inline in the hash table. A table entry, key included, is 88 bytes for
 /// a 16-byte state, from 144 when all bookkeeping was inline: a smaller
-/// table misses the cache and the TLB less on every lookup); the rest sits
-/// behind a box that a group's opening, timers and emission touch.
+/// table misses the cache and the TLB less on every lookup. The rest
+/// ([`GroupInfo`]) sits in the table's bookkeeping arena, which a group's
+/// opening, timers and emission touch.
 ///
 /// The state's size is not stored: it is measured when needed
 /// ([`Accumulator::state_bytes`](flux_core::Accumulator::state_bytes) for a
 /// resident state, the stored length for a spilled one).
-pub(crate) struct Group<S, K> {
+pub(crate) struct GroupCore<S> {
     pub(crate) state: Slot<S>,
     pub(crate) fragments: u64,
     /// Sum of the fragments' envelope costs.
     pub(crate) bytes: u64,
-    pub(crate) info: Box<GroupInfo<K>>,
+    /// Where the group's [`GroupInfo`] is in the table's arena.
+    pub(crate) info: crate::infos::InfoId,
 }
 
+/// An open group in the table, to change: its core and its bookkeeping,
+/// each borrowed on its own so that both can be changed at once.
+pub(crate) struct GroupMut<'a, S, K> {
+    pub(crate) core: &'a mut GroupCore<S>,
+    pub(crate) info: InfoMut<'a, K>,
+}
+
+/// An open group in the table, to read.
+pub(crate) struct GroupRef<'a, S, K> {
+    pub(crate) core: &'a GroupCore<S>,
+    pub(crate) info: InfoRef<'a, K>,
+}
+
+// By hand: derived, they would ask `S` and `K` to be `Copy` too.
+impl<S, K> Clone for GroupRef<'_, S, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, K> Copy for GroupRef<'_, S, K> {}
+
 /// What a group needs only when it opens, times out or is emitted (and,
-/// for policies with timers or recency, on each fragment).
+/// for policies with timers or recency, on each fragment). The default is
+/// what a freed place in the arena holds.
+#[derive(Default)]
 pub(crate) struct GroupInfo<K> {
     pub(crate) first_at: Instant,
     pub(crate) last_at: Instant,
@@ -155,10 +190,8 @@ pub(crate) struct GroupInfo<K> {
 impl<S, K: Default> Group<S, K> {
     pub(crate) fn new(state: S, serial: u64, now: Instant, origin: Origin) -> Self {
         Group {
-            state: Slot::Resident(state),
-            fragments: 0,
-            bytes: 0,
-            info: Box::new(GroupInfo {
+            core: GroupCore { state: Slot::Resident(state), fragments: 0, bytes: 0, info: crate::infos::InfoId::NONE },
+            info: GroupInfo {
                 first_at: now,
                 last_at: now,
                 fire: None,
@@ -169,12 +202,12 @@ impl<S, K: Default> Group<S, K> {
                 ttl: None,
                 origin,
                 kept: K::default(),
-            }),
+            },
         }
     }
 }
 
-impl<S, K> Group<S, K> {
+impl<S> GroupCore<S> {
     pub(crate) fn is_spilled(&self) -> bool {
         matches!(self.state, Slot::Spilled(_))
     }

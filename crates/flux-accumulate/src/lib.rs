@@ -184,6 +184,7 @@ mod error;
 pub mod fields;
 mod force;
 mod group;
+mod infos;
 mod key;
 mod layer;
 mod node;

@@ -49,14 +49,20 @@ pub trait Keep<F>: sealed::Sealed {
     /// The kept fragments.
     #[doc(hidden)]
     type Kept: Default + Send;
+    /// Whether anything is kept: if not, a merge never reaches for a
+    /// group's bookkeeping.
+    #[doc(hidden)]
+    const KEEPS: bool;
 }
 
 impl<F> Keep<F> for Records {
     type Kept = ();
+    const KEEPS: bool = false;
 }
 
 impl<F: Send> Keep<F> for Fragments {
     type Kept = Vec<Envelope<F>>;
+    const KEEPS: bool = true;
 }
 
 /// How a stage releases its groups: [`Records`] or [`Fragments`]. Sealed:

@@ -8,13 +8,18 @@
 //! a dense array of hash tags, the groups in a parallel array at the same
 //! index: a probe reads tags (eight to a cache line) and touches one group
 //! entry, whose address the tag probe gives before the entry is read.
+//!
+//! An entry holds a group's key and core ([`GroupCore`]); the rest of its
+//! bookkeeping is in an [`InfoArena`] beside the entries, found by the
+//! place the core names, and reached only by the paths that use it.
 
 use core::hash::{BuildHasher, Hash};
 
 use hashbrown::Equivalent;
 use rustc_hash::FxBuildHasher;
 
-use crate::group::{Group, GroupKey};
+use crate::group::{Group, GroupCore, GroupKey, GroupMut, GroupRef};
+use crate::infos::{InfoArena, InfoMut, InfoRef};
 use crate::prefetch::prefetch;
 
 /// A slot's tag when it is empty; an occupied slot's tag is its group's
@@ -32,22 +37,24 @@ const MIN_SLOTS: usize = 16;
 /// table was empty.
 pub(crate) const NO_SLOT: usize = usize::MAX;
 
-/// One slot's group, with its key.
-type Entry<S, K> = (GroupKey, Group<S, K>);
+/// One slot's group, with its key: what the table keeps in the slot.
+type Entry<S> = (GroupKey, GroupCore<S>);
 
 /// Open groups, FxHash with linear probing.
 pub(crate) struct GroupTable<S, K> {
     /// Per slot: [`EMPTY`], or the tag of the group in the same slot of
     /// `entries`. A power of two long (or empty).
     tags: Vec<u64>,
-    entries: Vec<Option<Entry<S, K>>>,
+    entries: Vec<Option<Entry<S>>>,
+    /// Each open group's bookkeeping, at the place its core names.
+    infos: InfoArena<K>,
     len: usize,
     hasher: FxBuildHasher,
 }
 
 impl<S, K> Default for GroupTable<S, K> {
     fn default() -> Self {
-        GroupTable { tags: Vec::new(), entries: Vec::new(), len: 0, hasher: FxBuildHasher }
+        GroupTable { tags: Vec::new(), entries: Vec::new(), infos: InfoArena::default(), len: 0, hasher: FxBuildHasher }
     }
 }
 
@@ -59,9 +66,10 @@ fn tag_of(hash: u64) -> u64 {
 impl<S, K> GroupTable<S, K> {
     /// What one group costs the table at its fullest: its entry and tag,
     /// over the highest share of slots in use (for `held_bytes`, which an
-    /// allocator's count must bear out).
+    /// allocator's count must bear out). A group's place in the
+    /// bookkeeping arena is counted on its own.
     pub(crate) const fn bytes_per_group() -> usize {
-        (size_of::<Option<Entry<S, K>>>() + size_of::<u64>()) * LOAD.1 / LOAD.0
+        (size_of::<Option<Entry<S>>>() + size_of::<u64>()) * LOAD.1 / LOAD.0
     }
 
     /// The hash a lookup of `key` uses.
@@ -111,9 +119,9 @@ impl<S, K> GroupTable<S, K> {
     #[inline(always)]
     pub(crate) fn prefetch(&self, slot: usize) {
         if let Some(entry) = self.entries.get(slot) {
-            let first: *const Option<Entry<S, K>> = entry;
+            let first: *const Option<Entry<S>> = entry;
             prefetch(first);
-            prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S, K>>>() - 1));
+            prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S>>>() - 1));
         }
     }
 
@@ -164,6 +172,7 @@ impl<S, K> GroupTable<S, K> {
 
     /// Room for `additional` more groups without growing.
     pub(crate) fn reserve(&mut self, additional: usize) {
+        self.infos.reserve(additional);
         let needed = self.len + additional;
         if needed * LOAD.1 <= self.tags.len() * LOAD.0 {
             return;
@@ -191,50 +200,55 @@ impl<S, K> GroupTable<S, K> {
         self.len
     }
 
-    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&Group<S, K>>
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<GroupRef<'_, S, K>>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
         self.get_key_value(key).map(|(_, group)| group)
     }
 
-    pub(crate) fn get_key_value<Q>(&self, key: &Q) -> Option<(&GroupKey, &Group<S, K>)>
+    pub(crate) fn get_key_value<Q>(&self, key: &Q) -> Option<(&GroupKey, GroupRef<'_, S, K>)>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
         let at = self.slot_of(self.hash(key), key)?;
-        self.entries[at].as_ref().map(|(stored, group)| (stored, group))
+        let (stored, core) = self.entries[at].as_ref()?;
+        Some((stored, GroupRef { core, info: InfoRef::new(&self.infos, core.info) }))
     }
 
     /// The group under `key`, to change, with the table's own key.
-    pub(crate) fn get_key_value_mut<Q>(&mut self, key: &Q) -> Option<(&GroupKey, &mut Group<S, K>)>
+    pub(crate) fn get_key_value_mut<Q>(&mut self, key: &Q) -> Option<(&GroupKey, GroupMut<'_, S, K>)>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
         let at = self.slot_of(self.hash(key), key)?;
-        self.entries[at].as_mut().map(|(stored, group)| (&*stored, group))
+        let (stored, core) = self.entries[at].as_mut()?;
+        let info = InfoMut::new(&mut self.infos, core.info);
+        Some((&*stored, GroupMut { core, info }))
     }
 
-    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut Group<S, K>>
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<GroupMut<'_, S, K>>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
     {
-        let at = self.slot_of(self.hash(key), key)?;
-        self.entries[at].as_mut().map(|(_, group)| group)
+        self.get_key_value_mut(key).map(|(_, group)| group)
     }
 
     pub(crate) fn remove_entry<Q>(&mut self, key: &Q) -> Option<(GroupKey, Group<S, K>)>
     where
         Q: Hash + Equivalent<GroupKey> + ?Sized,
+        K: Default,
     {
         let at = self.slot_of(self.hash(key), key)?;
-        Some(self.remove_at(at))
+        let (key, core) = self.remove_at(at);
+        let info = self.infos.take(core.info);
+        Some((key, Group { core, info }))
     }
 
     /// Takes the group out of slot `hole`, then moves each later group of
     /// the same probe run back into the hole its probe passes over, so that
     /// no probe stops early at an empty slot (backward-shift deletion).
-    fn remove_at(&mut self, mut hole: usize) -> Entry<S, K> {
+    fn remove_at(&mut self, mut hole: usize) -> Entry<S> {
         let mask = self.tags.len() - 1;
         let taken = self.entries[hole].take();
         self.tags[hole] = EMPTY;
@@ -269,7 +283,7 @@ impl<S, K> GroupTable<S, K> {
         hash: u64,
         hint: usize,
         key: &Q,
-    ) -> Result<&mut Group<S, K>, Vacant<'_, S, K>>
+    ) -> Result<GroupMut<'_, S, K>, Vacant<'_, S, K>>
     where
         Q: Equivalent<GroupKey> + ?Sized,
     {
@@ -283,7 +297,7 @@ impl<S, K> GroupTable<S, K> {
         };
         match found {
             Ok(at) => match &mut self.entries[at] {
-                Some((_, group)) => Ok(group),
+                Some((_, core)) => Ok(GroupMut { info: InfoMut::new(&mut self.infos, core.info), core }),
                 None => unreachable!("a found slot holds a group"),
             },
             Err(at) => Err(Vacant { table: self, hash, at }),
@@ -295,14 +309,17 @@ impl<S, K> GroupTable<S, K> {
         self.entries.iter().flatten().map(|(key, _)| key)
     }
 
-    /// Every open group, in no particular order.
-    pub(crate) fn groups(&self) -> impl Iterator<Item = &Group<S, K>> {
-        self.entries.iter().flatten().map(|(_, group)| group)
+    /// Every open group's core, in no particular order.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &GroupCore<S>> {
+        self.entries.iter().flatten().map(|(_, core)| core)
     }
 
-    /// Every open group with its key, in no particular order, to change.
-    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = (&GroupKey, &mut Group<S, K>)> {
-        self.entries.iter_mut().flatten().map(|(key, group)| (&*key, group))
+    /// Calls `f` with every open group's key and bookkeeping, in no
+    /// particular order, to change the bookkeeping.
+    pub(crate) fn for_each_info_mut(&mut self, mut f: impl FnMut(&GroupKey, &mut crate::group::GroupInfo<K>)) {
+        for (key, core) in self.entries.iter().flatten() {
+            f(key, self.infos.get_mut(core.info));
+        }
     }
 
     /// Takes every group out, in no particular order; the table keeps its
@@ -311,26 +328,30 @@ impl<S, K> GroupTable<S, K> {
     pub(crate) fn drain(&mut self) -> Drain<'_, S, K> {
         self.tags.fill(EMPTY);
         self.len = 0;
-        Drain { entries: self.entries.iter_mut() }
+        Drain { entries: self.entries.iter_mut(), infos: &mut self.infos }
     }
 }
 
 /// The groups [`GroupTable::drain`] takes out.
 pub(crate) struct Drain<'a, S, K> {
-    entries: core::slice::IterMut<'a, Option<Entry<S, K>>>,
+    entries: core::slice::IterMut<'a, Option<Entry<S>>>,
+    infos: &'a mut InfoArena<K>,
 }
 
-impl<S, K> Iterator for Drain<'_, S, K> {
-    type Item = Entry<S, K>;
+impl<S, K: Default> Iterator for Drain<'_, S, K> {
+    type Item = (GroupKey, Group<S, K>);
 
-    fn next(&mut self) -> Option<Entry<S, K>> {
-        self.entries.find_map(Option::take)
+    fn next(&mut self) -> Option<(GroupKey, Group<S, K>)> {
+        let (key, core) = self.entries.find_map(Option::take)?;
+        let info = self.infos.take(core.info);
+        Some((key, Group { core, info }))
     }
 }
 
 impl<S, K> Drop for Drain<'_, S, K> {
     fn drop(&mut self) {
         self.entries.by_ref().for_each(|entry| *entry = None);
+        self.infos.clear();
     }
 }
 
@@ -344,9 +365,13 @@ pub(crate) struct Vacant<'a, S, K> {
 }
 
 impl<'a, S, K> Vacant<'a, S, K> {
-    /// Opens the group under the table's own copy of its key.
+    /// Opens the group under the table's own copy of its key: its core
+    /// in the slot, its bookkeeping in the arena.
     #[inline(always)]
-    pub(crate) fn open(self, opened: Entry<S, K>) -> &'a mut Group<S, K> {
+    pub(crate) fn open(self, (key, group): (GroupKey, Group<S, K>)) -> GroupMut<'a, S, K>
+    where
+        K: Default,
+    {
         let Vacant { table, hash, mut at } = self;
         if (table.len + 1) * LOAD.1 > table.tags.len() * LOAD.0 {
             table.reserve(1);
@@ -354,7 +379,10 @@ impl<'a, S, K> Vacant<'a, S, K> {
         }
         table.tags[at] = tag_of(hash);
         table.len += 1;
-        &mut table.entries[at].insert(opened).1
+        let Group { mut core, info } = group;
+        core.info = table.infos.insert(info);
+        let (_, core) = table.entries[at].insert((key, core));
+        GroupMut { info: InfoMut::new(&mut table.infos, core.info), core }
     }
 }
 
@@ -386,7 +414,7 @@ mod tests {
     }
 
     fn state(table: &Table, key: &Bytes) -> Option<u64> {
-        table.get(&probe(key)).and_then(|group| group.state.resident().copied())
+        table.get(&probe(key)).and_then(|group| group.core.state.resident().copied())
     }
 
     /// Keys whose hashes share their low bits, so that they probe the same
@@ -468,7 +496,7 @@ mod tests {
     fn a_group_costs_its_entry_and_tag_over_the_highest_load_as_the_table_allocates_them() {
         let mut table = Table::default();
         let per_group = Table::bytes_per_group();
-        let entry_and_tag = size_of::<Option<Entry<u64, ()>>>() + size_of::<u64>();
+        let entry_and_tag = size_of::<Option<Entry<u64>>>() + size_of::<u64>();
         assert!(per_group >= entry_and_tag && per_group < entry_and_tag * 2, "{per_group} bytes a group");
         // Filled to the last group before it grows, the table holds no more
         // than `bytes_per_group` for each.
@@ -479,8 +507,8 @@ mod tests {
             if slots > 0 && table.slots() != slots {
                 break;
             }
-            let held = table.tags.capacity() * size_of::<u64>()
-                + table.entries.capacity() * size_of::<Option<Entry<u64, ()>>>();
+            let held =
+                table.tags.capacity() * size_of::<u64>() + table.entries.capacity() * size_of::<Option<Entry<u64>>>();
             if table.len() * LOAD.1 == table.slots() * LOAD.0 {
                 // Within a byte a group: `bytes_per_group` rounds down.
                 assert!(held <= table.len() * (per_group + 1), "{held} bytes for {} groups", table.len());
@@ -520,9 +548,9 @@ mod tests {
             let hint = table.slot_hint(hash);
             table.prefetch(hint);
             let group = table.find_or_vacant_at(hash, hint, &probe).ok().expect("open");
-            assert_eq!(group.state.resident(), Some(&(i as u64)));
+            assert_eq!(group.core.state.resident(), Some(&(i as u64)));
         }
-        let drained: Vec<u64> = table.drain().filter_map(|(_, group)| group.state.resident().copied()).collect();
+        let drained: Vec<u64> = table.drain().filter_map(|(_, group)| group.core.state.resident().copied()).collect();
         assert_eq!(drained.len(), 1_000);
         assert_eq!(table.len(), 0);
         assert_eq!(state(&table, &keys[7]), None, "a drained table holds nothing");
@@ -537,6 +565,6 @@ mod tests {
         // The first group leaves: the last moves back a slot.
         table.remove_entry(&probe(&keys[0]));
         let group = table.find_or_vacant_at(hash, hint, &last).ok().expect("still open");
-        assert_eq!(group.state.resident(), Some(&2));
+        assert_eq!(group.core.state.resident(), Some(&2));
     }
 }

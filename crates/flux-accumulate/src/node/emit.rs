@@ -48,15 +48,15 @@ where
         if self.policy.on_expiry == OnExpiry::Discard && reason.is_timer() {
             return self.discard_expired(key, group, reason, close_key, cx);
         }
-        let fragments = group.fragments;
+        let fragments = group.core.fragments;
         self.emitted.count(reason);
         if !reason.is_whole() {
             tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments, "a partial group is flushed");
         }
         if R::reemits(reason) {
             // The fragments go out as they came: a spilled state is not needed.
-            self.spill.forget(&group.state);
-            let info = *group.info;
+            self.spill.forget(&group.core.state);
+            let info = group.info;
             let next = &mut self.next;
             let count = R::reemit(info.kept, reason, |fragment| flux_core::push_isolated(next, fragment, cx));
             self.ledger.created += count;
@@ -66,7 +66,7 @@ where
         } else {
             let text = &mut self.text;
             let record_key = key.key.to_bytes(|k| text.copy(k));
-            let state = match core::mem::replace(&mut group.state, Slot::Vacant) {
+            let state = match core::mem::replace(&mut group.core.state, Slot::Vacant) {
                 Slot::Resident(state) => state,
                 Slot::Spilled(stored) => match self.decode(&record_key, &stored) {
                     Ok(state) => state,
@@ -105,7 +105,7 @@ where
             self.ledger.partial += u64::from(!reason.is_whole());
             self.ledger.released += fragments;
             self.ledger.pending -= fragments;
-            let cost = Cost::bytes(u32::try_from(group.bytes).unwrap_or(u32::MAX));
+            let cost = Cost::bytes(u32::try_from(group.core.bytes).unwrap_or(u32::MAX));
             flux_core::push_isolated(&mut self.next, Envelope::from_parts(output, meta, cost), cx);
         }
         self.close_if(key, close_key, cx);
@@ -124,7 +124,7 @@ where
         close_key: bool,
         cx: &mut Context<'_>,
     ) {
-        tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments = group.fragments, "an expired group is discarded");
+        tracing::debug!(target: "flux::flush", stage = %self.id, reason = reason.as_str(), fragments = group.core.fragments, "an expired group is discarded");
         self.count_discarded(&group);
         self.stats.count_discarded_group(reason);
         self.close_if(key, close_key, cx);
@@ -180,9 +180,9 @@ where
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {
-        self.spill.forget(&group.state);
-        self.ledger.discarded += group.fragments;
-        self.ledger.pending -= group.fragments;
+        self.spill.forget(&group.core.state);
+        self.ledger.discarded += group.core.fragments;
+        self.ledger.pending -= group.core.fragments;
     }
 
     /// End of input: every open group, by deadline then first arrival.
@@ -277,8 +277,8 @@ where
         self.key_heap -= key.key.heap_bytes(self.policy.key_storage);
         self.timers.emit(&group.info);
         self.windows.emit(&group.info);
-        self.spill.emit(&group.state);
-        match &group.state {
+        self.spill.emit(&group.core.state);
+        match &group.core.state {
             // Saturating: a merge that panicked leaves the count behind the state.
             Slot::Resident(state) => {
                 let size = super::memory::measure(&self.acc, &self.id, state, group.info.origin.sequence, cx);

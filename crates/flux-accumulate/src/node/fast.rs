@@ -78,7 +78,7 @@ where
         // group is followed by a recount), and checked arithmetic here cost
         // one percent of the path.
         self.resident_bytes = self.resident_bytes.wrapping_sub(before).wrapping_add(self.acc.state_bytes(state) as u64);
-        let reason = whole_or_full(&self.acc, &self.policy, state, (group.fragments, group.bytes), closes);
+        let reason = whole_or_full(&self.acc, &self.policy, state, (group.core.fragments, group.core.bytes), closes);
         // A per-group TTL from the state: the first timer of the stage
         // (with one set, fragments take the general way).
         let ttl = if reason.is_none() { self.acc.ttl_for(state) } else { None };
@@ -106,7 +106,7 @@ where
         linger: Option<core::time::Duration>,
         now: flux_core::Instant,
     ) {
-        let Some((key, group)) = self.groups.get_key_value_mut(probe) else { return };
+        let Some((key, mut group)) = self.groups.get_key_value_mut(probe) else { return };
         group.info.linger_until = linger.map(|wait| now + wait);
         group.info.ttl = ttl;
         // No stage TTL or latency limit: the TTL counts from the first fragment.

@@ -10,7 +10,7 @@ use super::merge::merge_fragment;
 use super::parts::Admitted;
 use super::{AccumulateNode, Cause};
 use crate::FragmentError;
-use crate::group::{Group, GroupKey, GroupKeyRef, Origin, Slot};
+use crate::group::{Group, GroupCore, GroupInfo, GroupKey, GroupKeyRef, Origin, Slot};
 use crate::policy::{BytesBound, NoKey, OnMergeError, OnNewKey, Policy};
 use crate::release::Release;
 use crate::table::NO_SLOT;
@@ -121,7 +121,7 @@ where
             group.info.linger_until = self.acc.linger_for(state).map(|wait| stamp + wait);
         }
         let verdict = match merged {
-            Ok(()) => judge(&self.acc, &self.policy, group, closes, self.timers.phase()),
+            Ok(()) => judge(&self.acc, &self.policy, (group.core, &mut group.info), closes, self.timers.phase()),
             Err(cause) => {
                 guard.disarm();
                 return self.merge_failed(key, keyed, window, origin, cause, closes, cx);
@@ -242,7 +242,7 @@ where
         } else if starts {
             // The group ends because its successor starts: the key stays open for it.
             self.emit(&probe, EmitReason::StartCondition, false, cx);
-        } else if group.is_spilled() {
+        } else if group.core.is_spilled() {
             self.restore(&probe, cx);
         }
     }
@@ -256,15 +256,15 @@ where
     fn make_room(&mut self, key: &Bytes, window: u64, bytes: u32, sequence: u64, cx: &mut Context<'_>) {
         let probe = GroupKeyRef { key, window, storage: self.policy.key_storage };
         let Some(group) = self.groups.get(&probe) else { return };
-        let Slot::Resident(state) = &group.state else { return };
-        if group.bytes == 0 {
+        let Slot::Resident(state) = &group.core.state else { return };
+        if group.core.bytes == 0 {
             return;
         }
         // User code, before the fragment is merged: a panic makes it a dead letter.
         let guard = PanicGuard::new(&self.id, sequence);
         let limit = self.acc.max_bytes_for(state).or(self.policy.max_bytes);
         guard.disarm();
-        if limit.is_some_and(|max| group.bytes.saturating_add(u64::from(bytes)) > max) {
+        if limit.is_some_and(|max| group.core.bytes.saturating_add(u64::from(bytes)) > max) {
             let close = self.closing.closes(EmitReason::Weight);
             self.emit(&probe, EmitReason::Weight, close, cx);
             self.restart_period(cx);
@@ -281,7 +281,7 @@ where
 
     fn after_merge_error(&mut self, key: &GroupKeyRef<'_>, sequence: u64, cx: &mut Context<'_>) {
         let Some(group) = self.groups.get(key) else { return };
-        if group.fragments == 0 {
+        if group.core.fragments == 0 {
             // The fragment would have opened this group: it holds nothing.
             self.discard(key, cx);
         }
@@ -338,16 +338,16 @@ fn dead_fragment(key: &Bytes, keyed: bool, origin: Origin) -> Meta {
 fn judge<A: Accumulator, K>(
     acc: &A,
     policy: &Policy,
-    group: &mut Group<A::State, K>,
+    (core, info): (&GroupCore<A::State>, &mut GroupInfo<K>),
     closes: bool,
     phase: Instant,
 ) -> Verdict {
-    let Slot::Resident(state) = &group.state else { return Verdict::Open { fire: group.info.fire } };
-    if let Some(reason) = whole_or_full(acc, policy, state, (group.fragments, group.bytes), closes) {
+    let Slot::Resident(state) = &core.state else { return Verdict::Open { fire: info.fire } };
+    if let Some(reason) = whole_or_full(acc, policy, state, (core.fragments, core.bytes), closes) {
         return Verdict::Emit(reason);
     }
-    group.info.ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after));
-    Verdict::Open { fire: super::deadline::group_fire(policy, &group.info, phase) }
+    info.ttl = acc.ttl_for(state).or(policy.ttl.map(|t| t.after));
+    Verdict::Open { fire: super::deadline::group_fire(policy, info, phase) }
 }
 
 /// Whether the merged group is whole (its completeness, or an end

@@ -20,7 +20,7 @@ where
     /// order or index it (its window, its place in arrival order); then
     /// evicts while live keys exceed the soft limit.
     pub(super) fn after_open(&mut self, key: GroupKey, cx: &mut Context<'_>) {
-        if let Some(group) = self.groups.get_mut(&key) {
+        if let Some(mut group) = self.groups.get_mut(&key) {
             self.windows.open(&key, &mut group.info);
             self.eviction.open(&key, group.info.serial);
         }
@@ -45,7 +45,7 @@ where
     /// Brings a spilled group back into memory before its next fragment.
     pub(super) fn restore(&mut self, key: &GroupKeyRef<'_>, cx: &mut Context<'_>) {
         let Some(group) = self.groups.get_mut(key) else { return };
-        let Slot::Spilled(stored) = core::mem::replace(&mut group.state, Slot::Vacant) else { return };
+        let Slot::Spilled(stored) = core::mem::replace(&mut group.core.state, Slot::Vacant) else { return };
         let decoded = self.decode(key.key, &stored);
         let Some(group) = self.groups.get_mut(key) else { return };
         match decoded {
@@ -54,11 +54,11 @@ where
                 // measures it.
                 self.spill.restored(&stored);
                 let sequence = group.info.origin.sequence;
-                let state = &*group.state.insert_resident(state);
+                let state = &*group.core.state.insert_resident(state);
                 self.resident_bytes += measure(&self.acc, &self.id, state, sequence, cx);
             }
             Err(cause) => {
-                group.state = Slot::Spilled(stored);
+                group.core.state = Slot::Spilled(stored);
                 let sequence = group.info.origin.sequence;
                 self.discard(key, cx);
                 self.report_restore_failure(sequence, cause, cx);
@@ -74,8 +74,8 @@ where
     /// A group taken out for emission whose state could not be restored:
     /// its fragments are counted as discarded and the run stops.
     pub(super) fn fail_restore(&mut self, group: &Group<A::State, R::Kept>, cause: Cause, cx: &mut Context<'_>) {
-        self.ledger.discarded += group.fragments;
-        self.ledger.pending -= group.fragments;
+        self.ledger.discarded += group.core.fragments;
+        self.ledger.pending -= group.core.fragments;
         self.report_restore_failure(group.info.origin.sequence, cause, cx);
     }
 

@@ -36,11 +36,11 @@ macro_rules! merge_fragment {
         };
         // `open` runs before the table inserts: a panic in it opens nothing.
         let guard = flux_core::PanicGuard::new(&$node.id, $origin.sequence);
-        let ($group, $opened) = match $node.groups.find_or_vacant_at($hash, $hint, $probe) {
+        let (mut $group, $opened) = match $node.groups.find_or_vacant_at($hash, $hint, $probe) {
             Ok(group) => (group, false),
             Err(vacant) => (vacant.open($crate::node::fragment::open_group(acc, opening, $probe, $at, $origin)), true),
         };
-        let $crate::group::Slot::Resident($state) = &mut $group.state else {
+        let $crate::group::Slot::Resident($state) = &mut $group.core.state else {
             unreachable!("a spilled group is restored before its next fragment")
         };
         let mark = $crate::node::fragment::MergeMark { slot: &mut $node.half_merged, group: $probe };
@@ -49,9 +49,12 @@ macro_rules! merge_fragment {
         mark.disarm();
         guard.disarm();
         if $result.is_ok() {
-            $group.fragments += 1;
-            $group.bytes += u64::from($cost.bytes);
-            R::keep(&mut $group.info.kept, $copy);
+            $group.core.fragments += 1;
+            $group.core.bytes += u64::from($cost.bytes);
+            // The bookkeeping is only reached for when fragments are kept.
+            if R::KEEPS {
+                R::keep(&mut $group.info.kept, $copy);
+            }
             $node.ledger.merged += 1;
             $node.ledger.pending += 1;
         }

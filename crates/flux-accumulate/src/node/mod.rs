@@ -171,8 +171,8 @@ impl<A: Accumulator, D, R: Keep<A::Fragment>> AccumulateNode<A, D, R> {
     /// The heap bytes the stage holds for its open groups, as an allocator
     /// would count them: the states (as the accumulator measures them, or
     /// their spilled blocks), plus each group's share of the table (its
-    /// bucket, at the table's highest load), its bookkeeping box, a long
-    /// key's copy, and what the components index them by.
+    /// bucket, at the table's highest load), its place in the bookkeeping
+    /// arena, a long key's copy, and what the components index them by.
     fn held_bytes(&self) -> u64 {
         use core::mem::size_of;
         let bucket = GroupTable::<A::State, R::Kept>::bytes_per_group();

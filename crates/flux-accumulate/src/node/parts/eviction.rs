@@ -1,6 +1,6 @@
 //! The soft limit on live keys: which group goes when there are too many.
 
-use crate::group::{Group, GroupKey};
+use crate::group::{GroupKey, GroupRef};
 use crate::order::OrderQueue;
 use crate::policy::{Eviction, Policy};
 use crate::table::GroupTable;
@@ -98,7 +98,7 @@ impl EvictionOrder {
 }
 
 /// Whether an order entry stamped `stamp` is the group's latest use.
-pub(super) fn is_latest_use<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
+pub(super) fn is_latest_use<S, K>(group: Option<GroupRef<'_, S, K>>, stamp: u64) -> bool {
     group.is_some_and(|g| g.info.touched == stamp)
 }
 

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use flux_core::{Accumulator, StageId};
 
 use super::eviction::is_latest_use;
-use crate::group::{Group, GroupKey, Slot};
+use crate::group::{GroupKey, GroupRef, Slot};
 use crate::node::Cause;
 use crate::order::OrderQueue;
 use crate::policy::{Policy, SpillAt};
@@ -96,7 +96,7 @@ impl SpillTier {
             let table = &*groups;
             let Some(victim) = self.cold.pop_valid(|k, stamp| is_cold(table.get(k), stamp)) else { break };
             let Some(group) = groups.get_mut(&victim) else { break };
-            let Slot::Resident(state) = &group.state else { continue };
+            let Slot::Resident(state) = &group.core.state else { continue };
             // Measured first: should `state_bytes` panic, nothing is stored yet.
             let size = acc.state_bytes(state) as u64;
             self.scratch.clear();
@@ -115,7 +115,7 @@ impl SpillTier {
             *resident = resident.saturating_sub(size);
             self.bytes += stored.len() as u64;
             self.groups += 1;
-            group.state = Slot::Spilled(stored);
+            group.core.state = Slot::Spilled(stored);
             stats.count_spill();
             tracing::debug!(target: "flux::spill", stage = %id, state_bytes = size, resident_bytes = *resident, "a group spills");
         }
@@ -184,8 +184,8 @@ impl SpillTier {
 
 /// Whether a latest-use entry stamped `stamp` names a resident group still
 /// at that use.
-fn is_cold<S, K>(group: Option<&Group<S, K>>, stamp: u64) -> bool {
-    is_latest_use(group, stamp) && group.is_some_and(|g| !g.is_spilled())
+fn is_cold<S, K>(group: Option<GroupRef<'_, S, K>>, stamp: u64) -> bool {
+    is_latest_use(group, stamp) && group.is_some_and(|g| !g.core.is_spilled())
 }
 
 #[cfg(test)]
@@ -305,13 +305,13 @@ mod tests {
         tier.spill_cold(&Hundred, &mut table, &mut resident, &stats, &id);
         assert_eq!(resident, 200);
         let spilled: Vec<_> =
-            ["a", "b", "c"].into_iter().filter(|k| table.get(&key(k)).unwrap().is_spilled()).collect();
+            ["a", "b", "c"].into_iter().filter(|k| table.get(&key(k)).unwrap().core.is_spilled()).collect();
         assert_eq!(spilled, ["b"]);
         assert_eq!(tier.figures(), (1, 8), "one state of 8 encoded bytes");
         // Over again: `b` is spilled already, so `c` goes next, not `b` twice.
         resident = 300;
         tier.spill_cold(&Hundred, &mut table, &mut resident, &stats, &id);
-        assert!(table.get(&key("c")).unwrap().is_spilled());
+        assert!(table.get(&key("c")).unwrap().core.is_spilled());
         assert_eq!(tier.figures(), (2, 16));
     }
 }

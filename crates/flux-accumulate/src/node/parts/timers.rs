@@ -136,13 +136,13 @@ impl GroupTimers {
             return;
         }
         self.phase = now;
-        for (key, group) in groups.entries_mut() {
-            let fire = group_fire(policy, &group.info, now);
-            if fire != group.info.fire {
-                let old = core::mem::replace(&mut group.info.fire, fire);
-                self.merge(group.info.serial, old, fire, || key.clone());
+        groups.for_each_info_mut(|key, info| {
+            let fire = group_fire(policy, info, now);
+            if fire != info.fire {
+                let old = core::mem::replace(&mut info.fire, fire);
+                self.merge(info.serial, old, fire, || key.clone());
             }
-        }
+        });
     }
 
     /// Every group left at once.
@@ -200,7 +200,7 @@ mod tests {
         let mut table = Table::default();
         for (serial, name) in ["a", "b"].into_iter().enumerate() {
             open(&mut table, name, serial as u64, 0);
-            let group = table.get_mut(&key(name)).unwrap();
+            let mut group = table.get_mut(&key(name)).unwrap();
             group.info.ttl = Some(ten);
             let fire = Some((Instant::from_secs(10), EmitReason::Interval));
             group.info.fire = fire;

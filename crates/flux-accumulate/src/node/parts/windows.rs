@@ -159,7 +159,7 @@ mod tests {
         let mut w = windows(0);
         let mut table = Table::default();
         open(&mut table, "a", 0, 0);
-        let (k, group) = (key("a"), table.get_mut(&key("a")).unwrap());
+        let (k, mut group) = (key("a"), table.get_mut(&key("a")).unwrap());
         w.open(&k, &mut group.info);
         assert_eq!(group.info.window_due, Some(Instant::from_secs(10)));
         assert!(!w.is_empty());
@@ -174,7 +174,7 @@ mod tests {
         // A group that leaves before its window closes takes its entry;
         // all leaving at once take them all.
         open(&mut table, "b", 1, 0);
-        let (kb, b_group) = (key("b"), table.get_mut(&key("b")).unwrap());
+        let (kb, mut b_group) = (key("b"), table.get_mut(&key("b")).unwrap());
         w.open(&kb, &mut b_group.info);
         assert!(!w.is_empty());
         w.emit(&b_group.info);
@@ -185,7 +185,7 @@ mod tests {
 
         let mut off = Windows::new(&Policy::default());
         assert!(matches!(off.admit(None), Admitted::Window { index: 0, advanced: false }));
-        let group = table.get_mut(&key("a")).unwrap();
+        let mut group = table.get_mut(&key("a")).unwrap();
         group.info.window_due = None;
         off.open(&k, &mut group.info);
         assert_eq!(group.info.window_due, None);
