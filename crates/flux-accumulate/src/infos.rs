@@ -25,6 +25,11 @@ pub(crate) struct InfoId(u32);
 impl InfoId {
     /// No place: a group not in a table yet.
     pub(crate) const NONE: InfoId = InfoId(u32::MAX);
+
+    /// The place, as an index into [`InfoArena::take_all`]'s vector.
+    pub(crate) fn place(self) -> usize {
+        self.0 as usize
+    }
 }
 
 /// The bookkeeping of every open group of a table, by [`InfoId`].
@@ -78,10 +83,11 @@ impl<K> InfoArena<K> {
         self.infos.reserve(additional.saturating_sub(self.free.len()));
     }
 
-    /// Every place freed at once (the table was drained).
-    pub(crate) fn clear(&mut self) {
-        self.infos.clear();
+    /// Takes every place's bookkeeping out at once, in place order (a freed
+    /// place holds the default); the arena is empty after.
+    pub(crate) fn take_all(&mut self) -> Vec<GroupInfo<K>> {
         self.free.clear();
+        core::mem::take(&mut self.infos)
     }
 }
 
@@ -183,7 +189,7 @@ mod tests {
         assert_eq!(arena.infos.capacity(), capacity, "ten freed places make room for ten");
         arena.reserve(11);
         assert!(arena.infos.capacity() >= 11);
-        arena.clear();
+        assert_eq!(arena.take_all().len(), 10, "every place, freed ones too");
         let fresh = arena.insert(GroupInfo::default());
         assert_eq!(fresh, InfoId(0), "a cleared arena starts again at its first place");
     }

@@ -239,33 +239,28 @@ where
     /// Takes every group out of the table, in emission order (`None` marks
     /// a place no group takes).
     ///
-    /// When no timer or window is pending and nearly every serial handed
-    /// out is still open (the common end of a plain run), each group is
-    /// moved straight to its serial's place: serials are distinct and
-    /// order first arrival, so this is the sorted order, found in one pass
-    /// without an index to build and sort (which cost as much as the rest
-    /// of a plain flush). Otherwise a small index is sorted.
+    /// The table gives its groups in the order they opened unless a group
+    /// reused another's place (see `GroupTable::drain`): when that order
+    /// holds and no group has a deadline (the common end of a plain run),
+    /// it is the emission order, with nothing to sort or move. Otherwise
+    /// the groups are sorted by deadline, then first arrival.
     #[allow(clippy::type_complexity, reason = "the table's own entries, named by their parts")]
     fn drain_in_order(&mut self) -> Vec<Option<(GroupKey, Group<A::State, R::Kept>)>> {
-        let len = self.groups.len();
-        let nearly_dense = usize::try_from(self.next_serial).is_ok_and(|n| n <= len + len / 4);
-        if nearly_dense && self.timers.is_empty() && self.windows.is_empty() {
-            let mut by_serial: Vec<Option<_>> = Vec::new();
-            by_serial.resize_with(self.next_serial as usize, || None);
-            let mut timed = false;
-            for (key, group) in self.groups.drain() {
+        let (mut last, mut in_order, mut timed) = (None, true, false);
+        let drained: Vec<Option<_>> = self
+            .groups
+            .drain()
+            .map(|(key, group)| {
+                in_order &= last < Some(group.info.serial);
+                last = Some(group.info.serial);
                 timed |= deadline(&group).is_some();
-                // Every serial is below `next_serial`, the length.
-                let place = group.info.serial as usize;
-                by_serial[place] = Some((key, group));
-            }
-            if !timed {
-                return by_serial;
-            }
-            // A deadline the timer maps did not list: sort after all.
-            return sorted_by_deadline(by_serial.into_iter().flatten().map(Some).collect(), self.next_serial);
+                Some((key, group))
+            })
+            .collect();
+        if in_order && !timed {
+            return drained;
         }
-        sorted_by_deadline(self.groups.drain().map(Some).collect(), self.next_serial)
+        sorted_by_deadline(drained, self.next_serial)
     }
     /// Removes a group and everything that indexes it.
     #[allow(clippy::type_complexity, reason = "the table's own entry, named by its parts")]

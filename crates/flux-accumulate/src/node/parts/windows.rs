@@ -91,6 +91,7 @@ impl Windows {
     }
 
     /// Whether no group is waiting for its window to close.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.by_due.is_empty()
     }
