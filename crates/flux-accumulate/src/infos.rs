@@ -177,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn freed_places_count_as_room_and_a_cleared_arena_starts_again() {
+    fn freed_places_count_as_room_and_an_emptied_arena_starts_again() {
         let mut arena = InfoArena::<()>::default();
         arena.reserve(100);
         assert!(arena.infos.capacity() >= 100);
@@ -191,6 +191,6 @@ mod tests {
         assert!(arena.infos.capacity() >= 11);
         assert_eq!(arena.take_all().len(), 10, "every place, freed ones too");
         let fresh = arena.insert(GroupInfo::default());
-        assert_eq!(fresh, InfoId(0), "a cleared arena starts again at its first place");
+        assert_eq!(fresh, InfoId(0), "an emptied arena starts again at its first place");
     }
 }

@@ -268,26 +268,23 @@ pub(super) fn lz4_isolated_vs_hand_loop() -> Comparison {
 
 fn lz4_vs_sync_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
     let on_sync_plan = plan.clone();
-    Comparison {
-        name,
-        work: lz4_input().records,
-        unit: "records",
-        extra: lz4_extra(&plan),
-        flux: lz4_flux(plan),
-        baselines: vec![Variant { label: "sync engine", run: Box::new(move || on_sync(&on_sync_plan, lz4_job)) }],
-    }
+    let sync = Variant { label: "sync engine", run: Box::new(move || on_sync(&on_sync_plan, lz4_job)) };
+    lz4_against(name, plan, sync)
 }
 
 fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
+    let hand = Variant { label: "hand loop: FrameDecoder, read_until, FxHashMap", run: Box::new(lz4_hand_loop) };
+    lz4_against(name, plan, hand)
+}
+
+/// The LZ4 job run by the tokio engine on `plan`, against `baseline`.
+fn lz4_against(name: &'static str, plan: ExecutionPlan, baseline: Variant) -> Comparison {
     Comparison {
         name,
         work: lz4_input().records,
         unit: "records",
         extra: lz4_extra(&plan),
         flux: lz4_flux(plan),
-        baselines: vec![Variant {
-            label: "hand loop: FrameDecoder, read_until, FxHashMap",
-            run: Box::new(lz4_hand_loop),
-        }],
+        baselines: vec![baseline],
     }
 }
