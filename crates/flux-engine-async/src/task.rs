@@ -248,9 +248,22 @@ impl Task {
             };
             if budget == 0 {
                 let outlet = self.outlet.clone().expect("only a segment with an output has a budget");
+                // Work in flight keeps moving while the source waits for
+                // room, as it does in `flush`: a stage's futures woken
+                // meanwhile are polled now, not once the consumer takes
+                // something (the `buffered` trap); their timers fire at the
+                // loop's top.
+                let (wake, working) = (self.wake.clone(), self.busy);
+                let timer = segment.next_deadline(false).filter(|_| working).map(|due| self.clock.deadline(due));
                 tokio::select! {
                     () = outlet.room().notified() => {}
                     _ = stop.changed() => {}
+                    () = wake.0.notified(), if working => {
+                        if self.settle(segment).is_err() {
+                            return true;
+                        }
+                    }
+                    () = sleep_until_some(timer), if timer.is_some() => {}
                 }
                 continue;
             }

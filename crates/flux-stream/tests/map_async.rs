@@ -14,7 +14,7 @@ use flux_core::{EdgeSpec, Junction, Pipeline, Runnable};
 use flux_engine_async::{AsyncEngine, Stop, StopHandle};
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
-use flux_stream::{AsyncSteps, output};
+use flux_stream::AsyncSteps;
 use flux_test::{IterSource, VecSink};
 
 /// A future that is ready after being polled `left` more times, waking
@@ -138,50 +138,58 @@ type Latencies = Arc<Mutex<Vec<Duration>>>;
 
 /// The `futures` `buffered` trap (futures-rs#2387): a consumer that takes
 /// a second per record must not hold back the futures already in flight.
-/// Each sleeps 10 ms; had they been polled only when the pipeline got room
-/// downstream, most would have completed a second or more after starting.
+/// Each sleeps 10 or 50 ms; had they been polled only when the pipeline got
+/// room downstream, most would have completed a second or more after
+/// starting. The two lengths leave the boundary full while a slower future
+/// is still in flight, so the source segment also waits for room before it
+/// reads with work in flight, and must poll it there too.
+///
+/// The consumer is a second async map of one future at a time, each a
+/// second long, in a segment of its own behind a boundary of one envelope:
+/// a task on the test's one thread, so that the paused clock moves only
+/// when every task waits. (A consumer on a thread of its own, as the
+/// output stream's sink is, races tokio's paused clock: the clock can jump
+/// past a timer another thread has just set, which made this test fail
+/// one run in twenty.)
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn futures_in_flight_keep_going_while_downstream_is_busy() {
     let latencies: Latencies = Arc::default();
     let recorded = latencies.clone();
-    let (sink, records) = output(1);
+    let out = VecSink::new();
     let pipeline = Pipeline::from_source(IterSource::new(0..40u64))
         .map_async(4, move |n| {
             let (recorded, started) = (recorded.clone(), tokio::time::Instant::now());
             async move {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::sleep(Duration::from_millis(if n % 2 == 0 { 10 } else { 50 })).await;
                 recorded.lock().unwrap().push(started.elapsed());
                 n
             }
         })
-        .sink(sink);
+        .map_async(1, |n| async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            n
+        })
+        .sink(out.clone());
     let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
-    // The sink's boundary holds one envelope: the stage soon waits for room.
+    // Stages: source, the 10 ms map, the one-second map, sink. One cut,
+    // after the 10 ms map, whose boundary holds one envelope: the map soon
+    // waits for room.
     for junction in &mut plan.junctions {
-        if let Junction::Boundary(edge) = junction {
-            *edge = EdgeSpec { capacity: 1, batch_size: 1 };
-        }
+        *junction = Junction::Fused;
     }
-    let run = tokio::spawn(async move { AsyncEngine::new().run(&plan, pipeline).await });
-    let mut records = std::pin::pin!(records);
-    let mut taken = Vec::new();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        match std::future::poll_fn(|cx| records.as_mut().poll_next(cx)).await {
-            Some(record) => taken.push(record.into_payload()),
-            None => break,
-        }
-    }
-    let report = run.await.unwrap().unwrap();
+    plan.junctions[1] = Junction::Boundary(EdgeSpec { capacity: 1, batch_size: 1 });
+    assert_eq!(plan.segments().len(), 2);
+    let started = tokio::time::Instant::now();
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
     assert_eq!(report.row("map_async-1").unwrap().emitted, 40);
-    assert_eq!(taken, (0..40).collect::<Vec<_>>());
+    assert_eq!(out.payloads(), (0..40).collect::<Vec<_>>());
+    // The consumer set the pace: about a second a record.
+    assert!(started.elapsed() >= Duration::from_secs(40), "{:?}", started.elapsed());
     let latencies = latencies.lock().unwrap();
     assert_eq!(latencies.len(), 40);
     let slowest = latencies.iter().max().unwrap();
     assert!(*slowest < Duration::from_millis(100), "a future waited on the consumer: {slowest:?}");
 }
-
-use flux_stream::Stream as _;
 
 #[test]
 fn a_future_that_panics_makes_its_input_a_dead_letter_and_stops_the_run_naming_the_stage() {
