@@ -351,6 +351,20 @@ pub(crate) struct Drain<S, K> {
     infos: std::vec::IntoIter<crate::group::GroupInfo<K>>,
 }
 
+impl<S, K> Drain<S, K> {
+    /// The bookkeeping of every group still to come, in the order they
+    /// come: read in place, so that the caller can choose how to hand the
+    /// groups on before any is moved.
+    pub(crate) fn infos(&self) -> impl Iterator<Item = &crate::group::GroupInfo<K>> {
+        self.cores
+            .as_slice()
+            .iter()
+            .zip(self.infos.as_slice())
+            .filter(|(entry, _)| entry.is_some())
+            .map(|(_, info)| info)
+    }
+}
+
 impl<S, K> Iterator for Drain<S, K> {
     type Item = (GroupKey, Group<S, K>);
 
@@ -579,6 +593,23 @@ mod tests {
         assert_eq!((table.len(), table.groups().count()), (0, 0));
         open(&mut table, &keys[0], 7);
         assert_eq!(state(&table, &keys[0]), Some(7), "a drained table opens groups again");
+    }
+
+    #[test]
+    fn a_drain_shows_the_bookkeeping_of_the_groups_still_to_come_skipping_freed_places() {
+        let mut table = Table::default();
+        let keys: Vec<Bytes> = ["a", "b", "c"].map(|k| Bytes::from_static(k.as_bytes())).to_vec();
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+            table.get_mut(&probe(key)).expect("open").info.serial = 10 + i as u64;
+        }
+        table.remove_entry(&probe(&keys[1])).expect("open");
+        let mut drained = table.drain();
+        let serials: Vec<u64> = drained.infos().map(|info| info.serial).collect();
+        assert_eq!(serials, [10, 12], "b's freed place holds no group");
+        drained.next().expect("a");
+        let rest: Vec<u64> = drained.infos().map(|info| info.serial).collect();
+        assert_eq!(rest, [12], "only what is still to come");
     }
 
     #[test]

@@ -190,7 +190,7 @@ where
     /// The table is drained in one sequential pass; each group is then
     /// emitted from the drained list, never looked up again.
     pub(super) fn flush_at_end(&mut self, cx: &mut Context<'_>) {
-        for (key, group) in self.take_all().into_iter().flatten() {
+        for (key, group) in self.take_all() {
             let timer = group.info.fire.map(|f| f.1);
             match (self.policy.at_end, timer) {
                 (AtEnd::Drop, _) => {
@@ -216,7 +216,7 @@ where
     #[cold]
     #[inline(never)]
     pub(super) fn complete_others(&mut self, reason: EmitReason, cx: &mut Context<'_>) {
-        for (key, group) in self.take_all().into_iter().flatten() {
+        for (key, group) in self.take_all() {
             let close = self.closing.closes(reason);
             self.release(key, group, reason, close, cx);
         }
@@ -224,8 +224,7 @@ where
 
     /// Takes every group out of the table in emission order, and empties
     /// every index and figure that counts them.
-    #[allow(clippy::type_complexity, reason = "the table's own entries, named by their parts")]
-    fn take_all(&mut self) -> Vec<Option<(GroupKey, Group<A::State, R::Kept>)>> {
+    fn take_all(&mut self) -> InEmissionOrder<A::State, R::Kept> {
         let open = self.drain_in_order();
         self.timers.clear();
         self.windows.clear();
@@ -236,32 +235,28 @@ where
         open
     }
 
-    /// Takes every group out of the table, in emission order (`None` marks
-    /// a place no group takes).
+    /// Takes every group out of the table, in emission order.
     ///
     /// The table gives its groups in the order they opened unless a group
     /// reused another's place (see `GroupTable::drain`): when that order
     /// holds and no group has a deadline (the common end of a plain run),
-    /// it is the emission order, with nothing to sort or move. Otherwise
-    /// the groups are sorted by deadline, then first arrival.
-    #[allow(clippy::type_complexity, reason = "the table's own entries, named by their parts")]
-    fn drain_in_order(&mut self) -> Vec<Option<(GroupKey, Group<A::State, R::Kept>)>> {
-        let (mut last, mut in_order, mut timed) = (None, true, false);
-        let drained: Vec<Option<_>> = self
-            .groups
-            .drain()
-            .map(|(key, group)| {
-                in_order &= last < Some(group.info.serial);
-                last = Some(group.info.serial);
-                timed |= deadline(&group).is_some();
-                Some((key, group))
-            })
-            .collect();
-        if in_order && !timed {
-            return drained;
+    /// it is the emission order, and the groups are handed on straight from
+    /// the table's drain, each moved once. Otherwise they are sorted by
+    /// deadline, then first arrival.
+    fn drain_in_order(&mut self) -> InEmissionOrder<A::State, R::Kept> {
+        let drained = self.groups.drain();
+        let mut last = None;
+        let in_order = drained.infos().all(|info| {
+            let next = last < Some(info.serial) && info.fire.is_none() && info.window_due.is_none();
+            last = Some(info.serial);
+            next
+        });
+        if in_order {
+            return InEmissionOrder::AsDrained(drained);
         }
-        sorted_by_deadline(drained, self.next_serial)
+        InEmissionOrder::Sorted(sorted_by_deadline(drained.map(Some).collect(), self.next_serial).into_iter())
     }
+
     /// Removes a group and everything that indexes it.
     #[allow(clippy::type_complexity, reason = "the table's own entry, named by its parts")]
     fn take_group<Q>(&mut self, key: &Q, cx: &mut Context<'_>) -> Option<(GroupKey, Group<A::State, R::Kept>)>
@@ -285,6 +280,25 @@ where
     }
 }
 
+/// The groups of a flush, in the order they are emitted: straight from the
+/// table's drain when that is the order, else sorted.
+enum InEmissionOrder<S, K> {
+    AsDrained(crate::table::Drain<S, K>),
+    Sorted(std::vec::IntoIter<(GroupKey, Group<S, K>)>),
+}
+
+impl<S, K> Iterator for InEmissionOrder<S, K> {
+    type Item = (GroupKey, Group<S, K>);
+
+    #[inline]
+    fn next(&mut self) -> Option<(GroupKey, Group<S, K>)> {
+        match self {
+            InEmissionOrder::AsDrained(drained) => drained.next(),
+            InEmissionOrder::Sorted(sorted) => sorted.next(),
+        }
+    }
+}
+
 /// When a group must be emitted by: its timer or its window, the earlier.
 fn deadline<S, K>(group: &Group<S, K>) -> Option<Instant> {
     [group.info.fire.map(|f| f.0), group.info.window_due].into_iter().flatten().min()
@@ -294,7 +308,7 @@ fn deadline<S, K>(group: &Group<S, K>) -> Option<Instant> {
 fn sorted_by_deadline<S, K>(
     mut open: Vec<Option<(GroupKey, Group<S, K>)>>,
     serials: u64,
-) -> Vec<Option<(GroupKey, Group<S, K>)>> {
+) -> Vec<(GroupKey, Group<S, K>)> {
     let mut order: Vec<(Instant, u64, u32)> = open
         .iter()
         .flatten()
@@ -303,7 +317,7 @@ fn sorted_by_deadline<S, K>(
         .map(|(index, (_, g))| (deadline(g).unwrap_or(Instant::from_nanos(u64::MAX)), g.info.serial, index as u32))
         .collect();
     sort_by_deadline(&mut order, serials);
-    order.into_iter().map(|(_, _, index)| open[index as usize].take()).collect()
+    order.into_iter().filter_map(|(_, _, index)| open[index as usize].take()).collect()
 }
 
 /// Sorts groups by (deadline, serial). When no group has a deadline and
