@@ -5,6 +5,8 @@ use core::marker::PhantomData;
 
 use bytes::Bytes;
 
+use crate::KeyText;
+
 use core::task::Poll;
 
 use flux_core::{
@@ -34,8 +36,18 @@ pub trait MetaFrom<In>: Send + sealed::Sealed {
 }
 
 /// The key, from a closure of the payload. A key that is a slice of a
-/// `Bytes` payload (`line.slice(..8)`) is a reference count, not a copy.
-pub struct KeyFrom<F>(pub(crate) F);
+/// `Bytes` payload (`line.slice(..8)`) is a reference count, not a copy;
+/// an integer key is copied into the stage's [`KeyText`].
+pub struct KeyFrom<F> {
+    f: F,
+    text: KeyText,
+}
+
+impl<F> KeyFrom<F> {
+    pub(crate) fn new(f: F) -> Self {
+        KeyFrom { f, text: KeyText::default() }
+    }
+}
 
 /// The event time, from a closure of the payload.
 pub struct EventTimeFrom<F>(pub(crate) F);
@@ -43,7 +55,7 @@ pub struct EventTimeFrom<F>(pub(crate) F);
 impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
     #[inline(always)]
     fn set(&mut self, payload: &In, meta: &mut Meta) {
-        meta.key = Some((self.0)(payload).into_key());
+        meta.key = Some((self.f)(payload).into_key_in(&mut self.text));
     }
 }
 
@@ -52,7 +64,9 @@ impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
 ///
 /// `Bytes` is taken as it is (a slice of a payload costs a reference
 /// count), static text and bytes are borrowed, owned text and bytes are
-/// moved, and integers are their big-endian bytes (a small allocation).
+/// moved, and integers are their big-endian bytes: a small allocation
+/// through [`into_key`](IntoKey::into_key), a slice of a shared buffer
+/// through [`into_key_in`](IntoKey::into_key_in), which keying stages use.
 ///
 /// ```
 /// use flux_steps::IntoKey;
@@ -60,9 +74,18 @@ impl<F: FnMut(&In) -> K + Send, In, K: IntoKey> MetaFrom<In> for KeyFrom<F> {
 /// assert_eq!(42u64.into_key().as_ref(), &[0, 0, 0, 0, 0, 0, 0, 42]);
 /// assert_eq!("ann".into_key(), "ann".to_owned().into_key());
 /// ```
-pub trait IntoKey {
+pub trait IntoKey: Sized {
     /// The key's bytes.
     fn into_key(self) -> Bytes;
+
+    /// The key's bytes, copied into `text` if they must be copied at all:
+    /// what `key_by` and `split_key` call. The same bytes as
+    /// [`into_key`](IntoKey::into_key), which it defaults to.
+    #[inline(always)]
+    fn into_key_in(self, text: &mut KeyText) -> Bytes {
+        let _ = text;
+        self.into_key()
+    }
 }
 
 /// Key types that convert into `Bytes` without a copy of their own.
@@ -85,6 +108,11 @@ macro_rules! key_from_integer {
         $(impl IntoKey for $t {
             fn into_key(self) -> Bytes {
                 Bytes::copy_from_slice(&self.to_be_bytes())
+            }
+
+            #[inline]
+            fn into_key_in(self, text: &mut KeyText) -> Bytes {
+                text.copy(&self.to_be_bytes())
             }
         })*
     };

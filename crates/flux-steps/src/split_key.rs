@@ -16,7 +16,7 @@ use flux_core::{
     StageKind,
 };
 
-use crate::IntoKey;
+use crate::{IntoKey, KeyText};
 
 /// The layer built by [`Pipeline::split_key`](crate::Steps::split_key).
 pub struct SplitKey<F, In> {
@@ -50,7 +50,7 @@ where
     }
 
     fn into_node<D: Push<Out> + 'static>(self, next: D) -> SplitKeyNode<F, D> {
-        SplitKeyNode { f: self.f, id: self.id, next }
+        SplitKeyNode { f: self.f, id: self.id, text: KeyText::default(), next }
     }
 }
 
@@ -60,6 +60,8 @@ where
 pub struct SplitKeyNode<F, D> {
     f: F,
     pub(crate) id: StageId,
+    /// Where integer keys are copied (see [`KeyText`]).
+    text: KeyText,
     next: D,
 }
 
@@ -75,7 +77,7 @@ where
         let (payload, mut meta, cost) = item.into_parts();
         let guard = PanicGuard::new(&self.id, meta.sequence);
         let (key, out) = (self.f)(payload);
-        let key = key.into_key();
+        let key = key.into_key_in(&mut self.text);
         guard.disarm();
         meta.key = Some(key);
         self.next.push(Envelope::from_parts(out, meta, cost), cx);

@@ -196,7 +196,7 @@ where
         K: crate::IntoKey,
     {
         let id = next_id::<S::Item, C>("key_by");
-        self.layer(SetMeta::new(KeyFrom(f), id))
+        self.layer(SetMeta::new(KeyFrom::new(f), id))
     }
 
     fn split_key<F, K, U>(self, f: F) -> Then<S, C, SplitKey<F, C::Out>>
