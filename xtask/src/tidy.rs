@@ -13,7 +13,8 @@ const FACADE: &str = "flux";
 /// Connector crates (a file format, a database) and the siblings each may
 /// depend on besides flux-core: the parts of Flux a connector builds on,
 /// never an engine or the planner.
-const CONNECTORS: &[(&str, &[&str])] = &[("flux-formats", &["flux-memory"])];
+const CONNECTORS: &[(&str, &[&str])] =
+    &[("flux-formats", &["flux-memory"]), ("flux-sqlite", &["flux-sql"]), ("flux-postgres", &["flux-sql"])];
 
 /// The workspace's packages, as `cargo metadata` describes them.
 fn metadata() -> Value {

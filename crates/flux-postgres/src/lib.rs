@@ -12,8 +12,9 @@
 //! engines: on the sync engine in the caller's thread with no runtime
 //! needed there, on tokio on a thread of its own.
 //!
-//! A crate of its own, depending on `flux-core` only, so that a pipeline
-//! that writes elsewhere does not build a PostgreSQL client. The client is
+//! A crate of its own, depending on `flux-core` and `flux-sql` (the held
+//! batch and its dead letters, shared with `flux-sqlite`) only, so that a
+//! pipeline that writes elsewhere does not build a PostgreSQL client. The client is
 //! tokio-postgres (the protocol in pure Rust: no libpq to install).
 //!
 //! A record may also write rows into several tables in one transaction
@@ -41,10 +42,11 @@ mod stats;
 mod table;
 
 pub use checkpoint::{Checkpoint, Resume, checkpoint};
+pub use flux_sql::BatchFailed;
 pub use redact::redacted;
 pub use row::{Row, RowError, ToRow};
 pub use rows::{OneTable, Rows, ToRows};
-pub use sink::{BatchFailed, PostgresSink};
+pub use sink::PostgresSink;
 pub use stats::PostgresStats;
 pub use table::{BadName, NotAColumn, OnConflict, Table};
 

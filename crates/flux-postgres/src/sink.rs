@@ -6,8 +6,9 @@ use core::time::Duration;
 use std::error::Error;
 
 use flux_core::{
-    CheckpointToken, Context, EngineHint, Envelope, Instant, Position, Sink, TransactionalSink, Undelivered, WriteError,
+    CheckpointToken, Context, EngineHint, Envelope, Instant, Sink, TransactionalSink, Undelivered, WriteError,
 };
+use flux_sql::{HeldBatch, Taken};
 use tokio_postgres::Config;
 use tokio_postgres::types::Type;
 
@@ -42,7 +43,7 @@ use crate::{OnConflict, PostgresStats, Table, ToRow, ToRows};
 ///   doubled each time); any other failure (a constraint, a value its
 ///   column cannot take) sends every record of the batch to the
 ///   dead-letter output, each with its sequence and the batch's error
-///   ([`BatchFailed`]), and the run goes on. A connection lost while the
+///   ([`BatchFailed`](crate::BatchFailed)), and the run goes on. A connection lost while the
 ///   server was committing leaves it unknown whether the batch is in the
 ///   table; it is tried again, so a table with no unique key may then
 ///   hold it twice (not with a checkpoint: the sink reads it first, and
@@ -111,15 +112,8 @@ pub struct PostgresSink<T, M> {
     checkpoints: Option<Checkpoints>,
     /// Whether the checkpoint was read (once, at the first connection).
     resumed: bool,
-    /// Records the last run committed, still to be passed over.
-    to_skip: u64,
     resume: Resume,
     map: M,
-    max_rows: usize,
-    max_bytes: u64,
-    linger: Option<Duration>,
-    /// When the oldest held record arrived, on the engine's clock.
-    since: Option<Instant>,
     retries: u32,
     retry_delay: Duration,
     driver: Option<Driver>,
@@ -128,9 +122,9 @@ pub struct PostgresSink<T, M> {
     /// them when the sink first connected: what a row's values are
     /// encoded for.
     columns: Vec<Vec<(String, Type)>>,
-    pending: Vec<Envelope<T>>,
-    pending_bytes: u64,
-    undelivered: Vec<Undelivered>,
+    /// The records held for the next transaction, its limits and linger,
+    /// and the dead letters of failed ones.
+    batch: HeldBatch<T>,
     stats: PostgresStats,
 }
 
@@ -148,8 +142,7 @@ impl<T, M> fmt::Debug for PostgresSink<T, M> {
             .field("url", &redacted(&self.url))
             .field("tables", &self.tables.iter().map(Table::name).collect::<Vec<_>>())
             .field("mode", &self.mode)
-            .field("max_rows", &self.max_rows)
-            .field("pending", &self.pending.len())
+            .field("batch", &self.batch)
             .finish_non_exhaustive()
     }
 }
@@ -207,21 +200,14 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
             create: false,
             checkpoints: None,
             resumed: false,
-            to_skip: 0,
             resume: Resume::Replay,
             map,
-            max_rows: 1_000,
-            max_bytes: u64::MAX,
-            linger: None,
-            since: None,
             retries: 3,
             retry_delay: Duration::from_millis(100),
             driver: None,
             link: None,
             columns: Vec::new(),
-            pending: Vec::new(),
-            pending_bytes: 0,
-            undelivered: Vec::new(),
+            batch: HeldBatch::new(),
             stats: PostgresStats::default(),
         }
     }
@@ -291,7 +277,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     /// Writes a transaction every `rows` rows (at least one).
     #[must_use]
     pub fn batch_rows(mut self, rows: usize) -> Self {
-        self.max_rows = rows.max(1);
+        self.batch = self.batch.max_rows(rows);
         self
     }
 
@@ -299,7 +285,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     /// `bytes` (envelopes from a framed source carry their frame's size).
     #[must_use]
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
-        self.max_bytes = bytes;
+        self.batch = self.batch.max_bytes(bytes);
         self
     }
 
@@ -308,7 +294,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     /// records still reaches the table within `linger`.
     #[must_use]
     pub fn batch_linger(mut self, linger: Duration) -> Self {
-        self.linger = Some(linger);
+        self.batch = self.batch.linger(linger);
         self
     }
 
@@ -396,7 +382,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
         let checkpoints = self.checkpoints.as_mut().expect("a checkpoint was read");
         match self.resume {
             Resume::Replay => {
-                self.to_skip = found.records;
+                self.batch.skip(found.records);
                 checkpoints.found(found, 0);
             }
             // The source starts after the checkpoint: the count goes on
@@ -424,7 +410,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     fn encode(&mut self) -> Result<Vec<Encoded>, Failure> {
         let mut encoders: Vec<Encoder> = self.tables.iter().map(|_| Encoder::new()).collect();
         let mut rows = Rows::new(&self.tables, &self.columns, &mut encoders);
-        for item in &self.pending {
+        for item in self.batch.records() {
             if let Err(refused) = self.map.rows(item.payload(), &mut rows) {
                 let message = format!("the record at sequence {}: {}", item.meta().sequence, chain(&*refused));
                 return Err(Failure::give_up(message));
@@ -438,19 +424,17 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
     /// record goes to the dead letters with the batch's error.
     fn flush(&mut self) {
         // Only a checkpoint records what the batch covers.
-        let covered =
-            self.checkpoints.as_ref().and_then(|_| self.pending.iter().map(|item| item.meta().sequence).max());
+        let covered = self.checkpoints.as_ref().and_then(|_| self.batch.highest_sequence());
         self.flush_covering(covered);
     }
 
     /// [`flush`](Self::flush), recording `covered` as the highest input
     /// sequence the checkpoint covers.
     fn flush_covering(&mut self, covered: Option<u64>) {
-        self.since = None;
-        if self.pending.is_empty() {
+        if !self.batch.start_flush() {
             return;
         }
-        let records = self.pending.len() as u64;
+        let records = self.batch.len() as u64;
         let mark = self.checkpoints.as_ref().map(|checkpoints| checkpoints.mark(records, covered));
         let failure = match self.deliver(mark.as_ref()) {
             Ok(rows) => {
@@ -458,8 +442,7 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
                 if let (Some(checkpoints), Some(mark)) = (&mut self.checkpoints, &mark) {
                     checkpoints.committed(mark);
                 }
-                self.pending.clear();
-                self.pending_bytes = 0;
+                self.batch.written();
                 return;
             }
             Err(failure) => failure,
@@ -471,18 +454,8 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
         if let Some(checkpoints) = &mut self.checkpoints {
             checkpoints.passed(records);
         }
-        let rows = self.pending.len();
         let table = self.tables.iter().map(Table::name).collect::<Vec<_>>().join(", ");
-        for item in self.pending.drain(..) {
-            let (_, meta, _) = item.into_parts();
-            let cause = BatchFailed { table: table.clone(), rows, error: failure.message.clone() };
-            self.undelivered.push(Undelivered {
-                position: Position::Sequence(meta.sequence),
-                meta,
-                cause: Box::new(cause),
-            });
-        }
-        self.pending_bytes = 0;
+        self.batch.fail(&table, &failure.message);
     }
 
     /// Encodes the held records (once) and writes them with `mark`,
@@ -548,20 +521,16 @@ impl<T: Send + 'static, M: ToRows<T>> PostgresSink<T, M> {
 
 impl<T: Send + 'static, M: ToRows<T>> Sink<T> for PostgresSink<T, M> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
-        if self.to_skip > 0 {
+        match self.batch.take(item, cx.now()) {
             // Committed by an earlier run of this load.
-            self.to_skip -= 1;
-            self.stats.count_skipped();
-            if let Some(checkpoints) = &mut self.checkpoints {
-                checkpoints.passed(1);
+            Taken::Skipped => {
+                self.stats.count_skipped();
+                if let Some(checkpoints) = &mut self.checkpoints {
+                    checkpoints.passed(1);
+                }
             }
-            return Ok(());
-        }
-        self.since.get_or_insert(cx.now());
-        self.pending_bytes += u64::from(item.cost().bytes);
-        self.pending.push(item);
-        if self.pending.len() >= self.max_rows || self.pending_bytes >= self.max_bytes {
-            self.flush();
+            Taken::Held => {}
+            Taken::Full => self.flush(),
         }
         Ok(())
     }
@@ -582,7 +551,7 @@ impl<T: Send + 'static, M: ToRows<T>> Sink<T> for PostgresSink<T, M> {
 
     /// When the held batch has lingered long enough, if a linger is set.
     fn next_deadline(&self) -> Option<Instant> {
-        Some(self.since? + self.linger?)
+        self.batch.next_deadline()
     }
 
     /// Writes the held batch: it has lingered long enough.
@@ -601,15 +570,15 @@ impl<T: Send + 'static, M: ToRows<T>> Sink<T> for PostgresSink<T, M> {
     }
 
     fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
-        into.append(&mut self.undelivered);
+        self.batch.take_undelivered(into);
     }
 
     fn has_news(&self) -> bool {
-        !self.undelivered.is_empty()
+        self.batch.has_news()
     }
 
     fn held(&self) -> u64 {
-        self.pending.len() as u64
+        self.batch.held()
     }
 }
 
@@ -633,28 +602,6 @@ impl<T: Send + 'static, M: ToRows<T>> TransactionalSink<T> for PostgresSink<T, M
 
     /// Drops what is held, unwritten: the next run writes it again.
     fn abort(&mut self) {
-        self.pending.clear();
-        self.pending_bytes = 0;
-        self.since = None;
+        self.batch.abort();
     }
 }
-
-/// Why a record did not reach its table: the batch it was in failed, and
-/// was rolled back whole.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BatchFailed {
-    /// The table (the sink's tables, comma-separated, when it has several).
-    pub table: String,
-    /// Rows in the batch, every one of them a dead letter.
-    pub rows: usize,
-    /// What PostgreSQL (or the row's encoding) said, after the retries.
-    pub error: String,
-}
-
-impl fmt::Display for BatchFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a batch of {} rows into `{}` failed and was rolled back: {}", self.rows, self.table, self.error)
-    }
-}
-
-impl Error for BatchFailed {}

@@ -25,8 +25,9 @@ mod sink;
 mod table;
 
 pub use checkpoint::{Checkpoint, Resume, checkpoint};
+pub use flux_sql::BatchFailed;
 pub use row::{OneTable, Row, Rows, ToRow, ToRows};
-pub use sink::{BatchFailed, SqliteSink, SqliteStats};
+pub use sink::{SqliteSink, SqliteStats};
 pub use table::{BadName, Table};
 
 /// SQLite's own crate, for the values and errors a [`ToRow`] handles.

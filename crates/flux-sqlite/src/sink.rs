@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use flux_core::{
-    CheckpointToken, Context, EngineHint, Envelope, Instant, Position, Sink, TransactionalSink, Undelivered, WriteError,
+    CheckpointToken, Context, EngineHint, Envelope, Instant, Sink, TransactionalSink, Undelivered, WriteError,
 };
+use flux_sql::{HeldBatch, Taken};
 use rusqlite::{Connection, ErrorCode};
 
 use crate::checkpoint::{Checkpoints, Resume};
@@ -74,21 +75,14 @@ pub struct SqliteSink<T, M> {
     create: bool,
     /// Where the load's progress is committed, with its rows.
     checkpoints: Option<Checkpoints>,
-    /// Records the last run committed, still to be passed over.
-    to_skip: u64,
     resume: Resume,
     map: M,
-    max_rows: usize,
-    max_bytes: u64,
-    linger: Option<std::time::Duration>,
-    /// When the oldest held record arrived, on the engine's clock.
-    since: Option<Instant>,
     retries: u32,
     busy_wait: std::time::Duration,
     connection: Option<Connection>,
-    pending: Vec<Envelope<T>>,
-    pending_bytes: u64,
-    undelivered: Vec<Undelivered>,
+    /// The records held for the next transaction, its limits and linger,
+    /// and the dead letters of failed ones.
+    batch: HeldBatch<T>,
     stats: SqliteStats,
 }
 
@@ -97,8 +91,7 @@ impl<T, M> fmt::Debug for SqliteSink<T, M> {
         f.debug_struct("SqliteSink")
             .field("path", &self.path)
             .field("tables", &self.tables.iter().map(Table::name).collect::<Vec<_>>())
-            .field("max_rows", &self.max_rows)
-            .field("pending", &self.pending.len())
+            .field("batch", &self.batch)
             .finish_non_exhaustive()
     }
 }
@@ -153,19 +146,12 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             inserts,
             create: false,
             checkpoints: None,
-            to_skip: 0,
             resume: Resume::Replay,
             map,
-            max_rows: 1_000,
-            max_bytes: u64::MAX,
-            linger: None,
-            since: None,
             retries: 3,
             busy_wait: std::time::Duration::from_secs(5),
             connection: None,
-            pending: Vec::new(),
-            pending_bytes: 0,
-            undelivered: Vec::new(),
+            batch: HeldBatch::new(),
             stats: SqliteStats::default(),
         }
     }
@@ -209,7 +195,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     /// Writes a transaction every `rows` rows (at least one).
     #[must_use]
     pub fn batch_rows(mut self, rows: usize) -> Self {
-        self.max_rows = rows.max(1);
+        self.batch = self.batch.max_rows(rows);
         self
     }
 
@@ -217,7 +203,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     /// `bytes` (envelopes from a framed source carry their frame's size).
     #[must_use]
     pub fn batch_bytes(mut self, bytes: u64) -> Self {
-        self.max_bytes = bytes;
+        self.batch = self.batch.max_bytes(bytes);
         self
     }
 
@@ -226,7 +212,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     /// records still reaches the table within `linger`.
     #[must_use]
     pub fn batch_linger(mut self, linger: std::time::Duration) -> Self {
-        self.linger = Some(linger);
+        self.batch = self.batch.linger(linger);
         self
     }
 
@@ -269,7 +255,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             let found = checkpoints.open(&connection)?;
             let committed = found.map_or(0, |c| c.records);
             match self.resume {
-                Resume::Replay => self.to_skip = committed,
+                Resume::Replay => self.batch.skip(committed),
                 // The source starts after the checkpoint: the count goes
                 // on from it.
                 Resume::FromSource => checkpoints.passed(committed),
@@ -284,16 +270,14 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
     /// the dead letters with the batch's error.
     fn flush(&mut self) {
         // Only a checkpoint records what the batch covers.
-        let covered =
-            self.checkpoints.as_ref().and_then(|_| self.pending.iter().map(|item| item.meta().sequence).max());
+        let covered = self.checkpoints.as_ref().and_then(|_| self.batch.highest_sequence());
         self.flush_covering(covered);
     }
 
     /// [`flush`](Self::flush), recording `covered` as the highest input
     /// sequence the checkpoint covers.
     fn flush_covering(&mut self, covered: Option<u64>) {
-        self.since = None;
-        if self.pending.is_empty() {
+        if !self.batch.start_flush() {
             return;
         }
         let mut tries = 0;
@@ -301,8 +285,7 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             match self.commit(covered) {
                 Ok(()) => {
                     self.stats.batches.fetch_add(1, Relaxed);
-                    self.pending.clear();
-                    self.pending_bytes = 0;
+                    self.batch.written();
                     return;
                 }
                 Err(error) if busy(&error) && tries < self.retries => {
@@ -317,21 +300,10 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
         // taken: a restarted run passes over them as over the rows
         // written, so the count stays a position in the stream.
         if let Some(checkpoints) = &mut self.checkpoints {
-            checkpoints.passed(self.pending.len() as u64);
+            checkpoints.passed(self.batch.len() as u64);
         }
-        let rows = self.pending.len();
         let table = self.tables.iter().map(Table::name).collect::<Vec<_>>().join(", ");
-        let message = failure.to_string();
-        for item in self.pending.drain(..) {
-            let (_, meta, _) = item.into_parts();
-            let cause = BatchFailed { table: table.clone(), rows, error: message.clone() };
-            self.undelivered.push(Undelivered {
-                position: Position::Sequence(meta.sequence),
-                meta,
-                cause: Box::new(cause),
-            });
-        }
-        self.pending_bytes = 0;
+        self.batch.fail(&table, &failure.to_string());
     }
 
     /// One transaction of every held record, and the checkpoint if the
@@ -344,17 +316,17 @@ impl<T: Send + 'static, M: ToRows<T>> SqliteSink<T, M> {
             let mut statements =
                 self.inserts.iter().map(|sql| transaction.prepare_cached(sql)).collect::<rusqlite::Result<Vec<_>>>()?;
             let mut rows = Rows::new(&self.tables, &mut statements);
-            for item in &self.pending {
+            for item in self.batch.records() {
                 self.map.rows(item.payload(), &mut rows)?;
             }
             rows.inserted()
         };
         if let Some(checkpoints) = &mut self.checkpoints {
-            checkpoints.record(&transaction, self.pending.len() as u64, covered)?;
+            checkpoints.record(&transaction, self.batch.len() as u64, covered)?;
         }
         transaction.commit()?;
         if let Some(checkpoints) = &mut self.checkpoints {
-            checkpoints.committed(self.pending.len() as u64, covered);
+            checkpoints.committed(self.batch.len() as u64, covered);
         }
         self.stats.rows.fetch_add(inserted, Relaxed);
         Ok(())
@@ -369,20 +341,16 @@ fn busy(error: &rusqlite::Error) -> bool {
 
 impl<T: Send + 'static, M: ToRows<T>> Sink<T> for SqliteSink<T, M> {
     fn write(&mut self, item: Envelope<T>, cx: &mut Context<'_>) -> Result<(), WriteError> {
-        if self.to_skip > 0 {
+        match self.batch.take(item, cx.now()) {
             // Committed by an earlier run of this load.
-            self.to_skip -= 1;
-            self.stats.skipped.fetch_add(1, Relaxed);
-            if let Some(checkpoints) = &mut self.checkpoints {
-                checkpoints.passed(1);
+            Taken::Skipped => {
+                self.stats.skipped.fetch_add(1, Relaxed);
+                if let Some(checkpoints) = &mut self.checkpoints {
+                    checkpoints.passed(1);
+                }
             }
-            return Ok(());
-        }
-        self.since.get_or_insert(cx.now());
-        self.pending_bytes += u64::from(item.cost().bytes);
-        self.pending.push(item);
-        if self.pending.len() >= self.max_rows || self.pending_bytes >= self.max_bytes {
-            self.flush();
+            Taken::Held => {}
+            Taken::Full => self.flush(),
         }
         Ok(())
     }
@@ -399,7 +367,7 @@ impl<T: Send + 'static, M: ToRows<T>> Sink<T> for SqliteSink<T, M> {
 
     /// When the held batch has lingered long enough, if a linger is set.
     fn next_deadline(&self) -> Option<Instant> {
-        Some(self.since? + self.linger?)
+        self.batch.next_deadline()
     }
 
     /// Writes the held batch: it has lingered long enough.
@@ -417,15 +385,15 @@ impl<T: Send + 'static, M: ToRows<T>> Sink<T> for SqliteSink<T, M> {
     }
 
     fn take_undelivered(&mut self, into: &mut Vec<Undelivered>) {
-        into.append(&mut self.undelivered);
+        self.batch.take_undelivered(into);
     }
 
     fn has_news(&self) -> bool {
-        !self.undelivered.is_empty()
+        self.batch.has_news()
     }
 
     fn held(&self) -> u64 {
-        self.pending.len() as u64
+        self.batch.held()
     }
 }
 
@@ -449,31 +417,9 @@ impl<T: Send + 'static, M: ToRows<T>> TransactionalSink<T> for SqliteSink<T, M> 
 
     /// Drops what is held, unwritten: the next run writes it again.
     fn abort(&mut self) {
-        self.pending.clear();
-        self.pending_bytes = 0;
-        self.since = None;
+        self.batch.abort();
     }
 }
-
-/// Why a record did not reach its table: the batch it was in failed, and
-/// was rolled back whole.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BatchFailed {
-    /// The table (the sink's tables, comma-separated, when it has several).
-    pub table: String,
-    /// Rows in the batch, every one of them a dead letter.
-    pub rows: usize,
-    /// What SQLite said.
-    pub error: String,
-}
-
-impl fmt::Display for BatchFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a batch of {} rows into `{}` failed and was rolled back: {}", self.rows, self.table, self.error)
-    }
-}
-
-impl Error for BatchFailed {}
 
 /// A SQLite sink's figures, shared with it: readable during the run and
 /// after it.
