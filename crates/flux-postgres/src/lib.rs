@@ -42,13 +42,13 @@ mod stats;
 mod table;
 
 pub use checkpoint::{Checkpoint, Resume, checkpoint};
-pub use flux_sql::BatchFailed;
+pub use flux_sql::{BadName, BatchFailed};
 pub use redact::redacted;
 pub use row::{Row, RowError, ToRow};
 pub use rows::{OneTable, Rows, ToRows};
 pub use sink::PostgresSink;
 pub use stats::PostgresStats;
-pub use table::{BadName, NotAColumn, OnConflict, Table};
+pub use table::{NotAColumn, OnConflict, Table};
 
 /// The client's crate, for the types a [`ToRow`] pushes and for a caller's
 /// own queries.

@@ -4,6 +4,8 @@
 use core::fmt;
 use std::error::Error;
 
+use flux_sql::{BadName, identifier};
+
 /// A table: its name and its columns with their SQL types, in the order a
 /// record's values are pushed.
 ///
@@ -33,21 +35,6 @@ pub struct Table {
     columns: Vec<(String, String)>,
 }
 
-/// A table or column name that is not a plain identifier.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadName {
-    /// The name given.
-    pub name: String,
-}
-
-impl fmt::Display for BadName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a table or column name: use letters, digits and `_`, not first a digit", self.name)
-    }
-}
-
-impl Error for BadName {}
-
 /// An upsert key naming a column the table does not have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotAColumn {
@@ -65,16 +52,6 @@ impl fmt::Display for NotAColumn {
 
 impl Error for NotAColumn {}
 
-fn checked(name: &str) -> Result<String, BadName> {
-    let mut chars = name.chars();
-    let first = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if first && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Ok(name.to_owned())
-    } else {
-        Err(BadName { name: name.to_owned() })
-    }
-}
-
 impl Table {
     /// A table named `name`, with no columns yet.
     ///
@@ -82,7 +59,7 @@ impl Table {
     ///
     /// `name` is not a plain identifier.
     pub fn new(name: &str) -> Result<Self, BadName> {
-        Ok(Table { name: checked(name)?, columns: Vec::new() })
+        Ok(Table { name: identifier(name)?, columns: Vec::new() })
     }
 
     /// Adds a column `name` of SQL type `sql_type`.
@@ -91,7 +68,7 @@ impl Table {
     ///
     /// `name` is not a plain identifier.
     pub fn column(mut self, name: &str, sql_type: &str) -> Result<Self, BadName> {
-        self.columns.push((checked(name)?, sql_type.to_owned()));
+        self.columns.push((identifier(name)?, sql_type.to_owned()));
         Ok(self)
     }
 

@@ -1,6 +1,7 @@
 //! What Flux's SQL sinks share: the batch a sink holds between its
-//! transactions ([`HeldBatch`]) and the cause its records carry to the dead
-//! letters when that batch fails for good ([`BatchFailed`]).
+//! transactions ([`HeldBatch`]), the cause its records carry to the dead
+//! letters when that batch fails for good ([`BatchFailed`]), and the check
+//! that a table or column name is a plain identifier ([`identifier`]).
 //!
 //! `flux-sqlite` and `flux-postgres` each write a batch their own way (a
 //! prepared `INSERT` in a SQLite transaction; binary COPY, inserts or
@@ -32,6 +33,8 @@
 
 mod failed;
 mod held;
+mod name;
 
 pub use failed::BatchFailed;
 pub use held::{HeldBatch, Taken};
+pub use name::{BadName, identifier};

@@ -25,10 +25,10 @@ mod sink;
 mod table;
 
 pub use checkpoint::{Checkpoint, Resume, checkpoint};
-pub use flux_sql::BatchFailed;
+pub use flux_sql::{BadName, BatchFailed};
 pub use row::{OneTable, Row, Rows, ToRow, ToRows};
 pub use sink::{SqliteSink, SqliteStats};
-pub use table::{BadName, Table};
+pub use table::Table;
 
 /// SQLite's own crate, for the values and errors a [`ToRow`] handles.
 pub use rusqlite;
