@@ -18,6 +18,12 @@ use futures_core::Stream;
 /// planner gives it its own segment, which the tokio engine runs off the
 /// runtime's workers. On the sync engine, which runs everything on one
 /// thread, consume the stream on another thread or task.
+///
+/// Under tokio's paused clock (`start_paused`, in tests) that thread is not
+/// one the runtime waits for: the clock may jump to the next timer while
+/// the thread is still handing a record on, past a timer another task has
+/// just set. A test that measures time on the paused clock should end its
+/// pipeline in a sink that runs as a task instead.
 pub struct StreamSink<T> {
     tx: Option<flume::Sender<Envelope<T>>>,
     /// The sink's own receiver: when the consumer is gone, what it left
