@@ -44,7 +44,7 @@ fn keying_by_an_integer_allocates_a_buffer_per_256_records_not_a_key_each() {
     let mut figures = Vec::new();
     for _ in 0..2 {
         let text = KeySum::default();
-        let by_text = allocations_of(
+        let (unkeyed, text_sum) = allocations_of(
             Pipeline::from_source(input()).key_by(|_: &u64| Bytes::from_static(b"")).sink(text.clone()),
             &text,
         );
@@ -54,8 +54,8 @@ fn keying_by_an_integer_allocates_a_buffer_per_256_records_not_a_key_each() {
         let by_split = KeySum::default();
         let (split, split_sum) =
             allocations_of(Pipeline::from_source(input()).split_key(|n: u64| (n, n)).sink(by_split.clone()), &by_split);
-        assert_eq!((by_text.1, keyed_sum, split_sum), (0, expected, expected), "every key is the record's number");
-        figures.push((by_text.0, keyed, split));
+        assert_eq!((text_sum, keyed_sum, split_sum), (0, expected, expected), "every key is the record's number");
+        figures.push((unkeyed, keyed, split));
     }
     let (engine, keyed, split) = figures[1];
     // 20,000 keys of 8 bytes fill 79 buffers of 2 KiB; each buffer is also

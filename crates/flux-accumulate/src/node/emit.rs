@@ -188,7 +188,8 @@ where
     /// End of input: every open group, by deadline then first arrival.
     ///
     /// The table is drained in one sequential pass; each group is then
-    /// emitted from the drained list, never looked up again.
+    /// emitted as the drain (or, when it must be sorted, the sorted list)
+    /// hands it on, never looked up again.
     pub(super) fn flush_at_end(&mut self, cx: &mut Context<'_>) {
         for (key, group) in self.take_all() {
             let timer = group.info.fire.map(|f| f.1);
