@@ -8,7 +8,10 @@
 //! `cargo xtask bench accumulate --instructions` does this for Flux, the
 //! hand loop (`accumulate_hand`) and the data generation alone
 //! (`accumulate_data`), and prints both sides' instructions per fragment.
-//! The `accumulate` modes print `items N` after the checksum.
+//! `accumulate_fused` runs Flux with every junction fused, and
+//! `accumulate_floor` the hand loop fed envelope batches (the bench's
+//! `floor_envelope_batches`). The `accumulate` modes print `items N`
+//! after the checksum.
 //!
 //! Instruction counts repeat exactly for the same binary and input, however
 //! loaded the machine is, so they tell a change's cost apart from noise
@@ -32,6 +35,8 @@ fn main() -> ExitCode {
         "accumulate_fold" => accumulate::flux_fold_once(),
         "accumulate_hand" => accumulate::hand_once(),
         "accumulate_data" => accumulate::data_once(),
+        "accumulate_floor" => accumulate::floor_once(),
+        "accumulate_fused" => accumulate::fused_once(),
         "fused_chain" => fused_chain::flux_once(),
         "lz4_sync" => async_engine::lz4_sync_once(),
         "lz4_hand" => async_engine::lz4_hand_once(),
@@ -45,7 +50,8 @@ fn main() -> ExitCode {
         }
         .unwrap_or_else(|| {
             eprintln!(
-                "usage: instructions <accumulate | accumulate_fold | accumulate_hand | accumulate_data | fused_chain \
+                "usage: instructions <accumulate | accumulate_fold | accumulate_fused | accumulate_floor \
+                 | accumulate_hand | accumulate_data | fused_chain \
                  | lz4_sync | lz4_hand | lz4_data \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );

@@ -265,6 +265,17 @@ pub fn data_once() -> u64 {
     fragments().len() as u64
 }
 
+/// The envelope-batch floor once: what `instructions accumulate_floor`
+/// runs (see `hand_envelope_batches`).
+pub fn floor_once() -> u64 {
+    hand_envelope_batches()
+}
+
+/// The fused-junction plan once: what `instructions accumulate_fused` runs.
+pub fn fused_once() -> u64 {
+    flux_fused()
+}
+
 /// The same merge written as a closure: `fold` instead of a trait impl.
 fn flux_fold() -> u64 {
     let count_sum = flux_accumulate::fold((0u64, 0u64), |state: &mut (u64, u64), value: u64| {

@@ -60,25 +60,29 @@ fn records(out: &VecSink<Record>) -> Vec<(String, Vec<u32>, EmitReason)> {
 
 #[test]
 fn open_groups_are_flushed_when_the_run_stops() {
-    let out = VecSink::new();
-    let parts = Parts { required: 0b11, ..Parts::default() };
-    let pipeline = Pipeline::from_source(ThenFails(fragments().into_iter(), 0))
-        .accumulate(parts, Policy::default())
-        .sink(out.clone());
-    let plan = Planner::new().plan(pipeline.describe()).unwrap();
-    let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
-    assert_eq!(error.to_string(), "stage `source` stopped the run at byte 999");
-    assert_eq!(
-        records(&out),
-        [
-            ("a".into(), vec![1, 3], EmitReason::Complete),
-            ("b".into(), vec![2, 5], EmitReason::EndOfStream),
-            ("c".into(), vec![4], EmitReason::EndOfStream),
-        ]
-    );
-    let report = error.report().unwrap();
-    assert_eq!(report.row("accumulate-1").unwrap().counts.released, 5);
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // Fused with the source, the stage takes the source's step as a batch:
+    // the fragments read before the error in that same step still merge.
+    for planner in [Planner::new(), Planner::new().with_pass(support::FuseAll)] {
+        let out = VecSink::new();
+        let parts = Parts { required: 0b11, ..Parts::default() };
+        let pipeline = Pipeline::from_source(ThenFails(fragments().into_iter(), 0))
+            .accumulate(parts, Policy::default())
+            .sink(out.clone());
+        let plan = planner.plan(pipeline.describe()).unwrap();
+        let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
+        assert_eq!(error.to_string(), "stage `source` stopped the run at byte 999");
+        assert_eq!(
+            records(&out),
+            [
+                ("a".into(), vec![1, 3], EmitReason::Complete),
+                ("b".into(), vec![2, 5], EmitReason::EndOfStream),
+                ("c".into(), vec![4], EmitReason::EndOfStream),
+            ]
+        );
+        let report = error.report().unwrap();
+        assert_eq!(report.row("accumulate-1").unwrap().counts.released, 5);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
 }
 
 #[test]
@@ -279,12 +283,18 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
         (Callback::TtlFor, 1, 1, true, 0),
         (Callback::Close, 0, 0, true, 2),
     ];
-    // A default policy takes the plain path; a latency bound the general one.
-    let policies =
-        [Policy::default(), Policy::builder().max_latency(core::time::Duration::from_secs(60)).build().unwrap()];
+    // A default policy takes the plain path; a latency bound the general
+    // one. Fused into the source's segment, the plain path takes each step
+    // of the source as a batch: the panic leaves the rest of it in the
+    // segment, and the stop still merges it (a fragment at a time, the
+    // source is read no further), so the outcome is the same as behind a
+    // channel. Were the fragments pushed one at a time, the source would
+    // not have made those after the panic.
+    let latency = Policy::builder().max_latency(core::time::Duration::from_secs(60)).build().unwrap();
+    let runs = [(Policy::default(), false), (latency, false), (Policy::default(), true)];
     for (callback, at, sequence, merged, discarded) in cases {
-        for policy in &policies {
-            let case = format!("{callback:?} with {policy:?}");
+        for (policy, fused) in &runs {
+            let case = format!("{callback:?} with {policy:?}, fused: {fused}");
             let out = VecSink::new();
             let acc = PanicsIn {
                 acc: Parts { required: 0b11, ..Parts::default() },
@@ -297,7 +307,8 @@ fn a_panic_in_any_accumulator_callback_is_settled_at_the_stage() {
             let stats = layer.stats();
             let pipeline =
                 Pipeline::from_source(timed(&fragments())).accumulate_with(layer).named("orders").sink(out.clone());
-            let plan = Planner::new().plan(pipeline.describe()).unwrap();
+            let planner = if *fused { Planner::new().with_pass(support::FuseAll) } else { Planner::new() };
+            let plan = planner.plan(pipeline.describe()).unwrap();
             let error = SyncEngine::new().run(&plan, pipeline).unwrap_err();
             assert_eq!(error.to_string(), format!("stage `orders` stopped the run at sequence {sequence}"), "{case}");
             assert!(Error::source(&error).unwrap().is::<Panicked>(), "{case}");

@@ -156,20 +156,6 @@ fn next_deadline_is_the_earliest_timer() {
     assert_eq!(h.node_deadline(), Some(Instant::from_millis(11_500)));
 }
 
-/// Fuses every junction: the stage runs inside the source's segment.
-struct FuseAll;
-
-impl flux_core::PlannerPass for FuseAll {
-    fn name(&self) -> &'static str {
-        "fuse-all"
-    }
-
-    fn run(&self, plan: &mut flux_core::ExecutionPlan) -> Result<(), flux_core::PlanError> {
-        plan.junctions.iter_mut().for_each(|junction| *junction = flux_core::Junction::Fused);
-        Ok(())
-    }
-}
-
 /// A sink that notes the engine time of each record it writes.
 #[derive(Clone, Default)]
 struct WrittenAt(std::sync::Arc<std::sync::Mutex<Vec<(u32, Instant)>>>);
@@ -196,7 +182,8 @@ fn a_timer_in_the_source_segment_fires_on_time_while_the_source_waits() {
     let pipeline = flux_core::Pipeline::from_source(flux_test::TimedSource::new(input.to_vec()))
         .accumulate(Parts::default(), ttl(2, TimerStart::FirstFragment))
         .sink(written.clone());
-    let plan = flux_plan::Planner::new().with_pass(FuseAll).plan(flux_core::Runnable::describe(&pipeline)).unwrap();
+    let plan =
+        flux_plan::Planner::new().with_pass(support::FuseAll).plan(flux_core::Runnable::describe(&pipeline)).unwrap();
     let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline).unwrap();
     // "b" is flushed when the input ends, at 10 s.
     assert_eq!(*written.0.lock().unwrap(), [(1, secs(2)), (2, secs(10))]);

@@ -79,6 +79,7 @@
 mod accumulate;
 mod backpressure;
 mod balance;
+mod batched;
 mod boundary;
 mod chain;
 mod context;

@@ -139,6 +139,20 @@ pub trait Push<T>: Send {
         }
     }
 
+    /// Whether this node would rather take what a source fused before it
+    /// pulls in one step as a batch ([`Push::push_batch`]) than envelope by
+    /// envelope.
+    ///
+    /// Asked once per step by a source segment. Answer `true` only for a
+    /// node that works on a batch as a whole (the accumulating stage reads
+    /// every key of a batch before it looks any up): every other node is
+    /// faster fed one envelope at a time, which stays in registers instead
+    /// of being written to a batch and read back.
+    #[inline]
+    fn takes_source_batches(&self) -> bool {
+        false
+    }
+
     /// Fires the timers due at `cx.now()`, then forwards the call.
     ///
     /// The engine calls it when its clock reaches the earliest deadline

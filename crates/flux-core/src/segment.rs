@@ -86,7 +86,9 @@ pub(crate) struct SourceSegment<S: Source, D> {
     pub(crate) opened: bool,
     pub(crate) closed: bool,
     /// What a step on event time read ahead of the clock, oldest first,
-    /// and whether the source ended behind it (see `replay.rs`).
+    /// and whether the source ended behind it (see `replay.rs`); or the
+    /// rest of a batch for a node that takes batches, when a panic left
+    /// one there (see `batched.rs`).
     pub(crate) held: VecDeque<crate::Envelope<S::Item>>,
     pub(crate) ended: bool,
 }
@@ -107,6 +109,9 @@ where
     fn step(&mut self, cx: &mut Context<'_>) -> Step {
         if cx.follows_event_time() {
             return self.step_on_event_time(cx);
+        }
+        if self.parked.as_ref().is_some_and(|(_, head)| head.takes_source_batches()) {
+            return self.step_in_batches(cx);
         }
         let held = self.parked.take().expect("a segment is not stepped re-entrantly");
         // Parks the source and nodes back however the step ends: a panic

@@ -62,6 +62,10 @@ impl<In, N: Push<In>> Push<In> for SpannedNode<N> {
         self.node.push_batch(batch, cx);
     }
 
+    fn takes_source_batches(&self) -> bool {
+        self.node.takes_source_batches()
+    }
+
     fn on_time(&mut self, cx: &mut Context<'_>) {
         let _inside = self.span.enter();
         self.node.on_time(cx);

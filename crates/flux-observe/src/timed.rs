@@ -197,6 +197,10 @@ impl<In, N: Push<In>> Push<In> for TimedNode<N> {
         self.time(|node| node.push_batch(batch, cx));
     }
 
+    fn takes_source_batches(&self) -> bool {
+        self.node.takes_source_batches()
+    }
+
     fn on_time(&mut self, cx: &mut Context<'_>) {
         self.node.on_time(cx);
     }

@@ -252,6 +252,11 @@ where
         self.publish();
     }
 
+    /// Under a plain policy: a batch is looked up ahead of its merges.
+    fn takes_source_batches(&self) -> bool {
+        self.plain
+    }
+
     fn on_time(&mut self, cx: &mut Context<'_>) {
         self.discard_half_merged(cx);
         self.serve_force(cx);

@@ -189,3 +189,17 @@ where
         self.next_deadline(true)
     }
 }
+
+/// Fuses every junction: the stage runs inside the source's segment.
+pub struct FuseAll;
+
+impl flux_core::PlannerPass for FuseAll {
+    fn name(&self) -> &'static str {
+        "fuse-all"
+    }
+
+    fn run(&self, plan: &mut flux_core::ExecutionPlan) -> Result<(), flux_core::PlanError> {
+        plan.junctions.iter_mut().for_each(|junction| *junction = flux_core::Junction::Fused);
+        Ok(())
+    }
+}
