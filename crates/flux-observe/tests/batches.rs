@@ -1,6 +1,8 @@
 //! An accumulating stage fused with its source takes each step of the
 //! source as one batch (`Push::takes_source_batches`); timed or spanned,
-//! it still does: the observing node says what the node inside it says.
+//! it still does: the observing node says what the node inside it says. A
+//! stage that cannot use a batch (the general path) is fed one fragment at
+//! a time. Calls and span entries count which way a stage was fed.
 
 use bytes::Bytes;
 use flux_accumulate::{AccumulateExt, Keyed, Policy, count};
@@ -40,6 +42,19 @@ fn a_timed_accumulator_fused_with_its_source_is_called_once_a_batch() {
     assert_eq!(out.payloads().iter().map(|record| record.value).sum::<u64>(), 3_000);
     // Fed one envelope at a time, it would have been called 3,000 times.
     assert_eq!(times.figures().calls, 3, "one call a step of the source");
+}
+
+#[test]
+fn an_accumulator_that_cannot_use_a_batch_is_fed_one_fragment_at_a_time() {
+    // A latency bound takes the general path, which merges one fragment at
+    // a time anyway: gathering a batch for it would only cost.
+    let (times, out) = (StageTimes::new(), VecSink::<Keyed<u64>>::new());
+    let policy = Policy::builder().max_latency(std::time::Duration::from_secs(60)).build().unwrap();
+    let pipeline =
+        Pipeline::from_source(keyed()).accumulate(count(), policy).named("count").timed(&times).sink(out.clone());
+    run_fused(pipeline);
+    assert_eq!(out.payloads().iter().map(|record| record.value).sum::<u64>(), 3_000);
+    assert_eq!(times.figures().calls, 3_000, "one call a fragment");
 }
 
 #[test]
