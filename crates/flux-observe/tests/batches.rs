@@ -57,8 +57,9 @@ fn an_accumulator_that_cannot_use_a_batch_is_fed_one_fragment_at_a_time() {
     assert_eq!(times.figures().calls, 3_000, "one call a fragment");
 }
 
-#[test]
-fn a_spanned_accumulator_fused_with_its_source_enters_its_span_once_a_batch() {
+/// How many times the stage `count`, spanned and fused with its source,
+/// entered its span in a run under `policy`.
+fn span_entries(policy: Policy) -> usize {
     let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let writer = {
         let buffer = buffer.clone();
@@ -72,19 +73,24 @@ fn a_spanned_accumulator_fused_with_its_source_enters_its_span_once_a_batch() {
         .finish();
     let out = VecSink::<Keyed<u64>>::new();
     tracing::subscriber::with_default(subscriber, || {
-        let pipeline = Pipeline::from_source(keyed())
-            .accumulate(count(), Policy::default())
-            .named("count")
-            .spanned()
-            .sink(out.clone());
+        let pipeline =
+            Pipeline::from_source(keyed()).accumulate(count(), policy).named("count").spanned().sink(out.clone());
         run_fused(pipeline);
     });
     assert_eq!(out.payloads().iter().map(|record| record.value).sum::<u64>(), 3_000);
     let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
-    let enters = text.lines().filter(|line| line.contains("stage=count") && line.contains("enter")).count();
+    text.lines().filter(|line| line.contains("stage=count") && line.contains("enter")).count()
+}
+
+#[test]
+fn a_spanned_accumulator_fused_with_its_source_enters_its_span_once_a_batch() {
     // Three batches, then the calls that come once a run (timers, finish,
     // open and close): nowhere near one a fragment.
-    assert!((3..20).contains(&enters), "{enters} entries:\n{text}");
+    let entries = span_entries(Policy::default());
+    assert!((3..20).contains(&entries), "{entries} entries");
+    // On the general path, once a fragment and the same few besides.
+    let general = span_entries(Policy::builder().max_latency(std::time::Duration::from_secs(60)).build().unwrap());
+    assert_eq!(general - entries, 3_000 - 3, "{general} entries against {entries}");
 }
 
 /// Where the subscriber writes: a buffer the test reads.
