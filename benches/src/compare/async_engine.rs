@@ -1,4 +1,5 @@
-//! The tokio engine (`AsyncEngine` on a runtime of two worker threads)
+//! The tokio engine (`AsyncEngine` on a runtime of two worker threads, or
+//! one beside a segment on a thread of its own: see `runtime_for`)
 //! against the sync engine, against a hand-written tokio pipeline with one
 //! task per stage, and against a `futures` stream chain.
 //!
@@ -233,8 +234,25 @@ fn two_maps(out: &Arc<AtomicU64>) -> impl Runnable + use<> {
         .sink(FoldSink::publishing_to(out))
 }
 
+/// The cores the bars are set for: this machine's two.
+const CORES: usize = 2;
+
+/// The runtime of the baselines' tasks: a worker per core.
 fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("a tokio runtime")
+    runtime_of(CORES)
+}
+
+/// The runtime a plan runs on: a worker for each core the plan's threads
+/// of their own leave (`AsyncEngine::own_threads`), at least one, as that
+/// method's docs advise. A plan with no heavy segment gets a worker per
+/// core; the LZ4 job with its source on a thread of its own gets one
+/// (`docs/BENCHMARKS.md` compares it with two).
+fn runtime_for(plan: &ExecutionPlan) -> Runtime {
+    runtime_of(CORES.saturating_sub(AsyncEngine::own_threads(plan)).max(1))
+}
+
+fn runtime_of(workers: usize) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(workers).build().expect("a tokio runtime")
 }
 
 /// Runs a pipeline on the tokio engine and returns what its sink
@@ -268,7 +286,7 @@ fn segments(plan: &ExecutionPlan) -> Vec<(String, String)> {
 /// The Flux side of the four-map comparisons: the default plan on the
 /// tokio engine.
 fn flux_four_maps<const ROUNDS: u32>(items: u64, plan: ExecutionPlan) -> Variant {
-    let rt = runtime();
+    let rt = runtime_for(&plan);
     Variant {
         label: "async engine",
         run: Box::new(move || on_async(&rt, &plan, |out| four_maps::<ROUNDS>(items, out))),
@@ -390,7 +408,7 @@ fn two_segments_as(name: &'static str, isolated: bool) -> Comparison {
     }
     assert_eq!(plan.segments().len(), 2, "the planner fused the rest");
     let on_sync_plan = plan.clone();
-    let rt = runtime();
+    let rt = runtime_for(&plan);
     Comparison {
         name,
         work: HEAVY_ITEMS,

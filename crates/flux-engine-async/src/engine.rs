@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use flux_core::{ChoosePolicy, Clock, EngineHint, ExecutionPlan, LeakCheck, Observer, Runnable, StageId, StageLedger};
+use flux_core::{ChoosePolicy, Clock, ExecutionPlan, LeakCheck, Observer, Runnable, StageId, StageLedger};
 use tokio::sync::{oneshot, watch};
 
 use crate::blocking_run::OwnRuntime;
@@ -233,9 +233,7 @@ impl AsyncEngine {
             // a runtime worker; its waits still go through the runtime
             // (`block_on` of the same task). Not tokio's blocking pool: a
             // task there holds back paused time for as long as it runs.
-            let own_thread = plan.stages[first..=last]
-                .iter()
-                .any(|stage| matches!(stage.engine_hint, EngineHint::Isolate | EngineHint::Blocking));
+            let own_thread = crate::threads::on_own_thread(&plan.stages[first..=last]);
             let joining = if own_thread {
                 let (done, joined) = oneshot::channel();
                 let runtime = tokio::runtime::Handle::current();

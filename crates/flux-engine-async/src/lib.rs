@@ -19,7 +19,8 @@
 //! A segment holding a stage hinted
 //! [`EngineHint::Blocking`](flux_core::EngineHint::Blocking) or `Isolate`
 //! runs on a thread of its own, and is finished and closed there too (a
-//! sink's commit blocks as its writes do).
+//! sink's commit blocks as its writes do). [`AsyncEngine::own_threads`]
+//! says how many threads a plan starts, to size the runtime beside them.
 //!
 //! From code generic over engines, the engine is also a blocking
 //! [`Engine`](flux_core::Engine): its `run` drives the same run to its end
@@ -67,6 +68,7 @@ mod engine;
 mod report;
 mod stop;
 mod task;
+mod threads;
 
 pub use channel::EdgeStats;
 pub use clock::RunClock;

@@ -316,6 +316,8 @@ fn a_stage_that_fails_to_close_fails_the_run_after_everything_was_written() {
 fn segments_hinted_blocking_or_isolate_finish_and_close_on_their_own_threads_sink_first() {
     let faults = Faults { own_threads: true, ..Faults::default() };
     let (pipeline, plan, journal, rows) = three_segments(faults);
+    // The sink's segment and the stage's: the two threads seen below.
+    assert_eq!(AsyncEngine::own_threads(&plan), 2);
     // The engine's own future on a runtime worker, as under a server's
     // `tokio::spawn`; the workers named, to tell them apart.
     let runtime = tokio::runtime::Builder::new_multi_thread()

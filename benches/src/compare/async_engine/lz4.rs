@@ -46,7 +46,7 @@ use flux_steps::Steps;
 use lz4_flex::frame::{BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::{BOUNDARY, FoldSink, on_async, on_sync, runtime, segments};
+use super::{BOUNDARY, FoldSink, on_async, on_sync, runtime_for, segments};
 use crate::{Comparison, Variant};
 
 /// Text bytes of the LZ4 job's input, decompressed.
@@ -246,7 +246,7 @@ fn lz4_extra(plan: &ExecutionPlan) -> Vec<(String, String)> {
 }
 
 fn lz4_flux(plan: ExecutionPlan) -> Variant {
-    let rt = runtime();
+    let rt = runtime_for(&plan);
     Variant { label: "async engine", run: Box::new(move || on_async(&rt, &plan, lz4_job)) }
 }
 
