@@ -19,13 +19,11 @@ impl AsyncEngine {
     /// [`EngineHint::Blocking`]. The other segments run as tasks on the
     /// runtime's workers.
     ///
-    /// Those threads and the workers share the machine's cores, so a
-    /// runtime for a plan with heavy segments is best given that many
-    /// workers fewer than the cores (at least one): with more, the threads
-    /// outnumber the cores, and a task woken by a segment's thread can
-    /// land on either worker in turn. On two cores, the LZ4 job of
-    /// `docs/BENCHMARKS.md`, its decompressing source on a thread of its
-    /// own, ran about a tenth faster beside one worker than beside two.
+    /// Those threads and the workers share the machine's cores: a runtime
+    /// for a plan with heavy segments can be given that many workers fewer
+    /// than the cores (at least one), so that the busy threads do not
+    /// outnumber the cores, and a task a segment's thread wakes does not
+    /// land on either worker in turn.
     ///
     /// # Examples
     ///
