@@ -324,30 +324,43 @@ impl<S, K> GroupTable<S, K> {
 
     /// Takes every group out at once, in the order of their places in the
     /// bookkeeping arena: the order they opened in, unless a group opened
-    /// in a place another had left. The table keeps its slots.
+    /// in a place another had left. The table gives up its slots with its
+    /// groups and allocates new ones when a group opens again.
     ///
     /// In the arena's order, not the slots': the bookkeeping is read in
     /// one pass, where taking it place by place in slot order missed the
     /// cache on every group and made a plain flush of 100,000 groups one
-    /// and a half times slower.
+    /// and a half times slower. The entries are taken from their slots as
+    /// they are handed on, found through a list of slots by place (four
+    /// bytes a group) and fetched a few groups ahead: moving them first
+    /// into a vector in the arena's order wrote 9 MB of fresh memory for
+    /// 100,000 groups, a tenth of an accumulate run's page faults.
     pub(crate) fn drain(&mut self) -> Drain<S, K> {
-        self.tags.fill(EMPTY);
+        self.tags = Vec::new();
         self.len = 0;
+        let entries = core::mem::take(&mut self.entries);
         let infos = self.infos.take_all();
-        let mut cores: Vec<Option<Entry<S>>> = Vec::new();
-        cores.resize_with(infos.len(), || None);
-        for (key, core) in self.entries.iter_mut().filter_map(Option::take) {
-            let place = core.info.place();
-            cores[place] = Some((key, core));
+        let mut slots = vec![VACANT_PLACE; infos.len()];
+        for (slot, (_, core)) in entries.iter().enumerate().filter_map(|(slot, entry)| Some((slot, entry.as_ref()?))) {
+            // Fewer than 2^32 slots: `InfoArena` numbers its places in 32 bits.
+            slots[core.info.place()] = slot as u32;
         }
-        Drain { cores: cores.into_iter(), infos: infos.into_iter() }
+        Drain { entries, slots: slots.into_iter(), infos: infos.into_iter() }
     }
 }
 
+/// A place in the bookkeeping arena whose group had left before a drain.
+const VACANT_PLACE: u32 = u32::MAX;
+
+/// How many groups ahead of the one handed on a drain fetches an entry.
+const DRAIN_AHEAD: usize = 8;
+
 /// The groups [`GroupTable::drain`] took out, to hand over one by one.
 pub(crate) struct Drain<S, K> {
-    /// Each place's group, if one held it.
-    cores: std::vec::IntoIter<Option<Entry<S>>>,
+    /// The table's slots as they were, emptied as their groups are handed on.
+    entries: Vec<Option<Entry<S>>>,
+    /// The slot of each place's group, or [`VACANT_PLACE`].
+    slots: std::vec::IntoIter<u32>,
     infos: std::vec::IntoIter<crate::group::GroupInfo<K>>,
 }
 
@@ -356,11 +369,11 @@ impl<S, K> Drain<S, K> {
     /// come: read in place, so that the caller can choose how to hand the
     /// groups on before any is moved.
     pub(crate) fn infos(&self) -> impl Iterator<Item = &crate::group::GroupInfo<K>> {
-        self.cores
+        self.slots
             .as_slice()
             .iter()
             .zip(self.infos.as_slice())
-            .filter(|(entry, _)| entry.is_some())
+            .filter(|&(&slot, _)| slot != VACANT_PLACE)
             .map(|(_, info)| info)
     }
 }
@@ -370,8 +383,16 @@ impl<S, K> Iterator for Drain<S, K> {
 
     fn next(&mut self) -> Option<(GroupKey, Group<S, K>)> {
         loop {
-            let (entry, info) = (self.cores.next()?, self.infos.next()?);
-            if let Some((key, core)) = entry {
+            if let Some(&ahead) = self.slots.as_slice().get(DRAIN_AHEAD) {
+                // A vacant place's slot is out of range: `get` finds nothing.
+                if let Some(entry) = self.entries.get(ahead as usize) {
+                    let first: *const Option<Entry<S>> = entry;
+                    prefetch(first);
+                    prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S>>>() - 1));
+                }
+            }
+            let (slot, info) = (self.slots.next()?, self.infos.next()?);
+            if let Some((key, core)) = self.entries.get_mut(slot as usize).and_then(Option::take) {
                 return Some((key, Group { core, info }));
             }
         }
@@ -573,9 +594,14 @@ mod tests {
             let group = table.find_or_vacant_at(hash, hint, &probe).ok().expect("open");
             assert_eq!(group.core.state.resident(), Some(&(i as u64)));
         }
+        // Some groups leave first: their places are vacant in the drain.
+        for key in keys.iter().step_by(3) {
+            table.remove_entry(&probe(key)).expect("open");
+        }
         let drained: Vec<u64> = table.drain().filter_map(|(_, group)| group.core.state.resident().copied()).collect();
-        assert_eq!(drained.len(), 1_000);
-        assert_eq!(table.len(), 0);
+        let stayed: Vec<u64> = (0..1_000).filter(|i| i % 3 != 0).collect();
+        assert_eq!(drained, stayed, "in the order they opened, none left behind");
+        assert_eq!((table.len(), table.slots()), (0, 0), "the slots go with the groups");
         assert_eq!(state(&table, &keys[7]), None, "a drained table holds nothing");
     }
 
