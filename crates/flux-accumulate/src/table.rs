@@ -20,7 +20,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::group::{Group, GroupCore, GroupKey, GroupMut, GroupRef};
 use crate::infos::{InfoArena, InfoMut, InfoRef};
-use crate::prefetch::prefetch;
+use crate::prefetch::{prefetch, prefetch_whole};
 
 /// A slot's tag when it is empty; an occupied slot's tag is its group's
 /// hash with the top bit set (the low bits, which place a group, intact).
@@ -114,14 +114,12 @@ impl<S, K> GroupTable<S, K> {
     }
 
     /// Starts fetching the group entry in slot `slot` (a hint from
-    /// [`slot_hint`](Self::slot_hint)) into the cache: both lines it may
-    /// span. A hint that names no slot fetches nothing.
+    /// [`slot_hint`](Self::slot_hint)) into the cache: every line it
+    /// spans. A hint that names no slot fetches nothing.
     #[inline(always)]
     pub(crate) fn prefetch(&self, slot: usize) {
         if let Some(entry) = self.entries.get(slot) {
-            let first: *const Option<Entry<S>> = entry;
-            prefetch(first);
-            prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S>>>() - 1));
+            prefetch_whole(entry);
         }
     }
 
@@ -386,9 +384,7 @@ impl<S, K> Iterator for Drain<S, K> {
             if let Some(&ahead) = self.slots.as_slice().get(DRAIN_AHEAD) {
                 // A vacant place's slot is out of range: `get` finds nothing.
                 if let Some(entry) = self.entries.get(ahead as usize) {
-                    let first: *const Option<Entry<S>> = entry;
-                    prefetch(first);
-                    prefetch(first.cast::<u8>().wrapping_add(size_of::<Option<Entry<S>>>() - 1));
+                    prefetch_whole(entry);
                 }
             }
             let (slot, info) = (self.slots.next()?, self.infos.next()?);
