@@ -168,8 +168,8 @@ where
     /// the groups the batch opens, which the caller reserves before
     /// merging, so that no merge waits for the table to grow.
     ///
-    /// The hints come from the table's tags alone (eight to a cache line,
-    /// a tenth of the table's bytes), so this short pass reads no group:
+    /// The hints come from the table's tags alone (sixteen to a cache line,
+    /// a twentieth of the table's bytes), so this short pass reads no group:
     /// the merging loop prefetches each group's entry from its hint a few
     /// fragments ahead (`prefetch_ahead`), and finds it there when it
     /// merges, where a lookup in the merging loop, with its hundreds of
