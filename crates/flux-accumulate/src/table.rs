@@ -26,7 +26,8 @@ use crate::prefetch::{prefetch, prefetch_whole};
 /// Four bytes, not the whole hash: the tags of 100,000 groups then take
 /// 512 KiB, which stays in the second-level cache beside the entries
 /// streaming through it, where eight-byte tags (1 MiB) missed it often
-/// enough to hold a tenth of an accumulate run's time on the tag probes.
+/// enough that the tag probes held about a tenth of the stage's samples
+/// (perf); four-byte tags took 4-7% off an accumulate run.
 type Tag = u32;
 
 /// A slot's tag when it is empty; an occupied slot's tag is its group's
@@ -354,7 +355,7 @@ impl<S, K> GroupTable<S, K> {
         let infos = self.infos.take_all();
         let mut slots = vec![VACANT_PLACE; infos.len()];
         for (slot, (_, core)) in entries.iter().enumerate().filter_map(|(slot, entry)| Some((slot, entry.as_ref()?))) {
-            // Fewer than 2^32 slots: `InfoArena` numbers its places in 32 bits.
+            // At most 2^31 slots (`MAX_SLOTS`): a slot fits 32 bits, below `VACANT_PLACE`.
             slots[core.info.place()] = slot as u32;
         }
         Drain { entries, slots: slots.into_iter(), infos: infos.into_iter() }
