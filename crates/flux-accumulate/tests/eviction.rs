@@ -123,3 +123,22 @@ fn pending_bytes_follow_each_state_as_it_grows_fails_and_leaves() {
     assert_eq!(h.stats.pressure().pending_bytes, 0);
     assert_eq!(state_bytes(&h), 0);
 }
+
+#[test]
+fn pending_bytes_count_a_group_timer_set_by_a_later_fragment() {
+    // A plain policy, a group TTL from the state: the second fragment sets
+    // the group's timer without opening a group or growing a state (both
+    // values fit the room the first one made), and the timer's entry is
+    // held too.
+    let mut h = Harness::new(Parts { ttl_from_part62: true, ..Parts::default() }, Policy::default());
+    h.push(frag("a", 0, 1));
+    let before = h.stats.snapshot();
+    h.push(frag("a", 62, 5));
+    let after = h.stats.snapshot();
+    assert_eq!(after.state_bytes, before.state_bytes, "the state kept its size");
+    assert_eq!(after.pending_keys, 1);
+    assert!(after.pending_bytes > before.pending_bytes, "the timer is held: {before:?} then {after:?}");
+    h.advance_to(support::secs(5));
+    assert_eq!(h.take().len(), 1, "the timer fired");
+    assert_eq!(h.stats.pressure().pending_bytes, 0);
+}
