@@ -84,13 +84,41 @@ pub fn checkpoint(url: &str, name: &str) -> Result<Option<Checkpoint>, Box<dyn E
         if !exists {
             return Ok(None);
         }
-        read(&client, &name).await
+        read_settled(&client, &name).await
     });
     match read {
         Ok(Ok(found)) => Ok(found),
         Ok(Err(error)) => Err(fail(describe(&error)).into()),
         Err(_) => Err(fail("the connection's task ended".to_owned()).into()),
     }
+}
+
+/// How long a read of a checkpoint waits for a transaction still writing
+/// one: past it, the read fails (a lock timeout) rather than guess.
+const SETTLE_WAIT: &str = "60s";
+
+/// The checkpoint under `name`, from a table that exists, once no
+/// transaction is still writing to the table of checkpoints.
+///
+/// A load killed just after it sent a transaction's `COMMIT` leaves that
+/// commit to the server, which may land it after a restarted load has
+/// started: a plain read then sees the checkpoint before it, passes over
+/// too little, and writes that transaction's rows a second time. Taking
+/// the table in share mode waits for every open transaction that changed
+/// it (each holds a lock that conflicts), whether it then commits or rolls
+/// back; the lock is let go as soon as the checkpoint is read.
+pub(crate) async fn read_settled(client: &Client, name: &str) -> Result<Option<Checkpoint>, tokio_postgres::Error> {
+    let lock = format!("BEGIN; SET LOCAL lock_timeout = '{SETTLE_WAIT}'; LOCK TABLE flux_checkpoints IN SHARE MODE");
+    let found = match client.batch_execute(&lock).await {
+        Ok(()) => read(client, name).await,
+        Err(error) => Err(error),
+    };
+    // Ends the transaction either way, so the connection is usable after
+    // a failed lock or read (an aborted transaction refuses everything else).
+    let end = client.batch_execute(if found.is_ok() { "COMMIT" } else { "ROLLBACK" }).await;
+    let found = found?;
+    end?;
+    Ok(found)
 }
 
 /// The checkpoint under `name`, from a table that exists.

@@ -91,7 +91,7 @@ impl Link {
         name: &str,
     ) -> impl Future<Output = Result<Option<Checkpoint>, tokio_postgres::Error>> + use<> {
         let (client, name) = (self.client.clone(), name.to_owned());
-        async move { checkpoint::read(&client, &name).await }
+        async move { checkpoint::read_settled(&client, &name).await }
     }
 
     /// Whether the server has gone (or the connection broke).

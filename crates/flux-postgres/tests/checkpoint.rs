@@ -231,3 +231,47 @@ fn a_stateless_load_resumes_its_file_source_from_the_committed_position() {
     assert_eq!(report.row("file").unwrap().emitted, 463, "the source read only the lines not covered");
     assert_eq!(committed(&db), Some(Checkpoint { records: 1_000, sequence: Some(999) }));
 }
+
+/// A restart reads the checkpoint only once no transaction is still
+/// writing one: a load killed just after it sent a `COMMIT` may have that
+/// commit land after the restart began, and a read before it would pass
+/// over too little and write that transaction's rows a second time.
+#[test]
+fn a_checkpoint_is_read_once_a_commit_still_in_flight_lands() {
+    use flux_postgres::tokio_postgres::{self, NoTls};
+
+    let Some(url) = server("a_checkpoint_is_read_once_a_commit_still_in_flight_lands") else { return };
+    let db = fresh(&url, "flux_ck_in_flight");
+    let (_, report) = load(&db, (0..100).collect(), None);
+    assert!(report.dead_letters.is_empty(), "{:?}", report.dead_letters);
+    assert_eq!(checkpoint(&db.url, &db.name).unwrap().map(|found| found.records), Some(100));
+    let (holding, held) = std::sync::mpsc::channel();
+    let (writer_url, name) = (db.url.clone(), db.name.clone());
+    // Another session moves the checkpoint on and keeps its transaction
+    // open until a read waits for it (or ten seconds have passed: a read
+    // that does not wait has returned long before).
+    let writer = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&writer_url, NoTls).await.expect("a connection");
+            tokio::spawn(connection);
+            let update = format!("BEGIN; UPDATE flux_checkpoints SET records = 200 WHERE name = '{name}'");
+            client.batch_execute(&update).await.expect("the update runs");
+            holding.send(()).expect("the test waits");
+            let waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'flux_checkpoints'::regclass";
+            // At most 2,000 looks 5 ms apart: ten seconds.
+            for _ in 0..2_000 {
+                let waiters: i64 = client.query_one(waiting, &[]).await.expect("pg_locks reads").get(0);
+                if waiters > 0 {
+                    break;
+                }
+                tokio::time::sleep(core::time::Duration::from_millis(5)).await;
+            }
+            client.batch_execute("COMMIT").await.expect("the commit");
+        });
+    });
+    held.recv().expect("the writer holds its transaction");
+    let read = checkpoint(&db.url, &db.name).unwrap().map(|found| found.records);
+    writer.join().expect("the writer's thread");
+    assert_eq!(read, Some(200), "the read waited for the commit in flight");
+}
