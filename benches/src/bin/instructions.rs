@@ -11,7 +11,8 @@
 //! `accumulate_fused` runs Flux with every junction fused, and
 //! `accumulate_floor` the hand loop fed envelope batches (the bench's
 //! `floor_envelope_batches`). The `accumulate` modes print `items N`
-//! after the checksum.
+//! after the checksum. `lz4_hand_two_threads` runs the LZ4 job's hand loop
+//! split over two threads (callgrind counts both).
 //!
 //! Instruction counts repeat exactly for the same binary and input, however
 //! loaded the machine is, so they tell a change's cost apart from noise
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         "fused_chain" => fused_chain::flux_once(),
         "lz4_sync" => async_engine::lz4_sync_once(),
         "lz4_hand" => async_engine::lz4_hand_once(),
+        "lz4_hand_two_threads" => async_engine::lz4_two_thread_hand_once(),
         "lz4_data" => async_engine::lz4_data_once(),
         "source_pipeline" => framing::source_pipeline_once(&path_argument()),
         "memchr_lines" => framing::count_lines(&path_argument()),
@@ -52,7 +54,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_fused | accumulate_floor \
                  | accumulate_hand | accumulate_data | fused_chain \
-                 | lz4_sync | lz4_hand | lz4_data \
+                 | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_data \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );
             std::process::exit(2)

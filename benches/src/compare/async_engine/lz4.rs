@@ -23,7 +23,10 @@
 //! same parse, and a `HashMap` with FxHash (the hasher the accumulate stage
 //! uses, as `accumulate` has it) from the user's bytes to its count and
 //! sum. A comparison of its own, for the reason `trivial_4_stages_vs_mpsc`
-//! is.
+//! is. Both comparisons against the hand loop also print
+//! `two_thread_hand_loop_vs_hand_loop`: the same loop split by hand where
+//! the plan cuts (`two_threads`), against the one-thread loop, so that a
+//! run shows what the plan's split itself allows on the machine.
 //!
 //! `async/lz4_keyed_count_isolated` and
 //! `async/lz4_keyed_count_isolated_vs_hand_loop`: the same two comparisons
@@ -48,6 +51,8 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{BOUNDARY, FoldSink, on_async, on_sync, runtime_for, segments};
 use crate::{Comparison, Variant};
+
+mod two_threads;
 
 /// Text bytes of the LZ4 job's input, decompressed.
 const LZ4_TEXT_BYTES: usize = 50 * 1024 * 1024;
@@ -222,6 +227,12 @@ pub fn lz4_hand_once() -> u64 {
     lz4_hand_loop()
 }
 
+/// The LZ4 job's hand loop on two threads once: what `instructions
+/// lz4_hand_two_threads` runs (callgrind counts both threads).
+pub fn lz4_two_thread_hand_once() -> u64 {
+    two_threads::two_thread_hand_loop()
+}
+
 /// Making the LZ4 job's input alone (both sides above include it): what
 /// `instructions lz4_data` runs. Returns the number of records.
 pub fn lz4_data_once() -> u64 {
@@ -274,7 +285,26 @@ fn lz4_vs_sync_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
 
 fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
     let hand = Variant { label: "hand loop: FrameDecoder, read_until, FxHashMap", run: Box::new(lz4_hand_loop) };
-    lz4_against(name, plan, hand)
+    let mut comparison = lz4_against(name, plan, hand);
+    comparison.extra.push(two_thread_figure());
+    comparison
+}
+
+/// The hand loop split over two threads (`two_threads`) against the
+/// one-thread loop, fastest of three runs each, interleaved.
+fn two_thread_figure() -> (String, String) {
+    assert_eq!(two_threads::two_thread_hand_loop(), lz4_hand_loop(), "the two-thread loop computes the same checksum");
+    let time = |run: fn() -> u64| {
+        let start = std::time::Instant::now();
+        std::hint::black_box(run());
+        start.elapsed().as_secs_f64()
+    };
+    let (mut one, mut two) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..3 {
+        one = one.min(time(lz4_hand_loop));
+        two = two.min(time(two_threads::two_thread_hand_loop));
+    }
+    ("two_thread_hand_loop_vs_hand_loop".to_owned(), format!("{:.3}", one / two))
 }
 
 /// The LZ4 job run by the tokio engine on `plan`, against `baseline`.
