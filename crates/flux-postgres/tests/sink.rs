@@ -172,7 +172,8 @@ fn a_connection_killed_mid_run_is_made_again_and_no_row_is_lost() {
     let Some(url) = server("a_connection_killed_mid_run_is_made_again_and_no_row_is_lost") else { return };
     use flux_steps::Steps;
     let db = Scratch::new(&url, "flux_reconnect");
-    let application = "flux_reconnect_test";
+    // The process's id in the name: another suite's session is not this one.
+    let application = &format!("flux_reconnect_test_{}", std::process::id());
     let sink = PostgresSink::new(&named(&url, application), orders_table(&db.name), order_row())
         .create_table()
         .batch_rows(100)
@@ -181,7 +182,7 @@ fn a_connection_killed_mid_run_is_made_again_and_no_row_is_lost() {
     let kill = format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{application}' AND datname = current_database()"
     );
-    let admin = url.clone();
+    let admin = url.to_owned();
     let pipeline = Pipeline::from_source(IterSource::new(orders(0..1_000))).map(move |order: Order| {
         if order.id == 450 {
             assert_eq!(query(&admin, &kill), ["t"], "the sink's one session ended");

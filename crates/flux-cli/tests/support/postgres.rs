@@ -19,7 +19,9 @@ pub(crate) fn server(test: &str) -> Option<String> {
 
 /// A schema of the test's own, made afresh, dropped with everything in it
 /// after the test: the demo's tables and its checkpoint land there, so
-/// tests running at once do not meet.
+/// tests running at once do not meet. Its name ends in the test process's
+/// id, so neither do two suites run against one server at once (a local
+/// run beside CI's).
 pub(crate) struct Schema {
     server: String,
     name: String,
@@ -29,6 +31,8 @@ pub(crate) struct Schema {
 
 impl Schema {
     pub(crate) fn new(server: &str, name: &str) -> Self {
+        let name = format!("{name}_{}", std::process::id());
+        let name = name.as_str();
         execute(server, &format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"));
         let separator = if server.contains('?') { '&' } else { '?' };
         let url = format!("{server}{separator}options=-c%20search_path%3D{name}");

@@ -10,12 +10,55 @@ use flux_postgres::{Row, Table, ToRow};
 pub(crate) const URL_VARIABLE: &str = "FLUX_POSTGRES_URL";
 
 /// The server's URL, or `None` after saying the test is skipped and why.
-pub(crate) fn server(test: &str) -> Option<String> {
+///
+/// The URL puts a schema of this test process's own first on the search
+/// path, so every table, sequence, function and checkpoint a test makes
+/// lands there: two suites run against one server at once (a local run
+/// beside CI's) cannot drop or fill each other's tables.
+pub(crate) fn server(test: &str) -> Option<Server> {
     match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.is_empty() => Some(url),
+        Ok(url) if !url.is_empty() => Some(Server::with_own_schema(url)),
         _ => {
             eprintln!("{test}: skipped: {URL_VARIABLE} is not set (.ci/run installs and starts PostgreSQL)");
             None
+        }
+    }
+}
+
+/// The server as one test process sees it: its URL with the process's
+/// schema on the search path (reads as that URL). The schema is made
+/// afresh and dropped, with everything in it, when the test is over; a
+/// failed test leaves it to look at, and the next process with the same
+/// id starts it afresh.
+pub(crate) struct Server {
+    root: String,
+    schema: String,
+    url: String,
+}
+
+impl Server {
+    fn with_own_schema(root: String) -> Self {
+        let schema = format!("flux_test_{}", std::process::id());
+        execute(&root, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
+        let separator = if root.contains('?') { '&' } else { '?' };
+        let url = format!("{root}{separator}options=-c%20search_path%3D{schema}");
+        assert_eq!(query(&url, "SHOW search_path"), [schema.as_str()], "the URL's options set the search path");
+        Server { root, schema, url }
+    }
+}
+
+impl core::ops::Deref for Server {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            execute(&self.root, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
         }
     }
 }
