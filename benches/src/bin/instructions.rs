@@ -12,7 +12,9 @@
 //! `accumulate_floor` the hand loop fed envelope batches (the bench's
 //! `floor_envelope_batches`). The `accumulate` modes print `items N`
 //! after the checksum. `lz4_hand_two_threads` runs the LZ4 job's hand loop
-//! split over two threads (callgrind counts both).
+//! split over two threads (callgrind counts both). `lz4_async` is not
+//! counted: it runs the LZ4 job ten times on the tokio engine and prints
+//! its rate, for `perf record` to show where each segment's thread waits.
 //!
 //! Instruction counts repeat exactly for the same binary and input, however
 //! loaded the machine is, so they tell a change's cost apart from noise
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         "fused_chain" => fused_chain::flux_once(),
         "lz4_sync" => async_engine::lz4_sync_once(),
         "lz4_hand" => async_engine::lz4_hand_once(),
+        "lz4_async" => async_engine::lz4_async_runs(10),
         "lz4_hand_two_threads" => async_engine::lz4_two_thread_hand_once(),
         "lz4_data" => async_engine::lz4_data_once(),
         "source_pipeline" => framing::source_pipeline_once(&path_argument()),
@@ -54,7 +57,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_fused | accumulate_floor \
                  | accumulate_hand | accumulate_data | fused_chain \
-                 | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_data \
+                 | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_data | lz4_async \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );
             std::process::exit(2)

@@ -384,7 +384,7 @@ fn hand_envelope_batches() -> u64 {
 }
 
 /// The same batched loop over 48-byte `(key, value, sequence)` tuples
-/// instead of 112-byte envelopes (`floor_tuple_batches`): whether the
+/// instead of 104-byte envelopes (`floor_tuple_batches`): whether the
 /// floor comes from the envelope's size or from working in batches.
 fn hand_tuple_batches() -> u64 {
     batched_hand_loop(

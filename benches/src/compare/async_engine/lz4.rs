@@ -222,6 +222,22 @@ pub fn lz4_sync_once() -> u64 {
     on_sync(&lz4_plan(), lz4_job)
 }
 
+/// The LZ4 job on the tokio engine (the isolated plan), `runs` times in
+/// one runtime, printing its rate on stderr: what `instructions lz4_async`
+/// runs, for a profiler (`perf record`) to see both segments' threads
+/// without the baselines beside them. Threads make its instruction count
+/// vary from run to run: it is not one of the counted figures.
+pub fn lz4_async_runs(runs: u32) -> u64 {
+    let plan = lz4_plan_isolated();
+    let rt = runtime_for(&plan);
+    let records = lz4_records();
+    let start = std::time::Instant::now();
+    let checksum = (0..runs).fold(0u64, |sum, _| sum.wrapping_add(on_async(&rt, &plan, lz4_job)));
+    let rate = f64::from(runs) * records as f64 / start.elapsed().as_secs_f64();
+    eprintln!("lz4_async: {runs} runs, {:.2} M records/s", rate / 1e6);
+    checksum
+}
+
 /// The LZ4 job's hand loop once: what `instructions lz4_hand` runs.
 pub fn lz4_hand_once() -> u64 {
     lz4_hand_loop()
