@@ -11,10 +11,10 @@ pub(crate) const URL_VARIABLE: &str = "FLUX_POSTGRES_URL";
 
 /// The server's URL, or `None` after saying the test is skipped and why.
 ///
-/// The URL puts a schema of this test process's own first on the search
-/// path, so every table, sequence, function and checkpoint a test makes
-/// lands there: two suites run against one server at once (a local run
-/// beside CI's) cannot drop or fill each other's tables.
+/// The URL puts a schema of the test's own first on the search path, so
+/// every table, sequence, function and checkpoint a test makes lands
+/// there: two suites run against one server at once (a local run beside
+/// CI's) cannot drop or fill each other's tables.
 pub(crate) fn server(test: &str) -> Option<Server> {
     match std::env::var(URL_VARIABLE) {
         Ok(url) if !url.is_empty() => Some(Server::with_own_schema(url)),
@@ -25,11 +25,13 @@ pub(crate) fn server(test: &str) -> Option<Server> {
     }
 }
 
-/// The server as one test process sees it: its URL with the process's
-/// schema on the search path (reads as that URL). The schema is made
-/// afresh and dropped, with everything in it, when the test is over; a
-/// failed test leaves it to look at, and the next process with the same
-/// id starts it afresh.
+/// The server as one test sees it: its URL with the test's schema on the
+/// search path (reads as that URL). The schema is named after the test's
+/// process and its place among the process's tests (nextest runs each
+/// test in a process of its own, `cargo test` many on threads of one), made
+/// afresh, and dropped with everything in it when the test is over; a
+/// failed test leaves it to look at, and whatever test next gets its name
+/// starts it afresh.
 pub(crate) struct Server {
     root: String,
     schema: String,
@@ -38,7 +40,9 @@ pub(crate) struct Server {
 
 impl Server {
     fn with_own_schema(root: String) -> Self {
-        let schema = format!("flux_test_{}", std::process::id());
+        static TESTS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+        let test = TESTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        let schema = format!("flux_test_{}_{test}", std::process::id());
         execute(&root, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
         let separator = if root.contains('?') { '&' } else { '?' };
         let url = format!("{root}{separator}options=-c%20search_path%3D{schema}");
