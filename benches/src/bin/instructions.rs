@@ -12,7 +12,8 @@
 //! `accumulate_floor` the hand loop fed envelope batches (the bench's
 //! `floor_envelope_batches`). The `accumulate` modes print `items N`
 //! after the checksum. `lz4_hand_two_threads` runs the LZ4 job's hand loop
-//! split over two threads (callgrind counts both). `lz4_async` is not
+//! split over two threads (callgrind counts both), `lz4_hand_envelopes`
+//! the same split handing lines across as envelopes. `lz4_async` is not
 //! counted: it runs the LZ4 job ten times on the tokio engine and prints
 //! its rate, for `perf record` to show where each segment's thread waits.
 //!
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         "lz4_hand" => async_engine::lz4_hand_once(),
         "lz4_async" => async_engine::lz4_async_runs(10),
         "lz4_hand_two_threads" => async_engine::lz4_two_thread_hand_once(),
+        "lz4_hand_envelopes" => async_engine::lz4_envelope_two_thread_hand_once(),
         "lz4_data" => async_engine::lz4_data_once(),
         "source_pipeline" => framing::source_pipeline_once(&path_argument()),
         "memchr_lines" => framing::count_lines(&path_argument()),
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_fused | accumulate_floor \
                  | accumulate_hand | accumulate_data | fused_chain \
-                 | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_data | lz4_async \
+                 | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_hand_envelopes | lz4_data | lz4_async \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"
             );
             std::process::exit(2)

@@ -92,7 +92,10 @@ use crate::{Comparison, Variant};
 
 mod lz4;
 
-pub use lz4::{lz4_async_runs, lz4_data_once, lz4_hand_once, lz4_records, lz4_sync_once, lz4_two_thread_hand_once};
+pub use lz4::{
+    lz4_async_runs, lz4_data_once, lz4_envelope_two_thread_hand_once, lz4_hand_once, lz4_records, lz4_sync_once,
+    lz4_two_thread_hand_once,
+};
 
 /// Envelopes of the trivial jobs.
 const TRIVIAL_ITEMS: u64 = 10 * 1024 * 1024;

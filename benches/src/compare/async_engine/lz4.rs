@@ -52,6 +52,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use super::{BOUNDARY, FoldSink, on_async, on_sync, runtime_for, segments};
 use crate::{Comparison, Variant};
 
+mod envelope_two_threads;
 mod two_threads;
 
 /// Text bytes of the LZ4 job's input, decompressed.
@@ -249,6 +250,12 @@ pub fn lz4_two_thread_hand_once() -> u64 {
     two_threads::two_thread_hand_loop()
 }
 
+/// The two-thread hand loop with lines crossing as envelopes, once: what
+/// `instructions lz4_hand_envelopes` runs.
+pub fn lz4_envelope_two_thread_hand_once() -> u64 {
+    envelope_two_threads::envelope_two_thread_hand_loop()
+}
+
 /// Making the LZ4 job's input alone (both sides above include it): what
 /// `instructions lz4_data` runs. Returns the number of records.
 pub fn lz4_data_once() -> u64 {
@@ -302,7 +309,7 @@ fn lz4_vs_sync_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
 fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
     let hand = Variant { label: "hand loop: FrameDecoder, read_until, FxHashMap", run: Box::new(lz4_hand_loop) };
     let mut comparison = lz4_against(name, plan, hand);
-    comparison.extra.push(two_thread_figure());
+    comparison.extra.extend([two_thread_figure(), envelope_two_thread_figure()]);
     comparison
 }
 
@@ -312,18 +319,32 @@ fn lz4_vs_hand_loop_as(name: &'static str, plan: ExecutionPlan) -> Comparison {
 /// printed beside both hand-loop comparisons.
 fn two_thread_figure() -> (String, String) {
     static RATIO: OnceLock<f64> = OnceLock::new();
-    let ratio = RATIO.get_or_init(|| {
+    let run = two_threads::two_thread_hand_loop;
+    hand_split_figure(&RATIO, "two_thread_hand_loop_vs_hand_loop", "hand loop on two threads", run)
+}
+
+/// The same with the lines crossing as envelopes (`envelope_two_threads`).
+fn envelope_two_thread_figure() -> (String, String) {
+    static RATIO: OnceLock<f64> = OnceLock::new();
+    let run = envelope_two_threads::envelope_two_thread_hand_loop;
+    hand_split_figure(&RATIO, "envelope_two_thread_hand_loop_vs_hand_loop", "envelopes on two threads", run)
+}
+
+/// `run` against the one-thread hand loop, measured once per process into
+/// `ratio`, as the figure `name`.
+fn hand_split_figure(ratio: &OnceLock<f64>, name: &str, label: &'static str, run: fn() -> u64) -> (String, String) {
+    let ratio = ratio.get_or_init(|| {
         let split = Comparison {
-            name: "lz4 two-thread hand loop",
+            name: "lz4 hand loop split",
             work: lz4_input().records,
             unit: "records",
             extra: Vec::new(),
-            flux: Variant { label: "hand loop on two threads", run: Box::new(two_threads::two_thread_hand_loop) },
+            flux: Variant { label, run: Box::new(run) },
             baselines: vec![Variant { label: "hand loop", run: Box::new(lz4_hand_loop) }],
         };
         crate::run_comparison(split, 3).ratio
     });
-    ("two_thread_hand_loop_vs_hand_loop".to_owned(), format!("{ratio:.3}"))
+    (name.to_owned(), format!("{ratio:.3}"))
 }
 
 /// The LZ4 job run by the tokio engine on `plan`, against `baseline`.

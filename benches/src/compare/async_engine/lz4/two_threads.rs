@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::{LZ4_READ_SIZE, group_term, lz4_input, parse_record};
 
 /// Buffers in flight: as many as the Flux plan's boundary holds batches.
-const BUFFERS: usize = 8;
+pub(super) const BUFFERS: usize = 8;
 
 /// The LZ4 job by hand on two threads; the same checksum as the one-thread
 /// loop.
@@ -87,12 +87,13 @@ fn count(filled: &Receiver<Vec<u8>>, empty: &SyncSender<Vec<u8>>) -> u64 {
 }
 
 /// Merges one record into its user's count and sum, as the one-thread
-/// loop does. Written out again rather than shared with that loop: a
+/// loop does (and the envelope split, `envelope_two_threads`, which is no
+/// baseline). Written out again rather than shared with that loop: a
 /// function of both (inlined or not) changed the one-thread loop's code,
 /// 19 to 23 instructions a record more under callgrind, and the baseline
 /// must stay the loop a user writes.
 #[inline]
-fn add(groups: &mut FxHashMap<Vec<u8>, (u64, u64)>, record: &[u8]) {
+pub(super) fn add(groups: &mut FxHashMap<Vec<u8>, (u64, u64)>, record: &[u8]) {
     let (comma, amount) = parse_record(record).expect("the generated records parse");
     let user = &record[..comma];
     match groups.get_mut(user) {
