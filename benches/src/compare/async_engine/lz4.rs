@@ -26,7 +26,10 @@
 //! is. Both comparisons against the hand loop also print
 //! `two_thread_hand_loop_vs_hand_loop`: the same loop split by hand where
 //! the plan cuts (`two_threads`), against the one-thread loop, so that a
-//! run shows what the plan's split itself allows on the machine.
+//! run shows what the plan's split itself allows on the machine; and
+//! `envelope_two_thread_hand_loop_vs_hand_loop`, the same split handing
+//! its lines across as envelopes (`envelope_two_threads`), so that it
+//! shows what the envelopes' crossing costs apart from the engine's work.
 //!
 //! `async/lz4_keyed_count_isolated` and
 //! `async/lz4_keyed_count_isolated_vs_hand_loop`: the same two comparisons
