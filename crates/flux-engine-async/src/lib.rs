@@ -69,6 +69,7 @@ mod report;
 mod stop;
 mod task;
 mod threads;
+mod yielding;
 
 pub use channel::EdgeStats;
 pub use clock::RunClock;

@@ -157,3 +157,92 @@ async fn paused_time_still_moves_while_a_segment_runs_on_a_thread_of_its_own() {
     assert_eq!(out.payloads(), [0, 1, 2]);
     assert_eq!(report.elapsed, Duration::from_secs(20));
 }
+
+/// Makes one envelope a step (its `pull_into` stops after one), counting
+/// them, each step `pause` long, up to `limit`.
+struct OnePerStep {
+    made: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
+    pause: Duration,
+}
+
+impl flux_core::Source for OnePerStep {
+    type Item = u64;
+
+    fn pull(&mut self, _cx: &mut flux_core::Context<'_>) -> Result<flux_core::Pull<u64>, flux_core::SourceError> {
+        Ok(self.next().map_or(flux_core::Pull::End, flux_core::Pull::Item))
+    }
+
+    fn pull_into<D: flux_core::Push<u64>>(
+        &mut self,
+        _budget: usize,
+        out: &mut flux_core::SourceOutput<'_, '_, '_, D>,
+    ) -> Result<flux_core::Pulled, flux_core::SourceError> {
+        Ok(match self.next() {
+            Some(item) => {
+                out.emit(item);
+                flux_core::Pulled::More
+            }
+            None => flux_core::Pulled::End,
+        })
+    }
+}
+
+impl OnePerStep {
+    #[allow(clippy::disallowed_methods, reason = "the test makes a step slow in real time")]
+    fn next(&mut self) -> Option<Envelope<u64>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let made = self.made.load(Relaxed);
+        if made == self.limit {
+            return None;
+        }
+        std::thread::sleep(self.pause);
+        self.made.store(made + 1, Relaxed);
+        Some(Envelope::new(made).with_sequence(made + 1))
+    }
+}
+
+/// Runs `source` into a sink on this one-thread runtime beside a task that
+/// waits for the source's first envelope, then notes how many it has made
+/// when it next gets the thread: the steps the busy segment took before
+/// it yielded (plus the one it had started).
+async fn steps_before_a_yield(limit: u64, pause: Duration) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    let made = std::sync::Arc::new(AtomicU64::new(0));
+    let source = OnePerStep { made: made.clone(), limit, pause };
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source).map(|n| n + 1).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert_eq!(plan.segments().len(), 1, "one busy segment, nothing to wait on");
+    let watcher = tokio::spawn(async move {
+        while made.load(Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        made.load(Relaxed)
+    });
+    let report = AsyncEngine::new().run(&plan, pipeline).await.unwrap();
+    assert_eq!(out.payloads().len() as u64, limit, "every envelope reached the sink");
+    assert!(report.problems.is_empty());
+    watcher.await.unwrap()
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn while_time_stands_still_a_busy_segment_yields_after_its_steps() {
+    // Engine time does not move while the segment runs (paused), so the
+    // segment yields by its count of steps: 4,096 (`YIELD_STEPS`). Tokio
+    // wakes yielded tasks last-in first, so the segment may take a second
+    // turn before the other task gets the thread.
+    let seen = steps_before_a_yield(4 * 4096, Duration::ZERO).await;
+    assert!(seen <= 2 * 4096 + 1, "the other task waited for {seen} steps");
+    assert!(seen >= 4096, "yielded after {seen} steps, before its count");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_segment_yields_after_half_a_millisecond_of_its_steps() {
+    // Steps of at least 200 µs: half a millisecond passes within three,
+    // far fewer than the count that makes a segment yield on a clock that
+    // stands still (two turns of three, as above, and the step under way).
+    // A slow machine only makes the steps longer.
+    let seen = steps_before_a_yield(400, Duration::from_micros(200)).await;
+    assert!((1..=16).contains(&seen), "the other task waited for {seen} steps");
+}
