@@ -281,6 +281,16 @@ impl<T> BatchingSender<T> {
             self.batch_size = self.sender.batch_size().map_or(self.batch_size, |size| size.max(1));
         }
     }
+
+    /// Pushes onto a batch that is full to its capacity: rare, since a
+    /// batch starts with room for a whole batch unless an adapted batch
+    /// size outgrew a recycled buffer (which then grows once, and is
+    /// recycled at its new size).
+    #[cold]
+    #[inline(never)]
+    fn push_growing(&mut self, item: Envelope<T>) {
+        self.batch.push(item);
+    }
 }
 
 /// The last node of a segment that ends at a boundary: batches what
@@ -288,7 +298,16 @@ impl<T> BatchingSender<T> {
 impl<T: Send> Push<T> for BatchingSender<T> {
     #[inline]
     fn push(&mut self, item: Envelope<T>, _cx: &mut Context<'_>) {
-        self.batch.push(item);
+        // With the growing path out of line, the push is a store into a
+        // slot the batch has: the compiler writes the envelope there from
+        // registers. With `Vec::push`'s own growth check in line, it built
+        // the envelope on the stack first and copied it (docs/BENCHMARKS.md,
+        // "An envelope built on the stack").
+        if self.batch.len() < self.batch.capacity() {
+            self.batch.push(item);
+        } else {
+            self.push_growing(item);
+        }
         if self.batch.len() >= self.batch_size {
             self.flush();
         }
