@@ -18,6 +18,14 @@ fn due<T>(item: &Envelope<T>, now: Instant) -> bool {
     item.meta().event_time.is_none_or(|at| at <= now)
 }
 
+/// Holds an envelope when the queue is full to its capacity: once per
+/// segment, as the first step's batch fills it.
+#[cold]
+#[inline(never)]
+fn hold_growing<T>(held: &mut VecDeque<Envelope<T>>, item: Envelope<T>) {
+    held.push_back(item);
+}
+
 impl<S, D> SourceSegment<S, D>
 where
     S: Source,
@@ -89,8 +97,11 @@ impl<D: Push<T>, T: Send, const HOLDS_ALL: bool> Push<T> for Gate<'_, D, T, HOLD
     fn push(&mut self, item: Envelope<T>, cx: &mut Context<'_>) {
         if !HOLDS_ALL && self.held.is_empty() && due(&item, cx.now()) {
             self.next.push(item, cx);
-        } else {
+        } else if self.held.len() < self.held.capacity() {
+            // A store into a slot the queue has, as the batching sender's.
             self.held.push_back(item);
+        } else {
+            hold_growing(self.held, item);
         }
     }
 
