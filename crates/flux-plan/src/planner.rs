@@ -2,7 +2,9 @@
 
 use flux_core::{ExecutionPlan, PlanError, PlannerPass, StageDescriptor};
 
-use crate::passes::{Diagnose, FusePure, IsolateHeavy, TypeContinuity, UniqueIds, ValidateEdges, ValidateShape};
+use crate::passes::{
+    Diagnose, FusePure, IsolateHeavy, SplitByCost, TypeContinuity, UniqueIds, ValidateEdges, ValidateShape,
+};
 
 /// Runs planner passes in order over a draft plan.
 ///
@@ -54,7 +56,8 @@ impl Default for Planner {
 
 impl Planner {
     /// The built-in passes: validation, fusion of pure stages, isolation of
-    /// heavy stages.
+    /// heavy stages, and a cut of runs whose hinted work is enough for two
+    /// cores into parts of about equal work.
     pub fn new() -> Self {
         Planner {
             passes: vec![
@@ -63,6 +66,7 @@ impl Planner {
                 Box::new(TypeContinuity),
                 Box::new(FusePure),
                 Box::new(IsolateHeavy::default()),
+                Box::new(SplitByCost::default()),
             ],
         }
     }

@@ -88,6 +88,44 @@ fn heavy_stages_are_isolated_and_cheap_ones_are_not() {
 }
 
 #[test]
+fn a_run_of_hinted_stages_is_cut_into_two_parts_of_equal_work() {
+    let four = [("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure), ("d", Purity::Pure)];
+    let unhinted = linear(&four);
+    assert_eq!(Planner::new().plan(unhinted.clone()).unwrap().segments(), vec![(0, 5)], "no hints: one segment");
+
+    let hinted = |ns: [u32; 4]| {
+        let mut stages = unhinted.clone();
+        for (stage, ns) in stages[1..5].iter_mut().zip(ns) {
+            *stage = stage.clone().with_cpu_hint_ns(ns);
+        }
+        Planner::new().plan(stages).unwrap()
+    };
+    let plan = hinted([25; 4]);
+    assert_eq!(plan.segments(), vec![(0, 2), (3, 5)], "50 ns a part: cut in the middle");
+    assert_eq!(plan.diagnostics.passes.last(), Some(&"split-by-cost"));
+    assert_eq!(hinted([60, 10, 10, 20]).segments(), vec![(0, 1), (2, 5)], "60 against 40");
+    assert_eq!(hinted([19; 4]).segments(), vec![(0, 5)], "38 ns a part does not pay for a boundary");
+    assert_eq!(hinted([20; 4]).segments(), vec![(0, 2), (3, 5)], "40 ns a part does");
+}
+
+#[test]
+fn hinted_runs_are_weighed_between_the_boundaries_already_there() {
+    let mut stages = linear(&[
+        ("a", Purity::Pure),
+        ("b", Purity::Pure),
+        ("acc", Purity::Stateful),
+        ("c", Purity::Pure),
+        ("d", Purity::Pure),
+    ]);
+    for i in [1, 2, 4, 5] {
+        stages[i] = stages[i].clone().with_cpu_hint_ns(40);
+    }
+    let plan = Planner::new().plan(stages).unwrap();
+    // The accumulator's boundaries first, then each side of it in two.
+    assert_eq!(plan.segments(), vec![(0, 1), (2, 2), (3, 3), (4, 4), (5, 6)]);
+}
+
+#[test]
 fn a_source_hinted_heavy_reads_in_a_segment_of_its_own() {
     let mut stages = linear(&[("parse", Purity::Pure), ("format", Purity::Pure)]);
     assert_eq!(Planner::new().plan(stages.clone()).unwrap().segments(), vec![(0, 3)], "fused without a hint");
@@ -136,7 +174,15 @@ fn a_user_pass_runs_after_the_built_ins_and_diagnostics_see_its_changes() {
     assert_eq!(plan.diagnostics.segment_count, 2);
     assert_eq!(
         plan.diagnostics.passes,
-        vec!["validate-shape", "unique-ids", "type-continuity", "fuse-pure", "isolate-heavy", "forbid-fusion"]
+        vec![
+            "validate-shape",
+            "unique-ids",
+            "type-continuity",
+            "fuse-pure",
+            "isolate-heavy",
+            "split-by-cost",
+            "forbid-fusion"
+        ]
     );
 
     let err = Planner::new().with_pass(ForbidFusionInto("zzz")).plan(stages).unwrap_err();

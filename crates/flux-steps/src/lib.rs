@@ -63,6 +63,7 @@ debug_by_id!(SetMeta, SetMetaNode, SplitKey, SplitKeyNode);
 
 mod filter;
 mod flat_map;
+mod hint;
 mod inspect;
 mod key_text;
 mod map;
@@ -75,6 +76,7 @@ mod with_meta;
 
 pub use filter::{Filter, FilterNode};
 pub use flat_map::{FlatMap, FlatMapNode};
+pub use hint::{HintSteps, Hinted};
 pub use inspect::{Inspect, InspectNode};
 pub use key_text::KeyText;
 pub use map::{Map, MapNode};

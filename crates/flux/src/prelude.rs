@@ -12,7 +12,7 @@ pub use flux_core::{
 pub use flux_engine_sync::RunReport;
 
 /// The builder's steps (`map`, `filter`, `key_by`, ...) as pipeline methods.
-pub use flux_steps::Steps;
+pub use flux_steps::{HintSteps, Steps};
 
 /// Stand-ins for a real source and sink, for trying a pipeline out.
 pub use flux_test::{IterSource, VecSink};

@@ -87,7 +87,8 @@ impl<'a> Frame<'a> {
     /// An owned slice of the slab holding the frame; no bytes are copied.
     #[inline]
     pub fn to_bytes(&self) -> Bytes {
-        self.slab.slice_ref(self.bytes)
+        let start = self.bytes.as_ptr() as usize - self.slab.as_ptr() as usize;
+        self.slab.slice(start..start + self.bytes.len())
     }
 }
 
