@@ -61,14 +61,13 @@ impl PlannerPass for SplitByCost {
 /// `min_part` or more, cut so that the heaviest part is lightest; none
 /// when not even two parts can.
 fn balanced_cuts(work: &[u64], parts: usize, min_part: u64) -> Vec<usize> {
-    let total: u64 = work.iter().sum();
-    let most = parts.min(work.len()).min(usize::try_from(total / min_part.max(1)).unwrap_or(usize::MAX));
-    (2..=most).rev().find_map(|count| lightest_heaviest(work, count, min_part)).unwrap_or_default()
+    (2..=parts.min(work.len())).rev().find_map(|count| lightest_heaviest(work, count, min_part)).unwrap_or_default()
 }
 
 /// The cuts into `count` parts of at least `min_part` each whose heaviest
 /// part is lightest, if there are such parts (a linear partition, by
-/// dynamic programming over prefixes: stages are few).
+/// dynamic programming over prefixes: stages are few). Of cuts as good,
+/// the earliest.
 fn lightest_heaviest(work: &[u64], count: usize, min_part: u64) -> Option<Vec<usize>> {
     const NONE: u64 = u64::MAX;
     let n = work.len();
@@ -124,6 +123,8 @@ mod tests {
         assert_eq!(balanced_cuts(&[60, 10, 10, 20], 2, 30), vec![0]);
         // 10 + 20 | 30 + 5: 30 and 35.
         assert_eq!(balanced_cuts(&[10, 20, 30, 5], 2, 30), vec![1]);
+        // 40 | 0 + 0 + 40, 40 + 0 | 0 + 40 and 40 + 0 + 0 | 40 are as good.
+        assert_eq!(balanced_cuts(&[40, 0, 0, 40], 2, 40), vec![0], "of cuts as good, the earliest");
     }
 
     #[test]
