@@ -87,8 +87,7 @@ impl<'a> Frame<'a> {
     /// An owned slice of the slab holding the frame; no bytes are copied.
     #[inline]
     pub fn to_bytes(&self) -> Bytes {
-        let start = self.bytes.as_ptr() as usize - self.slab.as_ptr() as usize;
-        self.slab.slice(start..start + self.bytes.len())
+        self.slab.slice_ref(self.bytes)
     }
 }
 
