@@ -18,8 +18,9 @@ fn due<T>(item: &Envelope<T>, now: Instant) -> bool {
     item.meta().event_time.is_none_or(|at| at <= now)
 }
 
-/// Holds an envelope when the queue is full to its capacity: once per
-/// segment, as the first step's batch fills it.
+/// Holds an envelope when the queue is full to its capacity: only while
+/// the first step grows it to a step's size (it keeps its capacity when
+/// the batch is taken).
 #[cold]
 #[inline(never)]
 fn hold_growing<T>(held: &mut VecDeque<Envelope<T>>, item: Envelope<T>) {
