@@ -218,7 +218,7 @@ impl Sink<u64> for FoldSink {
 
 /// The four-map job over `items` envelopes. Maps with work say what it
 /// costs (`cpu_hint_ns`), as a user who measured them would; trivial maps
-/// say nothing.
+/// give a hint of 0, which is none.
 fn four_maps<const ROUNDS: u32>(items: u64, out: &Arc<AtomicU64>) -> impl Runnable + use<ROUNDS> {
     let hint = if ROUNDS == 0 { 0 } else { 25 };
     Pipeline::from_source(Numbers::upto(items))

@@ -224,7 +224,9 @@ impl StageDescriptor {
 
     /// Sets the CPU hint per item. The default planner gives a stage whose
     /// hint is 500 ns or more a segment of its own, where it can run in
-    /// parallel with its neighbours.
+    /// parallel with its neighbours, and cuts a run of stages whose hints
+    /// add up to two parts of 40 ns or more into two segments of about
+    /// equal work (`flux-plan`'s `SplitByCost`).
     #[must_use]
     pub fn with_cpu_hint_ns(mut self, ns: u32) -> Self {
         self.cpu_hint_ns = ns;

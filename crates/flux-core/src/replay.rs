@@ -18,9 +18,10 @@ fn due<T>(item: &Envelope<T>, now: Instant) -> bool {
     item.meta().event_time.is_none_or(|at| at <= now)
 }
 
-/// Holds an envelope when the queue is full to its capacity: only while
-/// the first step grows it to a step's size (it keeps its capacity when
-/// the batch is taken).
+/// Holds an envelope when the queue is full to its capacity: the gathering
+/// gate only while its first step grows the queue to a step's size (it
+/// keeps its capacity when the batch is taken); the event-time gate
+/// whenever more envelopes wait than ever before.
 #[cold]
 #[inline(never)]
 fn hold_growing<T>(held: &mut VecDeque<Envelope<T>>, item: Envelope<T>) {

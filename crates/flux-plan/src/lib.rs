@@ -5,7 +5,8 @@
 //! The built-in passes validate the pipeline ([`passes::ValidateShape`],
 //! [`passes::UniqueIds`], [`passes::TypeContinuity`]), decide which
 //! junctions are fused and which are segment boundaries
-//! ([`passes::FusePure`], [`passes::IsolateHeavy`]), and fill in
+//! ([`passes::FusePure`], [`passes::IsolateHeavy`],
+//! [`passes::SplitByCost`]), and fill in
 //! [`PlanDiagnostics`](flux_core::PlanDiagnostics) last. A user's own passes
 //! run after the built-in ones and before diagnostics, so what they change
 //! is what the engine runs and what the diagnostics report.

@@ -41,7 +41,10 @@ pub trait HintSteps<S, C, L> {
     /// two segments of about equal work when each would carry 40 ns or
     /// more (`flux_plan::passes::SplitByCost`), and gives a step of 500 ns
     /// or more a segment of its own (`IsolateHeavy`). A step without a hint
-    /// weighs nothing. The step keeps its place and id, and runs as it did.
+    /// weighs nothing. The step keeps its place and id, and runs as it did;
+    /// the hint replaces any the step gave itself (`0` leaves none). A cut
+    /// pays where segments run beside each other (the tokio engine); the
+    /// sync engine runs them in turn and pays the hand-off.
     ///
     /// ```
     /// use flux_core::Runnable;
@@ -49,19 +52,26 @@ pub trait HintSteps<S, C, L> {
     /// use flux_steps::{HintSteps, Steps};
     /// use flux_test::{IterSource, VecSink};
     ///
+    /// let out = VecSink::new();
     /// let pipeline = flux_core::Pipeline::from_source(IterSource::new(0..4u64))
     ///     .map(|n| n.wrapping_mul(3))
     ///     .named("score")
     ///     .cpu_hint_ns(50)
     ///     .map(|n| n ^ (n >> 7))
     ///     .cpu_hint_ns(50)
-    ///     .sink(VecSink::new());
+    ///     .sink(out.clone());
     /// let stages = pipeline.describe();
     /// assert_eq!((stages[1].id.as_str(), stages[1].cpu_hint_ns), ("score", 50));
     ///
     /// // Two steps of 50 ns each: one part each, beside each other.
     /// let plan = Planner::new().plan(stages).unwrap();
     /// assert_eq!(plan.segments(), vec![(0, 1), (2, 3)]);
+    ///
+    /// // The steps run as they would without the hints, cut or not.
+    /// let report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline).unwrap();
+    /// assert!(report.problems.is_empty());
+    /// let expected: Vec<u64> = (0..4u64).map(|n| n.wrapping_mul(3)).map(|n| n ^ (n >> 7)).collect();
+    /// assert_eq!(out.payloads(), expected);
     /// ```
     fn cpu_hint_ns(self, ns: u32) -> Pipeline<S, Stack<C, Hinted<L>>>;
 }

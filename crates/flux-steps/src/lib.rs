@@ -1,6 +1,7 @@
 //! The builder's stateless steps: `map`, `filter`, `flat_map`, `try_map`,
 //! `inspect`, `key_by`, `split_key`, `event_time`, and the metadata-reading `map` and
-//! `filter`, one per file, added to a [`Pipeline`](flux_core::Pipeline) by the [`Steps`] trait.
+//! `filter`, one per file, added to a [`Pipeline`](flux_core::Pipeline) by the [`Steps`] trait;
+//! and `cpu_hint_ns` ([`HintSteps`]), which tells the planner what the step before it costs.
 //!
 //! They live outside the kernel: each is an ordinary [`Layer`](flux_core::Layer)
 //! whose node is inlined into the segment it is fused in, so a user's own
