@@ -5,15 +5,10 @@ use flux_core::{Chain, Layer, Pipeline, Source, Stack, StageDescriptor, StageId}
 /// A layer that is the layer it wraps, with a CPU hint in its descriptor;
 /// its node is the wrapped layer's node, so it costs nothing at run time.
 /// Add it with [`HintSteps::cpu_hint_ns`], after the step to hint.
+#[derive(Debug)]
 pub struct Hinted<L> {
     inner: L,
     cpu_ns: u32,
-}
-
-impl<L: core::fmt::Debug> core::fmt::Debug for Hinted<L> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Hinted").field("inner", &self.inner).field("cpu_ns", &self.cpu_ns).finish()
-    }
 }
 
 impl<In, L: Layer<In>> Layer<In> for Hinted<L> {
