@@ -201,7 +201,13 @@ fn load<S: Sink<Loaded> + 'static>(
         .sink(sink)
         .named(stage);
 
-    let plan = Planner::new().plan(pipeline.describe()).or_say(format_args!("cannot plan the load"))?;
+    // The cuts that put the reading and the database on threads of their
+    // own pay only on the tokio engine; on one thread they cost a hand-off.
+    let planner = match options.engine {
+        EngineChoice::Sync => Planner::for_one_thread(),
+        EngineChoice::Async => Planner::new(),
+    };
+    let plan = planner.plan(pipeline.describe()).or_say(format_args!("cannot plan the load"))?;
     say(out, format_args!("plan:\n{plan}\n"));
 
     let metrics = Arc::new(Metrics::new());

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use flux_core::{Context, Envelope, Instant, Position, Pull, Rejected, Source, SourceError};
+use flux_core::{Context, EngineHint, Envelope, Instant, Position, Pull, Rejected, Source, SourceError};
 
 use crate::FromSource;
 
@@ -218,6 +218,20 @@ impl<T: Send + 'static> Source for FanIn<T> {
             Order::AsReady => self.pull_as_ready(cx),
             Order::ByEventTime => self.pull_by_event_time(cx),
         }
+    }
+
+    /// The strongest of its sources' hints: it pulls from all of them on
+    /// one thread, so one source that blocks (a file read through
+    /// `FramedSource::new`) blocks them all, and one that works hard
+    /// (decompressing) is work for the whole segment.
+    fn engine_hint(&self) -> EngineHint {
+        self.inputs.iter().map(|input| input.source.engine_hint()).fold(EngineHint::Any, |strongest, hint| {
+            match (strongest, hint) {
+                (EngineHint::Blocking, _) | (_, EngineHint::Blocking) => EngineHint::Blocking,
+                (EngineHint::Isolate, _) | (_, EngineHint::Isolate) => EngineHint::Isolate,
+                _ => EngineHint::Any,
+            }
+        })
     }
 }
 

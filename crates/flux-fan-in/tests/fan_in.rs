@@ -3,7 +3,9 @@
 
 use std::error::Error;
 
-use flux_core::{Context, Envelope, Instant, Meta, Pipeline, Position, Pull, Rejected, Runnable, Source, SourceError};
+use flux_core::{
+    Context, EngineHint, Envelope, Instant, Meta, Pipeline, Position, Pull, Rejected, Runnable, Source, SourceError,
+};
 use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_fan_in::{FanIn, FromSource, Sourced};
 use flux_plan::Planner;
@@ -199,4 +201,32 @@ fn a_waiting_source_is_not_asked_again_before_its_time() {
     // Once before 5 s (it says to wait), then for its item and its end.
     assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
     assert!(FanIn::<u8>::as_ready().is_empty());
+}
+
+/// A source that asks to run where `hint` says, and makes nothing.
+struct Hinted(EngineHint);
+
+impl Source for Hinted {
+    type Item = &'static str;
+
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<&'static str>, SourceError> {
+        Ok(Pull::End)
+    }
+
+    fn engine_hint(&self) -> EngineHint {
+        self.0
+    }
+}
+
+#[test]
+fn a_fan_in_asks_for_the_strongest_of_its_sources_hints() {
+    let fan_in = |hints: &[EngineHint]| {
+        hints.iter().fold(FanIn::as_ready(), |fan_in, &hint| fan_in.source(Hinted(hint))).engine_hint()
+    };
+    assert_eq!(fan_in(&[]), EngineHint::Any);
+    assert_eq!(fan_in(&[EngineHint::Any, EngineHint::Any]), EngineHint::Any);
+    assert_eq!(fan_in(&[EngineHint::Any, EngineHint::Isolate]), EngineHint::Isolate);
+    assert_eq!(fan_in(&[EngineHint::Isolate, EngineHint::Any]), EngineHint::Isolate);
+    assert_eq!(fan_in(&[EngineHint::Blocking, EngineHint::Isolate]), EngineHint::Blocking);
+    assert_eq!(fan_in(&[EngineHint::Isolate, EngineHint::Blocking, EngineHint::Any]), EngineHint::Blocking);
 }

@@ -112,7 +112,9 @@ impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
-            hint: EngineHint::Any,
+            // A `Read` blocks its thread until it has bytes: off the
+            // runtime's workers on the tokio engine.
+            hint: EngineHint::Blocking,
         })
     }
 
@@ -140,13 +142,14 @@ impl<R, F, P> ParsedSource<R, F, P> {
         self
     }
 
-    /// Asks the engine to run the source where `hint` says:
-    /// [`EngineHint::Isolate`] for an input whose reading is heavy work (a
-    /// decompressing reader), so that the planner cuts after the source and
-    /// the tokio engine reads, frames and parses on a thread of its own
-    /// while the rest of the pipeline runs beside it, as
+    /// Asks the engine to run the source where `hint` says, as
     /// [`FramedSource::with_engine_hint`](flux_memory::FramedSource::with_engine_hint)
-    /// does for unparsed frames. The default has no preference.
+    /// does for unparsed frames. By default it asks for
+    /// [`EngineHint::Blocking`]: its `Read` blocks the calling thread, so
+    /// the default planner cuts after the source and the tokio engine
+    /// reads, frames and parses on a thread of its own, off the runtime's
+    /// workers, while the rest of the pipeline runs beside it.
+    /// [`EngineHint::Any`] lets the planner fuse it with what follows.
     ///
     /// ```
     /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
@@ -166,7 +169,8 @@ impl<R, F, P> ParsedSource<R, F, P> {
     ///     Ok(flux_plan::Planner::new().plan(pipeline.describe())?.junctions[0].clone())
     /// };
     /// assert!(matches!(first_junction(Some(EngineHint::Isolate))?, Junction::Boundary(_)), "cut after the source");
-    /// assert!(matches!(first_junction(None)?, Junction::Fused), "no cut without the hint");
+    /// assert!(matches!(first_junction(None)?, Junction::Boundary(_)), "a `Read` blocks: cut by default");
+    /// assert!(matches!(first_junction(Some(EngineHint::Any))?, Junction::Fused), "no preference: fused");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]

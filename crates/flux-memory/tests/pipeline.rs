@@ -18,8 +18,11 @@ use flux_test::VecSink;
 
 /// Plans and runs `pipeline` with `pool` watched, then checks for leaks
 /// whatever the outcome.
+/// Planned for the one thread the sync engine runs on: the source stays
+/// fused with what follows, so a pool of two slabs is enough (a cut after
+/// it would hold a batch of frames, and their slabs, in the channel).
 fn run(pipeline: impl Runnable, pool: &SlabPool) -> Result<RunReport, RunError> {
-    let plan = flux_plan::Planner::new().plan(pipeline.describe()).expect("the pipeline plans");
+    let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).expect("the pipeline plans");
     let result = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
     assert_no_leaks(pool);
     result

@@ -71,6 +71,42 @@ impl Planner {
         }
     }
 
+    /// The passes for an engine that runs every segment on one thread, as
+    /// the sync engine does: [`Planner::new`]'s without the two that cut
+    /// only to run parts side by side ([`IsolateHeavy`], for stages hinted
+    /// heavy or blocking, and [`SplitByCost`]). On one thread the parts of
+    /// a cut run in turn and pay the hand-off between them (under 17 ns an
+    /// item for a map, a boundary and a sink, `docs/BENCHMARKS.md`), and a
+    /// blocking call stalls the run wherever it is. The boundaries the
+    /// stages ask for themselves, around an accumulator, stay.
+    ///
+    /// `flux::run` plans with it.
+    ///
+    /// ```
+    /// use flux_core::{Pipeline, Runnable};
+    /// use flux_plan::Planner;
+    /// use flux_steps::{HintSteps, Steps};
+    /// use flux_test::{IterSource, VecSink};
+    ///
+    /// let pipeline = Pipeline::from_source(IterSource::new(0..10u64))
+    ///     .map(|n| n + 1)
+    ///     .cpu_hint_ns(900)
+    ///     .map(|n| n * 2)
+    ///     .cpu_hint_ns(900)
+    ///     .sink(VecSink::new());
+    /// let stages = pipeline.describe();
+    /// assert_eq!(Planner::new().plan(stages.clone())?.segments().len(), 4, "cut for two cores");
+    /// let plan = Planner::for_one_thread().plan(stages)?;
+    /// assert_eq!(plan.segments().len(), 1, "fused for one");
+    /// assert_eq!(plan.diagnostics.passes, ["validate-shape", "unique-ids", "type-continuity", "fuse-pure"]);
+    /// # Ok::<(), flux_core::PlanError>(())
+    /// ```
+    pub fn for_one_thread() -> Self {
+        Planner {
+            passes: vec![Box::new(ValidateShape), Box::new(UniqueIds), Box::new(TypeContinuity), Box::new(FusePure)],
+        }
+    }
+
     /// A planner with no passes but diagnostics, for building a pass list from scratch.
     pub fn empty() -> Self {
         Planner { passes: Vec::new() }

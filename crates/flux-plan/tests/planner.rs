@@ -137,6 +137,27 @@ fn a_source_hinted_heavy_reads_in_a_segment_of_its_own() {
 }
 
 #[test]
+fn the_one_thread_planner_cuts_for_no_hint_and_keeps_an_accumulators_boundaries() {
+    let mut stages = linear(&[
+        ("parse", Purity::Pure),
+        ("heavy", Purity::Pure),
+        ("acc", Purity::Stateful),
+        ("format", Purity::Pure),
+    ]);
+    stages[0] = stages[0].clone().with_engine_hint(EngineHint::Blocking);
+    stages[2] = stages[2].clone().with_cpu_hint_ns(2_000);
+    stages[4] = stages[4].clone().with_cpu_hint_ns(400).with_engine_hint(EngineHint::Isolate);
+    stages[5] = stages[5].clone().with_engine_hint(EngineHint::Blocking);
+    assert_eq!(
+        Planner::new().plan(stages.clone()).unwrap().segments(),
+        vec![(0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)],
+        "every hint cuts for two cores"
+    );
+    let plan = Planner::for_one_thread().plan(stages).unwrap();
+    assert_eq!(plan.segments(), vec![(0, 2), (3, 3), (4, 5)], "only the accumulator's own boundaries");
+}
+
+#[test]
 fn diagnostics_estimate_memory_and_latency_from_hints_and_channels() {
     let mut stages = linear(&[("a", Purity::Pure), ("acc", Purity::Stateful)]);
     stages[2] = stages[2].clone().with_memory_hint(1_000).with_latency_hint_ns(30_000);

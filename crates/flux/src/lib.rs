@@ -69,8 +69,9 @@
 //! | `serde` | | plans, run reports, ledgers and dead letters serialize |
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
-//! always there: [`run`] is `Planner::new().plan(..)` then
-//! `SyncEngine::new().run(..)`; call them yourself to add planner passes,
+//! always there: [`run`] is `Planner::for_one_thread().plan(..)` then
+//! `SyncEngine::new().run(..)`, and `run_async` (feature `async`) plans with
+//! `Planner::new()`, whose passes also cut where two cores pay; call them yourself to add planner passes,
 //! schedule hooks, a clock that follows the source's event times (to
 //! replay a file as it happened: `SyncEngine::clock_follows_event_time`)
 //! or a different engine.

@@ -1,4 +1,4 @@
-//! `flux::run`: plan with the default planner, run on the sync engine.
+//! `flux::run`: plan for one thread, run on the sync engine.
 
 use core::fmt;
 use std::error::Error as StdError;
@@ -8,9 +8,11 @@ use flux_engine_sync::{RunError, RunReport, SyncEngine};
 use flux_plan::Planner;
 use flux_test::VecSink;
 
-/// Plans `pipeline` with the default planner (which fuses adjacent pure
-/// stages) and runs it on the deterministic [`SyncEngine`], returning the
-/// report: the ledger, dead letters, side outputs and channel figures.
+/// Plans `pipeline` for one thread ([`Planner::for_one_thread`], which
+/// fuses adjacent pure stages and cuts nothing for hints that only pay on
+/// several cores) and runs it on the deterministic [`SyncEngine`],
+/// returning the report: the ledger, dead letters, side outputs and
+/// channel figures.
 ///
 /// # Errors
 ///
@@ -30,7 +32,7 @@ use flux_test::VecSink;
 /// # Ok::<(), flux::Error>(())
 /// ```
 pub fn run<P: Runnable>(pipeline: P) -> Result<RunReport, Error> {
-    let plan = Planner::new().plan(pipeline.describe()).map_err(Error::Plan)?;
+    let plan = Planner::for_one_thread().plan(pipeline.describe()).map_err(Error::Plan)?;
     SyncEngine::new().run(&plan, pipeline).map_err(Error::Run)
 }
 
