@@ -229,7 +229,9 @@ impl<T: Send + 'static> Source for FanIn<T> {
             match (strongest, hint) {
                 (EngineHint::Blocking, _) | (_, EngineHint::Blocking) => EngineHint::Blocking,
                 (EngineHint::Isolate, _) | (_, EngineHint::Isolate) => EngineHint::Isolate,
-                _ => EngineHint::Any,
+                // `Any` gives way to any other hint, one added later too.
+                (EngineHint::Any, other) => other,
+                (strongest, _) => strongest,
             }
         })
     }

@@ -97,7 +97,9 @@ pub struct ParsedSource<R, F, P> {
 
 impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
     /// A source framing `input` with `framer` in slabs from `pool`, and
-    /// parsing each frame with `parse`.
+    /// parsing each frame with `parse`. It asks for a thread of its own
+    /// ([`EngineHint::Blocking`]), as a read blocks the thread that calls
+    /// it ([`ParsedSource::with_engine_hint`] changes it).
     ///
     /// # Errors
     ///
@@ -152,7 +154,7 @@ impl<R, F, P> ParsedSource<R, F, P> {
     /// [`EngineHint::Any`] lets the planner fuse it with what follows.
     ///
     /// ```
-    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
+    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable, Source};
     /// use flux_formats::ParsedSource;
     /// use flux_memory::{Frame, NewlineDelimited, PoolConfig, SlabPool};
     /// use flux_steps::Steps;
@@ -171,6 +173,10 @@ impl<R, F, P> ParsedSource<R, F, P> {
     /// assert!(matches!(first_junction(Some(EngineHint::Isolate))?, Junction::Boundary(_)), "cut after the source");
     /// assert!(matches!(first_junction(None)?, Junction::Boundary(_)), "a `Read` blocks: cut by default");
     /// assert!(matches!(first_junction(Some(EngineHint::Any))?, Junction::Fused), "no preference: fused");
+    ///
+    /// let pool = SlabPool::new("input", PoolConfig::default());
+    /// let source = ParsedSource::new(&b"a\n"[..], pool, NewlineDelimited::new(64), parse)?;
+    /// assert_eq!(source.engine_hint(), EngineHint::Blocking);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]

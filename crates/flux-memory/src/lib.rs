@@ -54,7 +54,8 @@
 //!     .map(|line: Bytes| line.slice(3..))
 //!     .sink(WriteSink::new(Vec::new()));
 //!
-//! let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+//! // Planned for the sync engine's one thread: the source stays fused.
+//! let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe())?;
 //! let report = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline)?;
 //!
 //! assert_eq!(report.dead_letters.len(), 1);

@@ -86,6 +86,10 @@ pub struct FramedSource<R, F> {
 impl<R: Read, F: Framer> FramedSource<R, F> {
     /// A source framing `input` with `framer` in slabs from `pool`.
     ///
+    /// It asks for a thread of its own ([`EngineHint::Blocking`]): a read
+    /// blocks the thread that calls it ([`FramedSource::with_engine_hint`]
+    /// says more, and changes it).
+    ///
     /// # Errors
     ///
     /// The framer has no limit on its frames ([`CarryTooLarge`]).
@@ -144,8 +148,8 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// it. Reading as a task on a worker, a decode, frame, parse and count
     /// job also ran slower: both segments moved from worker to worker and
     /// each core's caches kept neither (`cargo xtask bench async`,
-    /// `async/lz4_keyed_count`, 1.45 against 1.76 million records a
-    /// second, `docs/BENCHMARKS.md`). [`EngineHint::Isolate`] says the same
+    /// `async/lz4_keyed_count_as_tasks` against `async/lz4_keyed_count`,
+    /// 14.5 against 17.2 million records a second, `docs/BENCHMARKS.md`). [`EngineHint::Isolate`] says the same
     /// for a reader that never blocks but decompresses; [`EngineHint::Any`]
     /// lets the planner fuse the source with what follows, as the one-thread
     /// planner (`Planner::for_one_thread`) always does. A source made by

@@ -92,8 +92,11 @@ impl AsyncWrite for Stubborn {
     }
 }
 
+/// Planned for the one thread the sync engine runs on: the source stays
+/// fused with the sink, so a pool of two slabs is enough (a cut after it
+/// would hold a step's frames, and their slabs, in the channel).
 fn run(pipeline: impl Runnable, pool: &SlabPool) -> Result<RunReport, RunError> {
-    let plan = flux_plan::Planner::new().plan(pipeline.describe()).expect("the pipeline plans");
+    let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).expect("the pipeline plans");
     let result = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
     assert_no_leaks(pool);
     result

@@ -18,6 +18,7 @@ use flux_test::VecSink;
 
 /// Plans and runs `pipeline` with `pool` watched, then checks for leaks
 /// whatever the outcome.
+///
 /// Planned for the one thread the sync engine runs on: the source stays
 /// fused with what follows, so a pool of two slabs is enough (a cut after
 /// it would hold a batch of frames, and their slabs, in the channel).

@@ -29,7 +29,7 @@ fn run(count: u64, disk: &FaultyWriter, buffer: usize, on_error: OnWriteError) -
     let policy = FlushPolicy { bytes: buffer, interval: None };
     let sink = WriteSink::with_policy(disk.clone(), Delimit::Newline, policy).on_error(on_error);
     let pipeline = Pipeline::from_source(source).sink(sink);
-    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).unwrap();
     let outcome = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
     assert_no_leaks(&pool);
     outcome
@@ -212,7 +212,7 @@ fn a_read_that_fails_mid_slab_on_the_engine_delivers_the_lines_before_it() {
     let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16)).unwrap();
     let disk = FaultyWriter::new();
     let pipeline = Pipeline::from_source(source).sink(WriteSink::new(disk.clone()));
-    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).unwrap();
     let error = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline).unwrap_err();
     assert_eq!(error.to_string(), "stage `source` stopped the run at byte 100000");
     assert_eq!(lines_in(&disk), (0..10_000).collect::<Vec<_>>(), "written, since the sink was closed");
@@ -228,7 +228,7 @@ fn a_reader_that_would_block_waits_on_the_engine_clock() {
         .retry_after(std::time::Duration::from_millis(20));
     let disk = FaultyWriter::new();
     let pipeline = Pipeline::from_source(source).sink(WriteSink::new(disk.clone()));
-    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).unwrap();
     let report = SyncEngine::new().run(&plan, pipeline).unwrap();
     assert_eq!(disk.written(), numbered_lines(1_000));
     // The first would-block ends a read that has whole lines; two more wait.

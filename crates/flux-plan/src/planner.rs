@@ -56,19 +56,12 @@ impl Default for Planner {
 
 impl Planner {
     /// The built-in passes: validation, fusion of pure stages, isolation of
-    /// heavy stages, and a cut of runs whose hinted work is enough for two
-    /// cores into parts of about equal work.
+    /// heavy and blocking stages, and a cut of runs whose hinted work is
+    /// enough for two cores into parts of about equal work. For an engine
+    /// that runs every segment on one thread,
+    /// [`Planner::for_one_thread`] leaves out the two cutting passes.
     pub fn new() -> Self {
-        Planner {
-            passes: vec![
-                Box::new(ValidateShape),
-                Box::new(UniqueIds),
-                Box::new(TypeContinuity),
-                Box::new(FusePure),
-                Box::new(IsolateHeavy::default()),
-                Box::new(SplitByCost::default()),
-            ],
-        }
+        Self::for_one_thread().with_pass(IsolateHeavy::default()).with_pass(SplitByCost::default())
     }
 
     /// The passes for an engine that runs every segment on one thread, as

@@ -155,6 +155,14 @@ fn the_one_thread_planner_cuts_for_no_hint_and_keeps_an_accumulators_boundaries(
     );
     let plan = Planner::for_one_thread().plan(stages).unwrap();
     assert_eq!(plan.segments(), vec![(0, 2), (3, 3), (4, 5)], "only the accumulator's own boundaries");
+
+    // Hints too small to isolate a stage, enough to cut the run in two.
+    let mut cheap = linear(&[("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure), ("d", Purity::Pure)]);
+    for stage in &mut cheap[1..5] {
+        *stage = stage.clone().with_cpu_hint_ns(25);
+    }
+    assert_eq!(Planner::new().plan(cheap.clone()).unwrap().segments(), vec![(0, 2), (3, 5)], "split by cost");
+    assert_eq!(Planner::for_one_thread().plan(cheap).unwrap().segments(), vec![(0, 5)], "one segment");
 }
 
 #[test]

@@ -53,8 +53,12 @@ fn load(db: &Scratch, ids: Vec<u64>, stop_at: Option<u64>) -> (PostgresStats, fl
 }
 
 /// Runs `pipeline` on the sync engine: its report, stopped or not.
+///
+/// Planned for the one thread the sync engine runs on: a file source stays
+/// fused with the stages after it, so a panic in them stops the reading at
+/// once (behind a cut, the stages would drain the batch already sent).
 fn run(pipeline: impl Runnable) -> flux_engine_sync::RunReport {
-    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    let plan = Planner::for_one_thread().plan(pipeline.describe()).unwrap();
     match SyncEngine::new().run(&plan, pipeline) {
         Ok(report) => report,
         Err(failed) => failed.into_report().expect("a stopped run has a report"),

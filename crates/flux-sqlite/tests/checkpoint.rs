@@ -69,6 +69,7 @@ fn load(db: &Scratch, ids: Vec<u64>, stop_at: Option<u64>) -> (flux_sqlite::Sqli
 }
 
 /// Runs `pipeline` on the sync engine: its report, stopped or not.
+///
 /// Planned for the one thread the sync engine runs on: a file source stays
 /// fused with the stages after it, so a panic in them stops the reading at
 /// once (behind a cut, the stages would drain the batch already sent).

@@ -5,8 +5,7 @@
 //! This is the crate most users add. It gathers the parts of Flux behind
 //! one dependency: the kernel's types at its root, each part as a module
 //! (one feature per part), a [`prelude`], and [`run`], which plans a
-//! pipeline with the default planner and runs it on the deterministic
-//! engine.
+//! pipeline for one thread and runs it on the deterministic engine.
 //!
 //! ```
 //! use flux::prelude::*;
@@ -70,11 +69,11 @@
 //!
 //! The planner ([`plan`]) and the deterministic engine ([`engine`]) are
 //! always there: [`run`] is `Planner::for_one_thread().plan(..)` then
-//! `SyncEngine::new().run(..)`, and `run_async` (feature `async`) plans with
-//! `Planner::new()`, whose passes also cut where two cores pay; call them yourself to add planner passes,
-//! schedule hooks, a clock that follows the source's event times (to
-//! replay a file as it happened: `SyncEngine::clock_follows_event_time`)
-//! or a different engine.
+//! `SyncEngine::new().run(..)`, and `run_async` (feature `async`) plans
+//! with `Planner::new()`, whose passes also cut where two cores pay; call
+//! them yourself to add planner passes, schedule hooks, a clock that
+//! follows the source's event times (to replay a file as it happened:
+//! `SyncEngine::clock_follows_event_time`) or a different engine.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]

@@ -29,6 +29,11 @@ use flux_test::VecSink;
 /// let report = flux::run(Pipeline::from_source(IterSource::new(1..=3u32)).map(|n| n * 2).sink(out.clone()))?;
 /// assert_eq!(out.payloads(), [2, 4, 6]);
 /// assert!(report.dead_letters.is_empty());
+///
+/// // A stage hinted heavy is not cut apart on one thread: no boundary.
+/// let heavy = Pipeline::from_source(IterSource::new(1..=3u32)).map(|n| n + 1).cpu_hint_ns(2_000);
+/// let report = flux::run(heavy.sink(VecSink::new()))?;
+/// assert!(report.edges.is_empty(), "one segment: {:?}", report.edges);
 /// # Ok::<(), flux::Error>(())
 /// ```
 pub fn run<P: Runnable>(pipeline: P) -> Result<RunReport, Error> {

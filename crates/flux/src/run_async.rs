@@ -7,8 +7,10 @@ use flux_core::{PlanError, Runnable};
 use flux_engine_async::{AsyncEngine, RunError, RunReport};
 use flux_plan::Planner;
 
-/// Plans `pipeline` with the default planner, as [`run`](crate::run) does,
-/// and runs it on the tokio engine from the runtime this is awaited on.
+/// Plans `pipeline` with the default planner (`Planner::new`, whose passes
+/// also cut where a second core pays, where [`run`](crate::run) plans for
+/// one thread) and runs it on the tokio engine from the runtime this is
+/// awaited on.
 /// The same pipeline value runs on either engine with no change.
 ///
 /// # Errors

@@ -26,8 +26,8 @@ use flux_core::{EdgeSpec, ExecutionPlan, Junction, PlanError, PlannerPass};
 /// one after the other, on one thread, and pays the hand-off between them
 /// (a map, a boundary and a sink together take under 17 ns an item there)
 /// without the second core's gain: hints are for a run on the tokio
-/// engine, or a planner without this pass (`Planner::empty` and the
-/// passes you want) for a pipeline that only ever runs on one thread.
+/// engine, and `Planner::for_one_thread`, which leaves this pass out,
+/// plans for one thread (`flux::run` uses it).
 #[derive(Clone, Copy, Debug)]
 pub struct SplitByCost {
     /// The most parts a segment is cut into (two by default: the cores of
