@@ -252,3 +252,14 @@ fn what_a_user_pass_leaves_is_checked_again() {
     let err = Planner::new().with_pass(renamed).plan(stages).unwrap_err();
     assert!(matches!(err, PlanError::DuplicateId { first: 1, second: 2, .. }), "{err}");
 }
+
+#[test]
+fn an_empty_planner_runs_no_pass_and_a_planner_shows_its_passes_in_order() {
+    let stages = linear(&[("a", Purity::Pure)]);
+    let plan = Planner::empty().plan(stages).unwrap();
+    assert!(plan.diagnostics.passes.is_empty(), "{:?}", plan.diagnostics.passes);
+    assert_eq!(
+        format!("{:?}", Planner::for_one_thread()),
+        r#"Planner { passes: ["validate-shape", "unique-ids", "type-continuity", "fuse-pure"] }"#
+    );
+}
