@@ -97,9 +97,7 @@ pub struct ParsedSource<R, F, P> {
 
 impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
     /// A source framing `input` with `framer` in slabs from `pool`, and
-    /// parsing each frame with `parse`. It asks for a thread of its own
-    /// ([`EngineHint::Blocking`]), as a read blocks the thread that calls
-    /// it ([`ParsedSource::with_engine_hint`] changes it).
+    /// parsing each frame with `parse`.
     ///
     /// # Errors
     ///
@@ -114,9 +112,7 @@ impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
-            // A `Read` blocks its thread until it has bytes: off the
-            // runtime's workers on the tokio engine.
-            hint: EngineHint::Blocking,
+            hint: EngineHint::Any,
         })
     }
 
@@ -144,17 +140,16 @@ impl<R, F, P> ParsedSource<R, F, P> {
         self
     }
 
-    /// Asks the engine to run the source where `hint` says, as
+    /// Asks the engine to run the source where `hint` says:
+    /// [`EngineHint::Isolate`] for an input whose reading is heavy work (a
+    /// decompressing reader), so that the planner cuts after the source and
+    /// the tokio engine reads, frames and parses on a thread of its own
+    /// while the rest of the pipeline runs beside it, as
     /// [`FramedSource::with_engine_hint`](flux_memory::FramedSource::with_engine_hint)
-    /// does for unparsed frames. By default it asks for
-    /// [`EngineHint::Blocking`]: its `Read` blocks the calling thread, so
-    /// the default planner cuts after the source and the tokio engine
-    /// reads, frames and parses on a thread of its own, off the runtime's
-    /// workers, while the rest of the pipeline runs beside it.
-    /// [`EngineHint::Any`] lets the planner fuse it with what follows.
+    /// does for unparsed frames. The default has no preference.
     ///
     /// ```
-    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable, Source};
+    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
     /// use flux_formats::ParsedSource;
     /// use flux_memory::{Frame, NewlineDelimited, PoolConfig, SlabPool};
     /// use flux_steps::Steps;
@@ -171,12 +166,7 @@ impl<R, F, P> ParsedSource<R, F, P> {
     ///     Ok(flux_plan::Planner::new().plan(pipeline.describe())?.junctions[0].clone())
     /// };
     /// assert!(matches!(first_junction(Some(EngineHint::Isolate))?, Junction::Boundary(_)), "cut after the source");
-    /// assert!(matches!(first_junction(None)?, Junction::Boundary(_)), "a `Read` blocks: cut by default");
-    /// assert!(matches!(first_junction(Some(EngineHint::Any))?, Junction::Fused), "no preference: fused");
-    ///
-    /// let pool = SlabPool::new("input", PoolConfig::default());
-    /// let source = ParsedSource::new(&b"a\n"[..], pool, NewlineDelimited::new(64), parse)?;
-    /// assert_eq!(source.engine_hint(), EngineHint::Blocking);
+    /// assert!(matches!(first_junction(None)?, Junction::Fused), "no cut without the hint");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
