@@ -221,9 +221,9 @@ impl<T: Send + 'static> Source for FanIn<T> {
     }
 
     /// The strongest of its sources' hints: it pulls from all of them on
-    /// one thread, so one source that blocks (a file read through
-    /// `FramedSource::new`) blocks them all, and one that works hard
-    /// (decompressing) is work for the whole segment.
+    /// one thread, so one source that asks for a thread because its pulls
+    /// block holds up them all, and one that works hard (decompressing) is
+    /// work for the whole segment.
     fn engine_hint(&self) -> EngineHint {
         self.inputs.iter().map(|input| input.source.engine_hint()).fold(EngineHint::Any, |strongest, hint| {
             match (strongest, hint) {
