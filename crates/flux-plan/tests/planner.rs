@@ -11,6 +11,15 @@ fn stage(id: &'static str, kind: StageKind, purity: Purity) -> StageDescriptor {
     StageDescriptor::new(id, kind, purity).with_types("u32", "u32")
 }
 
+/// Source, four pure stages hinted `ns` each, sink.
+fn four_hinted(ns: [u32; 4]) -> Vec<StageDescriptor> {
+    let mut stages = linear(&[("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure), ("d", Purity::Pure)]);
+    for (stage, ns) in stages[1..5].iter_mut().zip(ns) {
+        *stage = stage.clone().with_cpu_hint_ns(ns);
+    }
+    stages
+}
+
 fn linear(middle: &[(&'static str, Purity)]) -> Vec<StageDescriptor> {
     let mut stages = vec![stage("source", StageKind::Source, Purity::Stateful).with_types("()", "u32")];
     for &(id, purity) in middle {
@@ -89,17 +98,9 @@ fn heavy_stages_are_isolated_and_cheap_ones_are_not() {
 
 #[test]
 fn a_run_of_hinted_stages_is_cut_into_two_parts_of_equal_work() {
-    let four = [("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure), ("d", Purity::Pure)];
-    let unhinted = linear(&four);
-    assert_eq!(Planner::new().plan(unhinted.clone()).unwrap().segments(), vec![(0, 5)], "no hints: one segment");
+    assert_eq!(Planner::new().plan(four_hinted([0; 4])).unwrap().segments(), vec![(0, 5)], "no hints: one segment");
 
-    let hinted = |ns: [u32; 4]| {
-        let mut stages = unhinted.clone();
-        for (stage, ns) in stages[1..5].iter_mut().zip(ns) {
-            *stage = stage.clone().with_cpu_hint_ns(ns);
-        }
-        Planner::new().plan(stages).unwrap()
-    };
+    let hinted = |ns: [u32; 4]| Planner::new().plan(four_hinted(ns)).unwrap();
     let plan = hinted([25; 4]);
     assert_eq!(plan.segments(), vec![(0, 2), (3, 5)], "50 ns a part: cut in the middle");
     assert_eq!(plan.diagnostics.passes.last(), Some(&"split-by-cost"));
@@ -157,10 +158,7 @@ fn the_one_thread_planner_cuts_for_no_hint_and_keeps_an_accumulators_boundaries(
     assert_eq!(plan.segments(), vec![(0, 2), (3, 3), (4, 5)], "only the accumulator's own boundaries");
 
     // Hints too small to isolate a stage, enough to cut the run in two.
-    let mut cheap = linear(&[("a", Purity::Pure), ("b", Purity::Pure), ("c", Purity::Pure), ("d", Purity::Pure)]);
-    for stage in &mut cheap[1..5] {
-        *stage = stage.clone().with_cpu_hint_ns(25);
-    }
+    let cheap = four_hinted([25; 4]);
     assert_eq!(Planner::new().plan(cheap.clone()).unwrap().segments(), vec![(0, 2), (3, 5)], "split by cost");
     assert_eq!(Planner::for_one_thread().plan(cheap).unwrap().segments(), vec![(0, 5)], "one segment");
 }

@@ -71,20 +71,23 @@ impl PlannerPass for SplitByCost {
 /// when not even two parts can.
 fn balanced_cuts(work: &[u64], parts: usize, min_part: u64) -> Vec<usize> {
     let min_part = min_part.max(1);
-    (2..=parts.min(work.len())).rev().find_map(|count| lightest_heaviest(work, count, min_part)).unwrap_or_default()
+    // prefix[i]: the work of the first `i` stages.
+    let prefix: Vec<u64> = core::iter::once(0)
+        .chain(work.iter().scan(0, |sum, w| {
+            *sum += w;
+            Some(*sum)
+        }))
+        .collect();
+    (2..=parts.min(work.len())).rev().find_map(|count| lightest_heaviest(&prefix, count, min_part)).unwrap_or_default()
 }
 
 /// The cuts into `count` parts of at least `min_part` each whose heaviest
 /// part is lightest, if there are such parts (a linear partition, by
-/// dynamic programming over prefixes: stages are few). Of cuts as good,
-/// the earliest.
-fn lightest_heaviest(work: &[u64], count: usize, min_part: u64) -> Option<Vec<usize>> {
+/// dynamic programming over the stages' `prefix` sums: stages are few). Of
+/// cuts as good, the earliest.
+fn lightest_heaviest(prefix: &[u64], count: usize, min_part: u64) -> Option<Vec<usize>> {
     const NONE: u64 = u64::MAX;
-    let n = work.len();
-    let mut prefix = vec![0u64; n + 1];
-    for (i, w) in work.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + w;
-    }
+    let n = prefix.len() - 1;
     // best[k][i]: the lightest heaviest part of the first `i` stages cut
     // into `k` parts, and the stage its last part starts at.
     let mut best = vec![vec![(NONE, 0usize); n + 1]; count + 1];
