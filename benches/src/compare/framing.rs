@@ -97,7 +97,7 @@ fn frame_lines(path: &Path) -> u64 {
         });
         match scanned.expect("the data file reads") {
             Scanned::End | Scanned::WouldBlock => break,
-            Scanned::Limit => {}
+            Scanned::Limit | Scanned::Refill => {}
             Scanned::Bad(error) => panic!("the generated file has no bad lines: {error}"),
         }
     }
@@ -184,7 +184,7 @@ fn long_lines_bytes_per_sec() -> f64 {
         loop {
             match reader.scan(usize::MAX, |frame| line_bytes = line_bytes.wrapping_add(frame.as_slice().len())) {
                 Ok(Scanned::End | Scanned::WouldBlock) => break,
-                Ok(Scanned::Limit) => {}
+                Ok(Scanned::Limit | Scanned::Refill) => {}
                 Ok(Scanned::Bad(error)) => panic!("the long-line file has no bad lines: {error}"),
                 Err(error) => panic!("the long-line file reads: {error}"),
             }

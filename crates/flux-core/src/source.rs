@@ -434,6 +434,21 @@ impl<'n, 'c, 'a, D> SourceOutput<'n, 'c, 'a, D> {
         self.next.push(item, self.cx);
     }
 
+    /// Hands on what the nodes after the source hold back, as a timer
+    /// would: a boundary sends its half-full batch.
+    ///
+    /// Call it before waiting on something the envelopes already made may
+    /// hold: a framed source's frames keep their slab rented, so it hands
+    /// them on before it rents the next, and a boundary's batch holds
+    /// frames of one slab, not as many slabs as the pool has.
+    #[inline]
+    pub fn flush<T>(&mut self)
+    where
+        D: Push<T>,
+    {
+        self.next.on_time(self.cx);
+    }
+
     /// Sends a piece of input that could not be read to the dead-letter
     /// output, naming this source.
     ///

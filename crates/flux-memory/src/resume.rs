@@ -119,7 +119,7 @@ impl<R: Read + Send, F: Framer> RecoverableSource for FramedSource<R, F> {
             self.next_sequence += framed;
             match scanned {
                 Scanned::Bad(_) => self.next_sequence += 1,
-                Scanned::Limit | Scanned::WouldBlock => {}
+                Scanned::Limit | Scanned::Refill | Scanned::WouldBlock => {}
                 Scanned::End => {
                     let found = self.next_sequence;
                     return Err(Box::new(ResumeError::InputTooShort { wanted: next, found }));

@@ -142,12 +142,11 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// 1.0). The default has no preference.
     ///
     /// A cut after the source holds the frames waiting in the boundary's
-    /// channel, and their slabs: a batch's frames (512 by default) must fit
-    /// in the pool with room to spare. 512 lines of 10 KB are 5 MB, more
-    /// than the default pool's 16 slabs of 256 KiB, and such a run stops
-    /// with the pool exhausted, even with `Exhaustion::Wait` (the batch
-    /// being filled holds every slab). Size the pool for it, or leave the
-    /// source fused.
+    /// channel, and their slabs. The source hands each slab's frames on
+    /// before it rents the next, so a batch holds frames of one slab
+    /// however long the lines: the pool needs a slab for each batch the
+    /// channel holds (8 by default) and two more, the one being read and
+    /// the one being worked on. The default pool has 16.
     ///
     /// ```
     /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
@@ -354,6 +353,13 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
             .map_err(|error| SourceError { position: Position::ByteOffset(error.offset()), cause: Box::new(error) })?;
         match scanned {
             Scanned::Limit => Ok(Pulled::More),
+            Scanned::Refill => {
+                // The frames made so far hold the slab the reader is done
+                // with: a boundary's batch hands them on before the reader
+                // rents the next, so it never holds the pool's every slab.
+                out.flush();
+                Ok(Pulled::More)
+            }
             Scanned::End => Ok(Pulled::End),
             Scanned::WouldBlock if wakes => Ok(Pulled::Pending),
             Scanned::WouldBlock => Ok(Pulled::Wait(out.now() + self.retry_after)),

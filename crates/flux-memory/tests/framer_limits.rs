@@ -121,7 +121,7 @@ fn frame<F: Framer>(input: &[u8], slab_size: usize, framer: F, reads: &Reads) ->
                     .expect("only would-blocks and interruptions are injected");
                 match scanned {
                     Scanned::Bad(error) => framing.bad.push((error.offset(), error.kind().clone())),
-                    Scanned::Limit | Scanned::WouldBlock => {}
+                    Scanned::Limit | Scanned::Refill | Scanned::WouldBlock => {}
                     Scanned::End => break,
                 }
             }

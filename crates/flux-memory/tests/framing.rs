@@ -215,7 +215,7 @@ fn the_scanning_fast_path_agrees_with_event_by_event_reading() {
                 .unwrap();
             match scanned {
                 Scanned::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
-                Scanned::Limit => {}
+                Scanned::Limit | Scanned::Refill => {}
                 Scanned::End => break,
                 Scanned::WouldBlock => unreachable!("an in-memory input never blocks"),
             }
@@ -275,7 +275,7 @@ fn scanned_lines_across_many_slab_edges_are_whole_and_the_last_unterminated_one_
     let mut lines = Vec::new();
     loop {
         match reader.scan(37, |frame| lines.push(String::from_utf8(frame.as_slice().to_vec()).unwrap())).unwrap() {
-            Scanned::Limit => {}
+            Scanned::Limit | Scanned::Refill => {}
             Scanned::End => break,
             other => panic!("{other:?}"),
         }
@@ -284,6 +284,31 @@ fn scanned_lines_across_many_slab_edges_are_whole_and_the_last_unterminated_one_
     expected.push("last, unterminated".to_owned());
     assert_eq!(lines, expected);
     assert!(reader.stats().spanning_copies > 0, "the input did cross slab edges");
+    drop(reader);
+    assert_no_leaks(&pool);
+}
+
+#[test]
+fn a_scan_returns_before_it_rents_the_next_slab_once_it_has_handed_out_frames() {
+    // 20 lines of 19 bytes, three to a 64-byte slab, on a pool of one
+    // slab: each call's frames are dropped before the next call rents.
+    let input: Vec<u8> = (0..20).flat_map(|i| format!("line {i:03} of a file\n").into_bytes()).collect();
+    let pool = SlabPool::new("refill", PoolConfig::default().slab_size(64).max_slabs(1));
+    let mut reader = FrameReader::new(&input[..], pool.clone(), NewlineDelimited::new(32)).unwrap();
+    let mut calls = Vec::new();
+    loop {
+        let mut frames = Vec::new();
+        let scanned = reader.scan(usize::MAX, |frame| frames.push(frame.to_bytes())).unwrap();
+        calls.push((frames.len(), format!("{scanned:?}")));
+        if matches!(scanned, Scanned::End) {
+            break;
+        }
+    }
+    let refill = (3, "Refill".to_owned());
+    let mut expected = vec![refill; 6];
+    expected.push((2, "End".to_owned()));
+    assert_eq!(calls, expected, "a call per slab, each returning with the slab's frames");
+    assert_eq!((reader.stats().slabs, reader.stats().frames), (7, 20));
     drop(reader);
     assert_no_leaks(&pool);
 }

@@ -21,7 +21,7 @@ use flux_test::VecSink;
 ///
 /// Planned for the one thread the sync engine runs on: the source stays
 /// fused with what follows, so a pool of two slabs is enough (a cut after
-/// it would hold a batch of frames, and their slabs, in the channel).
+/// it would hold a slab for each batch in its channel).
 fn run(pipeline: impl Runnable, pool: &SlabPool) -> Result<RunReport, RunError> {
     let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).expect("the pipeline plans");
     let result = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
@@ -266,35 +266,4 @@ fn a_frames_envelope_carries_its_sequence_and_length_and_an_offset_header_only_w
         drop((lines, seen));
         assert_no_leaks(&pool);
     }
-}
-
-/// A cut after a framed source holds a batch of frames, and their slabs,
-/// until the stages after it take them: a batch whose frames need more
-/// slabs than the pool has stops the run with the pool exhausted, naming
-/// the source, where the same pipeline fused runs whole (the caution in
-/// `FramedSource::with_engine_hint`'s docs).
-#[test]
-fn a_cut_after_a_framed_source_holds_a_batch_of_frames_and_their_slabs() {
-    let input: &'static str = (0..100).map(|i| format!("line {i:03} of a file\n")).collect::<String>().leak();
-    let load = |cut: bool| {
-        let pool = small_pool("cut", 4);
-        let source = FramedSource::new(input.as_bytes(), pool.clone(), NewlineDelimited::new(32)).unwrap();
-        let out = VecSink::new();
-        let pipeline = Pipeline::from_source(source).map(|line: Bytes| line.len()).sink(out.clone());
-        let mut plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).unwrap();
-        if cut {
-            plan.junctions[0] = flux_core::Junction::Boundary(flux_core::EdgeSpec::default());
-        }
-        let outcome = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline);
-        assert_no_leaks(&pool);
-        (outcome, out.take().len())
-    };
-    let (fused, lines) = load(false);
-    assert!(fused.is_ok(), "{fused:?}");
-    assert_eq!(lines, 100);
-    let (cut, _) = load(true);
-    let error = cut.unwrap_err();
-    let RunErrorKind::Stage(stage) = error.kind() else { panic!("{error:?}") };
-    assert_eq!(stage.stage().as_str(), "source");
-    assert!(stage.cause().to_string().contains("no slab to read into"), "{}", stage.cause());
 }

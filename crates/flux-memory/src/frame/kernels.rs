@@ -79,7 +79,7 @@ fn scan_all(input: &[u8], slab_size: usize, framer: NewlineDelimited, rng: &mut 
         let limit = if rng.below(2) == 0 { usize::MAX } else { 1 + rng.below(20) as usize };
         let scanned = reader.scan(limit, |frame| seen.frames.push((frame.offset(), frame.as_slice().to_vec())));
         match scanned.unwrap() {
-            Scanned::Limit => {}
+            Scanned::Limit | Scanned::Refill => {}
             Scanned::Bad(error) => seen.bad.push((error.offset(), error.kind().clone())),
             Scanned::End => break,
             Scanned::WouldBlock => unreachable!("an in-memory input never blocks"),

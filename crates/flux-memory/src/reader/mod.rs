@@ -45,6 +45,11 @@ pub enum Scanned {
     WouldBlock,
     /// The input ended; every slab the reader held is back in its pool.
     End,
+    /// Every frame of the slab is handed out, some in this call, and the
+    /// next needs a fresh slab: scan again to rent it. The frames hold
+    /// their slab, and the pool may have no other, so a caller that keeps
+    /// them back (a batch being filled) hands them on first.
+    Refill,
 }
 
 /// One thing a [`FrameReader`] found.
@@ -281,7 +286,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     /// loop {
     ///     match reader.scan(usize::MAX, |frame| lengths.push(frame.as_slice().len()))? {
     ///         Scanned::Bad(error) => bad.push(error.offset()),
-    ///         Scanned::Limit | Scanned::WouldBlock => {}
+    ///         Scanned::Limit | Scanned::Refill | Scanned::WouldBlock => {}
     ///         Scanned::End => break,
     ///     }
     /// }
@@ -339,6 +344,10 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                     // The run holds the slab too: it lets go first, so
                     // that a pool of one slab can lend the next.
                     drop(run);
+                    // A slab parked half-filled is already rented.
+                    if handed > 0 && self.filling.is_none() {
+                        return Ok(Scanned::Refill);
+                    }
                     if let Refilled::WouldBlock = self.refill()? {
                         return Ok(Scanned::WouldBlock);
                     }

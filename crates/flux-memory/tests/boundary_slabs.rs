@@ -1,0 +1,77 @@
+//! A segment boundary after a framed source: its batches hold frames, and
+//! the frames hold their slabs, so the source hands each slab's frames on
+//! before it rents the next. A batch then holds frames of one slab, and
+//! the pool needs room for the boundary's batches, not for a batch's
+//! frames (512 lines of 10 KB are 5 MB, more than the default pool).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use flux_core::{BufferPool, EdgeSpec, Engine, EngineHint, Junction, Pipeline, Runnable};
+use flux_engine_async::AsyncEngine;
+use flux_engine_sync::SyncEngine;
+use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, assert_no_leaks};
+use flux_steps::Steps;
+use flux_test::VecSink;
+
+/// 100 lines of 19 bytes through 64-byte slabs (three lines a slab) on a
+/// pool of one slab, with a boundary of the default 512-frame batches
+/// after the source: each slab's three frames cross as a batch of their
+/// own, and the stage after the boundary has let them go before the
+/// reader rents the slab again.
+#[test]
+fn the_sync_engine_sends_each_slabs_frames_on_before_the_source_rents_the_next() {
+    let input: &'static str = (0..100).map(|i| format!("line {i:03} of a file\n")).collect::<String>().leak();
+    let pool = SlabPool::new("cut", PoolConfig::default().slab_size(64).max_slabs(1));
+    let source = FramedSource::new(input.as_bytes(), pool.clone(), NewlineDelimited::new(32)).unwrap();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source).map(|line: Bytes| line.len()).sink(out.clone());
+    let mut plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe()).unwrap();
+    plan.junctions[0] = Junction::Boundary(EdgeSpec::default());
+
+    let report = SyncEngine::new().watch_pool(Arc::new(pool.clone())).run(&plan, pipeline).unwrap();
+
+    assert_eq!(out.payloads(), vec![18; 100], "every line, in order");
+    let edge = &report.edges[0];
+    assert_eq!((edge.batches_sent, edge.envelopes_sent), (34, 100), "a batch per slab: 33 of three lines, one of one");
+    assert_eq!(pool.stats().high_water, 1, "one slab was enough");
+    assert_no_leaks(&pool);
+}
+
+/// Lines of 10 KB on the tokio engine, the source on a thread of its own
+/// and a slow stage after it, through the default pool (16 slabs of
+/// 256 KiB, 25 lines a slab): the boundary's channel fills while the
+/// stage works, and the slabs it holds stay within its capacity (8
+/// batches) and the two being read and worked on, far from the pool's
+/// bound. Before the source handed each slab's frames on, the batch being
+/// filled took every slab and the run stopped with the pool exhausted.
+#[test]
+#[allow(clippy::disallowed_methods, reason = "a stage slower than the reader on a real runtime, so the channel fills")]
+fn long_lines_behind_a_slow_stage_on_tokio_hold_a_slab_per_batch_in_the_channel() {
+    let line = "x".repeat(10 * 1024 - 1) + "\n";
+    let input: &'static [u8] = line.repeat(1000).leak().as_bytes();
+    let pool = SlabPool::new("long-lines", PoolConfig::default());
+    let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16 * 1024))
+        .unwrap()
+        .with_engine_hint(EngineHint::Isolate);
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source)
+        .map(|line: Bytes| {
+            std::thread::sleep(Duration::from_micros(50));
+            line.len()
+        })
+        .sink(out.clone());
+    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+    assert!(matches!(plan.junctions[0], Junction::Boundary(_)), "cut after the source");
+
+    let report = Engine::run(&mut AsyncEngine::new(), &plan, pipeline).unwrap();
+
+    assert_eq!(out.payloads(), vec![10 * 1024 - 1; 1000], "every line, in order");
+    let edge = &report.edges[0];
+    assert_eq!(edge.envelopes_sent, 1000);
+    assert!(edge.batches_sent >= 40, "at most a slab's 25 lines a batch: {}", edge.batches_sent);
+    let high_water = pool.stats().high_water;
+    assert!(high_water <= EdgeSpec::default().capacity as u64 + 2, "{high_water} slabs at most");
+    assert_no_leaks(&pool);
+}
