@@ -129,8 +129,8 @@ pub fn comparisons() -> Vec<Comparison> {
         futures_reference(),
         lz4::lz4_vs_sync(),
         lz4::lz4_vs_hand_loop(),
-        lz4::lz4_isolated_vs_sync(),
-        lz4::lz4_isolated_vs_hand_loop(),
+        lz4::lz4_as_tasks_vs_sync(),
+        lz4::lz4_as_tasks_vs_hand_loop(),
     ]
 }
 

@@ -158,8 +158,8 @@ pub fn source_pipeline_once(path: &Path) -> u64 {
     let pipeline = Pipeline::from_source(source)
         .map(|line: Bytes| line.slice(line.len().min(9)..))
         .sink(Count(Arc::clone(&total)));
-    // Planned for the sync engine's one thread, as `flux::run` plans: the
-    // source stays fused with the map and the sink whatever its hint.
+    // Planned for the sync engine's one thread: the source, which asks for
+    // a thread of its own on tokio, stays fused with the map and the sink.
     let plan = Planner::for_one_thread().plan(pipeline.describe()).expect("the pipeline plans");
     let report = SyncEngine::new().with_trace(false).run(&plan, pipeline).expect("the pipeline runs");
     assert!(report.dead_letters.is_empty(), "the bench's data has no bad input");

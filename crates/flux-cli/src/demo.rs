@@ -201,8 +201,8 @@ fn load<S: Sink<Loaded> + 'static>(
         .sink(sink)
         .named(stage);
 
-    // The cut that puts the database on a thread of its own pays only on
-    // the tokio engine; on one thread it costs a hand-off.
+    // The cuts that put the reading and the database on threads of their
+    // own pay only on the tokio engine; on one thread they cost a hand-off.
     let planner = match options.engine {
         EngineChoice::Sync => Planner::for_one_thread(),
         EngineChoice::Async => Planner::new(),

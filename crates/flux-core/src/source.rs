@@ -226,10 +226,12 @@ pub trait Source: Send {
 
     /// Where the source would like to run: a source with heavy work of its
     /// own (decompressing, decoding) says
-    /// [`EngineHint::Isolate`](crate::EngineHint::Isolate), and the planner
-    /// cuts after it, so that the tokio engine reads on a thread of its
-    /// own while the rest of the pipeline runs beside it. The default has
-    /// no preference.
+    /// [`EngineHint::Isolate`](crate::EngineHint::Isolate), and one whose
+    /// pulls block the calling thread (a `std::io::Read`) says
+    /// [`EngineHint::Blocking`](crate::EngineHint::Blocking); the default
+    /// planner cuts after either, so that the tokio engine reads on a
+    /// thread of its own while the rest of the pipeline runs beside it. The
+    /// default has no preference.
     fn engine_hint(&self) -> crate::EngineHint {
         crate::EngineHint::Any
     }

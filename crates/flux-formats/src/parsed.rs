@@ -6,7 +6,10 @@ use core::time::Duration;
 use std::error::Error;
 use std::io::Read;
 
-use flux_core::{Context, Cost, EngineHint, Envelope, Meta, Position, Pull, Rejected, Source, SourceError};
+use flux_core::{
+    Context, Cost, EngineHint, Envelope, Instant, Meta, Position, Pull, Pulled, Push, Rejected, Source, SourceError,
+    SourceOutput,
+};
 use flux_memory::{
     CarryTooLarge, Event, Frame, FrameReader, Framer, FramingStatsHandle, OnBadFrame, ReadMode, SlabPool,
 };
@@ -97,7 +100,9 @@ pub struct ParsedSource<R, F, P> {
 
 impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
     /// A source framing `input` with `framer` in slabs from `pool`, and
-    /// parsing each frame with `parse`.
+    /// parsing each frame with `parse`. It asks for a thread of its own
+    /// ([`EngineHint::Blocking`]), as a read blocks the thread that calls
+    /// it ([`ParsedSource::with_engine_hint`] changes it).
     ///
     /// # Errors
     ///
@@ -112,7 +117,9 @@ impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
             next_sequence: 0,
             stats,
             retry_after: Duration::from_millis(1),
-            hint: EngineHint::Any,
+            // A `Read` blocks its thread until it has bytes: off the
+            // runtime's workers on the tokio engine.
+            hint: EngineHint::Blocking,
         })
     }
 
@@ -140,16 +147,17 @@ impl<R, F, P> ParsedSource<R, F, P> {
         self
     }
 
-    /// Asks the engine to run the source where `hint` says:
-    /// [`EngineHint::Isolate`] for an input whose reading is heavy work (a
-    /// decompressing reader), so that the planner cuts after the source and
-    /// the tokio engine reads, frames and parses on a thread of its own
-    /// while the rest of the pipeline runs beside it, as
+    /// Asks the engine to run the source where `hint` says, as
     /// [`FramedSource::with_engine_hint`](flux_memory::FramedSource::with_engine_hint)
-    /// does for unparsed frames. The default has no preference.
+    /// does for unparsed frames. By default it asks for
+    /// [`EngineHint::Blocking`]: its `Read` blocks the calling thread, so
+    /// the default planner cuts after the source and the tokio engine
+    /// reads, frames and parses on a thread of its own, off the runtime's
+    /// workers, while the rest of the pipeline runs beside it.
+    /// [`EngineHint::Any`] lets the planner fuse it with what follows.
     ///
     /// ```
-    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
+    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable, Source};
     /// use flux_formats::ParsedSource;
     /// use flux_memory::{Frame, NewlineDelimited, PoolConfig, SlabPool};
     /// use flux_steps::Steps;
@@ -166,7 +174,12 @@ impl<R, F, P> ParsedSource<R, F, P> {
     ///     Ok(flux_plan::Planner::new().plan(pipeline.describe())?.junctions[0].clone())
     /// };
     /// assert!(matches!(first_junction(Some(EngineHint::Isolate))?, Junction::Boundary(_)), "cut after the source");
-    /// assert!(matches!(first_junction(None)?, Junction::Fused), "no cut without the hint");
+    /// assert!(matches!(first_junction(None)?, Junction::Boundary(_)), "a `Read` blocks: cut by default");
+    /// assert!(matches!(first_junction(Some(EngineHint::Any))?, Junction::Fused), "no preference: fused");
+    ///
+    /// let pool = SlabPool::new("input", PoolConfig::default());
+    /// let source = ParsedSource::new(&b"a\n"[..], pool, NewlineDelimited::new(64), parse)?;
+    /// assert_eq!(source.engine_hint(), EngineHint::Blocking);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -200,12 +213,50 @@ where
 
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<P::Item>, SourceError> {
         loop {
+            if let Some(pull) = self.next_record(cx.now())? {
+                return Ok(pull);
+            }
+        }
+    }
+
+    /// Parses records straight into the segment; before the reader rents
+    /// the next slab, sends on what the nodes after it hold back (a
+    /// boundary's half-full batch), since a record may hold a slice of its
+    /// slab (a `CsvRow` does).
+    fn pull_into<D: Push<P::Item>>(
+        &mut self,
+        budget: usize,
+        out: &mut SourceOutput<'_, '_, '_, D>,
+    ) -> Result<Pulled, SourceError> {
+        for _ in 0..budget {
+            match self.next_record(out.now())? {
+                Some(Pull::Item(item)) => out.emit(item),
+                Some(Pull::Rejected(rejected)) => out.reject(rejected),
+                Some(Pull::Wait(until)) => return Ok(Pulled::Wait(until)),
+                Some(Pull::End) => return Ok(Pulled::End),
+                // `next_record` makes none of the others.
+                Some(_) => return Ok(Pulled::More),
+                None => {
+                    out.flush();
+                    return Ok(Pulled::More);
+                }
+            }
+        }
+        Ok(Pulled::More)
+    }
+}
+
+impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
+    /// The next record, bad record, wait or end; `None` when the reader is
+    /// about to rent the next slab ([`Event::Refill`]).
+    fn next_record(&mut self, now: Instant) -> Result<Option<Pull<P::Item>>, SourceError> {
+        loop {
             let event = self.reader.next_event().map_err(|error| SourceError {
                 position: Position::ByteOffset(error.offset()),
                 cause: Box::new(error),
             })?;
             let Some(event) = event else {
-                return Ok(Pull::End);
+                return Ok(Some(Pull::End));
             };
             let (offset, cause): (u64, Box<dyn Error + Send + Sync>) = match event {
                 Event::Frame(frame) => {
@@ -215,20 +266,21 @@ where
                         Ok(Some(item)) => {
                             let sequence = self.take_sequence();
                             let cost = Cost::bytes(u32::try_from(length).unwrap_or(u32::MAX));
-                            return Ok(Pull::Item(Envelope::new(item).with_sequence(sequence).with_cost(cost)));
+                            return Ok(Some(Pull::Item(Envelope::new(item).with_sequence(sequence).with_cost(cost))));
                         }
                         Err(error) => (offset, Box::new(error)),
                     }
                 }
                 Event::Bad(error) => (error.offset(), Box::new(error)),
-                Event::WouldBlock => return Ok(Pull::Wait(cx.now() + self.retry_after)),
+                Event::WouldBlock => return Ok(Some(Pull::Wait(now + self.retry_after))),
+                Event::Refill => return Ok(None),
             };
             let sequence = self.take_sequence();
             let position = Position::ByteOffset(offset);
             return match self.on_bad {
                 OnBadFrame::Stop => Err(SourceError { position, cause }),
                 OnBadFrame::DeadLetter => {
-                    Ok(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause }))
+                    Ok(Some(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause })))
                 }
             };
         }

@@ -2,11 +2,12 @@
 //! offsets, which fields were copied) and which dead letters at which
 //! offsets, whatever the slab and read sizes.
 
-use flux_core::{ErrorEnvelope, Pipeline, Position, Runnable};
+use flux_core::{BufferPool, ErrorEnvelope, Pipeline, Position, Runnable};
 use flux_engine_sync::SyncEngine;
 use flux_formats::{Csv, CsvError, CsvRow, CsvSource};
 use flux_memory::{FrameError, FrameErrorKind, PoolConfig, SlabPool, assert_no_leaks};
 use flux_plan::Planner;
+use flux_steps::Steps;
 use flux_test::{FaultyReader, VecSink};
 
 /// A row as the tests compare it: its offset and its fields as text.
@@ -160,4 +161,32 @@ fn an_lz4_csv_file_gives_the_same_rows_and_offsets_as_the_plain_one() {
     assert_eq!(found, flux_memory::Compression::Lz4);
     assert_eq!(rows.iter().map(seen).collect::<Vec<_>>(), inventory_rows());
     assert_eq!(dead, [(3, Position::ByteOffset(81))], "offsets count the decompressed bytes");
+}
+
+/// 100 rows of 18 bytes through 64-byte slabs (three rows a slab) on a pool
+/// of one slab. A source over a `Read` asks for a thread of its own, so the
+/// default planner cuts after it, and a row's fields are slices of its
+/// slab: the source sends each slab's rows on before it rents the next, so
+/// a batch of the boundary holds one slab, never the pool's every slab.
+#[test]
+fn rows_cross_a_boundary_a_slab_at_a_time_so_one_slab_is_enough() {
+    let input: &'static str = (0..100).map(|i| format!("{i:03},row of a file\n")).collect::<String>().leak();
+    let pool = SlabPool::new("csv-cut", PoolConfig::default().slab_size(64).max_slabs(1));
+    let source = Csv::new().no_header_row().source(input.as_bytes(), pool.clone()).unwrap();
+    let stats = source.stats();
+    let out = VecSink::new();
+    // Each row let go of once read: the sink keeps text, not slices.
+    let pipeline = Pipeline::from_source(source).map(|row: CsvRow| seen(&row)).sink(out.clone());
+    let plan = Planner::new().plan(pipeline.describe()).unwrap();
+    assert!(matches!(plan.junctions[0], flux_core::Junction::Boundary(_)), "cut after the source");
+
+    let report = SyncEngine::new().run(&plan, pipeline).unwrap();
+
+    let rows: Vec<Seen> = out.payloads();
+    let expected: Vec<Seen> = (0..100).map(|i| (i * 18, fields(&[&format!("{i:03}"), "row of a file"]))).collect();
+    assert_eq!(rows, expected);
+    let edge = &report.edges[0];
+    assert_eq!((edge.batches_sent, edge.envelopes_sent), (34, 100), "a batch per slab");
+    assert_eq!((stats.get().slabs, pool.stats().high_water), (34, 1));
+    assert_no_leaks(&pool);
 }

@@ -86,6 +86,10 @@ pub struct FramedSource<R, F> {
 impl<R: Read, F: Framer> FramedSource<R, F> {
     /// A source framing `input` with `framer` in slabs from `pool`.
     ///
+    /// It asks for a thread of its own ([`EngineHint::Blocking`]): a read
+    /// blocks the thread that calls it ([`FramedSource::with_engine_hint`]
+    /// says more, and changes it).
+    ///
     /// # Errors
     ///
     /// The framer has no limit on its frames ([`CarryTooLarge`]).
@@ -99,7 +103,9 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
             stats,
             retry_after: Duration::from_millis(1),
             offsets: false,
-            hint: EngineHint::Any,
+            // A `Read` blocks its thread until it has bytes: off the
+            // runtime's workers on the tokio engine.
+            hint: EngineHint::Blocking,
             #[cfg(feature = "tokio")]
             waker: None,
         })
@@ -132,14 +138,23 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
         self
     }
 
-    /// Asks the engine to run the source where `hint` says:
-    /// [`EngineHint::Isolate`] for an input whose reading is heavy work
-    /// (a decompressing reader), so that the planner cuts after the source
-    /// and the tokio engine reads and frames on a thread of its own while
-    /// the rest of the pipeline runs beside it (`cargo xtask bench async`,
-    /// `async/lz4_keyed_count_isolated`, measured 1.3 to 1.8 times the
-    /// sync engine on two cores, where the same plan as tasks reads about
-    /// 1.0). The default has no preference.
+    /// Asks the engine to run the source where `hint` says.
+    ///
+    /// A source made by [`FramedSource::new`] asks for
+    /// [`EngineHint::Blocking`]: its `Read` blocks the thread that calls
+    /// it until bytes come, so the default planner cuts after the source
+    /// and the tokio engine reads and frames on a thread of its own, off
+    /// the runtime's workers, while the rest of the pipeline runs beside
+    /// it. Reading as a task on a worker, a decode, frame, parse and count
+    /// job also ran slower: both segments moved from worker to worker and
+    /// each core's caches kept neither (`cargo xtask bench async`,
+    /// `async/lz4_keyed_count_as_tasks` against `async/lz4_keyed_count`,
+    /// 14.5 against 17.2 million records a second, `docs/BENCHMARKS.md`).
+    /// [`EngineHint::Isolate`] says the same for a reader that never blocks
+    /// but decompresses; [`EngineHint::Any`] lets the planner fuse the
+    /// source with what follows, as the one-thread planner
+    /// (`Planner::for_one_thread`) always does. A source made by
+    /// `from_async` has no preference: it never blocks.
     ///
     /// A cut after the source holds the frames waiting in the boundary's
     /// channel, and their slabs. The source hands each slab's frames on
@@ -149,7 +164,7 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// the one being worked on. The default pool has 16.
     ///
     /// ```
-    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable};
+    /// use flux_core::{EngineHint, Junction, Pipeline, Runnable, Source};
     /// use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool};
     /// use flux_steps::Steps;
     /// use flux_test::VecSink;
@@ -160,6 +175,14 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// let pipeline = Pipeline::from_source(source).map(|line| line.len()).sink(VecSink::new());
     /// let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
     /// assert!(matches!(plan.junctions[0], Junction::Boundary(_)), "cut after the source");
+    ///
+    /// let pool = SlabPool::new("input", PoolConfig::default());
+    /// let source = FramedSource::new(&b"a\nb\n"[..], pool, NewlineDelimited::new(64))?;
+    /// assert_eq!(source.engine_hint(), EngineHint::Blocking, "a `Read` blocks: by default");
+    /// let source = source.with_engine_hint(EngineHint::Any);
+    /// let pipeline = Pipeline::from_source(source).map(|line| line.len()).sink(VecSink::new());
+    /// let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// assert_eq!(plan.junctions[0], Junction::Fused, "no preference: fused");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -329,6 +352,9 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
             }
             Event::WouldBlock if wakes => Ok(Pull::Pending),
             Event::WouldBlock => Ok(Pull::Wait(cx.now() + self.retry_after)),
+            // No batch to send on from here: `pull_into` does that. The
+            // next call rents the slab.
+            Event::Refill => self.pull(cx),
         }
     }
 
@@ -432,6 +458,9 @@ where
         let (reader, slot) = crate::PollRead::new(input);
         let mut source = FramedSource::new(reader, pool, framer)?;
         source.waker = Some(slot);
+        // It never blocks: a reader with nothing ready makes the source
+        // return `Pull::Pending`.
+        source.hint = EngineHint::Any;
         Ok(source)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flux_core::{BufferPool, EdgeSpec, Engine, EngineHint, Junction, Pipeline, Runnable};
+use flux_core::{BufferPool, EdgeSpec, Engine, EngineHint, Junction, Pipeline, Runnable, Source};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
 use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, assert_no_leaks};
@@ -40,7 +40,7 @@ fn the_sync_engine_sends_each_slabs_frames_on_before_the_source_rents_the_next()
 }
 
 /// Lines of 10 KB on the tokio engine, the source on a thread of its own
-/// and a slow stage after it, through the default pool (16 slabs of
+/// (as a source over a `Read` asks by default) and a slow stage after it, through the default pool (16 slabs of
 /// 256 KiB, 25 lines a slab): the boundary's channel fills while the
 /// stage works, and the slabs it holds stay within its capacity (8
 /// batches) and the two being read and worked on, far from the pool's
@@ -52,9 +52,8 @@ fn long_lines_behind_a_slow_stage_on_tokio_hold_a_slab_per_batch_in_the_channel(
     let line = "x".repeat(10 * 1024 - 1) + "\n";
     let input: &'static [u8] = line.repeat(1000).leak().as_bytes();
     let pool = SlabPool::new("long-lines", PoolConfig::default());
-    let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16 * 1024))
-        .unwrap()
-        .with_engine_hint(EngineHint::Isolate);
+    let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16 * 1024)).unwrap();
+    assert_eq!(source.engine_hint(), EngineHint::Blocking, "a `Read` blocks: a thread of its own by default");
     let out = VecSink::new();
     let pipeline = Pipeline::from_source(source)
         .map(|line: Bytes| {

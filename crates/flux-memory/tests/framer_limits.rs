@@ -128,7 +128,7 @@ fn frame<F: Framer>(input: &[u8], slab_size: usize, framer: F, reads: &Reads) ->
             None => match reader.next_event().expect("only would-blocks and interruptions are injected") {
                 Some(Event::Frame(frame)) => framing.frames.push((frame.offset(), frame.as_slice().to_vec())),
                 Some(Event::Bad(error)) => framing.bad.push((error.offset(), error.kind().clone())),
-                Some(Event::WouldBlock) => {}
+                Some(Event::WouldBlock | Event::Refill) => {}
                 None => break,
             },
         }

@@ -46,7 +46,7 @@ fn read<F: Framer>(input: FaultyReader, framer: F, mode: ReadMode) -> Outcome {
                 outcome.frames.push((frame.offset(), bytes.len(), bytes.first().copied().unwrap_or(0)));
             }
             Ok(Some(Event::Bad(error))) => outcome.bad.push((error.offset(), error.kind().clone())),
-            Ok(Some(Event::WouldBlock)) => {}
+            Ok(Some(Event::WouldBlock | Event::Refill)) => {}
             Ok(None) => break,
             Err(error) => {
                 outcome.error = Some(error);

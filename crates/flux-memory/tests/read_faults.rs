@@ -32,6 +32,7 @@ fn read<F: Framer>(reader: FaultyReader, slab_size: usize, framer: F, mode: Read
             Ok(Some(Event::Frame(frame))) => outcome.frames.push((frame.offset(), frame.as_slice().to_vec())),
             Ok(Some(Event::Bad(error))) => panic!("no bad frames in these inputs: {error}"),
             Ok(Some(Event::WouldBlock)) => outcome.would_block += 1,
+            Ok(Some(Event::Refill)) => {}
             Ok(None) => break,
             Err(error) => {
                 outcome.error = Some(error);
@@ -134,15 +135,17 @@ fn lines_read_before_a_would_block_are_handed_out_before_it() {
     let reader = FaultyReader::new(numbered_lines(10)).at(45, Fault::WouldBlock(2));
     let pool = SlabPool::new("faults", PoolConfig::default().slab_size(128).max_slabs(1));
     let mut frames = FrameReader::new(reader, pool, NewlineDelimited::new(16)).unwrap();
-    let mut before = 0;
+    let mut before = Vec::new();
     loop {
         match frames.next_event().unwrap() {
-            Some(Event::Frame(_)) => before += 1,
+            Some(Event::Frame(_)) => before.push("frame"),
+            Some(Event::Refill) => before.push("refill"),
             Some(Event::WouldBlock) => break,
             other => panic!("expected frames, then a would-block: {other:?}"),
         }
     }
-    assert_eq!(before, 4);
+    // The slab's frames are all out before the reader rents the next.
+    assert_eq!(before, ["frame", "frame", "frame", "frame", "refill"]);
 }
 
 #[test]
@@ -177,10 +180,15 @@ fn eager_mode_still_hands_out_each_line_as_soon_as_it_has_arrived() {
         seen.push(match event {
             Event::Frame(frame) => String::from_utf8(frame.as_slice().to_vec()).unwrap(),
             Event::WouldBlock => "(would block)".to_owned(),
+            Event::Refill => "(refill)".to_owned(),
             Event::Bad(error) => panic!("{error}"),
         });
     }
-    assert_eq!(seen, ["000000000", "(would block)", "000000001", "(would block)", "000000002"]);
+    // Each slab is announced done before the next is rented, and the rent
+    // comes before the read that would block (or find the end).
+    let refill = "(refill)";
+    let block = "(would block)";
+    assert_eq!(seen, ["000000000", refill, block, "000000001", refill, block, "000000002", refill]);
 }
 
 #[test]
@@ -200,6 +208,7 @@ fn a_would_block_while_an_oversize_line_is_skipped_is_reported_not_spun_on() {
             Event::Frame(frame) => String::from_utf8(frame.as_slice().to_vec()).unwrap(),
             Event::Bad(error) => format!("bad at {}", error.offset()),
             Event::WouldBlock => "(would block)".to_owned(),
+            Event::Refill => "(refill)".to_owned(),
         });
     }
     assert_eq!(seen, ["bad at 0", "(would block)", "ok"]);

@@ -45,10 +45,12 @@ pub enum Scanned {
     WouldBlock,
     /// The input ended; every slab the reader held is back in its pool.
     End,
-    /// Every frame of the slab is handed out, some in this call, and the
-    /// next needs a fresh slab: scan again to rent it. The frames hold
-    /// their slab, and the pool may have no other, so a caller that keeps
-    /// them back (a batch being filled) hands them on first.
+    /// Every frame of the slab is handed out and the next needs a fresh
+    /// slab: scan again to rent it. The frames hold their slab, and the
+    /// pool may have no other, so a caller that keeps them back (a batch
+    /// being filled) hands them on first. Said once per slab that gave a
+    /// frame, by `scan` or [`FrameReader::next_event`] (as
+    /// [`Event::Refill`]).
     Refill,
 }
 
@@ -62,6 +64,9 @@ pub enum Event<'a> {
     /// The input has nothing more right now (a read returned
     /// `WouldBlock`); ask again later.
     WouldBlock,
+    /// Every frame of the slab is handed out and the next needs a fresh
+    /// slab, as [`Scanned::Refill`]: ask again to rent it.
+    Refill,
 }
 
 /// A frame borrowed from the slab it was read into.
@@ -167,6 +172,9 @@ pub struct FrameReader<R, F> {
     /// An error met after the last slab got some bytes: raised when the
     /// framer needs bytes past them, so every frame before it is delivered.
     deferred: Option<io::Error>,
+    /// Whether a frame of the window has been handed out since the last
+    /// refill, so that the next refill is announced first (`Refill`).
+    window_handed: bool,
     eof: bool,
     finished: bool,
     stats: FramingStats,
@@ -209,6 +217,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             spare: Spare::default(),
             filling: None,
             deferred: None,
+            window_handed: false,
             eof: false,
             finished: false,
             stats: FramingStats::default(),
@@ -252,6 +261,9 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
         loop {
             match self.framer.next_frame(&self.window, &mut self.pos) {
                 Framed::NeedMore if !self.eof => {
+                    if self.announce_refill() {
+                        return Ok(Some(Event::Refill));
+                    }
                     if let Refilled::WouldBlock = self.refill()? {
                         return Ok(Some(Event::WouldBlock));
                     }
@@ -325,6 +337,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                 hand(range);
             });
             handed += in_scan;
+            self.window_handed |= in_scan > 0;
             self.stats.frames += in_scan as u64;
             let found = match found {
                 Framed::NeedMore if self.eof && !self.finished => {
@@ -337,6 +350,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                 Framed::Frame(range) => {
                     hand(range);
                     handed += 1;
+                    self.window_handed = true;
                     self.stats.frames += 1;
                 }
                 Framed::Bad { at, kind } => return Ok(Scanned::Bad(self.bad_frame(at, kind))),
@@ -344,8 +358,7 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
                     // The run holds the slab too: it lets go first, so
                     // that a pool of one slab can lend the next.
                     drop(run);
-                    // A slab parked half-filled is already rented.
-                    if handed > 0 && self.filling.is_none() {
+                    if self.announce_refill() {
                         return Ok(Scanned::Refill);
                     }
                     if let Refilled::WouldBlock = self.refill()? {
@@ -384,9 +397,20 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
         }
     }
 
+    /// Whether the next refill must be announced first: a frame of the
+    /// window went out since the last one, and the refill will rent (a
+    /// slab parked half-filled is rented already). Announced once.
+    #[inline]
+    fn announce_refill(&mut self) -> bool {
+        let announce = self.window_handed && self.filling.is_none();
+        self.window_handed &= !announce;
+        announce
+    }
+
     #[inline]
     fn frame(&mut self, range: core::ops::Range<usize>) -> Event<'_> {
         self.stats.frames += 1;
+        self.window_handed = true;
         let offset = self.window_offset + range.start as u64;
         Event::Frame(Frame { bytes: &self.window[range], offset, slab: &self.window })
     }
