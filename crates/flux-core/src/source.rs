@@ -43,6 +43,11 @@ pub enum Pull<T> {
     /// frame). The engine sends it to the dead-letter output, naming the
     /// source and the position, and asks again.
     Rejected(Rejected),
+    /// Nothing this time, and what the source made so far holds what it
+    /// needs next (a framed source's frames hold their slab, and the pool
+    /// may have no other): the engine sends on what the nodes after the
+    /// source hold back, as [`SourceOutput::flush`] does, and asks again.
+    Flush,
     /// The input is exhausted. The engine does not pull again; it lets the
     /// stages after the source finish (see [`Push::finish`]).
     End,
@@ -304,6 +309,10 @@ pub trait Source: Send {
                 Pull::Rejected(rejected) => out.reject(rejected),
                 Pull::Wait(until) => return Ok(Pulled::Wait(until)),
                 Pull::Pending => return Ok(Pulled::Pending),
+                Pull::Flush => {
+                    out.flush();
+                    return Ok(Pulled::More);
+                }
                 Pull::End => return Ok(Pulled::End),
             }
         }

@@ -51,6 +51,9 @@ struct Input<T> {
 enum Got<T> {
     Item(Envelope<T>),
     Rejected(Rejected),
+    /// The source asked for what was made to be sent on ([`Pull::Flush`]):
+    /// the fan-in asks the same of the engine.
+    Flush,
     Nothing,
 }
 
@@ -121,6 +124,7 @@ impl<T: 'static> FanIn<T> {
         let (state, got) = match pulled {
             Pull::Item(item) => (State::Open, Got::Item(item)),
             Pull::Rejected(rejected) => (State::Open, Got::Rejected(rejected)),
+            Pull::Flush => (State::Open, Got::Flush),
             Pull::Wait(until) => (State::WaitingUntil(until), Got::Nothing),
             Pull::End => (State::Ended, Got::Nothing),
             // Loud, not lost: a kind of pull added to the kernel later must
@@ -174,6 +178,11 @@ impl<T: 'static> FanIn<T> {
                     self.turn = index + 1;
                     return Ok(self.rejected(index, rejected));
                 }
+                Got::Flush => {
+                    // Still its turn: it has made nothing yet.
+                    self.turn = index;
+                    return Ok(Pull::Flush);
+                }
                 Got::Nothing => {}
             }
         }
@@ -190,6 +199,7 @@ impl<T: 'static> FanIn<T> {
                 match self.pull_from(index, cx)? {
                     Got::Item(item) => self.inputs[index].head = Some(item),
                     Got::Rejected(rejected) => return Ok(self.rejected(index, rejected)),
+                    Got::Flush => return Ok(Pull::Flush),
                     Got::Nothing => {}
                 }
             }

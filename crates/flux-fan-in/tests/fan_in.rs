@@ -230,3 +230,46 @@ fn a_fan_in_asks_for_the_strongest_of_its_sources_hints() {
     assert_eq!(fan_in(&[EngineHint::Blocking, EngineHint::Isolate]), EngineHint::Blocking);
     assert_eq!(fan_in(&[EngineHint::Isolate, EngineHint::Blocking, EngineHint::Any]), EngineHint::Blocking);
 }
+
+/// Two framed sources, each on a pool of one 64-byte slab (four of its
+/// 16-byte lines a slab), through a fan-in with a boundary after it (the
+/// default planner cuts there: its sources ask for a thread of their own).
+/// Each source asks for what it made to be sent on before it rents its next
+/// slab (`Pull::Flush`), and the fan-in asks the engine the same, in either
+/// order: one slab each is enough, where a batch gathered across slabs
+/// would need the pool's only slab twice.
+#[test]
+fn framed_sources_in_a_fan_in_send_each_slabs_lines_on_before_the_next_slab() {
+    use flux_core::BufferPool;
+    use flux_fan_in::Order;
+    use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, assert_no_leaks};
+    use flux_steps::Steps;
+
+    for order in [Order::AsReady, Order::ByEventTime] {
+        let pools = ["a", "b"].map(|name| SlabPool::new(name, PoolConfig::default().slab_size(64).max_slabs(1)));
+        let framed = |pool: &SlabPool| {
+            let lines: &'static str =
+                (0..30).map(|i| format!("{} line {i:03} here\n", pool.name())).collect::<String>().leak();
+            FramedSource::new(lines.as_bytes(), pool.clone(), NewlineDelimited::new(32)).unwrap()
+        };
+        let fan_in = FanIn::new(order).source(framed(&pools[0])).source(framed(&pools[1]));
+        let out = VecSink::new();
+        // Each line let go of once read: the sink keeps its source and length.
+        let pipeline =
+            Pipeline::from_source(fan_in).map(|line: Sourced<_>| (line.source, line.item.len())).sink(out.clone());
+        let plan = Planner::new().plan(pipeline.describe()).unwrap();
+        assert!(matches!(plan.junctions[0], flux_core::Junction::Boundary(_)), "cut after the fan-in");
+
+        let report = SyncEngine::new().run(&plan, pipeline).unwrap_or_else(|error| panic!("{order:?}: {error:?}"));
+
+        let mut seen = out.payloads();
+        seen.sort_unstable();
+        let expected: Vec<(usize, usize)> = [0, 1].into_iter().flat_map(|source| [(source, 15); 30]).collect();
+        assert_eq!(seen, expected, "{order:?}: every line of both");
+        assert_eq!(report.edges[0].envelopes_sent, 60);
+        for pool in &pools {
+            assert_eq!(pool.stats().high_water, 1, "{order:?}");
+            assert_no_leaks(pool);
+        }
+    }
+}

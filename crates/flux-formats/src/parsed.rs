@@ -6,10 +6,7 @@ use core::time::Duration;
 use std::error::Error;
 use std::io::Read;
 
-use flux_core::{
-    Context, Cost, EngineHint, Envelope, Instant, Meta, Position, Pull, Pulled, Push, Rejected, Source, SourceError,
-    SourceOutput,
-};
+use flux_core::{Context, Cost, EngineHint, Envelope, Meta, Position, Pull, Rejected, Source, SourceError};
 use flux_memory::{
     CarryTooLarge, Event, Frame, FrameReader, Framer, FramingStatsHandle, OnBadFrame, ReadMode, SlabPool,
 };
@@ -213,50 +210,12 @@ where
 
     fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<P::Item>, SourceError> {
         loop {
-            if let Some(pull) = self.next_record(cx.now())? {
-                return Ok(pull);
-            }
-        }
-    }
-
-    /// Parses records straight into the segment; before the reader rents
-    /// the next slab, sends on what the nodes after it hold back (a
-    /// boundary's half-full batch), since a record may hold a slice of its
-    /// slab (a `CsvRow` does).
-    fn pull_into<D: Push<P::Item>>(
-        &mut self,
-        budget: usize,
-        out: &mut SourceOutput<'_, '_, '_, D>,
-    ) -> Result<Pulled, SourceError> {
-        for _ in 0..budget {
-            match self.next_record(out.now())? {
-                Some(Pull::Item(item)) => out.emit(item),
-                Some(Pull::Rejected(rejected)) => out.reject(rejected),
-                Some(Pull::Wait(until)) => return Ok(Pulled::Wait(until)),
-                Some(Pull::End) => return Ok(Pulled::End),
-                // `next_record` makes none of the others.
-                Some(_) => return Ok(Pulled::More),
-                None => {
-                    out.flush();
-                    return Ok(Pulled::More);
-                }
-            }
-        }
-        Ok(Pulled::More)
-    }
-}
-
-impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
-    /// The next record, bad record, wait or end; `None` when the reader is
-    /// about to rent the next slab ([`Event::Refill`]).
-    fn next_record(&mut self, now: Instant) -> Result<Option<Pull<P::Item>>, SourceError> {
-        loop {
             let event = self.reader.next_event().map_err(|error| SourceError {
                 position: Position::ByteOffset(error.offset()),
                 cause: Box::new(error),
             })?;
             let Some(event) = event else {
-                return Ok(Some(Pull::End));
+                return Ok(Pull::End);
             };
             let (offset, cause): (u64, Box<dyn Error + Send + Sync>) = match event {
                 Event::Frame(frame) => {
@@ -266,21 +225,23 @@ impl<R: Read, F: Framer, P: Parse> ParsedSource<R, F, P> {
                         Ok(Some(item)) => {
                             let sequence = self.take_sequence();
                             let cost = Cost::bytes(u32::try_from(length).unwrap_or(u32::MAX));
-                            return Ok(Some(Pull::Item(Envelope::new(item).with_sequence(sequence).with_cost(cost))));
+                            return Ok(Pull::Item(Envelope::new(item).with_sequence(sequence).with_cost(cost)));
                         }
                         Err(error) => (offset, Box::new(error)),
                     }
                 }
                 Event::Bad(error) => (error.offset(), Box::new(error)),
-                Event::WouldBlock => return Ok(Some(Pull::Wait(now + self.retry_after))),
-                Event::Refill => return Ok(None),
+                Event::WouldBlock => return Ok(Pull::Wait(cx.now() + self.retry_after)),
+                // A record may hold a slice of its slab (a `CsvRow` does):
+                // what was made is sent on before the reader rents the next.
+                Event::Refill => return Ok(Pull::Flush),
             };
             let sequence = self.take_sequence();
             let position = Position::ByteOffset(offset);
             return match self.on_bad {
                 OnBadFrame::Stop => Err(SourceError { position, cause }),
                 OnBadFrame::DeadLetter => {
-                    Ok(Some(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause })))
+                    Ok(Pull::Rejected(Rejected { meta: Meta { sequence, ..Meta::default() }, position, cause }))
                 }
             };
         }

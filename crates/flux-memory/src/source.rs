@@ -352,9 +352,8 @@ impl<R: Read + Send, F: Framer> Source for FramedSource<R, F> {
             }
             Event::WouldBlock if wakes => Ok(Pull::Pending),
             Event::WouldBlock => Ok(Pull::Wait(cx.now() + self.retry_after)),
-            // No batch to send on from here: `pull_into` does that. The
-            // next call rents the slab.
-            Event::Refill => self.pull(cx),
+            // The frames made so far hold the slab: sent on first.
+            Event::Refill => Ok(Pull::Flush),
         }
     }
 

@@ -39,6 +39,8 @@ fn pull(source: &mut FramedSource<&[u8], NewlineDelimited>, count: usize) -> Vec
             Pull::Item(line) => out.push((line.meta().sequence, Some(line.into_payload()))),
             Pull::Rejected(rejected) => out.push((rejected.meta.sequence, None)),
             Pull::End => break,
+            // Nothing is held back here: the next pull rents the slab.
+            Pull::Flush => {}
             other => panic!("a slice never waits: {other:?}"),
         }
     }
