@@ -248,8 +248,8 @@ pub trait Channels {
 /// The kernel puts one at the end of every segment that ends at a
 /// boundary, around the engine's [`BatchSender`]. It is a [`Push`] node
 /// with no stage of its own (it reports no ledger row): it sends a batch
-/// when it is full, sends a half-full one when a timer fires
-/// ([`Push::on_time`]), and at [`Push::finish`] sends what is left and
+/// when it is full, sends a half-full one when a timer fires or the
+/// source flushes ([`Push::on_time`]), and at [`Push::finish`] sends what is left and
 /// closes the channel. See [`BatchSender`] for an example.
 pub struct BatchingSender<T> {
     batch: Vec<Envelope<T>>,
@@ -270,8 +270,9 @@ impl<T> BatchingSender<T> {
 
     /// Sends what has been collected, even if the batch is not full.
     ///
-    /// Engines call it when a timer fires, so that a quiet stream does not
-    /// hold envelopes back in a half-full batch.
+    /// Called from [`Push::on_time`], when a timer fires or the source
+    /// flushes, so that a quiet stream does not hold envelopes back in a
+    /// half-full batch (nor a framed source's slab).
     pub fn flush(&mut self) {
         if !self.batch.is_empty() {
             let spare = self.sender.spare().filter(Vec::is_empty);

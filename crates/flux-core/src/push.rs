@@ -157,8 +157,9 @@ pub trait Push<T>: Send {
     ///
     /// The engine calls it when its clock reaches the earliest deadline
     /// the segment reported, and may call it when nothing is due (the
-    /// sync engine calls it on every segment before it moves its clock, so
-    /// that a boundary sends its half-full batch): fire only what is due.
+    /// sync engine calls it on every segment before it moves its clock, and
+    /// a source calls it through [`SourceOutput::flush`](crate::SourceOutput::flush),
+    /// so that a boundary sends its half-full batch): fire only what is due.
     fn on_time(&mut self, cx: &mut Context<'_>);
 
     /// The earliest deadline of this node and the nodes after it.

@@ -107,8 +107,13 @@ impl<D: Push<T>, T: Send, const HOLDS_ALL: bool> Push<T> for Gate<'_, D, T, HOLD
         }
     }
 
-    // A pull calls only `push`; the rest forwards, to be a whole node.
+    // A pull calls only `push` and, to flush (`SourceOutput::flush`),
+    // `on_time`; the rest forwards, to be a whole node. Gathering, what it
+    // holds was made before the flush, and goes on first.
     fn on_time(&mut self, cx: &mut Context<'_>) {
+        if HOLDS_ALL {
+            self.next.push_batch(self.held, cx);
+        }
         self.next.on_time(cx);
     }
 

@@ -10,8 +10,8 @@ use crate::{Context, Envelope, ErrorEnvelope, Instant, Meta, Position, Push, Sta
 ///
 /// Each answer tells the engine what to do next: an item goes into the
 /// segment and the source is asked again; a rejected piece of input
-/// becomes a dead letter and the source is asked again; a wait or the end
-/// ends the engine's current step (see [`Pulled`]).
+/// becomes a dead letter and the source is asked again; a wait, a flush or
+/// the end ends the engine's current step (see [`Pulled`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Pull<T> {
@@ -272,7 +272,9 @@ pub trait Source: Send {
     /// The default calls `pull` in a loop, [emitting](SourceOutput::emit)
     /// each item and [rejecting](SourceOutput::reject) each rejected piece
     /// of input, until the budget is used up ([`Pulled::More`]), the source
-    /// waits ([`Pulled::Wait`]) or the input ends ([`Pulled::End`]).
+    /// waits ([`Pulled::Wait`], [`Pulled::Pending`]), asks for a flush
+    /// ([`Pull::Flush`]: [`SourceOutput::flush`], then [`Pulled::More`]) or
+    /// the input ends ([`Pulled::End`]).
     ///
     /// A source that makes many envelopes at once (a framer over a block of
     /// bytes) overrides it to emit them without wrapping each in a

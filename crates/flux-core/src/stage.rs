@@ -172,7 +172,8 @@ pub trait Stage<In>: Send {
     /// The engine calls it when its clock reaches a deadline the stage
     /// reported through [`Stage::next_deadline`], and may call it at other
     /// times too (the sync engine calls every segment's `on_time` before it
-    /// moves the clock), so emit only what is due at `out.now()`. Outputs
+    /// moves the clock, and a source that flushes calls its segment's), so
+    /// emit only what is due at `out.now()`. Outputs
     /// made here come from state: each counts as `created`.
     fn on_time(&mut self, out: &mut impl Emit<Self::Out>) {
         let _ = out;

@@ -61,6 +61,9 @@ enum Got<T> {
 enum State {
     Open,
     WaitingUntil(Instant),
+    /// It said `Pull::Pending`: it holds the pull's waker, and is asked
+    /// again on the next pull (the engine pulls again once woken).
+    Pending,
     Ended,
 }
 
@@ -126,6 +129,7 @@ impl<T: 'static> FanIn<T> {
             Pull::Rejected(rejected) => (State::Open, Got::Rejected(rejected)),
             Pull::Flush => (State::Open, Got::Flush),
             Pull::Wait(until) => (State::WaitingUntil(until), Got::Nothing),
+            Pull::Pending => (State::Pending, Got::Nothing),
             Pull::End => (State::Ended, Got::Nothing),
             // Loud, not lost: a kind of pull added to the kernel later must
             // be taught here before it can pass.
@@ -141,25 +145,30 @@ impl<T: 'static> FanIn<T> {
     /// Whether input `index` can be asked now.
     fn ready(&self, index: usize, now: Instant) -> bool {
         match self.inputs[index].state {
-            State::Open => true,
+            State::Open | State::Pending => true,
             State::WaitingUntil(until) => until <= now,
             State::Ended => false,
         }
     }
 
     /// What to say when no input is ready: the end once all ended, else
-    /// the earliest time one of them waits for.
+    /// the earliest time one of them waits for, else (one waits to be
+    /// woken) pending. A timed wait goes first: the engine asks again at
+    /// that time, and a woken input is then asked too.
     fn nothing_ready(&self) -> Pull<Sourced<T>> {
-        let wake = self
-            .inputs
-            .iter()
-            .filter(|input| input.head.is_none())
+        let idle = self.inputs.iter().filter(|input| input.head.is_none());
+        let wake = idle
+            .clone()
             .filter_map(|input| match input.state {
                 State::WaitingUntil(until) => Some(until),
-                State::Open | State::Ended => None,
+                State::Open | State::Pending | State::Ended => None,
             })
             .min();
-        wake.map_or(Pull::End, Pull::Wait)
+        match wake {
+            Some(until) => Pull::Wait(until),
+            None if idle.clone().any(|input| input.state == State::Pending) => Pull::Pending,
+            None => Pull::End,
+        }
     }
 
     fn pull_as_ready(&mut self, cx: &mut Context<'_>) -> Result<Pull<Sourced<T>>, SourceError> {

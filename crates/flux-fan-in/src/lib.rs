@@ -14,6 +14,13 @@
 //!   interleaving. A source that waits holds the merge until it has its
 //!   next item or ends: order before throughput.
 //!
+//! A source that waits to be woken ([`Pull::Pending`](flux_core::Pull::Pending):
+//! a stream, an async reader) is asked again on the next pull; when nothing
+//! else is ready and no source waits on the clock, the fan-in is pending
+//! too. A source's [`Pull::Flush`](flux_core::Pull::Flush) (a framed
+//! source about to rent its next slab) is passed on, so that what the
+//! fan-in made is sent on first.
+//!
 //! A rejected piece of input or an error names its source (see
 //! [`FromSource`]).
 //!

@@ -231,13 +231,13 @@ fn a_fan_in_asks_for_the_strongest_of_its_sources_hints() {
     assert_eq!(fan_in(&[EngineHint::Isolate, EngineHint::Blocking, EngineHint::Any]), EngineHint::Blocking);
 }
 
-/// Two framed sources, each on a pool of one 64-byte slab (four of its
-/// 16-byte lines a slab), through a fan-in with a boundary after it (the
-/// default planner cuts there: its sources ask for a thread of their own).
-/// Each source asks for what it made to be sent on before it rents its next
+/// Two framed sources, each on a pool of 64-byte slabs (four of its 16-byte
+/// lines a slab), through a fan-in with a boundary after it (the default
+/// planner cuts there: its sources ask for a thread of their own). Each
+/// source asks for what it made to be sent on before it rents its next
 /// slab (`Pull::Flush`), and the fan-in asks the engine the same, in either
-/// order: one slab each is enough, where a batch gathered across slabs
-/// would need the pool's only slab twice.
+/// order: one slab of each is out at a time, where a batch gathered across
+/// slabs would hold them all.
 #[test]
 fn framed_sources_in_a_fan_in_send_each_slabs_lines_on_before_the_next_slab() {
     use flux_core::BufferPool;
@@ -246,7 +246,7 @@ fn framed_sources_in_a_fan_in_send_each_slabs_lines_on_before_the_next_slab() {
     use flux_steps::Steps;
 
     for order in [Order::AsReady, Order::ByEventTime] {
-        let pools = ["a", "b"].map(|name| SlabPool::new(name, PoolConfig::default().slab_size(64).max_slabs(1)));
+        let pools = ["a", "b"].map(|name| SlabPool::new(name, PoolConfig::default().slab_size(64).max_slabs(64)));
         let framed = |pool: &SlabPool| {
             let lines: &'static str =
                 (0..30).map(|i| format!("{} line {i:03} here\n", pool.name())).collect::<String>().leak();
@@ -272,4 +272,56 @@ fn framed_sources_in_a_fan_in_send_each_slabs_lines_on_before_the_next_slab() {
             assert_no_leaks(pool);
         }
     }
+}
+
+/// Pending before each of its items (waking its waker at once, as a socket
+/// would once data came), then its items, then the end.
+struct PendingFirst {
+    items: std::collections::VecDeque<&'static str>,
+    ready: bool,
+}
+
+impl Source for PendingFirst {
+    type Item = &'static str;
+
+    fn pull(&mut self, cx: &mut Context<'_>) -> Result<Pull<&'static str>, SourceError> {
+        if !self.ready && !self.items.is_empty() {
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Ok(Pull::Pending);
+        }
+        self.ready = false;
+        Ok(self.items.pop_front().map_or(Pull::End, |item| Pull::Item(Envelope::new(item))))
+    }
+}
+
+/// A source that waits to be woken (`Pull::Pending`: a stream, an async
+/// reader) in a fan-in: the fan-in says pending when nothing else is ready,
+/// and every item of both sources comes out, in either order (it failed
+/// the run as a kind of pull it did not know).
+#[test]
+fn a_source_pending_until_woken_is_asked_again_in_either_order() {
+    for fan_in in [FanIn::as_ready(), FanIn::by_event_time()] {
+        let pending = PendingFirst { items: ["p1", "p2"].into(), ready: false };
+        let fan_in = fan_in.source(pending).source(IterSource::new(["i1", "i2", "i3"]));
+        let (report, out) = run(fan_in);
+        assert!(report.unwrap().problems.is_empty());
+        let mut items: Vec<_> = out.take().into_iter().map(|e| (e.payload().source, e.payload().item)).collect();
+        items.sort_unstable();
+        assert_eq!(items, [(0, "p1"), (0, "p2"), (1, "i1"), (1, "i2"), (1, "i3")]);
+    }
+}
+
+/// With nothing else to take, a fan-in whose one open source is pending
+/// says pending, and one with a source waiting on the clock says wait.
+#[test]
+fn nothing_ready_is_pending_only_when_no_source_waits_on_the_clock() {
+    let mut diverted = flux_test::Diverted::default();
+    let mut cx = Context::new(Instant::ZERO, &mut diverted);
+    let mut alone = FanIn::as_ready().source(PendingFirst { items: ["p"].into(), ready: false });
+    assert!(matches!(alone.pull(&mut cx).unwrap(), Pull::Pending));
+    let at = |s| (Instant::from_secs(s), Envelope::new("t"));
+    let timed = TimedSource::new(vec![at(5)]);
+    let mut both = FanIn::as_ready().source(PendingFirst { items: ["p"].into(), ready: false }).source(timed);
+    assert!(matches!(both.pull(&mut cx).unwrap(), Pull::Wait(at) if at == Instant::from_secs(5)));
 }

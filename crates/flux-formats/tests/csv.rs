@@ -163,15 +163,15 @@ fn an_lz4_csv_file_gives_the_same_rows_and_offsets_as_the_plain_one() {
     assert_eq!(dead, [(3, Position::ByteOffset(81))], "offsets count the decompressed bytes");
 }
 
-/// 100 rows of 18 bytes through 64-byte slabs (three rows a slab) on a pool
-/// of one slab. A source over a `Read` asks for a thread of its own, so the
-/// default planner cuts after it, and a row's fields are slices of its
-/// slab: the source sends each slab's rows on before it rents the next, so
-/// a batch of the boundary holds one slab, never the pool's every slab.
+/// 100 rows of 18 bytes through 64-byte slabs (three rows a slab). A source
+/// over a `Read` asks for a thread of its own, so the default planner cuts
+/// after it, and a row's fields are slices of its slab: the source sends
+/// each slab's rows on before it rents the next, so one slab is out at a
+/// time (gathered into one batch, all 34 would be).
 #[test]
-fn rows_cross_a_boundary_a_slab_at_a_time_so_one_slab_is_enough() {
+fn rows_cross_a_boundary_a_slab_at_a_time_so_one_slab_is_out_at_a_time() {
     let input: &'static str = (0..100).map(|i| format!("{i:03},row of a file\n")).collect::<String>().leak();
-    let pool = SlabPool::new("csv-cut", PoolConfig::default().slab_size(64).max_slabs(1));
+    let pool = SlabPool::new("csv-cut", PoolConfig::default().slab_size(64).max_slabs(64));
     let source = Csv::new().no_header_row().source(input.as_bytes(), pool.clone()).unwrap();
     let stats = source.stats();
     let out = VecSink::new();

@@ -148,8 +148,9 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// it. Reading as a task on a worker, a decode, frame, parse and count
     /// job also ran slower: both segments moved from worker to worker and
     /// each core's caches kept neither (`cargo xtask bench async`,
-    /// `async/lz4_keyed_count_as_tasks` against `async/lz4_keyed_count`,
-    /// 14.5 against 17.2 million records a second, `docs/BENCHMARKS.md`).
+    /// `async/lz4_keyed_count`: 12.6 to 13.1 million records a second as
+    /// tasks, 16.3 to 17.2 with the source on its thread, interleaved runs
+    /// of the two builds, `docs/BENCHMARKS.md`).
     /// [`EngineHint::Isolate`] says the same for a reader that never blocks
     /// but decompresses; [`EngineHint::Any`] lets the planner fuse the
     /// source with what follows, as the one-thread planner
@@ -158,10 +159,12 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     ///
     /// A cut after the source holds the frames waiting in the boundary's
     /// channel, and their slabs. The source hands each slab's frames on
-    /// before it rents the next, so a batch holds frames of one slab
-    /// however long the lines: the pool needs a slab for each batch the
-    /// channel holds (8 by default) and two more, the one being read and
-    /// the one being worked on. The default pool has 16.
+    /// before it rents the next, so a batch of that boundary holds frames
+    /// of one slab however long the lines: the pool needs a slab for each
+    /// batch the channel holds (8 by default) and two more, the one being
+    /// read and the one being worked on. The default pool has 16. A later
+    /// boundary, after a stage that passes the frames' bytes on, gathers
+    /// whole batches again.
     ///
     /// ```
     /// use flux_core::{EngineHint, Junction, Pipeline, Runnable, Source};

@@ -39,7 +39,8 @@ fn pull(source: &mut FramedSource<&[u8], NewlineDelimited>, count: usize) -> Vec
             Pull::Item(line) => out.push((line.meta().sequence, Some(line.into_payload()))),
             Pull::Rejected(rejected) => out.push((rejected.meta.sequence, None)),
             Pull::End => break,
-            // Nothing is held back here: the next pull rents the slab.
+            // Asked to send on what was made: these frames stay in `out`,
+            // and the pool has room for all of them.
             Pull::Flush => {}
             other => panic!("a slice never waits: {other:?}"),
         }

@@ -37,8 +37,9 @@
 //! on the runtime's one worker. `async/lz4_keyed_count_as_tasks` and
 //! `async/lz4_keyed_count_as_tasks_vs_hand_loop`: the same two comparisons
 //! with the source's hint set to `EngineHint::Any`, both segments tasks on
-//! two workers, which is what the default avoids (14.5 against 17.2
-//! million records a second on 2026-12-03, `docs/BENCHMARKS.md`).
+//! two workers, which is what the default avoids (before the default
+//! changed, that plan read 12.6 to 13.1 million records a second against
+//! 16.3 to 17.2 after, interleaved runs on 2026-12-03, `docs/BENCHMARKS.md`).
 
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Write};

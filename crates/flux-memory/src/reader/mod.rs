@@ -45,12 +45,13 @@ pub enum Scanned {
     WouldBlock,
     /// The input ended; every slab the reader held is back in its pool.
     End,
-    /// Every frame of the slab is handed out and the next needs a fresh
-    /// slab: scan again to rent it. The frames hold their slab, and the
-    /// pool may have no other, so a caller that keeps them back (a batch
-    /// being filled) hands them on first. Said once per slab that gave a
-    /// frame, by `scan` or [`FrameReader::next_event`] (as
-    /// [`Event::Refill`]).
+    /// Every frame of the window is handed out and the next needs more
+    /// input, most often in a fresh slab: scan again to read it. The frames
+    /// hold their slab, and the pool may have no other, so a caller that
+    /// keeps them back (a batch being filled) hands them on first. Said
+    /// once per window that gave a frame, by `scan` or
+    /// [`FrameReader::next_event`] (as [`Event::Refill`]), also when the
+    /// next read finds the end of input or goes on in a grown buffer.
     Refill,
 }
 
@@ -64,8 +65,8 @@ pub enum Event<'a> {
     /// The input has nothing more right now (a read returned
     /// `WouldBlock`); ask again later.
     WouldBlock,
-    /// Every frame of the slab is handed out and the next needs a fresh
-    /// slab, as [`Scanned::Refill`]: ask again to rent it.
+    /// Every frame of the window is handed out and the next needs more
+    /// input, as [`Scanned::Refill`]: ask again to read it.
     Refill,
 }
 
@@ -250,8 +251,10 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
         FramingStats { skipped_bytes: self.framer.skipped_bytes(), ..self.stats }
     }
 
-    /// The next frame or bad frame, or [`Event::WouldBlock`]; `None` at end
-    /// of input, when every slab the reader held has gone back to its pool.
+    /// The next frame or bad frame, [`Event::WouldBlock`], or
+    /// [`Event::Refill`] before the reader reads on past a window that gave
+    /// frames; `None` at end of input, when every slab the reader held has
+    /// gone back to its pool.
     ///
     /// # Errors
     ///
@@ -398,13 +401,12 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
     }
 
     /// Whether the next refill must be announced first: a frame of the
-    /// window went out since the last one, and the refill will rent (a
-    /// slab parked half-filled is rented already). Announced once.
+    /// window went out since the last refill. Announced once: a slab the
+    /// refill then parks half-filled (the input would block) is rented
+    /// after the announcement, and the next refill goes on into it.
     #[inline]
     fn announce_refill(&mut self) -> bool {
-        let announce = self.window_handed && self.filling.is_none();
-        self.window_handed &= !announce;
-        announce
+        core::mem::take(&mut self.window_handed)
     }
 
     #[inline]
