@@ -61,7 +61,7 @@ impl<T: DeserializeOwned> JsonLine<T> {
     /// let source = JsonLine::<Vec<u8>>::source(&b"[1,2]\n\n[3]\n"[..], pool, 1024)?;
     /// let out = VecSink::new();
     /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
     /// assert_eq!(out.payloads(), [vec![1, 2], vec![3]]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

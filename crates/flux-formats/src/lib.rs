@@ -40,7 +40,7 @@
 //! std::fs::write(&path, "{\"id\":1,\"total\":9.5}\n{\"id\":\"two\"}\n{\"id\":3,\"total\":1.0}\n")?;
 //! let out = VecSink::new();
 //! let pipeline = Pipeline::from_source(JsonLines::<Order>::file(&path)?).sink(out.clone());
-//! # let plan = Planner::new().plan(pipeline.describe())?;
+//! # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
 //! let report = SyncEngine::new().run(&plan, pipeline)?;
 //!
 //! assert_eq!(out.payloads(), [Order { id: 1, total: 9.5 }, Order { id: 3, total: 1.0 }]);

@@ -78,7 +78,7 @@ where
 /// let source = ParsedSource::new(&b"7\nseven\n9\n"[..], pool, NewlineDelimited::new(64), parse)?;
 /// let out = VecSink::new();
 /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-/// # let plan = Planner::new().plan(pipeline.describe())?;
+/// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
 /// let report = SyncEngine::new().run(&plan, pipeline)?;
 /// assert_eq!(out.payloads(), [7, 9]);
 /// assert_eq!(report.dead_letters[0].error.position(), Position::ByteOffset(2));

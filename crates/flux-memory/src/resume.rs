@@ -84,7 +84,7 @@ impl<R: Read + Send, F: Framer> FramedSource<R, F> {
 /// assert_eq!(source.offset(), 4);
 /// let out = VecSink::new();
 /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-/// # let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+/// # let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe())?;
 /// # let _report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline)?;
 /// let lines: Vec<_> = out.take().into_iter().map(|line| (line.meta().sequence, line.into_payload())).collect();
 /// assert_eq!(lines, [(2, Bytes::from("c")), (3, Bytes::from("d"))]);

@@ -126,7 +126,7 @@ impl<R: Read, F: Framer> FramedSource<R, F> {
     /// let source = FramedSource::new(&b"one\r\ntwo\nthree\n"[..], pool, NewlineDelimited::new(32))?.with_offsets();
     /// let out = VecSink::new();
     /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-    /// # let plan = flux_plan::Planner::new().plan(pipeline.describe())?;
+    /// # let plan = flux_plan::Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = flux_engine_sync::SyncEngine::new().run(&plan, pipeline)?;
     /// let offsets: Vec<_> = out.take().iter().map(|line| frame_offset(line.meta())).collect();
     /// assert_eq!(offsets, [Some(0), Some(5), Some(9)]);
@@ -259,7 +259,7 @@ impl<F: Framer> FramedSource<Box<dyn Read + Send>, F> {
     /// assert_eq!(found, Compression::Lz4);
     /// let out = VecSink::new();
     /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
     /// assert_eq!(out.payloads(), ["one", "two"]);
     /// # std::fs::remove_file(&path)?;
@@ -297,7 +297,7 @@ impl FramedSource<File, NewlineDelimited> {
     /// std::fs::write(&path, "one\ntwo\n")?;
     /// let out = VecSink::new();
     /// let pipeline = Pipeline::from_source(FramedSource::lines(&path)?).sink(out.clone());
-    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
     /// assert_eq!(out.payloads(), ["one", "two"]);
     /// # std::fs::remove_file(&path)?;
@@ -447,7 +447,7 @@ where
     /// assert_eq!(source.engine_hint(), EngineHint::Any, "it never blocks: no thread of its own");
     /// let out = VecSink::new();
     /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
     /// assert_eq!(out.payloads(), ["one", "two"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

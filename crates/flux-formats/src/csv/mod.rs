@@ -51,7 +51,7 @@ pub type CsvSource<R = File> = ParsedSource<R, CsvRecords, CsvRows>;
 /// let source = Csv::new().delimiter(b';').source(input, pool)?;
 /// let out = VecSink::new();
 /// let pipeline = Pipeline::from_source(source).sink(out.clone());
-/// # let plan = Planner::new().plan(pipeline.describe())?;
+/// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
 /// let report = SyncEngine::new().run(&plan, pipeline)?;
 ///
 /// let rows: Vec<CsvRow> = out.payloads();
@@ -182,7 +182,7 @@ impl CsvSource {
     /// let pipeline = Pipeline::from_source(CsvSource::file(&path)?)
     ///     .map(|row: flux_formats::CsvRow| row.get_str(0).unwrap_or_default().to_owned())
     ///     .sink(out.clone());
-    /// # let plan = Planner::new().plan(pipeline.describe())?;
+    /// # let plan = Planner::for_one_thread().plan(pipeline.describe())?;
     /// # let _report = SyncEngine::new().run(&plan, pipeline)?;
     /// assert_eq!(out.payloads(), ["bolt", "nut, hex"]);
     /// # std::fs::remove_file(&path)?;
