@@ -11,7 +11,7 @@ use bytes::Bytes;
 use flux_core::{BufferPool, EdgeSpec, Engine, EngineHint, Junction, Pipeline, Runnable, Source};
 use flux_engine_async::AsyncEngine;
 use flux_engine_sync::SyncEngine;
-use flux_memory::{FramedSource, NewlineDelimited, PoolConfig, SlabPool, assert_no_leaks};
+use flux_memory::{Exhaustion, FramedSource, NewlineDelimited, PoolConfig, SlabPool, assert_no_leaks};
 use flux_steps::Steps;
 use flux_test::VecSink;
 
@@ -72,5 +72,35 @@ fn long_lines_behind_a_slow_stage_on_tokio_hold_a_slab_per_batch_in_the_channel(
     assert!(edge.batches_sent >= 40, "at most a slab's 25 lines a batch: {}", edge.batches_sent);
     let high_water = pool.stats().high_water;
     assert!(high_water <= EdgeSpec::default().capacity as u64 + 2, "{high_water} slabs at most");
+    assert_no_leaks(&pool);
+}
+
+/// The same long lines through a pool of three slabs, fewer than the
+/// channel's eight batches could hold: with `Exhaustion::Wait`, the
+/// source's own thread waits for the stage after the boundary to give a
+/// slab back, and every line arrives (with `Exhaustion::Fail` the run
+/// stops once the stage falls behind).
+#[test]
+#[allow(clippy::disallowed_methods, reason = "a stage slower than the reader on a real runtime, so the pool runs dry")]
+fn a_pool_smaller_than_the_channel_waits_on_the_sources_own_thread() {
+    let line = "y".repeat(10 * 1024 - 1) + "\n";
+    let input: &'static [u8] = line.repeat(200).leak().as_bytes();
+    let config = PoolConfig::default().max_slabs(3).exhaustion(Exhaustion::Wait { timeout: Duration::from_secs(30) });
+    let pool = SlabPool::new("small", config);
+    let source = FramedSource::new(input, pool.clone(), NewlineDelimited::new(16 * 1024)).unwrap();
+    let out = VecSink::new();
+    let pipeline = Pipeline::from_source(source)
+        .map(|line: Bytes| {
+            std::thread::sleep(Duration::from_micros(100));
+            line.len()
+        })
+        .sink(out.clone());
+    let plan = flux_plan::Planner::new().plan(pipeline.describe()).unwrap();
+
+    let report = Engine::run(&mut AsyncEngine::new(), &plan, pipeline).unwrap();
+
+    assert_eq!(out.payloads(), vec![10 * 1024 - 1; 200], "every line, in order");
+    assert_eq!(report.edges[0].envelopes_sent, 200);
+    assert_eq!(pool.stats().high_water, 3, "the pool ran dry, and the source waited");
     assert_no_leaks(&pool);
 }
