@@ -41,18 +41,6 @@ fn a_batch_larger_than_its_recycled_buffer_keeps_every_envelope_in_order() {
     assert_eq!(batches, vec![vec![0, 1], vec![2, 3, 4], vec![5, 6, 7], vec![8, 9]]);
 }
 
-/// Records the sequences of every batch it is sent, at the size it was
-/// made with.
-#[derive(Clone, Default)]
-struct Recorded(Arc<Mutex<Vec<Vec<u64>>>>);
-
-impl BatchSender<u32> for Recorded {
-    fn send(&mut self, batch: Vec<Envelope<u32>>) {
-        self.0.lock().unwrap().push(batch.iter().map(|e| e.meta().sequence).collect());
-    }
-    fn close(&mut self) {}
-}
-
 /// Pulls what its script says, then the end.
 struct Scripted(std::collections::VecDeque<Pull<u32>>);
 
@@ -66,12 +54,13 @@ impl Source for Scripted {
 
 /// `Pull::Flush` through the default `pull_into`: the boundary after the
 /// source sends its half-full batch, and the step ends there; without a
-/// flush, the rest waits for a full batch (or the end).
+/// flush, the rest waits for a full batch (three, once the sender has
+/// asked for that size) or the end.
 #[test]
 fn a_flush_sends_the_half_full_batch_on_and_ends_the_step() {
     let item = |n: u32| Pull::Item(Envelope::new(n).with_sequence(u64::from(n)));
     let mut source = Scripted([item(0), Pull::Flush, item(1), item(2)].into());
-    let sent = Recorded::default();
+    let sent = SmallSpares::default();
     let mut sender = BatchingSender::new(Box::new(sent.clone()), 512);
     let mut diverted = Diverted::default();
     let mut cx = Context::new(Instant::ZERO, &mut diverted);

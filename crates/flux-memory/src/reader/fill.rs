@@ -66,7 +66,6 @@ impl<R: Read, F: Framer> FrameReader<R, F> {
             self.stats.slabs += 1;
         }
         self.window = filling.buffer.freeze();
-        self.window_handed = false;
         self.window_offset = filling.offset;
         self.framer.new_window();
         self.publish();
