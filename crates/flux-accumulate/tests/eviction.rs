@@ -124,6 +124,29 @@ fn pending_bytes_follow_each_state_as_it_grows_fails_and_leaves() {
     assert_eq!(state_bytes(&h), 0);
 }
 
+/// A fragment fed alone publishes the figures only when it may have moved
+/// them: a new key opens a group even when no state grows, and a fragment
+/// merged into an open group of fixed size leaves them standing.
+#[test]
+fn a_new_key_is_counted_at_once_when_no_state_grows() {
+    let count = flux_accumulate::fold(0u64, |count: &mut u64, _: u32| *count += 1);
+    let mut h = Harness::new(count, Policy::default());
+    let keyed = |key: &'static str| Envelope::new(7u32).with_key(bytes::Bytes::from_static(key.as_bytes()));
+    h.push(keyed("a"));
+    let one = h.stats.pressure();
+    assert_eq!(one.pending_keys, 1);
+    h.push(keyed("a"));
+    assert_eq!(h.stats.pressure(), one, "merged into an open group of the same size");
+    h.push(keyed("b"));
+    let two = h.stats.pressure();
+    assert_eq!(two.pending_keys, 2, "the second key opened a group");
+    assert_eq!(two.pending_bytes, 2 * one.pending_bytes, "two groups of one size");
+    assert_eq!(h.stats.snapshot().state_bytes, 2 * std::mem::size_of::<u64>() as u64);
+    h.finish();
+    assert_eq!(h.take().len(), 2);
+    assert_eq!(h.stats.pressure().pending_keys, 0);
+}
+
 #[test]
 fn pending_bytes_count_a_group_timer_set_by_a_later_fragment() {
     // A plain policy, a group TTL from the state: the second fragment sets

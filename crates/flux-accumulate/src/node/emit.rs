@@ -177,6 +177,8 @@ where
                 cx.fail(flux_core::StageError::new(self.id.clone(), position, panic));
             }
         }
+        // A fragment's push that follows may not publish (see `Figures`).
+        self.publish();
     }
 
     fn count_discarded(&mut self, group: &Group<A::State, R::Kept>) {

@@ -28,13 +28,17 @@ where
     /// lookup hash of the fragment's key and the table slot hinted for it,
     /// when the caller computed them already (see `plain_hashes` and
     /// `slot_hints`).
+    ///
+    /// Says whether the stage's published figures may have moved: only a
+    /// fragment merged into an open group, its state no larger or smaller
+    /// and nothing emitted or armed, leaves them as they were.
     #[inline(always)]
     pub(super) fn accept_plain(
         &mut self,
         item: Envelope<A::Fragment>,
         hashed: Option<(u64, usize)>,
         cx: &mut Context<'_>,
-    ) {
+    ) -> Figures {
         // User code is guarded as on the general path (`accept`).
         let guard = PanicGuard::new(&self.id, item.meta().sequence);
         let starts = self.acc.starts_group(&item);
@@ -50,7 +54,8 @@ where
             Some(key) if !starts && !signal && self.timers.is_empty() => key,
             key => {
                 meta.key = key;
-                return self.accept(Envelope::from_parts(payload, meta, cost), cx);
+                self.accept(Envelope::from_parts(payload, meta, cost), cx);
+                return Figures::MayHaveMoved;
             }
         };
         let now = cx.now();
@@ -62,13 +67,14 @@ where
         let origin = Origin { sequence, event_time: meta.event_time, trace: meta.trace };
         merge_fragment!(
             self, &probe, (hash, hint), (payload, meta, cost), copy, origin, now
-                => group, _opened, state, before, result
+                => group, opened, state, before, result
         );
         if let Err(cause) = result {
             let guard = PanicGuard::new(&self.id, sequence);
             self.resident_bytes = self.resident_bytes.saturating_sub(before) + self.acc.state_bytes(state) as u64;
             guard.disarm();
-            return self.merge_failed(key, true, 0, origin, cause, closes, cx);
+            self.merge_failed(key, true, 0, origin, cause, closes, cx);
+            return Figures::MayHaveMoved;
         }
         // `last_at` is not kept: no timer of a plain policy starts from it.
         // Merged: the group accounts for the fragment if user code panics now.
@@ -77,7 +83,8 @@ where
         // path (a plain policy never spills, and a discarded half-merged
         // group is followed by a recount), and checked arithmetic here cost
         // one percent of the path.
-        self.resident_bytes = self.resident_bytes.wrapping_sub(before).wrapping_add(self.acc.state_bytes(state) as u64);
+        let after = self.acc.state_bytes(state) as u64;
+        self.resident_bytes = self.resident_bytes.wrapping_sub(before).wrapping_add(after);
         let reason = whole_or_full(&self.acc, &self.policy, state, (group.core.fragments, group.core.bytes), closes);
         // A per-group TTL from the state: the first timer of the stage
         // (with one set, fragments take the general way).
@@ -85,10 +92,16 @@ where
         let linger = if reason.is_none() { self.acc.linger_for(state) } else { None };
         guard.disarm();
         if let Some(reason) = reason {
-            return self.emit(&probe, reason, false, cx);
+            self.emit(&probe, reason, false, cx);
+            return Figures::MayHaveMoved;
         }
         if ttl.is_some() || linger.is_some() {
             self.arm_first_timer(&probe, ttl, linger, now);
+            return Figures::MayHaveMoved;
+        }
+        match opened || after != before {
+            true => Figures::MayHaveMoved,
+            false => Figures::Unmoved,
         }
     }
 
@@ -133,7 +146,8 @@ where
         for (merging, (&hash, &hint)) in hashes.iter().zip(&hints).enumerate() {
             let Some(item) = rest.next() else { break };
             self.prefetch_ahead(&hints, merging);
-            self.accept_plain(item, Some((hash, hint)), cx);
+            // The figures are published once, after the batch.
+            let _ = self.accept_plain(item, Some((hash, hint)), cx);
         }
         self.batch = BatchLookups { hashes, hints };
     }
@@ -220,6 +234,20 @@ pub(super) struct BatchLookups {
 /// to be over, near enough for the line to be still in the first-level
 /// cache.
 pub(super) const AHEAD: usize = 8;
+
+/// Whether a fragment may have moved the figures a stage publishes (its
+/// open groups, the bytes they hold, its emitted counts): a fragment fed
+/// alone is published only when it may have, since comparing the figures'
+/// inputs after every merge into an open group cost the LZ4 job of `cargo
+/// xtask bench async` 15 instructions a record (callgrind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(super) enum Figures {
+    /// Merged into an open group of the same size: nothing to publish.
+    Unmoved,
+    /// Opened, emitted, armed, resized or took the general way.
+    MayHaveMoved,
+}
 
 /// Whether every fragment may take `accept_plain`: every component is
 /// off (no timers from the policy on the engine's clock, no windows,

@@ -266,6 +266,8 @@ where
         force.register(cx.waker());
         if force.take() {
             self.complete_others(flux_core::EmitReason::Forced, cx);
+            // A fragment's push that follows may not publish (see `Figures`).
+            self.publish();
         }
     }
 }
@@ -281,7 +283,10 @@ where
         self.discard_half_merged(cx);
         self.serve_force(cx);
         if self.plain {
-            self.accept_plain(item, None, cx);
+            // `discard_half_merged` and `serve_force` publish what they change.
+            if self.accept_plain(item, None, cx) == fast::Figures::Unmoved {
+                return;
+            }
         } else {
             self.accept(item, cx);
         }
