@@ -93,7 +93,7 @@ struct Counters {
     max_queued_envelopes: AtomicUsize,
     max_queued_bytes: AtomicU64,
     /// Batches the receiver has taken: a batch told to wait for room goes
-    /// once this has moved on.
+    /// once this has moved on. Raised under the edge's `taking` lock.
     taken: AtomicU64,
     /// Mean bytes per envelope of the last batch offered to the policy.
     envelope_bytes: AtomicU64,
@@ -157,6 +157,11 @@ struct Edge<T> {
     /// Dead letters of rejected envelopes, until the sending task collects them.
     turned_away: Mutex<Vec<ErrorEnvelope>>,
     rx: flume::Receiver<Batch<T>>,
+    /// Held across a take and the count it raises, and by a sender reading
+    /// the count for a batch told to wait for room: without it, a batch
+    /// could be offered after a take emptied the channel but before its
+    /// count rose, and then go in on that earlier take, behind another.
+    taking: Mutex<()>,
     stash: Mutex<Option<Batch<T>>>,
     /// Notified when a batch goes into the channel, or it closes.
     arrived: Notify,
@@ -203,13 +208,21 @@ impl<T> Edge<T> {
 
     /// The next batch off the channel, telling the sender there is room.
     fn take(&self) -> Result<Batch<T>, flume::TryRecvError> {
+        let taking = lock(&self.taking);
         let taken = self.rx.try_recv();
         if let Ok(batch) = &taken {
-            self.unqueue(batch);
             self.counters.taken.fetch_add(1, Ordering::Release);
+            drop(taking);
+            self.unqueue(batch);
             self.room.notify_one();
         }
         taken
+    }
+
+    /// Batches taken so far, read after any take in progress has counted.
+    fn taken(&self) -> u64 {
+        let _taking = lock(&self.taking);
+        self.counters.taken.load(Ordering::Acquire)
     }
 
     fn unqueue(&self, batch: &[Envelope<T>]) {
@@ -245,7 +258,7 @@ impl<T> Edge<T> {
         }
         let gate = match policy.admit(batch.len(), &self.pressure(), now) {
             Admission::Now => Some(Gate::Room),
-            Admission::WhenRoom => Some(Gate::Taken(self.counters.taken.load(Ordering::Acquire))),
+            Admission::WhenRoom => Some(Gate::Taken(self.taken())),
             Admission::At(at) => Some(Gate::At(at)),
             Admission::DropNewest => {
                 self.counters.dropped.fetch_add(envelopes, Ordering::Relaxed);
@@ -284,7 +297,7 @@ impl<T> Edge<T> {
                     return Err((Blocked::Until(at), (gate, bytes, batch)));
                 }
             }
-            Gate::Taken(count) if self.counters.taken.load(Ordering::Acquire) <= count && !self.rx.is_empty() => {
+            Gate::Taken(count) if self.taken() <= count && !self.rx.is_empty() => {
                 return Err((Blocked::Room, (gate, bytes, batch)));
             }
             Gate::Unasked | Gate::Room | Gate::Taken(_) => {}
@@ -591,6 +604,7 @@ impl Channels for FlumeChannels {
             policy: Mutex::new(policy),
             turned_away: Mutex::new(Vec::new()),
             rx,
+            taking: Mutex::new(()),
             stash: Mutex::new(None),
             arrived: Notify::new(),
             room: Notify::new(),
