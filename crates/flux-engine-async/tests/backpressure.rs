@@ -8,14 +8,14 @@ use flux_backpressure::{
     AdaptiveBatch, Block, Circuit, Credit, EdgePolicies, Limit, ReactivePull, Shedding, TokenBucket,
 };
 use flux_core::{
-    BackpressurePolicy, Context, Envelope, ExecutionPlan, Instant, LedgerRow, Pipeline, PlanError, Runnable, Sink,
-    TurnedAway, WriteError,
+    BackpressurePolicy, Context, Cost, Envelope, ExecutionPlan, Instant, LedgerRow, Pipeline, PlanError, Runnable,
+    Sink, TurnedAway, WriteError,
 };
 use flux_engine_async::{AsyncEngine, RunErrorKind};
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
 use flux_steps::Steps;
-use flux_test::IterSource;
+use flux_test::{IterSource, TimedSource};
 
 /// Every envelope that reached the sink, and when; optionally slow.
 #[derive(Clone, Default)]
@@ -180,6 +180,25 @@ async fn an_envelope_limit_bounds_what_the_channel_holds_behind_a_slow_sink() {
     let edge = report.edges[0];
     // Room for 100 batches, but 8 envelopes: the slow sink keeps it full.
     assert_eq!((edge.max_queued_envelopes, edge.max_depth), (8, 2), "{edge:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_limit_bounds_the_bytes_the_channel_holds_behind_a_slow_sink() {
+    let arrivals = Arrivals::slow(2_000);
+    // 100 bytes an envelope, batches of 4 (400 bytes), 1,200 bytes allowed.
+    let weighed = (0..5_000u64).map(|n| (Instant::ZERO, Envelope::new(n).with_sequence(n).with_cost(Cost::bytes(100))));
+    let policies = EdgePolicies::new().after("gate", || Block::at(Limit::batches(100).batch_size(4).bytes(1_200)));
+    let pipeline =
+        Pipeline::from_source(TimedSource::new(weighed.collect())).map(|n| n).named("gate").sink(arrivals.clone());
+    let plan = Planner::new().with_pass(policies.clone()).plan(pipeline.describe()).unwrap();
+    let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
+    assert_eq!(arrivals.sequences(), (0..5_000).collect::<Vec<_>>());
+    let edge = report.edges[0];
+    // Room for 100 batches, but 1,200 bytes: the slow sink keeps three
+    // batches queued. (A limit that is not a multiple of a batch's bytes
+    // is passed by less than a batch: the policy lets a batch in while
+    // the channel is below it.)
+    assert_eq!((edge.max_queued_bytes, edge.max_depth), (1_200, 3), "{edge:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
