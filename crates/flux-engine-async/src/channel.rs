@@ -658,7 +658,7 @@ mod tests {
     }
 
     /// A batch told to wait for room goes in on the receiver's next take,
-    /// while the batch after that one is still queued: not only once the
+    /// while the batch ahead of it is still queued: not only once the
     /// channel has emptied.
     #[test]
     fn a_batch_waiting_for_a_take_goes_in_on_the_next_take_not_once_the_channel_is_empty() {
