@@ -119,7 +119,9 @@ pub trait BackpressurePolicy: Send {
 
     /// How many more envelopes the sender may make before this policy
     /// would hold it, given what is queued. Engines cap a source's step at
-    /// it, so a limit in envelopes or bytes holds within one step too.
+    /// it, so a limit in envelopes or bytes holds within one step too, to
+    /// within a batch: a step cut short leaves part of a batch in the
+    /// boundary's sender, which goes on once a later step fills it.
     /// `None` (the default): the channel's room in batches decides.
     fn room(&self, pressure: &Pressure) -> Option<usize> {
         let _ = pressure;
