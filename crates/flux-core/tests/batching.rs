@@ -3,10 +3,9 @@
 use std::sync::{Arc, Mutex};
 
 use flux_core::{
-    BatchSender, BatchingSender, Context, Envelope, Instant, Pull, Pulled, Push, Source, SourceError, SourceOutput,
-    StageId,
+    BatchSender, BatchingSender, Context, Envelope, Instant, Pull, Pulled, Push, Source, SourceOutput, StageId,
 };
-use flux_test::Diverted;
+use flux_test::{Diverted, ScriptedSource};
 
 /// Records the sequences of every batch it is sent; gives back spare
 /// buffers with room for one envelope and asks for batches of three, as an
@@ -41,17 +40,6 @@ fn a_batch_larger_than_its_recycled_buffer_keeps_every_envelope_in_order() {
     assert_eq!(batches, vec![vec![0, 1], vec![2, 3, 4], vec![5, 6, 7], vec![8, 9]]);
 }
 
-/// Pulls what its script says, then the end.
-struct Scripted(std::collections::VecDeque<Pull<u32>>);
-
-impl Source for Scripted {
-    type Item = u32;
-
-    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<u32>, SourceError> {
-        Ok(self.0.pop_front().unwrap_or(Pull::End))
-    }
-}
-
 /// `Pull::Flush` through the default `pull_into`: the boundary after the
 /// source sends its half-full batch, and the step ends there; without a
 /// flush, the rest waits for a full batch (three, once the sender has
@@ -59,7 +47,7 @@ impl Source for Scripted {
 #[test]
 fn a_flush_sends_the_half_full_batch_on_and_ends_the_step() {
     let item = |n: u32| Pull::Item(Envelope::new(n).with_sequence(u64::from(n)));
-    let mut source = Scripted([item(0), Pull::Flush, item(1), item(2)].into());
+    let mut source = ScriptedSource::new([item(0), Pull::Flush, item(1), item(2)]);
     let sent = SmallSpares::default();
     let mut sender = BatchingSender::new(Box::new(sent.clone()), 512);
     let mut diverted = Diverted::default();

@@ -9,11 +9,11 @@ use std::task::Poll;
 
 use flux_core::{
     Context, Envelope, Instant, Junction, Layer, LedgerVisitor, Lifecycle, Pipeline, Pull, Purity, Push, Runnable,
-    Source, SourceError, StageDescriptor, StageError, StageId, StageKind,
+    StageDescriptor, StageError, StageId, StageKind,
 };
 use flux_engine_sync::SyncEngine;
 use flux_plan::Planner;
-use flux_test::VecSink;
+use flux_test::{ScriptedSource, VecSink};
 
 /// What the recording stage was told, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,17 +27,6 @@ enum Heard {
 }
 
 type Log = Arc<Mutex<Vec<Heard>>>;
-
-/// Pulls what its script says, then the end.
-struct Scripted(VecDeque<Pull<u32>>);
-
-impl Source for Scripted {
-    type Item = u32;
-
-    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<u32>, SourceError> {
-        Ok(self.0.pop_front().unwrap_or(Pull::End))
-    }
-}
 
 /// A stage that takes its source's steps as batches, records what it is
 /// told, and hands every envelope on.
@@ -110,7 +99,7 @@ fn a_flush_mid_step_hands_on_the_batch_gathered_so_far_before_the_stage_hears_it
     let item = |n: u32| Pull::Item(Envelope::new(n));
     let script = [item(10), item(11), item(12), Pull::Flush, item(13), item(14)];
     let (log, out) = (Log::default(), VecSink::new());
-    let pipeline = Pipeline::from_source(Scripted(script.into())).layer(Recording(log.clone())).sink(out.clone());
+    let pipeline = Pipeline::from_source(ScriptedSource::new(script)).layer(Recording(log.clone())).sink(out.clone());
     let mut plan = Planner::new().plan(pipeline.describe()).unwrap();
     plan.junctions.iter_mut().for_each(|junction| *junction = Junction::Fused);
 

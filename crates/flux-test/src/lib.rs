@@ -17,7 +17,8 @@
 //! - [`CountingAllocator`] counts live heap bytes and their peak, for memory
 //!   bounds shown by a test.
 //! - Test doubles: [`IterSource`] and [`TimedSource`] stand in for a real
-//!   source, [`VecSink`] for a real sink, [`Diverted`] for an engine's
+//!   source ([`ScriptedSource`] returns any answer a source can give, in
+//!   the order a test scripts), [`VecSink`] for a real sink, [`Diverted`] for an engine's
 //!   dead-letter and side outputs when a node is driven by hand, and
 //!   [`WaitWhenQueued`] is a backpressure policy that holds its sender by
 //!   its answers alone.
@@ -60,7 +61,7 @@ mod writer;
 pub use alloc::CountingAllocator;
 pub use careless::{CarelessNode, PanicInNode};
 pub use conservation::Conservation;
-pub use doubles::{Diverted, IterSource, TimedSource, VecSink, WaitWhenQueued};
+pub use doubles::{Diverted, IterSource, ScriptedSource, TimedSource, VecSink, WaitWhenQueued};
 pub use fault::Fault;
 pub use panic::{PanicOnMerge, PanicOnPull, PanicOnWrite, Tripwire};
 pub use reader::FaultyReader;

@@ -7,6 +7,6 @@ mod vec_sink;
 mod wait_when_queued;
 
 pub use diverted::Diverted;
-pub use sources::{IterSource, TimedSource};
+pub use sources::{IterSource, ScriptedSource, TimedSource};
 pub use vec_sink::VecSink;
 pub use wait_when_queued::WaitWhenQueued;

@@ -1,4 +1,5 @@
-//! Sources for tests and examples: an iterator, and timed items.
+//! Sources for tests and examples: an iterator, timed items, and a
+//! script of what each pull returns.
 
 use flux_core::{Context, Envelope, Instant, Pull, Source, SourceError};
 
@@ -88,5 +89,42 @@ impl<T: Send> Source for TimedSource<T> {
             return Ok(Pull::Wait(at));
         }
         Ok(Pull::Item(item))
+    }
+}
+
+/// A source whose pulls return what its script says, in order, then
+/// [`Pull::End`]: for tests of what an engine or a node does with each
+/// answer a source can give (a flush mid-step, a wait, the end).
+///
+/// # Examples
+///
+/// ```
+/// use flux_core::{Context, Envelope, Instant, Pull, Source};
+/// use flux_test::{Diverted, ScriptedSource};
+///
+/// let mut source = ScriptedSource::new([Pull::Item(Envelope::new(7)), Pull::Flush]);
+/// let mut diverted = Diverted::default();
+/// let mut cx = Context::new(Instant::ZERO, &mut diverted);
+/// assert!(matches!(source.pull(&mut cx), Ok(Pull::Item(item)) if *item.payload() == 7));
+/// assert!(matches!(source.pull(&mut cx), Ok(Pull::Flush)));
+/// assert!(matches!(source.pull(&mut cx), Ok(Pull::End)));
+/// ```
+#[derive(Debug)]
+pub struct ScriptedSource<T> {
+    script: std::collections::VecDeque<Pull<T>>,
+}
+
+impl<T> ScriptedSource<T> {
+    /// A source returning each of `script`'s answers in turn.
+    pub fn new(script: impl IntoIterator<Item = Pull<T>>) -> Self {
+        ScriptedSource { script: script.into_iter().collect() }
+    }
+}
+
+impl<T: Send> Source for ScriptedSource<T> {
+    type Item = T;
+
+    fn pull(&mut self, _cx: &mut Context<'_>) -> Result<Pull<T>, SourceError> {
+        Ok(self.script.pop_front().unwrap_or(Pull::End))
     }
 }
