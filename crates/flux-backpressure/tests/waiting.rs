@@ -198,7 +198,7 @@ fn an_envelope_limit_holds_within_one_step_of_the_source() {
 
 #[test]
 fn a_policys_when_room_holds_the_sender_until_the_receiver_takes_a_batch() {
-    let (_, report) = waited(|| flux_test::WaitWhenQueued);
+    let (_, report) = waited(flux_test::WaitWhenQueued::default);
     let edge = &report.edges[0];
     assert_eq!(edge.capacity, 1_000);
     // Each source step sends batches that find others queued: the sender

@@ -630,41 +630,22 @@ impl std::fmt::Debug for FlumeChannels {
 mod tests {
     use std::collections::BTreeMap;
 
-    use flux_core::{
-        Admission, BackpressurePolicy, Channels, EdgeSpec, Envelope, Instant, Pressure, Received, StageId,
-    };
+    use flux_core::{BackpressurePolicy, Channels, Envelope, Received, StageId};
+    use flux_test::WaitWhenQueued;
 
     use super::{Blocked, FlumeChannels};
     use crate::clock::RunClock;
-
-    /// Lets a batch in at once while fewer than two are queued; otherwise
-    /// it waits for the receiver to take one.
-    #[derive(Debug)]
-    struct TwoDeep;
-
-    impl BackpressurePolicy for TwoDeep {
-        fn name(&self) -> &'static str {
-            "two-deep"
-        }
-        fn edge(&self) -> EdgeSpec {
-            EdgeSpec { capacity: 10, batch_size: 1 }
-        }
-        fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
-            match pressure.queued_batches {
-                0 | 1 => Admission::Now,
-                _ => Admission::WhenRoom,
-            }
-        }
-    }
 
     /// A batch told to wait for room goes in on the receiver's next take,
     /// while the batch ahead of it is still queued: not only once the
     /// channel has emptied.
     #[test]
     fn a_batch_waiting_for_a_take_goes_in_on_the_next_take_not_once_the_channel_is_empty() {
-        let policies = BTreeMap::from([(0, Box::new(TwoDeep) as Box<dyn BackpressurePolicy>)]);
+        // Two batches in at once, a third waits for a take.
+        let two_deep = WaitWhenQueued::beyond(1);
+        let policies = BTreeMap::from([(0, Box::new(two_deep) as Box<dyn BackpressurePolicy>)]);
         let mut channels = FlumeChannels::new(RunClock::start(), policies, vec![StageId::from_static("before")]);
-        let (mut tx, mut rx) = channels.open::<u32>(0, &TwoDeep.edge());
+        let (mut tx, mut rx) = channels.open::<u32>(0, &two_deep.edge());
         let outlet = channels.outlets[&0].clone();
         for n in 1..=3 {
             tx.send(vec![Envelope::new(n)]);

@@ -204,7 +204,7 @@ async fn a_byte_limit_bounds_the_bytes_the_channel_holds_behind_a_slow_sink() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_told_to_wait_for_room_goes_in_only_after_the_receiver_took_one() {
     let arrivals = Arrivals::slow(2_000);
-    let (pipeline, plan, policies) = gated(20_000, &arrivals, || flux_test::WaitWhenQueued);
+    let (pipeline, plan, policies) = gated(20_000, &arrivals, flux_test::WaitWhenQueued::default);
     let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
     assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
     let edge = report.edges[0];

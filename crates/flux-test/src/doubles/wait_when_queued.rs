@@ -2,10 +2,11 @@
 
 use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 
-/// Asks the sender to wait for room whenever anything is queued, and says
-/// nothing of its room (`room` is `None`): only its `WhenRoom` answers hold
-/// the sender back, far below the channel's capacity of 1,000 batches of
-/// 4. What a test of an engine's handling of `WhenRoom` needs.
+/// Asks the sender to wait for room whenever more than a set number of
+/// batches is queued (none, by default), and says nothing of its room
+/// (`room` is `None`): only its `WhenRoom` answers hold the sender back,
+/// far below the channel's capacity of 1,000 batches of 4. What a test of
+/// an engine's handling of `WhenRoom` needs.
 ///
 /// # Examples
 ///
@@ -13,14 +14,28 @@ use flux_core::{Admission, BackpressurePolicy, EdgeSpec, Instant, Pressure};
 /// use flux_core::{Admission, BackpressurePolicy, Instant, Pressure};
 /// use flux_test::WaitWhenQueued;
 ///
-/// let mut policy = WaitWhenQueued;
-/// assert_eq!(policy.admit(4, &Pressure::default(), Instant::ZERO), Admission::Now);
-/// let one = Pressure { queued_batches: 1, ..Pressure::default() };
-/// assert_eq!(policy.admit(4, &one, Instant::ZERO), Admission::WhenRoom);
-/// assert_eq!((policy.room(&one), policy.edge().capacity), (None, 1_000));
+/// let queued = |batches| Pressure { queued_batches: batches, ..Pressure::default() };
+/// let mut policy = WaitWhenQueued::default();
+/// assert_eq!(policy.admit(4, &queued(0), Instant::ZERO), Admission::Now);
+/// assert_eq!(policy.admit(4, &queued(1), Instant::ZERO), Admission::WhenRoom);
+/// assert_eq!((policy.room(&queued(1)), policy.edge().capacity), (None, 1_000));
+///
+/// let mut two_deep = WaitWhenQueued::beyond(1);
+/// assert_eq!(two_deep.admit(4, &queued(1), Instant::ZERO), Admission::Now);
+/// assert_eq!(two_deep.admit(4, &queued(2), Instant::ZERO), Admission::WhenRoom);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct WaitWhenQueued;
+pub struct WaitWhenQueued {
+    /// Batches that may be queued before a batch must wait.
+    queued: usize,
+}
+
+impl WaitWhenQueued {
+    /// Lets a batch in at once while at most `queued` batches are queued.
+    pub const fn beyond(queued: usize) -> Self {
+        WaitWhenQueued { queued }
+    }
+}
 
 impl BackpressurePolicy for WaitWhenQueued {
     fn name(&self) -> &'static str {
@@ -32,9 +47,9 @@ impl BackpressurePolicy for WaitWhenQueued {
     }
 
     fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
-        match pressure.queued_batches {
-            0 => Admission::Now,
-            _ => Admission::WhenRoom,
+        match pressure.queued_batches <= self.queued {
+            true => Admission::Now,
+            false => Admission::WhenRoom,
         }
     }
 }
