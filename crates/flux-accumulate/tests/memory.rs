@@ -36,6 +36,34 @@ fn explode(keys: u32, values: u32, policy: Policy) -> (Harness<Parts>, usize, us
     (h, ALLOCATOR.live() - start, peak)
 }
 
+/// A batch reserves table room for the groups it opens, not for every
+/// fragment it carries: once its keys have groups, the same keys again
+/// allocate nothing (and the table keeps its size, which `pending_bytes`
+/// does not show).
+#[test]
+fn a_batch_whose_keys_all_have_groups_allocates_nothing() {
+    let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let batch = || -> Vec<_> {
+        (0..512_u32)
+            .map(|key| Envelope::new(u64::from(key)).with_key(bytes::Bytes::from(format!("customer-{key:04}"))))
+            .collect()
+    };
+    // A sum: merging allocates nothing, so whatever is allocated is the table's.
+    let sum = flux_accumulate::fold(0_u64, |total: &mut u64, value: u64| *total += value);
+    let mut h = Harness::new(sum, Policy::default());
+    h.push_batch(batch());
+    assert_eq!(h.stats.snapshot().pending_keys, 512);
+    let again: Vec<_> = (0..4).map(|_| batch()).collect();
+    let before = ALLOCATOR.allocations();
+    for fragments in again {
+        h.push_batch(fragments);
+    }
+    assert_eq!(ALLOCATOR.allocations(), before, "four batches of the same 512 keys");
+    h.finish();
+    h.assert_balanced(true);
+    assert_eq!(h.records(), 512);
+}
+
 #[test]
 fn pending_bytes_are_within_twice_what_the_allocator_counts() {
     let _one = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -629,12 +629,52 @@ impl std::fmt::Debug for FlumeChannels {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
 
-    use flux_core::{BackpressurePolicy, Channels, Envelope, Received, StageId};
+    use flux_core::{
+        Admission, BackpressurePolicy, Channels, Cost, EdgeSpec, Envelope, Instant, Pressure, Received, StageId,
+    };
     use flux_test::WaitWhenQueued;
 
-    use super::{Blocked, FlumeChannels};
+    use super::{Blocked, FlumeChannels, lock};
     use crate::clock::RunClock;
+
+    /// A policy that admits every batch at once and keeps the pressure it
+    /// was shown each time.
+    #[derive(Clone, Debug, Default)]
+    struct Seen(Arc<Mutex<Vec<Pressure>>>);
+
+    impl BackpressurePolicy for Seen {
+        fn name(&self) -> &'static str {
+            "seen"
+        }
+        fn edge(&self) -> EdgeSpec {
+            EdgeSpec::default()
+        }
+        fn admit(&mut self, _batch: usize, pressure: &Pressure, _now: Instant) -> Admission {
+            lock(&self.0).push(*pressure);
+            Admission::Now
+        }
+    }
+
+    /// A policy sizing by bytes reads the weight of an envelope from the
+    /// batch it is offered (its costs over its length), beside what is
+    /// already queued: the figure a byte limit divides its room by.
+    #[test]
+    fn a_policy_is_shown_the_offered_batchs_bytes_an_envelope_and_what_is_queued() {
+        let seen = Seen::default();
+        let policies = BTreeMap::from([(0, Box::new(seen.clone()) as Box<dyn BackpressurePolicy>)]);
+        let mut channels = FlumeChannels::new(RunClock::start(), policies, vec![StageId::from_static("before")]);
+        let (mut tx, _rx) = channels.open::<u32>(0, &EdgeSpec::default());
+        let weighing = |n: u32, bytes: u32| Envelope::new(n).with_cost(Cost::bytes(bytes));
+        tx.send(vec![weighing(1, 30), weighing(2, 10)]);
+        tx.send(vec![weighing(3, 100)]);
+        let shown: Vec<_> = lock(&seen.0)
+            .iter()
+            .map(|p| (p.envelope_bytes, p.queued_batches, p.queued_envelopes, p.queued_bytes))
+            .collect();
+        assert_eq!(shown, [(20, 0, 0, 0), (100, 1, 2, 40)], "40 bytes over two envelopes, then one of 100");
+    }
 
     /// A batch told to wait for room goes in on the receiver's next take,
     /// while the batch ahead of it is still queued: not only once the

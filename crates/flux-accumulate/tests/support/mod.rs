@@ -83,6 +83,17 @@ where
         self.node.push(fragment, &mut cx);
     }
 
+    /// Pushes fragments at the current time as one batch, as a boundary
+    /// hands them to the stage.
+    #[allow(dead_code, reason = "not every test binary pushes batches")]
+    pub fn push_batch(&mut self, fragments: Vec<Envelope<A::Fragment>>) {
+        self.pushed += fragments.len() as u64;
+        let mut batch = fragments.into();
+        let mut cx = Context::new(self.now, &mut self.diverted);
+        self.node.push_batch(&mut batch, &mut cx);
+        assert!(batch.is_empty(), "the stage takes a whole batch");
+    }
+
     /// Moves the clock to `at`, firing every due timer at its exact
     /// deadline on the way (as the sync engine does).
     pub fn advance_to(&mut self, at: Instant) {
