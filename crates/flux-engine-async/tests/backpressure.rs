@@ -208,6 +208,8 @@ async fn a_batch_told_to_wait_for_room_goes_in_only_after_the_receiver_took_one(
     let report = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap();
     assert_eq!(arrivals.sequences(), (0..20_000).collect::<Vec<_>>());
     let edge = report.edges[0];
+    // The boundary is shaped and named by its policy.
+    assert_eq!((edge.policy, edge.capacity, edge.batch_size), (Some("wait-when-queued"), 1_000, 4));
     // A batch goes in at once only into an empty channel; one that found
     // another queued goes in after a take: the channel, with room for a
     // thousand, never holds more than one.
