@@ -142,6 +142,10 @@ async fn a_slow_sink_behind_a_shedding_boundary_loses_only_what_the_policy_count
         let lost = missing(INPUT, &arrived);
         assert!(!lost.is_empty(), "{:?}: a sink this slow makes the boundary shed", edge.policy);
         assert_eq!(lost.len() as u64, edge.dropped + edge.rejected, "{:?}: every loss counted", edge.policy);
+        let shown = report.to_string();
+        let boundary = shown.lines().find(|line| line.trim_start().starts_with("boundary")).expect("a boundary line");
+        let says = format!(", {} dropped", lost.len());
+        assert!(boundary.ends_with(&says), "{:?}: the report's text counts every loss: {boundary}", edge.policy);
         let rejected: Vec<u64> = report.dead_letters.iter().map(|letter| letter.meta.sequence).collect();
         match edge.policy {
             Some("reject") => {
