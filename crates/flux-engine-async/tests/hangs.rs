@@ -182,8 +182,11 @@ async fn a_stop_asked_before_the_run_starts_pulls_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_loses_envelopes_fails_the_run_as_unbalanced() {
     let error = run_faulty(Fault::Loses, VecSink::new()).await;
-    assert!(matches!(error.kind(), RunErrorKind::Unbalanced(problems) if !problems.is_empty()), "{error}");
-    assert!(error.to_string().starts_with("the run's ledger does not balance"), "{error}");
+    let RunErrorKind::Unbalanced(problems) = error.kind() else { panic!("{error}") };
+    assert!(problems.len() >= 2, "the node's row and the run's total: {problems:?}");
+    // Every problem, in order, one after another.
+    let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(error.to_string(), format!("the run's ledger does not balance: {}", listed.join("; ")));
 }
 
 /// A source that is pending before every item, waking itself at once (as
