@@ -166,11 +166,13 @@ async fn a_policy_for_a_junction_the_plan_fused_is_refused_before_anything_runs(
     let plan = Planner::new().plan(pipeline.describe()).unwrap(); // no policy pass: the gate is fused
     let policies = EdgePolicies::new().after("gate", || Block::at(Limit::batches(2)));
     let error = AsyncEngine::new().with_backpressure(policies).run(&plan, pipeline).await.unwrap_err();
-    let RunErrorKind::PlanMismatch(PlanError::Pass { pass, stage, cause }) = error.kind() else {
+    let RunErrorKind::PlanMismatch(refused @ PlanError::Pass { pass, stage, cause }) = error.kind() else {
         panic!("{error:?}");
     };
     assert_eq!((*pass, stage.as_ref().map(|id| id.as_str())), ("backpressure", Some("gate")));
     assert!(cause.to_string().contains("fused"), "{cause}");
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(source, Some(refused.to_string()), "the plan's error is the source");
     assert!(arrivals.sequences().is_empty());
 }
 

@@ -275,6 +275,10 @@ fn a_sink_that_cannot_connect_stops_the_run_naming_it_before_the_source_reads_an
     let error = on_tokio(AsyncEngine::new().run(&plan, pipeline)).unwrap_err();
     let flux_engine_async::RunErrorKind::Stage(cause) = error.kind() else { panic!("{error}") };
     assert_eq!((cause.stage().as_str(), cause.cause().to_string().as_str()), ("sink", "connection refused"));
+    // The error's source is the stage's own cause: its message already
+    // names the stage.
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("connection refused"));
     assert!(rows.lock().unwrap().is_empty(), "nothing written to a sink that never opened");
     assert!(journal.events().contains(&"sink close started with 0 rows".to_owned()), "{:?}", journal.events());
 }
