@@ -101,6 +101,15 @@ struct Counters {
 
 type Batch<T> = Vec<Envelope<T>>;
 
+/// How long a sender on a thread of its own watches for room before it
+/// parks: spins of [`core::hint::spin_loop`], some microseconds, about the
+/// time a busy receiver takes for a batch. Parked, the sender must be
+/// woken by the receiver's take, a futex wake that took 4–8% of the
+/// receiving worker's time in the LZ4 job of `cargo xtask bench async`;
+/// watching first, the LZ4 job ran 2–5% faster on tokio (256 spins gained
+/// less, 4,096 no more: docs/BENCHMARKS.md).
+pub(crate) const ROOM_SPINS: u32 = 1024;
+
 /// A batch waiting in the edge: what it waits for, its bytes (weighed
 /// when the policy was asked; 0 before that, or with no policy), and the
 /// batch.
@@ -400,6 +409,12 @@ pub(crate) trait Outlet: Send + Sync {
     /// Whether a batch waits for room.
     fn has_pending(&self) -> bool;
 
+    /// Whether the receiver takes a batch within `spins` turns of a spin
+    /// loop (watching the edge's count of takes, without a lock). A hint
+    /// only: the caller still waits on [`Outlet::room`] if it says no,
+    /// and a take it misses leaves the notification's permit behind.
+    fn room_soon(&self, spins: u32) -> bool;
+
     /// Moves pending batches into the channel while it has room and their
     /// policy lets them go. `None` when none is left waiting (or the
     /// receiver is gone, and they are lost: counted as sent, never
@@ -445,6 +460,18 @@ pub(crate) trait Inlet: Send + Sync {
 impl<T: Send + 'static> Outlet for EdgeHandle<T> {
     fn has_pending(&self) -> bool {
         !lock(&self.edge.pending).is_empty()
+    }
+
+    fn room_soon(&self, spins: u32) -> bool {
+        let taken = &self.edge.counters.taken;
+        let seen = taken.load(Ordering::Acquire);
+        for _ in 0..spins {
+            if taken.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            core::hint::spin_loop();
+        }
+        false
     }
 
     fn push_pending(&self) -> Option<Blocked> {
@@ -674,6 +701,35 @@ mod tests {
             .map(|p| (p.envelope_bytes, p.queued_batches, p.queued_envelopes, p.queued_bytes))
             .collect();
         assert_eq!(shown, [(20, 0, 0, 0), (100, 1, 2, 40)], "40 bytes over two envelopes, then one of 100");
+    }
+
+    /// A sender watching for room sees a take made on another thread while
+    /// it spins, and gives up after its spins when nothing is taken.
+    #[test]
+    fn a_sender_watching_for_room_sees_a_take_and_gives_up_without_one() {
+        let mut channels = FlumeChannels::new(RunClock::start(), BTreeMap::new(), vec![StageId::from_static("before")]);
+        let (mut tx, mut rx) = channels.open::<u32>(0, &EdgeSpec { capacity: 1, batch_size: 1 });
+        let outlet = channels.outlets[&0].clone();
+        tx.send(vec![Envelope::new(0)]);
+        assert!(!outlet.room_soon(64), "nothing taken: no room");
+        // Another thread takes, and sends again, until told to stop: some
+        // take falls inside the watch, however the threads are scheduled.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let taking = stop.clone();
+        let taker = std::thread::spawn(move || {
+            let mut taken = 0_u32;
+            while !taking.load(std::sync::atomic::Ordering::Acquire) {
+                if let Received::Batch(_) = rx.recv() {
+                    taken += 1;
+                    tx.send(vec![Envelope::new(taken)]);
+                }
+            }
+            taken
+        });
+        let seen = outlet.room_soon(u32::MAX);
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        assert!(seen, "a take is seen while watching");
+        assert!(taker.join().expect("the taker ends") > 0);
     }
 
     /// A batch told to wait for room goes in on the receiver's next take,

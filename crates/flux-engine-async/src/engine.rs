@@ -227,14 +227,14 @@ impl AsyncEngine {
                 observer: self.observer.clone(),
                 received: 0,
                 dead_letter_limit: self.dead_letter_count,
+                own_thread: crate::threads::on_own_thread(&plan.stages[first..=last]),
             };
             // A segment holding a stage hinted heavy or blocking runs on a
             // thread of its own, where it can take its time without holding
             // a runtime worker; its waits still go through the runtime
             // (`block_on` of the same task). Not tokio's blocking pool: a
             // task there holds back paused time for as long as it runs.
-            let own_thread = crate::threads::on_own_thread(&plan.stages[first..=last]);
-            let joining = if own_thread {
+            let joining = if task.own_thread {
                 let (done, joined) = oneshot::channel();
                 let runtime = tokio::runtime::Handle::current();
                 let thread = std::thread::Builder::new().name(format!("flux-{name}"));

@@ -73,6 +73,9 @@ pub(crate) struct Task {
     pub(crate) received: u64,
     /// The run stops once it has made more dead letters than this.
     pub(crate) dead_letter_limit: Option<u64>,
+    /// The segment runs on a thread of its own (see `threads.rs`): it may
+    /// spin a while for room before it parks, holding no runtime worker.
+    pub(crate) own_thread: bool,
 }
 
 /// Ends a task's part in the run when the task ends, however it ends: its
@@ -248,6 +251,13 @@ impl Task {
             };
             if budget == 0 {
                 let outlet = self.outlet.clone().expect("only a segment with an output has a budget");
+                // On a thread of its own, with no work in flight to poll,
+                // the source watches for room a few microseconds first: a
+                // receiver that must wake a parked thread pays a system
+                // call for each batch it takes from a full channel.
+                if self.own_thread && !self.busy && outlet.room_soon(crate::channel::ROOM_SPINS) {
+                    continue;
+                }
                 // Work in flight keeps moving while the source waits for
                 // room, as it does in `flush`: a stage's futures woken
                 // meanwhile are polled now, not once the consumer takes
