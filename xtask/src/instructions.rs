@@ -5,37 +5,77 @@
 //! loaded the machine is, so a change's cost shows where a ratio cannot.
 //! Both sides are run once each by the `instructions` binary, and so is
 //! the bench's data generation alone, whose count is taken out of both.
+//! A comparison with a floor also counts it: a hand loop fed the items as
+//! Flux's source makes them, which tells what the items' own shape costs
+//! before any engine work.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd::{Failed, cargo, root};
 
-/// Comparisons with a hand loop the `instructions` binary can run: the
-/// Flux side's mode, the hand loop's, and the data generation's.
-const SIDES: &[(&str, &str, &str, &str)] = &[("accumulate", "accumulate", "accumulate_hand", "accumulate_data")];
+/// A comparison with a hand loop the `instructions` binary can run.
+struct Sides {
+    name: &'static str,
+    /// The Flux side's mode.
+    flux: &'static str,
+    /// The hand loop's mode.
+    hand: &'static str,
+    /// The data generation's mode, taken out of every other count.
+    data: &'static str,
+    /// The hand loop fed what Flux's source makes, if the comparison has one.
+    floor: Option<&'static str>,
+}
+
+const SIDES: &[Sides] = &[
+    Sides {
+        name: "accumulate",
+        flux: "accumulate",
+        hand: "accumulate_hand",
+        data: "accumulate_data",
+        // The same merges fed the same envelope batches the source makes.
+        floor: Some("accumulate_floor"),
+    },
+    Sides {
+        // The LZ4 job of `async`, on the sync engine: both segments on one
+        // thread, so the count is the work the tokio engine splits.
+        name: "async",
+        flux: "lz4_sync",
+        hand: "lz4_hand",
+        data: "lz4_data",
+        // The hand loop split in two with its lines crossing as envelopes.
+        floor: Some("lz4_hand_envelopes"),
+    },
+];
 
 /// Builds the `instructions` binary and prints, for `name` (or every
 /// comparison that has a hand side when `None`), one line:
-/// `NAME instructions_per_item flux=F hand=H ratio=R`.
+/// `NAME instructions_per_item flux=F hand=H ratio=R`, followed by
+/// `floor=L floor_ratio=Q` for a comparison with a floor.
 #[allow(clippy::print_stdout, reason = "the counts are this command's output, as the comparison lines are")]
 pub(crate) fn run(name: Option<&str>) -> Result<(), Failed> {
-    let wanted: Vec<_> = SIDES.iter().filter(|(n, ..)| name.is_none_or(|f| f == *n)).collect();
+    let wanted: Vec<_> = SIDES.iter().filter(|sides| name.is_none_or(|f| f == sides.name)).collect();
     if wanted.is_empty() {
-        eprintln!("no instruction count for `{}`: only {:?}", name.unwrap_or(""), SIDES.iter().map(|s| s.0));
+        let known: Vec<_> = SIDES.iter().map(|sides| sides.name).collect();
+        eprintln!("no instruction count for `{}`: only {known:?}", name.unwrap_or(""));
         return Ok(());
     }
     cargo(&["build", "--quiet", "--profile", "bench", "-p", "flux-benches", "--bin", "instructions"], &[])?;
-    for (name, flux, hand, data) in wanted {
-        let (flux, items) = count(flux)?;
-        let (hand, _) = count(hand)?;
-        let (data, _) = count(data)?;
+    for sides in wanted {
+        let (flux, items) = count(sides.flux)?;
+        let (hand, _) = count(sides.hand)?;
+        let (data, _) = count(sides.data)?;
+        let floor = sides.floor.map(count).transpose()?;
         let per = |total: u64| total.saturating_sub(data) as f64 / items.max(1) as f64;
+        let to_hand = |total: u64| per(total) / per(hand).max(f64::MIN_POSITIVE);
+        let floor = floor
+            .map_or(String::new(), |(floor, _)| format!(" floor={:.1} floor_ratio={:.2}", per(floor), to_hand(floor)));
         println!(
-            "{name} instructions_per_item flux={:.1} hand={:.1} ratio={:.2} data_generation={data} items={items}",
+            "{} instructions_per_item flux={:.1} hand={:.1} ratio={:.2} data_generation={data} items={items}{floor}",
+            sides.name,
             per(flux),
             per(hand),
-            per(flux) / per(hand).max(f64::MIN_POSITIVE),
+            to_hand(flux),
         );
     }
     Ok(())
