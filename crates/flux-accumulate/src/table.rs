@@ -475,11 +475,16 @@ mod tests {
     /// Keys whose hashes share their low bits, so that they probe the same
     /// run of slots (the cases deletion must get right).
     fn crowded(table: &Table, count: usize) -> Vec<Bytes> {
+        crowded_at(table, count, 3)
+    }
+
+    /// Keys whose home is slot `home` of a table of 16 slots.
+    fn crowded_at(table: &Table, count: usize, home: u64) -> Vec<Bytes> {
         let mut keys = Vec::new();
         let mut n = 0_u32;
         while keys.len() < count {
             let key = Bytes::from(format!("key-{n}"));
-            if table.hash(&probe(&key)) & 0xf == 3 {
+            if table.hash(&probe(&key)) & 0xf == home {
                 keys.push(key);
             }
             n += 1;
@@ -507,6 +512,27 @@ mod tests {
         assert!(table.is_tagged(table.slot_hint(open_hash), open_hash));
         assert!(!table.is_tagged(table.slot_hint(other_hash), other_hash), "its hint is the empty slot");
         assert!(!table.is_tagged(table.slot_hint(open_hash), other_hash), "another hash's tag");
+    }
+
+    #[test]
+    fn a_hint_names_the_slot_of_a_group_pushed_past_its_home_round_the_end() {
+        // Five keys whose home is the last of 16 slots: the first stays
+        // there, the others go on from the front of the table.
+        let mut table = Table::default();
+        table.reserve(14);
+        let keys = crowded_at(&table, 5, 15);
+        for (i, key) in keys.iter().enumerate() {
+            open(&mut table, key, i as u64);
+        }
+        assert_eq!(table.slots(), 16);
+        for (i, key) in keys.iter().enumerate() {
+            let hash = table.hash(&probe(key));
+            let hint = table.slot_hint(hash);
+            assert_eq!(hint, (15 + i) % 16, "the hint of key {i}");
+            assert!(table.is_tagged(hint, hash), "key {i}'s group is in its hinted slot");
+        }
+        let never = crowded_at(&table, 6, 15).pop().expect("six keys");
+        assert_eq!(table.slot_hint(table.hash(&probe(&never))), 4, "the empty slot after the run");
     }
 
     #[test]
