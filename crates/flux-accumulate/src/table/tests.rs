@@ -103,6 +103,12 @@ fn two_keys_whose_hashes_make_the_same_tag_keep_groups_of_their_own() {
         .expect("tags repeat");
     open(&mut table, &first, 1);
     assert_eq!(state(&table, &second), None, "the same tag, another key: no group");
+    // Hinted at the first key's slot, whose tag it shares, the second
+    // key is still not found there.
+    let hash = table.hash(&probe(&second));
+    let hint = table.slot_hint(hash);
+    assert!(table.is_tagged(hint, hash), "hinted at the group with its tag");
+    assert!(table.find_or_vacant_at(hash, hint, &probe(&second)).is_err(), "no group under the second key");
     open(&mut table, &second, 2);
     assert_eq!((state(&table, &first), state(&table, &second)), (Some(1), Some(2)));
 }
