@@ -15,7 +15,9 @@ use std::process::Command;
 use crate::cmd::{Failed, cargo, root};
 
 /// A comparison with a hand loop the `instructions` binary can run.
+#[derive(Debug)]
 struct Sides {
+    /// The bench's name, as `cargo xtask bench NAME` takes it.
     name: &'static str,
     /// The Flux side's mode.
     flux: &'static str,
