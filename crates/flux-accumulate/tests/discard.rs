@@ -30,6 +30,8 @@ fn an_expired_group_is_discarded_exactly_at_its_deadline_and_counted_with_its_re
     assert_eq!(figures.emitted(EmitReason::Lifetime), 0);
     let named = figures.figures();
     assert!(named.contains(&("discarded lifetime".to_owned(), 1)), "the report names it: {named:?}");
+    let discards: Vec<_> = named.iter().filter(|(name, _)| name.starts_with("discarded")).collect();
+    assert_eq!(discards.len(), 1, "only the reason a group was discarded for: {named:?}");
     assert!(!named.iter().any(|(name, _)| name.starts_with("emitted")), "no reason counted: {named:?}");
     assert_eq!(h.stats.pressure().pending_keys, 0);
     h.assert_balanced(false);
