@@ -5,9 +5,9 @@
 //! loaded the machine is, so a change's cost shows where a ratio cannot.
 //! Both sides are run once each by the `instructions` binary, and so is
 //! the bench's data generation alone, whose count is taken out of both.
-//! A comparison with a floor also counts it: a hand loop fed the items as
-//! Flux's source makes them, which tells what the items' own shape costs
-//! before any engine work.
+//! So is each comparison's floor: a hand loop fed the items as Flux's
+//! source makes them, which tells what the items' own shape costs before
+//! any engine work.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,8 +25,8 @@ struct Sides {
     hand: &'static str,
     /// The data generation's mode, taken out of every other count.
     data: &'static str,
-    /// The hand loop fed what Flux's source makes, if the comparison has one.
-    floor: Option<&'static str>,
+    /// The hand loop fed what Flux's source makes.
+    floor: &'static str,
 }
 
 const SIDES: &[Sides] = &[
@@ -36,7 +36,7 @@ const SIDES: &[Sides] = &[
         hand: "accumulate_hand",
         data: "accumulate_data",
         // The same merges fed the same envelope batches the source makes.
-        floor: Some("accumulate_floor"),
+        floor: "accumulate_floor",
     },
     Sides {
         // The LZ4 job of `async`, on the sync engine: both segments on one
@@ -46,14 +46,13 @@ const SIDES: &[Sides] = &[
         hand: "lz4_hand",
         data: "lz4_data",
         // The hand loop split in two with its lines crossing as envelopes.
-        floor: Some("lz4_hand_envelopes"),
+        floor: "lz4_hand_envelopes",
     },
 ];
 
 /// Builds the `instructions` binary and prints, for `name` (or every
 /// comparison that has a hand side when `None`), one line:
-/// `NAME instructions_per_item flux=F hand=H ratio=R`, followed by
-/// `floor=L floor_ratio=Q` for a comparison with a floor.
+/// `NAME instructions_per_item flux=F hand=H ratio=R ... floor=L floor_ratio=Q`.
 #[allow(clippy::print_stdout, reason = "the counts are this command's output, as the comparison lines are")]
 pub(crate) fn run(name: Option<&str>) -> Result<(), Failed> {
     let wanted: Vec<_> = SIDES.iter().filter(|sides| name.is_none_or(|f| f == sides.name)).collect();
@@ -67,17 +66,17 @@ pub(crate) fn run(name: Option<&str>) -> Result<(), Failed> {
         let (flux, items) = count(sides.flux)?;
         let (hand, _) = count(sides.hand)?;
         let (data, _) = count(sides.data)?;
-        let floor = sides.floor.map(count).transpose()?;
+        let (floor, _) = count(sides.floor)?;
         let per = |total: u64| total.saturating_sub(data) as f64 / items.max(1) as f64;
         let to_hand = |total: u64| per(total) / per(hand).max(f64::MIN_POSITIVE);
-        let floor = floor
-            .map_or(String::new(), |(floor, _)| format!(" floor={:.1} floor_ratio={:.2}", per(floor), to_hand(floor)));
         println!(
-            "{} instructions_per_item flux={:.1} hand={:.1} ratio={:.2} data_generation={data} items={items}{floor}",
+            "{} instructions_per_item flux={:.1} hand={:.1} ratio={:.2} data_generation={data} items={items} floor={:.1} floor_ratio={:.2}",
             sides.name,
             per(flux),
             per(hand),
             to_hand(flux),
+            per(floor),
+            to_hand(floor),
         );
     }
     Ok(())
