@@ -10,9 +10,7 @@
 //! (`accumulate_data`), and prints both sides' instructions per fragment.
 //! `accumulate_fused` runs Flux with every junction fused, and
 //! `accumulate_floor` the hand loop fed envelope batches (the bench's
-//! `floor_envelope_batches`), `accumulate_envelopes` the hand loop fed
-//! one owned envelope at a time (`hand_envelopes`, beside which the bench
-//! prints `ratio_to_envelope_loop`). The `accumulate` modes print `items N`
+//! `floor_envelope_batches`). The `accumulate` modes print `items N`
 //! after the checksum. `lz4_hand_two_threads` runs the LZ4 job's hand loop
 //! split over two threads (callgrind counts both), `lz4_hand_envelopes`
 //! the same split handing lines across as envelopes. `lz4_async` is not
@@ -43,7 +41,6 @@ fn main() -> ExitCode {
         "accumulate_data" => accumulate::data_once(),
         "accumulate_floor" => accumulate::floor_once(),
         "accumulate_fused" => accumulate::fused_once(),
-        "accumulate_envelopes" => accumulate::envelopes_once(),
         "fused_chain" => fused_chain::flux_once(),
         "lz4_sync" => async_engine::lz4_sync_once(),
         "lz4_hand" => async_engine::lz4_hand_once(),
@@ -61,7 +58,6 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| {
             eprintln!(
                 "usage: instructions <accumulate | accumulate_fold | accumulate_fused | accumulate_floor \
-                 | accumulate_envelopes \
                  | accumulate_hand | accumulate_data | fused_chain \
                  | lz4_sync | lz4_hand | lz4_hand_two_threads | lz4_hand_envelopes | lz4_data | lz4_async \
                  | source_pipeline FILE | memchr_lines FILE | fused_chain/WORKLOAD | fused_chain_hand/WORKLOAD>"

@@ -274,12 +274,6 @@ pub fn floor_once() -> u64 {
     hand_envelope_batches()
 }
 
-/// The hand loop fed one owned envelope at a time, once: what
-/// `instructions accumulate_envelopes` runs.
-pub fn envelopes_once() -> u64 {
-    hand_envelopes()
-}
-
 /// The fused-junction plan once: what `instructions accumulate_fused` runs.
 pub fn fused_once() -> u64 {
     flux_fused()
